@@ -1,0 +1,29 @@
+"""Errors and warnings raised by sklearn-deepfake.
+
+Every warning names the file it is about, so that one bad video among
+thousands can be found and the batch can go on.
+"""
+
+__all__ = [
+    "NoFaceWarning",
+    "VideoReadError",
+    "VideoReadWarning",
+]
+
+
+class VideoReadError(OSError):
+    """A video file exists but cannot be decoded (or not completely).
+
+    Raised by the low-level readers in :mod:`sklearn_deepfake.video`. The
+    transformers catch it, emit a :class:`VideoReadWarning` and return a
+    flagged, empty record for that video, so a batch is never killed by one
+    file.
+    """
+
+
+class VideoReadWarning(UserWarning):
+    """A video could not be read (or only partly); the message names it."""
+
+
+class NoFaceWarning(UserWarning):
+    """No face was found in a video; it gets an empty, flagged record."""

@@ -1,0 +1,10 @@
+"""Containers and checkers for per-video data."""
+
+from sklearn_deepfake.utils._ragged import (
+    FaceTracks,
+    FramePlan,
+    check_per_video,
+    flatten_frames,
+)
+
+__all__ = ["FaceTracks", "FramePlan", "check_per_video", "flatten_frames"]
