@@ -14,9 +14,9 @@ from sklearn_deepfake.faces._tracking import (
 
 def _dets(*boxes, prob=0.99):
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    lms = np.repeat(
-        ((boxes[:, None, :2] + boxes[:, None, 2:]) / 2), 5, axis=1
-    ).astype(np.float32)
+    lms = np.repeat(((boxes[:, None, :2] + boxes[:, None, 2:]) / 2), 5, axis=1).astype(
+        np.float32
+    )
     return Detections(boxes, np.full(len(boxes), prob, np.float32), lms)
 
 
@@ -56,15 +56,15 @@ def test_link_tracks_matches_fast_motion_by_centre_distance():
     assert len(tracks) == 1
 
 
-def test_fill_track_interpolates_only_between_consecutive_calls():
+def test_fill_track_interpolates_short_gaps_only():
     dets = {0: _dets([0, 0, 10, 10]), 4: _dets([4, 0, 14, 10])}
     track = link_tracks(dets)[0]
-    rows = fill_track(track, np.array([0, 4]))
+    rows = fill_track(track, max_fill=4)
     np.testing.assert_array_equal(rows.positions, [0, 1, 2, 3, 4])
     np.testing.assert_allclose(rows.boxes[2], [2, 0, 12, 10])
     np.testing.assert_array_equal(rows.detected, [True, False, False, False, True])
-    # A detector call at 2 that did not see the face: no rows invented around it.
-    rows = fill_track(track, np.array([0, 2, 4]))
+    # A gap longer than max_fill: the face may have left, nothing is invented.
+    rows = fill_track(track, max_fill=3)
     np.testing.assert_array_equal(rows.positions, [0, 4])
 
 
@@ -82,7 +82,8 @@ def test_square_and_crop_pad_outside_the_frame():
     np.testing.assert_allclose(sq, [70, 70, 110, 110])
     crop = _crop(frame, sq, 16)
     assert crop.shape == (16, 16, 3)
-    assert crop[0, 0, 0] == 200 and crop[-1, -1, 0] == 0
+    assert crop[0, 0, 0] == 200
+    assert crop[-1, -1, 0] == 0
 
 
 @pytest.mark.parametrize("margin", [0.0, 0.3])

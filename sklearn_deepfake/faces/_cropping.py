@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import warnings
 from itertools import pairwise
 from numbers import Integral, Real
@@ -61,19 +63,22 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         of frames present x mean probability x mean box side).
     min_face_size : float, default=40
         Smallest face, in source pixels (shorter box side), to keep.
-    min_confidence : float, default=0.8
+    min_confidence : float, default=0.7
         Detections with a lower MTCNN probability are dropped. Faces in
-        compressed 1080p DFDC frames score 0.70-0.98, so do not raise it much.
+        compressed 1080p DFDC frames score 0.70-0.98, so do not raise it much;
+        spurious detections are removed by ``min_track_fraction`` instead.
     thresholds : tuple of 3 float, default=(0.6, 0.7, 0.7)
         MTCNN's P-net, R-net and O-net thresholds.
     detect_scale : float or "auto", default="auto"
         Factor applied to frames before detection. ``"auto"`` shrinks them so
-        that the shorter side is 360 px (a third of 1080p); when nothing is
-        found on a frame at that scale, the frame is tried again at twice the
-        scale, so small faces are not lost.
+        that the shorter side is 360 px (a third of 1080p); when no face is
+        found on any detector frame at that scale, they are tried again at
+        twice the scale, so a video of small faces is not lost.
     detect_every : int, default=4
         Run the detector on every ``detect_every``-th decoded frame (and the
         last one); frames in between are tracked. ``1`` detects on all frames.
+        A face the detector missed on frames between two detections of it (at
+        most ``2 * detect_every`` frames apart) is interpolated there too.
     iou_threshold : float, default=0.3
         Box overlap that links two detections into one track.
     smooth : int, default=3
@@ -134,7 +139,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         clip_box: str = "frame",
         max_faces: int = 2,
         min_face_size: float = 40,
-        min_confidence: float = 0.8,
+        min_confidence: float = 0.7,
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
         detect_scale: float | str = "auto",
         detect_every: int = 4,
@@ -292,15 +297,32 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         size = int(self.size)
         if plan.error is not None:
             return FaceTracks.empty(plan.path, size, fps=plan.fps, error=plan.error)
+        net = get_mtcnn(self.device_)
+        step = int(self.detect_every)
+        stream = self.device_.type != "cuda"  # on GPU, one batch per video
         frames: list[np.ndarray] = []
         read: list[int] = []
+        coarse: dict[int, Detections] = {}
         error = None
+        scale = 1.0
         try:
-            for idx, frame in iter_frames(
-                plan.path, plan.indices, backend=self.backend, max_size=self.max_size
+            # Decoding runs in a thread (PyAV and torch both release the GIL):
+            # MTCNN works on frame k while frame k + 1 is being decoded.
+            for idx, frame in _prefetch(
+                iter_frames(
+                    plan.path,
+                    plan.indices,
+                    backend=self.backend,
+                    max_size=self.max_size,
+                )
             ):
+                if not frames:
+                    scale = resolve_detect_scale(self.detect_scale, frame.shape)
                 read.append(idx)
                 frames.append(frame)
+                pos = len(frames) - 1
+                if stream and pos % step == 0:
+                    coarse.update(self._detect(net, frames, [pos], scale))
         except (VideoReadError, OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             warnings.warn(
@@ -324,7 +346,10 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             src_hw = frame_hw
         # Boxes are reported in source pixels; frames may have been shrunk.
         to_src = src_hw[0] / frame_hw[0]
-        rows = self._track_faces(frames, frame_hw, to_src)
+        wanted = sorted(set(range(0, len(frames), step)) | {len(frames) - 1})
+        todo = [p for p in wanted if p not in coarse]
+        coarse.update(self._detect(net, frames, todo, scale))
+        rows = self._track_faces(net, frames, coarse, scale, to_src)
         if not rows:
             warnings.warn(
                 f"{plan.path}: no face found in {len(frames)} decoded frames; "
@@ -342,34 +367,39 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             )
         return self._cut(plan, frames, read, rows, src_hw, to_src, error)
 
-    def _detect(self, net: Any, frames: list[np.ndarray], pos: list[int], scale: float):
+    def _detect(
+        self, net: Any, frames: list[np.ndarray], pos: list[int], scale: float
+    ) -> dict:
         kw = {
             "min_face_size": self.min_face_size,
             "thresholds": tuple(float(t) for t in self.thresholds),
             "min_confidence": float(self.min_confidence),
             "batch": self.device_.type == "cuda",
         }
+        if not pos:
+            return {}
         dets = detect_faces(net, [frames[p] for p in pos], scale=scale, **kw)
-        out = dict(zip(pos, dets))
-        if self.detect_scale == "auto" and scale < 1.0:
-            missed = [p for p in pos if not len(out[p])]
-            if missed:
-                finer = min(1.0, 2 * scale)
-                retry = detect_faces(
-                    net, [frames[p] for p in missed], scale=finer, **kw
-                )
-                out.update(zip(missed, retry))
-        return out
+        return dict(zip(pos, dets))
 
     def _track_faces(
-        self, frames: list[np.ndarray], frame_hw: tuple[int, int], to_src: float
+        self,
+        net: Any,
+        frames: list[np.ndarray],
+        dets: dict[int, Detections],
+        scale: float,
+        to_src: float,
     ) -> list[TrackRows]:
-        net = get_mtcnn(self.device_)
-        scale = resolve_detect_scale(self.detect_scale, frame_hw)
         n = len(frames)
         step = int(self.detect_every)
-        coarse = sorted(set(range(0, n, step)) | {n - 1})
-        dets = self._detect(net, frames, coarse, scale)
+        coarse = sorted(dets)
+        if (
+            self.detect_scale == "auto"
+            and scale < 1.0
+            and not any(map(len, dets.values()))
+        ):
+            # Nothing anywhere: the faces may be too small for this scale.
+            scale = min(1.0, 2 * scale)
+            dets = self._detect(net, frames, coarse, scale)
         # Where the faces at two consecutive detector calls do not pair up,
         # detect on every frame in between instead of guessing.
         gaps = [
@@ -388,8 +418,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         tracks = link_tracks(
             dets, iou_threshold=float(self.iou_threshold), max_gap=2 * step
         )
-        detected = np.asarray(sorted(dets))
-        rows = [fill_track(t, detected) for t in tracks]
+        rows = [fill_track(t, max_fill=2 * step) for t in tracks]
         if not rows:
             return []
         n_calls = len(dets)
@@ -477,6 +506,46 @@ def _crop(frame: np.ndarray, square: np.ndarray, size: int) -> np.ndarray:
     shrink = region.shape[0] > size
     interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
     return cv2.resize(region, (size, size), interpolation=interp)
+
+
+def _prefetch(iterator: Any, depth: int = 4) -> Any:
+    """Run ``iterator`` in a background thread, ``depth`` items ahead.
+
+    Exceptions raised by the iterator are re-raised in the caller, after the
+    items produced before them.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as exc:  # handed to the consumer
+            q.put((done, exc))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _map_videos(func: Any, items: list, n_jobs: Any, verbose: int, desc: str) -> list:

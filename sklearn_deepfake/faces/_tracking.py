@@ -142,19 +142,20 @@ class TrackRows:
     n_detections: int
 
 
-def fill_track(track: Track, detected_positions: np.ndarray) -> TrackRows:
-    """Interpolate a track onto the frames that were not sent to the detector.
+def fill_track(track: Track, max_fill: int) -> TrackRows:
+    """Interpolate a track onto the frames between its detections.
 
-    A frame between two detector calls gets a box only when the track was found
-    by both calls; its box and landmarks are linearly interpolated and its
-    probability is the lower of the two. Frames where the detector ran but did
-    not find this face get no row.
+    Frames between two detections of the track get linearly interpolated boxes
+    and landmarks, and the lower of the two probabilities, when the two
+    detections are at most ``max_fill`` frame positions apart. That also
+    bridges a detector call that missed a face seen just before and just
+    after it (MTCNN misses faces now and then on compressed frames); longer
+    gaps are left without rows, so a face that left the frame is not invented.
     """
     pos = np.asarray(track.positions)
     boxes = np.stack(track.boxes).astype(np.float64)
     probs = np.asarray(track.probs, dtype=np.float64)
     lms = np.stack(track.landmarks).astype(np.float64)
-    detected_positions = np.asarray(sorted(detected_positions))
     rows_pos, rows_box, rows_prob, rows_lm, rows_det = [], [], [], [], []
     for k in range(len(pos)):
         rows_pos.append(pos[k])
@@ -165,11 +166,7 @@ def fill_track(track: Track, detected_positions: np.ndarray) -> TrackRows:
         if k + 1 == len(pos):
             break
         a, b = pos[k], pos[k + 1]
-        # Interpolate only across a gap with no detector call in between.
-        between = detected_positions[
-            (detected_positions > a) & (detected_positions < b)
-        ]
-        if between.size:
+        if b - a > max_fill:
             continue
         for p in range(a + 1, b):
             w = (p - a) / (b - a)
