@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = args.detect_scale
     scale = scale if scale == "auto" else float(scale)
 
-    sampler = FrameSampler(n_frames=args.n_frames).fit()
+    sampler = FrameSampler(n_frames=args.n_frames).fit(args.videos)
     cropper = FaceCropper(
         size=224,
         backend=args.backend,

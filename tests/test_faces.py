@@ -1,3 +1,4 @@
+import os
 import pickle
 import warnings
 
@@ -186,3 +187,46 @@ def test_parallel_pickle_and_clone_give_identical_output(moving):
 def test_invalid_params_raise_on_fit(param, value):
     with pytest.raises(ValueError, match=param):
         FaceCropper(**{param: value}).fit()
+
+
+def test_face_cache_serves_second_call_without_decoding(moving, tmp_path, monkeypatch):
+    import sklearn_deepfake.video
+
+    plans = FrameSampler(n_frames=8).fit_transform(moving.paths)
+    cropper = FaceCropper(size=32, device="cpu", cache_dir=tmp_path / "cache").fit()
+    first = cropper.transform(plans)
+    records = sorted((tmp_path / "cache").rglob("*.npz"))
+    assert len(records) == 2
+    assert not list((tmp_path / "cache").rglob("*.tmp"))
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded a cached video")
+
+    monkeypatch.setattr(sklearn_deepfake.video, "iter_frames", no_decoding)
+    second = clone(cropper).fit().transform(plans)
+    for a, b in zip(first, second):
+        for name in ("crops", "boxes", "landmarks", "frame_indices", "face_found"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert a.frame_size == b.frame_size
+    # Another margin is another record: the decoder is needed again.
+    with pytest.raises(AssertionError, match="decoded a cached video"):
+        clone(cropper).set_params(margin=0.5).fit().transform(plans[:1])
+
+
+def test_face_cache_recomputes_corrupt_or_changed_records(moving, tmp_path):
+    import shutil
+
+    video = tmp_path / "v.mp4"
+    shutil.copy(moving.paths[0], video)
+    cache = tmp_path / "cache"
+    cropper = FaceCropper(size=32, device="cpu", cache_dir=cache).fit()
+    sampler = FrameSampler(n_frames=8).fit([str(video)])
+    ref = cropper.transform(sampler.transform([str(video)]))[0]
+    (record,) = cache.rglob("*.npz")
+    record.write_bytes(b"half a record")  # as if killed mid-write without rename
+    again = cropper.transform(sampler.transform([str(video)]))[0]
+    np.testing.assert_array_equal(ref.crops, again.crops)
+    # Touching the file changes its identity: a second record appears.
+    os.utime(video, ns=(1, 1))
+    cropper.transform(sampler.transform([str(video)]))
+    assert len(list(cache.rglob("*.npz"))) == 2

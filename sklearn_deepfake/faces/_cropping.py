@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import warnings
@@ -15,15 +16,23 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.exceptions import NoFaceWarning, VideoReadError, VideoReadWarning
+from sklearn_deepfake.faces._cache import (
+    cache_file,
+    cache_key,
+    load_tracks,
+    save_tracks,
+)
 from sklearn_deepfake.faces._detector import (
     Detections,
     detect_faces,
+    detect_near,
     get_mtcnn,
     resolve_detect_scale,
 )
 from sklearn_deepfake.faces._tracking import (
     TrackRows,
     fill_track,
+    iou,
     link_tracks,
     same_faces,
     smooth_boxes,
@@ -95,6 +104,14 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Device for MTCNN. ``"auto"`` picks CUDA when available. On CUDA the
         detector frames of a video are sent in one batch.
+    cache_dir : str or path-like, default=None
+        Folder of the face cache. When given, each video's tracks are stored
+        there, keyed by the file's identity (path, size, modification time),
+        the planned frames and the parameters that change the tracks, and
+        read back on the next call instead of decoding the video again: all
+        folds of a cross-validation, later fits with other classifier
+        parameters and a rerun after an interruption share them. Records are
+        written atomically. Videos that failed to decode are not cached.
     n_jobs : int or None, default=None
         Videos processed in parallel with :class:`joblib.Parallel` (each
         worker uses one torch thread). ``None`` means 1 unless in a
@@ -149,6 +166,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         backend: str = "auto",
         max_size: int | None = 1920,
         device: Any = "auto",
+        cache_dir: str | os.PathLike | None = None,
         n_jobs: int | None = None,
         verbose: int = 0,
     ) -> None:
@@ -167,6 +185,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         self.backend = backend
         self.max_size = max_size
         self.device = device
+        self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.verbose = verbose
 
@@ -212,7 +231,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             paths = [x for x in X if isinstance(x, str)]
             plans = iter(FrameSampler().fit_transform(paths))
             X = [x if isinstance(x, FramePlan) else next(plans) for x in X]
-        return _map_videos(self._crop_one, X, self.n_jobs, self.verbose, "faces")
+        return _map_videos(self._crop_cached, X, self.n_jobs, self.verbose, "faces")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -290,6 +309,23 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         )
         check("verbose", is_int(self.verbose), "an int")
 
+    def _crop_cached(self, plan: FramePlan) -> FaceTracks:
+        """Read the tracks of ``plan`` from the cache, or extract and store them."""
+        if self.cache_dir is None or plan.error is not None:
+            return self._crop_one(plan)
+        skip = {"cache_dir", "n_jobs", "verbose", "device"}
+        params = {k: v for k, v in self.get_params().items() if k not in skip}
+        record = cache_file(self.cache_dir, cache_key(plan, params))
+        tracks = load_tracks(record)
+        if tracks is not None:
+            if not len(tracks):
+                _warn_no_face(plan.path, len(tracks.frame_indices))
+            return tracks
+        tracks = self._crop_one(plan)
+        if tracks.error is None:
+            save_tracks(record, tracks)
+        return tracks
+
     def _crop_one(self, plan: FramePlan) -> FaceTracks:
         """Decode, detect, track and crop one video (the per-video unit of work)."""
         from sklearn_deepfake.video import iter_frames
@@ -351,12 +387,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         coarse.update(self._detect(net, frames, todo, scale))
         rows = self._track_faces(net, frames, coarse, scale, to_src)
         if not rows:
-            warnings.warn(
-                f"{plan.path}: no face found in {len(frames)} decoded frames; "
-                "the video gets an empty face track.",
-                NoFaceWarning,
-                stacklevel=2,
-            )
+            _warn_no_face(plan.path, len(frames))
             return FaceTracks.empty(
                 plan.path,
                 size,
@@ -410,6 +441,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         ]
         if gaps:
             dets.update(self._detect(net, frames, gaps, scale))
+        dets = self._search_near_tracks(net, frames, dets, 2 * step)
         if to_src != 1.0:
             dets = {
                 p: Detections(d.boxes * to_src, d.probs, d.landmarks * to_src)
@@ -432,6 +464,50 @@ class FaceCropper(TransformerMixin, BaseEstimator):
 
         keep.sort(key=score, reverse=True)
         return keep[: int(self.max_faces)]
+
+    def _search_near_tracks(
+        self,
+        net: Any,
+        frames: list[np.ndarray],
+        dets: dict[int, Detections],
+        reach: int,
+    ) -> dict[int, Detections]:
+        """Look again, locally, where a track's face was not found.
+
+        For every detector frame within ``reach`` positions of a track (before
+        its start, inside it, after its end) where that track has no
+        detection, MTCNN runs on the region around the track's nearest box.
+        """
+        tracks = link_tracks(
+            dets, iou_threshold=float(self.iou_threshold), max_gap=reach
+        )
+        kw = {
+            "min_face_size": self.min_face_size,
+            "thresholds": tuple(float(t) for t in self.thresholds),
+            "min_confidence": float(self.min_confidence),
+        }
+        dets = dict(dets)
+        for track in tracks:
+            have = np.asarray(track.positions)
+            lo, hi = have.min() - reach, have.max() + reach
+            for p in sorted(dets):
+                if p < lo or p > hi or p in track.positions:
+                    continue
+                ref = track.boxes[int(np.argmin(np.abs(have - p)))]
+                near = detect_near(net, frames[p], ref, **kw)
+                if not len(near):
+                    continue
+                best = int(np.argmax(iou(ref[None], near.boxes)[0]))
+                new = near.boxes[best]
+                if len(dets[p]) and iou(new[None], dets[p].boxes).max() > 0.5:
+                    continue  # already there (linked to another track)
+                d = dets[p]
+                dets[p] = Detections(
+                    np.concatenate([d.boxes, new[None]]),
+                    np.concatenate([d.probs, near.probs[best : best + 1]]),
+                    np.concatenate([d.landmarks, near.landmarks[best : best + 1]]),
+                )
+        return dets
 
     def _cut(
         self,
@@ -482,6 +558,15 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             fps=plan.fps,
             error=error,
         )
+
+
+def _warn_no_face(path: str, n_frames: int) -> None:
+    warnings.warn(
+        f"{path}: no face found in {n_frames} decoded frames; "
+        "the video gets an empty face track.",
+        NoFaceWarning,
+        stacklevel=4,
+    )
 
 
 def _square(boxes: np.ndarray, margin: float) -> np.ndarray:
