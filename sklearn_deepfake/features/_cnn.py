@@ -293,8 +293,9 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         out = []
         with torch.inference_mode(), torch.autocast(dev.type, enabled=use_amp):
             for start in range(0, len(crops), int(self.batch_size)):
+                # Copy: the records are read-only; torch wants writable memory.
                 batch = torch.from_numpy(
-                    np.ascontiguousarray(crops[start : start + int(self.batch_size)])
+                    np.array(crops[start : start + int(self.batch_size)])
                 )
                 x = batch.to(dev).permute(0, 3, 1, 2).float().div_(255)
                 if self.input_size and x.shape[-1] != self.input_size:

@@ -1,0 +1,102 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from sklearn_deepfake.features import CNNFeatureExtractor, RandomInitWarning
+from sklearn_deepfake.utils import FaceTracks
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn_deepfake.features.RandomInitWarning"
+)
+
+
+def _video(n=3, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    return FaceTracks(
+        "v.mp4",
+        frame_indices=np.arange(n),
+        face_found=np.ones(n, bool),
+        crops=rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
+        boxes=np.zeros((n, 4)),
+        crop_boxes=np.zeros((n, 4)),
+        probs=np.ones(n),
+        landmarks=np.zeros((n, 5, 2)),
+        track_ids=np.zeros(n, int),
+        frame_pos=np.arange(n),
+        detected=np.ones(n, bool),
+    )
+
+
+def test_embeddings_shapes_dtype_and_empty_video():
+    ext = CNNFeatureExtractor("resnet18", device="cpu", batch_size=2).fit()
+    out = ext.transform([_video(5), FaceTracks.empty("e.mp4", 32), _video(1)])
+    assert [o.shape for o in out] == [(5, 512), (0, 512), (1, 512)]
+    assert all(o.dtype == np.float32 for o in out)
+    assert ext.n_features_out_ == 512
+    # Batching does not change the result.
+    full = clone(ext).set_params(batch_size=64).fit().transform([_video(5)])[0]
+    np.testing.assert_allclose(out[0], full, rtol=1e-4, atol=1e-5)
+
+
+def test_random_init_warns_and_is_reproducible():
+    with pytest.warns(RandomInitWarning, match="random weights"):
+        a = CNNFeatureExtractor("resnet18", device="cpu").fit()
+    b = CNNFeatureExtractor("resnet18", device="cpu").fit()
+    c = CNNFeatureExtractor("resnet18", device="cpu", random_state=1).fit()
+    va, vb, vc = (e.transform([_video()])[0] for e in (a, b, c))
+    np.testing.assert_array_equal(va, vb)
+    assert not np.allclose(va, vc)
+
+
+def test_pickle_rebuilds_without_storing_weights_unless_asked():
+    ext = CNNFeatureExtractor("resnet18", device="cpu").fit()
+    ref = ext.transform([_video()])[0]
+    light = pickle.dumps(ext)
+    heavy = pickle.dumps(clone(ext).set_params(pickle_weights=True).fit())
+    assert len(light) < 100_000 < len(heavy)
+    for blob in (light, heavy):
+        np.testing.assert_allclose(
+            pickle.loads(blob).transform([_video()])[0], ref, rtol=1e-5, atol=1e-6
+        )
+
+
+def test_local_weights_file_is_loaded(tmp_path):
+    src = CNNFeatureExtractor("resnet18", device="cpu", random_state=7).fit()
+    path = tmp_path / "w.pth"
+    torch.save(src.model_.state_dict(), path)
+    ext = CNNFeatureExtractor("resnet18", device="cpu", weights=str(path)).fit()
+    np.testing.assert_allclose(
+        ext.transform([_video()])[0], src.transform([_video()])[0], rtol=1e-5
+    )
+    with pytest.raises(FileNotFoundError, match=r"missing\.pth"):
+        CNNFeatureExtractor("resnet18", weights=tmp_path / "missing.pth").fit()
+    torch.save({"fc.weight": torch.zeros(3)}, tmp_path / "bad.pth")
+    with pytest.raises(ValueError, match="does not fit"):
+        CNNFeatureExtractor("resnet18", weights=tmp_path / "bad.pth").fit()
+
+
+def test_pretrained_offline_error_names_weights_alternative(monkeypatch):
+    import timm
+
+    real = timm.create_model
+
+    def offline(name, pretrained=False, **kw):
+        if pretrained:
+            raise OSError("no internet")
+        return real(name, pretrained=False, **kw)
+
+    monkeypatch.setattr(timm, "create_model", offline)
+    with pytest.raises(RuntimeError, match="weights="):
+        CNNFeatureExtractor("resnet18", pretrained=True).fit()
+    with pytest.raises(ValueError, match="not both"):
+        CNNFeatureExtractor("resnet18", pretrained=True, weights="w.pth").fit()
+
+
+def test_input_size_resizes_crops():
+    ext = CNNFeatureExtractor("resnet18", device="cpu", input_size=64).fit()
+    assert ext.transform([_video(size=32)])[0].shape == (3, 512)
+    with pytest.raises(ValueError, match="input_size"):
+        CNNFeatureExtractor("resnet18", input_size=3).fit()
