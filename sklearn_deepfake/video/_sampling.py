@@ -1,0 +1,312 @@
+"""FrameSampler: from video paths to lazy frame plans."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+
+from sklearn_deepfake.exceptions import VideoReadWarning
+from sklearn_deepfake.utils._ragged import FramePlan, check_per_video
+from sklearn_deepfake.video._reading import VideoInfo, probe_video
+
+__all__ = ["FrameSampler"]
+
+_STRATEGIES = ("uniform", "every_nth", "random", "all")
+_MAX_LISTED = 10
+
+
+def _video_seed(base: int, path: str) -> np.random.Generator:
+    """Return a generator seeded from ``(base, file name)``, not batch order."""
+    name = os.path.basename(os.path.normpath(path)).encode("utf-8", "surrogatepass")
+    digest = int.from_bytes(hashlib.sha256(name).digest()[:8], "little")
+    return np.random.default_rng(np.random.SeedSequence([base, digest]))
+
+
+class FrameSampler(TransformerMixin, BaseEstimator):
+    """Choose which frames of each video to read; nothing is decoded.
+
+    Turns a list of video paths into a list of
+    :class:`~sklearn_deepfake.utils.FramePlan`, one per video, in the same
+    order. Only the container headers are read (a few milliseconds per
+    file); decoding happens later, in one forward pass per video, in the face
+    step. This transformer learns nothing: ``fit`` only validates the
+    parameters and ``transform`` may be called without it.
+
+    Parameters
+    ----------
+    n_frames : int, default=32
+        Number of frames per video for the ``"uniform"`` and ``"random"``
+        strategies (fewer when the window holds fewer frames).
+    strategy : {"uniform", "every_nth", "random", "all"}, default="uniform"
+        How frames are chosen within the window:
+
+        - ``"uniform"``: ``n_frames`` frames evenly spaced over the window
+          (the centres of ``n_frames`` equal parts, so the last frame, whose
+          existence the container may overstate, is avoided);
+        - ``"every_nth"``: every ``step``-th frame from the window start;
+        - ``"random"``: a sorted random subset of ``n_frames`` frames, drawn
+          per video from ``(random_state, file name)``, so that a video gets
+          the same frames whatever the order or subset of the batch;
+        - ``"all"``: every frame of the window.
+    step : int, default=None
+        Frame step of ``"every_nth"``. ``None`` means one frame per second
+        (the rounded frame rate, or 1 when it is unknown).
+    start : float, default=None
+        Start of the time window in seconds; ``None`` means 0.
+    end : float, default=None
+        End (excluded) of the time window in seconds; ``None`` means the
+        end of the video.
+    max_frames : int, default=300
+        Largest number of frames per video, whatever the strategy; the first
+        ones are kept. It keeps a very long video from filling the memory
+        with ``"all"`` or ``"every_nth"``. ``None`` means no limit.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the ``"random"`` strategy. With an int, every call gives the
+        same frames. A ``RandomState`` or ``None`` gives one base seed per
+        :meth:`transform` call, still combined with each file name.
+
+    See Also
+    --------
+    sklearn_deepfake.video.iter_frames : Decodes the frames of a plan.
+    sklearn_deepfake.utils.FramePlan : The per-video output record.
+
+    Notes
+    -----
+    A missing file raises :class:`FileNotFoundError` (listing every missing
+    path) before any file is opened. A file that exists but cannot be probed
+    (empty, not a video, no video stream, ...) gives a plan with no indices
+    and its ``error`` set, plus a
+    :class:`~sklearn_deepfake.exceptions.VideoReadWarning` naming it, so one
+    bad file never stops a batch. The time window is ignored for a video
+    whose frame rate is unknown.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import av, numpy as np
+    >>> from sklearn_deepfake.video import FrameSampler
+    >>> path = os.path.join(tempfile.mkdtemp(), "clip.mp4")
+    >>> with av.open(path, "w") as out:
+    ...     stream = out.add_stream("libx264", rate=10)
+    ...     stream.width, stream.height, stream.pix_fmt = 32, 16, "yuv420p"
+    ...     for i in range(40):
+    ...         img = np.full((16, 32, 3), i, dtype=np.uint8)
+    ...         out.mux(stream.encode(av.VideoFrame.from_ndarray(img)))
+    ...     out.mux(stream.encode())
+    >>> plans = FrameSampler(n_frames=4).fit_transform([path])
+    >>> plans[0].indices
+    array([ 5, 15, 25, 35])
+    >>> FrameSampler(strategy="every_nth", step=3, start=1.0, end=2.0).transform(
+    ...     [path])[0].indices
+    array([10, 13, 16, 19])
+    """
+
+    def __init__(
+        self,
+        n_frames: int = 32,
+        *,
+        strategy: str = "uniform",
+        step: int | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        max_frames: int | None = 300,
+        random_state: Any = None,
+    ) -> None:
+        self.n_frames = n_frames
+        self.strategy = strategy
+        self.step = step
+        self.start = start
+        self.end = end
+        self.max_frames = max_frames
+        self.random_state = random_state
+
+    def _validate_params(self) -> None:
+        def positive_int(name: str, value: Any, allow_none: bool) -> None:
+            if value is None and allow_none:
+                return
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Integral)
+                or value < 1
+            ):
+                extra = " or None" if allow_none else ""
+                raise ValueError(
+                    f"{name} must be a positive int{extra}, got {value!r}."
+                )
+
+        positive_int("n_frames", self.n_frames, allow_none=False)
+        positive_int("step", self.step, allow_none=True)
+        positive_int("max_frames", self.max_frames, allow_none=True)
+        if self.strategy not in _STRATEGIES:
+            raise ValueError(
+                f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}."
+            )
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(
+                    f"{name} must be None or a non-negative number of seconds, "
+                    f"got {value!r}."
+                )
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(
+                f"end must be greater than start, got start={self.start!r} and "
+                f"end={self.end!r}."
+            )
+        if not (
+            self.random_state is None
+            or isinstance(self.random_state, (numbers.Integral, np.random.RandomState))
+        ):
+            raise ValueError(
+                "random_state must be None, an int or a RandomState instance, got "
+                f"{self.random_state!r}."
+            )
+
+    def fit(self, X: Any, y: Any = None) -> FrameSampler:
+        """Validate the parameters; nothing is learned.
+
+        Parameters
+        ----------
+        X : list of str or os.PathLike
+            Video paths (not opened).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        self._validate_params()
+        return self
+
+    def transform(self, X: Any) -> list[FramePlan]:
+        """Probe every video and choose the frames to read.
+
+        Parameters
+        ----------
+        X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
+            Video paths, one per video.
+
+        Returns
+        -------
+        plans : list of FramePlan
+            One plan per video, in the order of ``X``. A video that cannot
+            be probed gets a plan with no indices and ``error`` set.
+
+        Raises
+        ------
+        FileNotFoundError
+            If any path does not exist; all missing paths are listed.
+        """
+        self._validate_params()
+        paths = check_per_video(X, kind=str)
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            listed = ", ".join(repr(p) for p in missing[:_MAX_LISTED])
+            more = len(missing) - _MAX_LISTED
+            listed += f" and {more} more" if more > 0 else ""
+            raise FileNotFoundError(
+                f"{len(missing)} of {len(paths)} video files not found: {listed}."
+            )
+        if isinstance(self.random_state, numbers.Integral):
+            base = int(self.random_state) % 2**63
+        else:
+            base = int(check_random_state(self.random_state).randint(2**31 - 1))
+        plans = []
+        for path in paths:  # a plain loop keeps warning stacklevels right
+            plans.append(self._plan_one(path, base))
+        return plans
+
+    def _plan_one(self, path: str, base: int) -> FramePlan:
+        try:
+            info = probe_video(path)
+        except Exception as exc:  # never stop a batch for one file
+            reason = str(exc) or type(exc).__name__
+            warnings.warn(
+                f"Cannot read video {path!r}; it gets an empty frame plan: {reason}",
+                VideoReadWarning,
+                stacklevel=3,
+            )
+            return FramePlan(path, indices=np.zeros(0, np.int64), error=reason)
+        fields = {
+            "n_frames": info.n_frames,
+            "fps": info.fps,
+            "width": info.width,
+            "height": info.height,
+            "rotation": info.rotation,
+        }
+        if info.n_frames <= 0:
+            reason = f"{path}: the container does not tell how many frames it holds."
+            warnings.warn(
+                f"Cannot plan video {path!r}; it gets an empty frame plan: {reason}",
+                VideoReadWarning,
+                stacklevel=3,
+            )
+            return FramePlan(path, np.zeros(0, np.int64), error=reason, **fields)
+        first, stop = self._window(info)
+        if stop <= first:
+            warnings.warn(
+                f"Video {path!r} has no frame in the time window "
+                f"[{self.start}, {self.end}) s (duration {info.duration:.3g} s); "
+                "it gets an empty frame plan.",
+                VideoReadWarning,
+                stacklevel=3,
+            )
+            return FramePlan(path, np.zeros(0, np.int64), **fields)
+        indices = first + self._choose(stop - first, info, path, base)
+        return FramePlan(path, indices, **fields)
+
+    def _window(self, info: VideoInfo) -> tuple[int, int]:
+        """Frame range ``[first, stop)`` of the time window."""
+        first, stop = 0, info.n_frames
+        if info.fps > 0:
+            if self.start is not None:
+                first = min(math.ceil(self.start * info.fps - 1e-6), info.n_frames)
+            if self.end is not None:
+                stop = min(math.ceil(self.end * info.fps - 1e-6), info.n_frames)
+        return first, stop
+
+    def _choose(self, length: int, info: VideoInfo, path: str, base: int) -> Any:
+        cap = length if self.max_frames is None else min(length, self.max_frames)
+        if self.strategy == "uniform":
+            n = min(self.n_frames, cap)
+            # Centres of n equal parts of the window: distinct while n <= length.
+            return (2 * np.arange(n) + 1) * length // (2 * n)
+        if self.strategy == "random":
+            n = min(self.n_frames, cap)
+            rng = _video_seed(base, path)
+            return np.sort(rng.choice(length, size=n, replace=False))
+        if self.strategy == "every_nth":
+            step = self.step
+            if step is None:
+                step = max(1, round(info.fps)) if info.fps > 0 else 1
+            return np.arange(0, length, step)[:cap]
+        return np.arange(cap)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Return True: the sampler is stateless."""
+        return True
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
