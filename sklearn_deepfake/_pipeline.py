@@ -1,0 +1,148 @@
+"""make_default_pipeline: paths in, calibrated P(FAKE) out."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+FEATURE_SETS = ("context", "spectrum", "context+spectrum", "cnn")
+
+
+def _features(name: str, backbone: str, device: Any) -> Any:
+    from sklearn_deepfake.features import (
+        CNNFeatureExtractor,
+        FaceContextFeatures,
+        RaggedFeatureUnion,
+        SpectrumFeatures,
+    )
+
+    if name == "context":
+        return FaceContextFeatures()
+    if name == "spectrum":
+        return SpectrumFeatures()
+    if name == "context+spectrum":
+        return RaggedFeatureUnion(
+            [("context", FaceContextFeatures()), ("spectrum", SpectrumFeatures())]
+        )
+    if name == "cnn":
+        return CNNFeatureExtractor(backbone, device=device)
+    raise ValueError(f"features must be one of {FEATURE_SETS}, got {name!r}.")
+
+
+def make_default_pipeline(
+    *,
+    features: str = "context",
+    n_frames: int = 32,
+    size: int = 128,
+    margin: float = 0.3,
+    backbone: str = "efficientnet_b0",
+    C: float = 0.1,
+    calibration: str = "sigmoid",
+    cv: int = 5,
+    eps: float = 0.01,
+    cache_dir: str | os.PathLike | None = None,
+    memory: Any = None,
+    device: Any = "auto",
+    n_jobs: int | None = None,
+    verbose: int = 0,
+) -> Pipeline:
+    """Build the default detector: video paths in, calibrated P(FAKE) out.
+
+    The steps, each reachable with ``set_params`` under its name:
+
+    ``framesampler`` (:class:`~sklearn_deepfake.video.FrameSampler`) ->
+    ``facecropper`` (:class:`~sklearn_deepfake.faces.FaceCropper`) ->
+    ``features`` (per-frame face features) ->
+    ``temporalpooling`` (:class:`~sklearn_deepfake.features.TemporalPooling`) ->
+    ``standardscaler`` -> ``classifier``
+    (:class:`~sklearn_deepfake.calibration.ClippedClassifier` around a
+    :class:`~sklearn.calibration.CalibratedClassifierCV` of a logistic
+    regression).
+
+    Parameters
+    ----------
+    features : {"context", "spectrum", "context+spectrum", "cnn"}, default="context"
+        Per-frame features. ``"context"``: face-versus-surroundings sharpness,
+        noise and colour statistics
+        (:class:`~sklearn_deepfake.features.FaceContextFeatures`), which need
+        no weights. ``"spectrum"``: the azimuthal log power spectrum of Durall
+        et al. (2019). ``"cnn"``: embeddings of a timm ``backbone`` (random
+        weights unless you set ``features__pretrained=True`` or
+        ``features__weights=PATH``).
+    n_frames : int, default=32
+        Frames sampled per video.
+    size : int, default=128
+        Side of the face crops.
+    margin : float, default=0.3
+        Context around each face box (see :class:`FaceCropper`).
+    backbone : str, default="efficientnet_b0"
+        timm model for ``features="cnn"``.
+    C : float, default=0.1
+        Inverse regularisation of the logistic regression.
+    calibration : {"sigmoid", "isotonic"}, default="sigmoid"
+        Calibration method of :class:`~sklearn.calibration.CalibratedClassifierCV`.
+    cv : int, default=5
+        Internal calibration folds.
+    eps : float, default=0.01
+        Probabilities are clipped to ``[eps, 1 - eps]`` at prediction time.
+    cache_dir : str or path-like, default=None
+        Face cache folder (strongly recommended for cross-validation and
+        tuning: faces are then extracted once per video).
+    memory : str or joblib.Memory, default=None
+        Passed to :class:`~sklearn.pipeline.Pipeline`.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Device of MTCNN and of the CNN features.
+    n_jobs : int, default=None
+        Videos processed in parallel by the face step.
+    verbose : int, default=0
+        Progress bars when ``> 0``.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted; ``fit(paths, y)`` then ``predict_proba(paths)[:, 1]``.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake import make_default_pipeline
+    >>> pipe = make_default_pipeline(n_frames=8, cache_dir=None)
+    >>> list(pipe.named_steps)  # doctest: +NORMALIZE_WHITESPACE
+    ['framesampler', 'facecropper', 'features', 'temporalpooling',
+     'standardscaler', 'classifier']
+    >>> pipe.set_params(facecropper__margin=0.4).get_params()["facecropper__margin"]
+    0.4
+    """
+    from sklearn_deepfake.calibration import ClippedClassifier
+    from sklearn_deepfake.faces import FaceCropper
+    from sklearn_deepfake.features import TemporalPooling
+    from sklearn_deepfake.video import FrameSampler
+
+    head = CalibratedClassifierCV(
+        LogisticRegression(C=C, max_iter=2000), method=calibration, cv=cv
+    )
+    return Pipeline(
+        [
+            ("framesampler", FrameSampler(n_frames=n_frames)),
+            (
+                "facecropper",
+                FaceCropper(
+                    size=size,
+                    margin=margin,
+                    cache_dir=cache_dir,
+                    device=device,
+                    n_jobs=n_jobs,
+                    verbose=verbose,
+                ),
+            ),
+            ("features", _features(features, backbone, device)),
+            ("temporalpooling", TemporalPooling()),
+            ("standardscaler", StandardScaler()),
+            ("classifier", ClippedClassifier(head, eps=eps)),
+        ],
+        memory=memory,
+    )
