@@ -1,0 +1,31 @@
+"""Per-frame features and their pooling into one row per video.
+
+The weight-free default, measured in ``benchmarks/bench_handcrafted_quality.py``,
+is ``FaceContextFeatures()`` -> ``TemporalPooling(stats=("mean",))`` ->
+``StandardScaler()`` -> ``LogisticRegression(C=0.1)``.
+"""
+
+from sklearn_deepfake.features._cnn import CNNFeatureExtractor, RandomInitWarning
+from sklearn_deepfake.features._handcrafted import (
+    FaceContextFeatures,
+    RaggedFeatureUnion,
+    SpectrumFeatures,
+    face_boxes_in_crop,
+)
+from sklearn_deepfake.features._pooling import (
+    ScorePooling,
+    TemporalPooling,
+    pool_scores,
+)
+
+__all__ = [
+    "CNNFeatureExtractor",
+    "FaceContextFeatures",
+    "RaggedFeatureUnion",
+    "RandomInitWarning",
+    "ScorePooling",
+    "SpectrumFeatures",
+    "TemporalPooling",
+    "face_boxes_in_crop",
+    "pool_scores",
+]

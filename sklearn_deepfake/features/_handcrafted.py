@@ -1,0 +1,723 @@
+"""Weight-free per-frame features computed from face crops.
+
+Every transformer here maps ``list[FaceTracks]`` to ``list[ndarray]``: one
+``float32 (n_rows_i, n_features)`` array per video, ``(0, n_features)`` for a
+video without faces (``STYLE.md`` rule R1/R5). Nothing is learned from data:
+``fit`` validates the parameters and records the column names in
+``feature_names_``, which :class:`~sklearn_deepfake.features.TemporalPooling`
+accepts through its ``feature_names`` parameter.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.fft
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+
+__all__ = ["FaceContextFeatures", "RaggedFeatureUnion", "SpectrumFeatures"]
+
+# Luma weights of ITU-R BT.601 (the ones JPEG/H.264 use).
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+# RGB -> (Y, Cr, Cb) offsets removed (only differences and spreads are used).
+_YCRCB = np.array(
+    [
+        [0.299, 0.587, 0.114],
+        [0.5, -0.418688, -0.081312],
+        [-0.168736, -0.331264, 0.5],
+    ],
+    dtype=np.float32,
+)
+
+
+def _gray(crops: np.ndarray) -> np.ndarray:
+    """Return ``float32 (n, S, S)`` luma of ``uint8 (n, S, S, 3)`` RGB crops."""
+    return crops.astype(np.float32) @ _LUMA
+
+
+def face_boxes_in_crop(tracks: FaceTracks, default_margin: float = 0.3) -> np.ndarray:
+    """Return each row's face box in crop pixels, ``float32 (n_rows, 4)``.
+
+    The face box (``tracks.boxes``) and the region that was cut into the crop
+    (``tracks.crop_boxes``) are both in source pixels; this maps the first into
+    the second. Rows whose crop box is degenerate (zero width or height) get a
+    centred box, as if the crop had been cut with ``default_margin`` on every
+    side.
+
+    Parameters
+    ----------
+    tracks : FaceTracks
+        One video's face rows.
+    default_margin : float, default=0.3
+        Margin assumed for rows without a usable crop box.
+
+    Returns
+    -------
+    boxes : ndarray of float32, shape (n_rows, 4)
+        ``(x1, y1, x2, y2)`` in pixels of the crop, clipped to the crop.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deepfake.utils import FaceTracks
+    >>> t = FaceTracks.empty("a.mp4", size=8)
+    >>> face_boxes_in_crop(t).shape
+    (0, 4)
+    """
+    size = float(tracks.size)
+    cb = tracks.crop_boxes.astype(np.float32)
+    w = cb[:, 2] - cb[:, 0]
+    h = cb[:, 3] - cb[:, 1]
+    ok = (w > 0) & (h > 0) & np.isfinite(cb).all(axis=1)
+    ok &= np.isfinite(tracks.boxes).all(axis=1)
+    scale_x = np.where(ok, size / np.where(ok, w, 1.0), 0.0)
+    scale_y = np.where(ok, size / np.where(ok, h, 1.0), 0.0)
+    out = np.empty((len(cb), 4), dtype=np.float32)
+    out[:, 0] = (tracks.boxes[:, 0] - cb[:, 0]) * scale_x
+    out[:, 2] = (tracks.boxes[:, 2] - cb[:, 0]) * scale_x
+    out[:, 1] = (tracks.boxes[:, 1] - cb[:, 1]) * scale_y
+    out[:, 3] = (tracks.boxes[:, 3] - cb[:, 1]) * scale_y
+    lo = size * default_margin / (1 + 2 * default_margin)
+    out[~ok] = [lo, lo, size - lo, size - lo]
+    np.clip(out, 0.0, size, out=out)
+    # A box squashed to nothing by clipping falls back to the default too.
+    tiny = (out[:, 2] - out[:, 0] < 2) | (out[:, 3] - out[:, 1] < 2)
+    out[tiny] = [lo, lo, size - lo, size - lo]
+    return out
+
+
+def _synthetic_tracks(
+    n_rows: int = 4,
+    size: int = 64,
+    *,
+    margin: float = 0.3,
+    path: str = "synthetic.mp4",
+    seed: int = 0,
+) -> FaceTracks:
+    """Make a tiny face-track record for doctests and tests (no video involved).
+
+    Each crop holds a bright textured ellipse (the "face") inside the face
+    box, on a smoother noisy background; the crop box is the face box grown
+    by ``margin`` on every side, as FaceCropper cuts it.
+    """
+    rng = np.random.default_rng(seed)
+    face = np.array([100.0, 100.0, 200.0, 220.0], dtype=np.float32)
+    w, h = face[2] - face[0], face[3] - face[1]
+    side = max(w, h) * (1 + 2 * margin)
+    cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
+    crop_box = np.array(
+        [cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], np.float32
+    )
+    scale = size / side
+    fx1, fy1 = (face[:2] - crop_box[:2]) * scale
+    fx2, fy2 = (face[2:] - crop_box[:2]) * scale
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    ellipse = (
+        ((xx - (fx1 + fx2) / 2) / ((fx2 - fx1) / 2)) ** 2
+        + ((yy - (fy1 + fy2) / 2) / ((fy2 - fy1) / 2)) ** 2
+    ) < 1
+    crops = rng.normal(90, 8, size=(n_rows, size, size, 3))
+    texture = rng.normal(170, 25, size=(n_rows, size, size, 3))
+    crops[:, ellipse] = texture[:, ellipse]
+    crops = np.clip(crops, 0, 255).astype(np.uint8)
+    lm = np.array([[0.35, 0.4], [0.65, 0.4], [0.5, 0.55], [0.38, 0.75], [0.62, 0.75]])
+    lm = np.array([fx1, fy1]) + lm * np.array([fx2 - fx1, fy2 - fy1])
+    return FaceTracks(
+        path=path,
+        frame_indices=np.arange(n_rows) * 10,
+        face_found=np.ones(n_rows, bool),
+        crops=crops,
+        boxes=np.tile(face, (n_rows, 1)),
+        crop_boxes=np.tile(crop_box, (n_rows, 1)),
+        probs=np.full(n_rows, 0.99, np.float32),
+        landmarks=np.tile(lm, (n_rows, 1, 1)),
+        track_ids=np.zeros(n_rows, np.int64),
+        frame_pos=np.arange(n_rows),
+        detected=np.ones(n_rows, bool),
+        frame_size=(360, 640),
+        fps=30.0,
+    )
+
+
+# Rows processed at once (bounds the temporary memory for long videos).
+_CHUNK = 64
+
+
+class _PerFrameFeatures(TransformerMixin, BaseEstimator):
+    """Shared plumbing: validate, loop over videos, keep ragged tags."""
+
+    def _validate_params(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    def _names(self) -> list[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _compute(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Features of ``crops`` (n, S, S, 3) with face ``boxes`` in crop pixels."""
+        raise NotImplementedError  # pragma: no cover
+
+    def fit(self, X: Any, y: Any = None) -> _PerFrameFeatures:
+        """Validate the parameters; nothing is learned from ``X``.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video (checked, otherwise unused).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        self._validate_params()
+        check_per_video(X, kind=FaceTracks, allow_empty=True)
+        self.feature_names_ = np.asarray(self._names(), dtype=object)
+        self.n_features_out_ = len(self.feature_names_)
+        return self
+
+    def transform(self, X: Any) -> list[np.ndarray]:
+        """Compute the features of every face row of every video.
+
+        Nothing is learned, so this works without calling :meth:`fit`.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        features : list of ndarray of float32, shape (n_rows_i, n_features)
+            One array per video, in the order of ``X``; ``(0, n_features)``
+            for a video without faces.
+        """
+        # Stateless (``requires_fit=False``): works before ``fit`` as well.
+        self._validate_params()
+        X = check_per_video(X, kind=FaceTracks, allow_empty=True)
+        d = len(self._names())
+        out = []
+        for tracks in X:
+            if len(tracks) == 0:
+                out.append(np.zeros((0, d), dtype=np.float32))
+                continue
+            boxes = face_boxes_in_crop(tracks)
+            feats = np.concatenate(
+                [
+                    self._compute(tracks.crops[i : i + _CHUNK], boxes[i : i + _CHUNK])
+                    for i in range(0, len(tracks), _CHUNK)
+                ]
+            ).astype(np.float32, copy=False)
+            out.append(np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0))
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        tags.requires_fit = False
+        return tags
+
+
+class SpectrumFeatures(_PerFrameFeatures):
+    """Azimuthally averaged log power spectrum of each face crop.
+
+    The grayscale crop (or only the face box inside it) is windowed, Fourier
+    transformed, and its log power is averaged over rings of equal spatial
+    frequency, giving a 1-D spectrum of ``n_bins`` values from the lowest to
+    the Nyquist frequency. Generators and the upsampling in face-swap
+    pipelines leave traces in the high-frequency end of this curve (Durall et
+    al., "Unmasking DeepFakes with simple Features", 2019).
+
+    Parameters
+    ----------
+    n_bins : int, default=24
+        Number of frequency rings (output columns).
+    region : {"crop", "face"}, default="crop"
+        ``"crop"`` uses the whole crop (face and context); ``"face"`` cuts the
+        detected face box out of the crop and resizes it to ``face_size``.
+    face_size : int, default=64
+        Side in pixels the face box is resized to when ``region="face"``.
+    normalize : bool, default=True
+        Subtract each spectrum's mean over bins, so that the features describe
+        the shape of the curve, not the overall contrast of the image.
+    window : {"hann", None}, default="hann"
+        Window applied before the transform (reduces the cross-shaped leakage
+        from the crop's borders).
+
+    Attributes
+    ----------
+    feature_names_ : ndarray of str
+        ``spectrum_0`` ... ``spectrum_{n_bins-1}``, low to high frequency.
+    n_features_out_ : int
+        Number of output columns, ``n_bins``.
+
+    See Also
+    --------
+    FaceContextFeatures : Face-versus-surroundings statistics.
+    TemporalPooling : Pools the per-frame rows into one row per video.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deepfake.utils import FaceTracks
+    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
+    >>> X = [_synthetic_tracks(n_rows=3, size=32), FaceTracks.empty("b.mp4", size=32)]
+    >>> feats = SpectrumFeatures(n_bins=8).fit_transform(X)
+    >>> [f.shape for f in feats]
+    [(3, 8), (0, 8)]
+    """
+
+    def __init__(
+        self,
+        n_bins: int = 24,
+        *,
+        region: str = "crop",
+        face_size: int = 64,
+        normalize: bool = True,
+        window: str | None = "hann",
+    ) -> None:
+        self.n_bins = n_bins
+        self.region = region
+        self.face_size = face_size
+        self.normalize = normalize
+        self.window = window
+
+    def _validate_params(self) -> None:
+        if not isinstance(self.n_bins, numbers.Integral) or self.n_bins < 2:
+            raise ValueError(f"n_bins must be an integer >= 2, got {self.n_bins!r}.")
+        if self.region not in ("crop", "face"):
+            raise ValueError(f"region must be 'crop' or 'face', got {self.region!r}.")
+        if not isinstance(self.face_size, numbers.Integral) or self.face_size < 8:
+            raise ValueError(
+                f"face_size must be an integer >= 8, got {self.face_size!r}."
+            )
+        if self.window not in ("hann", None):
+            raise ValueError(f"window must be 'hann' or None, got {self.window!r}.")
+
+    def _names(self) -> list[str]:
+        return [f"spectrum_{i}" for i in range(self.n_bins)]
+
+    def _images(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        gray = _gray(crops)
+        if self.region == "crop":
+            return gray
+        import cv2
+
+        side = int(self.face_size)
+        out = np.empty((len(gray), side, side), dtype=np.float32)
+        for i, (x1, y1, x2, y2) in enumerate(boxes):
+            x1, y1 = int(np.floor(x1)), int(np.floor(y1))
+            x2, y2 = int(np.ceil(x2)), int(np.ceil(y2))
+            out[i] = cv2.resize(
+                gray[i, y1:y2, x1:x2], (side, side), interpolation=cv2.INTER_AREA
+            )
+        return out
+
+    def _compute(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        images = self._images(crops, boxes)
+        _, h, w = images.shape
+        images = images - images.mean(axis=(1, 2), keepdims=True)
+        if self.window == "hann":
+            images *= np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+        spectrum_2d = scipy.fft.rfft2(images, axes=(1, 2))
+        power = spectrum_2d.real**2 + spectrum_2d.imag**2
+        log_power = np.log(power.reshape(len(images), -1) + 1e-3)
+        spectrum = log_power @ _ring_weights(h, w, int(self.n_bins))
+        if self.normalize:
+            spectrum -= spectrum.mean(axis=1, keepdims=True)
+        return spectrum
+
+
+_RING_CACHE: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def _ring_weights(h: int, w: int, n_bins: int) -> np.ndarray:
+    """``(h * (w // 2 + 1), n_bins)`` averaging matrix over frequency rings.
+
+    Rows index the half-plane spectrum of ``scipy.fft.rfft2`` (the other
+    half mirrors it). Rings span radius 0 to the Nyquist frequency of the
+    shorter side; the corners beyond it are left out, and so is the DC term.
+    """
+    key = (h, w, n_bins)
+    if key not in _RING_CACHE:
+        fy = scipy.fft.fftfreq(h)
+        fx = scipy.fft.rfftfreq(w)
+        radius = np.hypot(fy[:, None], fx[None, :]).ravel() / 0.5
+        bins = np.floor(radius * n_bins).astype(int)
+        keep = (bins < n_bins) & (radius > 0)
+        weights = np.zeros((radius.size, n_bins), dtype=np.float32)
+        weights[np.flatnonzero(keep), bins[keep]] = 1.0
+        counts = weights.sum(axis=0)
+        weights /= np.maximum(counts, 1.0)
+        _RING_CACHE[key] = weights
+    return _RING_CACHE[key]
+
+
+# Elliptic radii (in units of the face box's half width / height) that bound
+# the three regions: the inner face, the blending band around the face box's
+# inscribed ellipse, and the context outside it.
+_INNER_MAX = 0.75
+_BAND = (0.85, 1.15)
+_OUTER_MIN = 1.3
+_REGIONS = ("in", "band", "out")
+
+
+class FaceContextFeatures(_PerFrameFeatures):
+    """Statistics of the face versus its surroundings in each crop.
+
+    A face swap replaces and blends the inner face, so its sharpness, noise,
+    and colour can differ from the untouched head, hair and background
+    around it, and the seam can leave an edge along the blending boundary.
+    Each crop is split, using the face box mapped into the crop, into three
+    regions of the ellipse inscribed in the face box (semi-axes = half the
+    box's width and height): the inner face (elliptic radius < 0.75), the
+    boundary band (0.85-1.15) and the context outside (> 1.3).
+
+    Per region the transformer measures, on the luma channel:
+
+    - ``lap``: log mean squared Laplacian (sharpness / high-frequency energy);
+    - ``lap2``: the same at half resolution (a coarser scale, so that a face
+      that was generated at low resolution and upscaled stands out by the
+      ratio of the two);
+    - ``grad``: log mean gradient magnitude;
+    - ``noise``: log mean absolute residual after a 3x3 box blur (noise
+      level, also raised by compression blockiness);
+
+    and colour in YCrCb: the mean of Cr and Cb and the spread (std) of Y, Cr
+    and Cb. The outputs are the inner values, the differences inner - outer
+    and band - inner for every luma measure, the inner - outer differences of
+    the colour means, and the log ratios inner / outer of the spreads.
+    Everything is vectorised over the rows of a video (tens of thousands of
+    64-128 px crops per second per core).
+
+    Parameters
+    ----------
+    include : tuple of str, default=("sharpness", "noise", "colour")
+        Which groups of columns to compute, any of: ``"sharpness"`` (``lap``,
+        ``lap2`` and ``grad``), ``"noise"``, ``"colour"``.
+
+    Attributes
+    ----------
+    feature_names_ : ndarray of str
+        Names of the output columns.
+    n_features_out_ : int
+        Number of output columns.
+
+    See Also
+    --------
+    SpectrumFeatures : Azimuthal power spectrum of the crop.
+    face_boxes_in_crop : Where the face box lies inside each crop.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
+    >>> feats = FaceContextFeatures().fit_transform([_synthetic_tracks(n_rows=2)])
+    >>> feats[0].shape
+    (2, 20)
+    """
+
+    def __init__(
+        self, include: Sequence[str] = ("sharpness", "noise", "colour")
+    ) -> None:
+        self.include = include
+
+    _GROUPS = ("sharpness", "noise", "colour")
+
+    def _validate_params(self) -> None:
+        groups = (self.include,) if isinstance(self.include, str) else self.include
+        bad = [g for g in groups if g not in self._GROUPS]
+        if bad or not len(groups):
+            raise ValueError(
+                f"include must be a non-empty subset of {self._GROUPS}, got "
+                f"{self.include!r}."
+            )
+        self._groups = tuple(g for g in self._GROUPS if g in groups)
+
+    def _luma_measures(self) -> list[str]:
+        measures = []
+        if "sharpness" in self._groups:
+            measures += ["lap", "lap2", "grad"]
+        if "noise" in self._groups:
+            measures.append("noise")
+        return measures
+
+    def _names(self) -> list[str]:
+        names = []
+        for m in self._luma_measures():
+            names += [f"{m}_in", f"{m}_in_minus_out", f"{m}_band_minus_in"]
+        if "colour" in self._groups:
+            names += ["cr_in_minus_out", "cb_in_minus_out"]
+            names += [f"{c}_std_in" for c in ("y", "cr", "cb")]
+            names += [f"{c}_std_log_ratio" for c in ("y", "cr", "cb")]
+        return names
+
+    def _compute(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        n, s = crops.shape[:2]
+        # Region weights from the elliptic radius of every pixel of the
+        # interior grid (where the 3x3 operators are defined), as an
+        # (n, 3, n_pixels) matrix of per-region averaging weights.
+        grid = np.arange(1, s - 1, dtype=np.float32) + 0.5
+        cx = (boxes[:, 0] + boxes[:, 2])[:, None] / 2
+        cy = (boxes[:, 1] + boxes[:, 3])[:, None] / 2
+        ax = np.maximum((boxes[:, 2] - boxes[:, 0]) / 2, 1.0)[:, None]
+        ay = np.maximum((boxes[:, 3] - boxes[:, 1]) / 2, 1.0)[:, None]
+        dx2 = ((grid[None, :] - cx) / ax) ** 2  # (n, s-2)
+        dy2 = ((grid[None, :] - cy) / ay) ** 2
+        rho2 = (dy2[:, :, None] + dx2[:, None, :]).reshape(n, -1)
+        weights = np.stack(
+            [
+                rho2 < _INNER_MAX**2,
+                (rho2 > _BAND[0] ** 2) & (rho2 < _BAND[1] ** 2),
+                rho2 > _OUTER_MIN**2,
+            ],
+            axis=1,
+        ).astype(np.float32)
+        weights /= np.maximum(weights.sum(axis=2, keepdims=True), 1.0)
+
+        maps = []
+        measures = self._luma_measures()
+        if measures:
+            g = _gray(crops)
+            c = g[:, 1:-1, 1:-1]
+            up, down = g[:, :-2, 1:-1], g[:, 2:, 1:-1]
+            left, right = g[:, 1:-1, :-2], g[:, 1:-1, 2:]
+            for m in measures:
+                if m == "lap":
+                    maps.append((4 * c - up - down - left - right) ** 2)
+                elif m == "lap2":
+                    maps.append(_coarse_laplacian_sq(g))
+                elif m == "grad":
+                    maps.append(np.sqrt((right - left) ** 2 + (down - up) ** 2) / 2)
+                else:  # noise: residual after a 3x3 box blur
+                    maps.append(np.abs(c - _box3(g)))
+        columns = []
+        if maps:
+            stacked = np.concatenate(
+                [m.reshape(n, -1, (s - 2) ** 2) for m in maps], axis=1
+            )
+            # One product gives every map's mean in every region (einsum's own
+            # loop beats a batched matmul with these shapes, without threads).
+            r = np.einsum("nkp,nrp->nkr", stacked, weights)  # in, band, out
+            for k in range(len(maps)):
+                v = np.log1p(r[:, k])
+                columns += [v[:, 0], v[:, 0] - v[:, 2], v[:, 1] - v[:, 0]]
+        if "colour" in self._groups:
+            # Colour means and spreads do not need every pixel: use every
+            # second row and column (4x less work).
+            sub = weights.reshape(n, 3, s - 2, s - 2)[:, :, ::2, ::2]
+            sub = sub.reshape(n, 3, -1)
+            sub = sub / np.maximum(sub.sum(axis=2, keepdims=True), 1e-12)
+            ycc = crops[:, 1:-1:2, 1:-1:2].astype(np.float32) @ _YCRCB.T
+            ycc = np.moveaxis(ycc, 3, 1).reshape(n, 3, -1)
+            means = np.einsum("nkp,nrp->nkr", ycc, sub)  # (n, channel, region)
+            sq = np.einsum("nkp,nrp->nkr", ycc * ycc, sub)
+            columns += [means[:, ch, 0] - means[:, ch, 2] for ch in (1, 2)]
+            stds = np.sqrt(np.maximum(sq - means**2, 0.0))
+            columns += [stds[:, ch, 0] for ch in range(3)]
+            columns += [
+                np.log((stds[:, ch, 0] + 1.0) / (stds[:, ch, 2] + 1.0))
+                for ch in range(3)
+            ]
+        return np.stack(columns, axis=1)
+
+
+def _coarse_laplacian_sq(g: np.ndarray) -> np.ndarray:
+    """Squared Laplacian at half resolution, back on ``g``'s interior grid."""
+    s = g.shape[1]
+    e = 2 * (s // 2)
+    pooled = (g[:, 0:e:2, 0:e:2] + g[:, 1:e:2, 0:e:2]) + (
+        g[:, 0:e:2, 1:e:2] + g[:, 1:e:2, 1:e:2]
+    )
+    pooled *= 0.25
+    p = np.pad(pooled, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    lap = (
+        4 * p[:, 1:-1, 1:-1] - p[:, :-2, 1:-1] - p[:, 2:, 1:-1] - p[:, 1:-1, :-2]
+    ) - p[:, 1:-1, 2:]
+    full = np.repeat(np.repeat(lap**2, 2, axis=1), 2, axis=2)
+    if full.shape[1] < s:  # odd side: repeat the last row and column
+        full = np.pad(full, ((0, 0), (0, 1), (0, 1)), mode="edge")
+    return full[:, 1:-1, 1:-1]
+
+
+def _box3(g: np.ndarray) -> np.ndarray:
+    """3x3 box mean of ``g`` on its interior, ``(n, S-2, S-2)``."""
+    rows = g[:, :-2] + g[:, 1:-1] + g[:, 2:]
+    return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
+
+
+class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
+    """Concatenate the per-frame features of several ragged transformers.
+
+    :class:`sklearn.pipeline.FeatureUnion` stacks 2-D arrays and cannot join
+    lists of per-video arrays; this does, video by video. Every transformer
+    must return one ``(n_rows_i, d_j)`` array per video with the same
+    ``n_rows_i`` (all the transformers here do, as they read the same face
+    rows).
+
+    Parameters
+    ----------
+    transformer_list : list of (str, estimator)
+        Named ragged transformers. Their parameters are reachable as
+        ``<name>__<param>``; a transformer set to ``"drop"`` is skipped.
+
+    Attributes
+    ----------
+    transformers_ : list of (str, estimator)
+        The fitted clones, in order (dropped ones left out).
+    feature_names_ : ndarray of str
+        ``<name>__<feature>`` for every output column.
+    n_features_out_ : int
+        Total number of output columns.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
+    >>> union = RaggedFeatureUnion(
+    ...     [("ctx", FaceContextFeatures()), ("spec", SpectrumFeatures(n_bins=4))]
+    ... )
+    >>> union.fit_transform([_synthetic_tracks(n_rows=2)])[0].shape
+    (2, 24)
+    >>> union.feature_names_[-1]
+    'spec__spectrum_3'
+    """
+
+    def __init__(self, transformer_list: list[tuple[str, Any]]) -> None:
+        self.transformer_list = transformer_list
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Get parameters, including ``<name>__<param>`` of each transformer.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of the contained transformers.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=False)
+        if deep and isinstance(self.transformer_list, (list, tuple)):
+            for name, est in self.transformer_list:
+                params[name] = est
+                if hasattr(est, "get_params"):
+                    for key, value in est.get_params(deep=True).items():
+                        params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params: Any) -> RaggedFeatureUnion:
+        """Set parameters, including ``<name>__<param>`` of each transformer.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : object
+            This union.
+        """
+        if "transformer_list" in params:
+            self.transformer_list = params.pop("transformer_list")
+        if not params:
+            return self
+        items = list(self.transformer_list)
+        names = [name for name, _ in items]
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, sep, sub = key.partition("__")
+            if name not in names:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for {type(self).__name__}; valid "
+                    f"transformer names are {names}."
+                )
+            if sep:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                items[names.index(name)] = (name, value)
+        for name, sub in nested.items():
+            items[names.index(name)][1].set_params(**sub)
+        self.transformer_list = items
+        return self
+
+    def fit(self, X: Any, y: Any = None) -> RaggedFeatureUnion:
+        """Fit a clone of every transformer.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+        y : array-like of shape (n_videos,), default=None
+            Passed on to each transformer's ``fit``.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        names = [name for name, _ in self.transformer_list]
+        if len(set(names)) != len(names) or any("__" in n for n in names):
+            raise ValueError(
+                f"Transformer names must be unique and free of '__', got {names}."
+            )
+        self.transformers_ = [
+            (name, clone(est).fit(X, y))
+            for name, est in self.transformer_list
+            if not (isinstance(est, str) and est == "drop")
+        ]
+        if not self.transformers_:
+            raise ValueError("RaggedFeatureUnion needs at least one transformer.")
+        feature_names = []
+        for name, est in self.transformers_:
+            inner = getattr(est, "feature_names_", None)
+            if inner is None:
+                raise ValueError(
+                    f"Transformer {name!r} has no fitted feature_names_ attribute."
+                )
+            feature_names += [f"{name}__{f}" for f in inner]
+        self.feature_names_ = np.asarray(feature_names, dtype=object)
+        self.n_features_out_ = len(feature_names)
+        return self
+
+    def transform(self, X: Any) -> list[np.ndarray]:
+        """Concatenate every transformer's features, video by video.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        features : list of ndarray of float32, shape (n_rows_i, n_features_out_)
+            One array per video.
+        """
+        check_is_fitted(self)
+        X = check_per_video(X, allow_empty=True)
+        parts = [est.transform(X) for _, est in self.transformers_]
+        out = []
+        for i in range(len(X)):
+            rows = {p[i].shape[0] for p in parts}
+            if len(rows) != 1:
+                raise ValueError(
+                    f"Video {i}: the transformers returned different numbers of "
+                    f"rows {sorted(rows)}; they must describe the same face rows."
+                )
+            out.append(np.concatenate([p[i] for p in parts], axis=1))
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
