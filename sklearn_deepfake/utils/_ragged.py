@@ -317,8 +317,7 @@ def check_per_video(
         X = X.tolist()
     elif not isinstance(X, Sequence):
         raise TypeError(
-            f"{name} must be a list with one element per video, got "
-            f"{type(X).__name__}."
+            f"{name} must be a list with one element per video, got {type(X).__name__}."
         )
     X = list(X)
     if not X and not allow_empty:
