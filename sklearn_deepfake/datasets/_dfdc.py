@@ -1,0 +1,537 @@
+"""Read and write folders in the layout of the DFDC Kaggle competition.
+
+The layout::
+
+    root/
+      train_sample_videos/
+        metadata.json        {"name.mp4": {"label": "FAKE", "split": "train",
+                                           "original": "other.mp4"}, ...}
+        *.mp4
+      test_videos/*.mp4
+      sample_submission.csv  filename,label (label = 0.5)
+      test_labels.csv        optional: filename,label[,original]
+
+The full DFDC training set has the same ``metadata.json`` in each of its
+``dfdc_train_part_*`` folders; :func:`load_dfdc` reads them all.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch, check_random_state
+
+from sklearn_deepfake.datasets._synthetic import (
+    IDENTITIES,
+    _check_options,
+    _make_one_video,
+)
+
+__all__ = ["load_dfdc", "make_dfdc_folder"]
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+_LABELS = {"FAKE": 1, "REAL": 0, "1": 1, "0": 0}
+
+
+def _random_names(rng: np.random.RandomState, n: int) -> list[str]:
+    """``n`` distinct DFDC-style names: ten lowercase letters + ``.mp4``."""
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < n:
+        name = "".join(letters[rng.randint(26, size=10)]) + ".mp4"
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+def make_dfdc_folder(
+    root: str | os.PathLike,
+    *,
+    n_originals: int = 4,
+    fakes_per_original: int = 1,
+    n_test: int = 4,
+    frame_size: tuple[int, int] = (192, 144),
+    n_frames: int = 24,
+    fps: float = 25.0,
+    face_size: float | tuple[float, float] = (0.35, 0.5),
+    manipulation: str = "blend",
+    write_test_labels: bool = True,
+    random_state: int | np.random.RandomState | None = None,
+) -> Bunch:
+    """Write a small synthetic dataset in the DFDC layout.
+
+    Every original is a pristine video of :func:`make_face_videos`; each of
+    its fakes is a twin (same scene, motion and identity) with its own draw of
+    the face manipulation. The test folder holds ``n_test // 2`` such
+    real/fake pairs, plus one more real video when ``n_test`` is odd.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Dataset root; created if needed. Existing files with the same names
+        are overwritten.
+    n_originals : int, default=4
+        Real training videos.
+    fakes_per_original : int, default=1
+        Fake training videos made from each original (``0``: all real).
+    n_test : int, default=4
+        Test videos (``0``: an empty ``test_videos`` folder).
+    frame_size : tuple of (int, int), default=(192, 144)
+        ``(width, height)`` of every video.
+    n_frames : int, default=24
+        Frames per video.
+    fps : float, default=25.0
+        Frame rate.
+    face_size : float or tuple of (float, float), default=(0.35, 0.5)
+        Face height as a fraction of the frame height (see
+        :func:`make_face_videos`).
+    manipulation : {"blend", "swap"}, default="blend"
+        How fakes are made.
+    write_test_labels : bool, default=True
+        Also write ``root/test_labels.csv`` (``filename,label,original``),
+        which :func:`load_dfdc` reads for ``subset="test"``.
+    random_state : int, RandomState instance or None, default=None
+        Seed; the same seed writes byte-identical files with the same names.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``root`` (str), ``train_paths``, ``train_target``,
+        ``train_groups``, ``test_paths`` (in ``sample_submission.csv`` order),
+        ``test_target`` (the true test labels, 1 = FAKE) and ``test_groups``.
+
+    See Also
+    --------
+    load_dfdc : Read the folder back.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
+    >>> root = tempfile.mkdtemp()
+    >>> info = make_dfdc_folder(root, n_originals=1, n_test=0, n_frames=2,
+    ...                         random_state=0)
+    >>> data = load_dfdc(root)
+    >>> data.target, data.groups
+    (array([0, 1]), array([0, 0]))
+    >>> sorted(os.listdir(root))
+    ['sample_submission.csv', 'test_labels.csv', 'test_videos', 'train_sample_videos']
+    """
+    for name, value, low in [
+        ("n_originals", n_originals, 1),
+        ("fakes_per_original", fakes_per_original, 0),
+        ("n_test", n_test, 0),
+    ]:
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    width, height, face_range, _ = _check_options(
+        n_frames=n_frames,
+        fps=fps,
+        frame_size=frame_size,
+        n_faces=1,
+        face_size=face_size,
+        rotation=0,
+        manipulation=manipulation,
+        codec="libx264",
+    )
+    rng = check_random_state(random_state)
+    n_train = n_originals * (1 + fakes_per_original)
+    n_pairs, n_extra = divmod(n_test, 2)
+    names = _random_names(rng, n_train + n_test)
+    train_dir = Path(root) / "train_sample_videos"
+    test_dir = Path(root) / "test_videos"
+    train_dir.mkdir(parents=True, exist_ok=True)
+    test_dir.mkdir(parents=True, exist_ok=True)
+    common: dict[str, Any] = {
+        "width": width,
+        "height": height,
+        "n_frames": int(n_frames),
+        "fps": float(fps),
+        "n_faces": 1,
+        "face_size": face_range,
+        "motion": True,
+        "rotation": 0,
+        "manipulation": manipulation,
+        "identities": IDENTITIES,
+        "codec": "libx264",
+        "crf": 20,
+    }
+
+    def seed() -> int:
+        return int(rng.randint(np.iinfo(np.int32).max))
+
+    # (name, folder, scene seed, manipulation seed or None, original name)
+    jobs: list[tuple[str, Path, int, int | None, str | None]] = []
+    it = iter(names)
+    for _ in range(n_originals):
+        original, scene = next(it), seed()
+        jobs.append((original, train_dir, scene, None, None))
+        jobs.extend(
+            (next(it), train_dir, scene, seed(), original)
+            for _ in range(fakes_per_original)
+        )
+    for p in range(n_pairs + n_extra):
+        original, scene = next(it), seed()
+        jobs.append((original, test_dir, scene, None, None))
+        if p < n_pairs:
+            jobs.append((next(it), test_dir, scene, seed(), original))
+    for name, folder, scene, manip, _ in jobs:
+        _make_one_video(
+            os.fspath(folder / name), scene_seed=scene, manip_seed=manip, **common
+        )
+
+    train = sorted((j for j in jobs if j[1] == train_dir), key=lambda j: j[0])
+    metadata = {
+        name: {
+            "label": "FAKE" if original else "REAL",
+            "split": "train",
+            "original": original,
+        }
+        for name, _, _, _, original in train
+    }
+    _write_text(train_dir / "metadata.json", json.dumps(metadata, indent=1) + "\n")
+    test = sorted((j for j in jobs if j[1] == test_dir), key=lambda j: j[0])
+    lines = ["filename,label"] + [f"{j[0]},0.5" for j in test]
+    _write_text(Path(root) / "sample_submission.csv", "\n".join(lines) + "\n")
+    if write_test_labels:
+        rows = ["filename,label,original"] + [
+            f"{name},{'FAKE' if orig else 'REAL'},{orig or name}"
+            for name, _, _, _, orig in test
+        ]
+        _write_text(Path(root) / "test_labels.csv", "\n".join(rows) + "\n")
+
+    def groups(rows: list) -> np.ndarray:
+        keys = [orig or name for name, _, _, _, orig in rows]
+        return np.unique(keys, return_inverse=True)[1].reshape(-1)
+
+    return Bunch(
+        root=os.fspath(root),
+        train_paths=[os.fspath(j[1] / j[0]) for j in train],
+        train_target=np.array([int(j[4] is not None) for j in train], dtype=int),
+        train_groups=groups(train),
+        test_paths=[os.fspath(j[1] / j[0]) for j in test],
+        test_target=np.array([int(j[4] is not None) for j in test], dtype=int),
+        test_groups=groups(test),
+    )
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _label_code(value: Any, where: str) -> int:
+    key = str(value).strip().upper()
+    if key not in _LABELS:
+        raise ValueError(
+            f"Unknown label {value!r} for {where}; expected 'REAL' or 'FAKE'."
+        )
+    return _LABELS[key]
+
+
+def _group_codes(names: list[str], originals: list[str | None]) -> np.ndarray:
+    """Code the connected components of the (video, original) links, in order."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for name, original in zip(names, originals):
+        find(name)
+        if isinstance(original, str) and original:
+            ra, rb = find(name), find(original)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    codes: dict[str, int] = {}
+    out = np.empty(len(names), dtype=int)
+    for i, name in enumerate(names):
+        out[i] = codes.setdefault(find(name), len(codes))
+    return out
+
+
+def _videos_on_disk(folder: Path) -> set[str]:
+    return {
+        p.name
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.suffix.lower() in VIDEO_EXTENSIONS
+        and not p.name.startswith(".")
+    }
+
+
+def _read_metadata(path: Path) -> dict[str, dict]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"No metadata.json in {path.parent} (expected {path})."
+        ) from None
+    try:
+        metadata = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"Malformed JSON in {path}: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}."
+        ) from None
+    if not isinstance(metadata, dict):
+        raise ValueError(
+            f"{path} must hold a JSON object mapping file names to entries, "
+            f"got {type(metadata).__name__}."
+        )
+    for name, entry in metadata.items():
+        if not isinstance(entry, dict) or "label" not in entry:
+            raise ValueError(
+                f"Entry {name!r} in {path} must be an object with a 'label' key, "
+                f"got {entry!r}."
+            )
+    return metadata
+
+
+def _find_train_folders(root: Path) -> list[Path]:
+    if (root / "metadata.json").is_file():
+        return [root]
+    if (root / "train_sample_videos").is_dir():
+        return [root / "train_sample_videos"]
+    parts = sorted(p.parent for p in root.glob("*/metadata.json"))
+    if parts:
+        return parts
+    raise FileNotFoundError(
+        f"No metadata.json found in {root}: expected {root / 'metadata.json'}, "
+        f"{root / 'train_sample_videos' / 'metadata.json'} or "
+        f"{root / '*' / 'metadata.json'}."
+    )
+
+
+def _load_train(root: Path) -> Bunch:
+    import pandas as pd
+
+    rows = []
+    for folder in _find_train_folders(root):
+        meta_path = folder / "metadata.json"
+        metadata = _read_metadata(meta_path)
+        on_disk = _videos_on_disk(folder)
+        missing = sorted(name for name in metadata if not (folder / name).is_file())
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise FileNotFoundError(
+                f"{len(missing)} video(s) listed in {meta_path} are missing from "
+                f"{folder}: {shown}"
+            )
+        extra = sorted(on_disk - set(metadata))
+        if extra:
+            shown = ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else "")
+            warnings.warn(
+                f"{len(extra)} video(s) in {folder} are not in {meta_path} and "
+                f"are ignored: {shown}",
+                UserWarning,
+                stacklevel=3,
+            )
+        for name in sorted(metadata):
+            entry = metadata[name]
+            original = entry.get("original")
+            if original is not None and not isinstance(original, str):
+                raise ValueError(
+                    f"Entry {name!r} in {meta_path} has a non-string 'original': "
+                    f"{original!r}."
+                )
+            original = original or None
+            rows.append(
+                {
+                    **entry,
+                    "filename": name,
+                    "label": str(entry["label"]).upper(),
+                    "target": _label_code(entry["label"], f"{name!r} in {meta_path}"),
+                    "original": original,
+                    "path": os.fspath(folder / name),
+                }
+            )
+    frame = pd.DataFrame(rows)
+    names = [row["filename"] for row in rows]
+    frame["group"] = _group_codes(names, [row["original"] for row in rows])
+    first = ["filename", "label", "target", "original", "group", "path"]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    return Bunch(
+        paths=frame["path"].tolist(),
+        target=frame["target"].to_numpy(dtype=int),
+        groups=frame["group"].to_numpy(dtype=int),
+        filenames=names,
+        frame=frame,
+        root=os.fspath(root),
+    )
+
+
+def _read_csv_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames or []
+        lacking = [c for c in required if c not in fields]
+        if lacking:
+            raise ValueError(
+                f"{path} must have the column(s) {lacking}; found {fields}."
+            )
+        return [row for row in reader if row.get(required[0]) not in (None, "")]
+
+
+def _load_test(root: Path) -> Bunch:
+    import pandas as pd
+
+    folder = root / "test_videos"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"No test_videos folder in {root}.")
+    on_disk = _videos_on_disk(folder)
+    submission = root / "sample_submission.csv"
+    if submission.is_file():
+        names = [row["filename"] for row in _read_csv_rows(submission, ("filename",))]
+        missing = [n for n in names if not (folder / n).is_file()]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise FileNotFoundError(
+                f"{len(missing)} video(s) listed in {submission} are missing from "
+                f"{folder}: {shown}"
+            )
+        extra = sorted(on_disk - set(names))
+        if extra:
+            shown = ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else "")
+            warnings.warn(
+                f"{len(extra)} video(s) in {folder} are not in {submission} and "
+                f"are ignored: {shown}",
+                UserWarning,
+                stacklevel=3,
+            )
+    else:
+        names = sorted(on_disk)
+        warnings.warn(
+            f"No {submission}; reading the {len(names)} videos of {folder} in "
+            "sorted order.",
+            UserWarning,
+            stacklevel=3,
+        )
+    frame = pd.DataFrame(
+        {"filename": names, "path": [os.fspath(folder / n) for n in names]}
+    )
+    target = groups = None
+    labels_path = root / "test_labels.csv"
+    if labels_path.is_file():
+        rows = {
+            row["filename"]: row
+            for row in _read_csv_rows(labels_path, ("filename", "label"))
+        }
+        unlabelled = [n for n in names if n not in rows]
+        if unlabelled:
+            raise ValueError(
+                f"{labels_path} has no label for {len(unlabelled)} test video(s): "
+                + ", ".join(unlabelled[:5])
+            )
+        frame["label"] = [rows[n]["label"].strip().upper() for n in names]
+        target = np.array(
+            [_label_code(rows[n]["label"], f"{n!r} in {labels_path}") for n in names],
+            dtype=int,
+        )
+        frame["target"] = target
+        originals = [rows[n].get("original") or None for n in names]
+        originals = [None if o == n else o for o, n in zip(originals, names)]
+        frame["original"] = originals
+        groups = _group_codes(names, originals)
+        frame["group"] = groups
+    return Bunch(
+        paths=frame["path"].tolist(),
+        target=target,
+        groups=groups,
+        filenames=names,
+        frame=frame,
+        root=os.fspath(root),
+    )
+
+
+def load_dfdc(root: str | os.PathLike, *, subset: str = "train") -> Bunch:
+    """Load video paths, labels and leakage groups of a DFDC-style folder.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The dataset root (holding ``train_sample_videos/``, ``test_videos/``
+        and ``sample_submission.csv``), a folder that holds ``metadata.json``
+        itself, or a folder of ``dfdc_train_part_*/metadata.json`` parts.
+    subset : {"train", "test"}, default="train"
+        ``"train"`` reads the videos listed in ``metadata.json`` (sorted by
+        name; parts in sorted order). ``"test"`` reads ``test_videos/`` in
+        the order of ``sample_submission.csv`` (sorted file names, with a
+        warning, when that file is absent); labels and groups come from
+        ``test_labels.csv`` when it exists.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes:
+
+        paths : list of str
+            Video paths, one per row.
+        target : ndarray of int, shape (n_videos,) or None
+            ``1`` for FAKE, ``0`` for REAL; None for an unlabelled test set.
+        groups : ndarray of int, shape (n_videos,) or None
+            Leakage groups for grouped cross-validation: a fake and its
+            ``original`` (and all fakes of that original) share a code;
+            codes are numbered in row order. None when unknown.
+        filenames : list of str
+            File names as written in the metadata.
+        frame : pandas.DataFrame
+            One row per video: ``filename``, ``label``, ``target``,
+            ``original``, ``group``, ``path`` and any other metadata key.
+        root : str
+            The ``root`` given.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder, its ``metadata.json`` or a listed video is missing.
+    ValueError
+        When ``metadata.json`` is not valid JSON or not a mapping of entries
+        with a ``label``, or a label is neither REAL nor FAKE.
+
+    Warns
+    -----
+    UserWarning
+        Naming videos found on disk that the metadata does not list; they are
+        not returned.
+
+    See Also
+    --------
+    make_dfdc_folder : Write a synthetic folder in this layout.
+    load_video_folder : Load a ``real/`` + ``fake/`` folder tree.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
+    >>> root = tempfile.mkdtemp()
+    >>> _ = make_dfdc_folder(root, n_originals=2, n_test=2, n_frames=2,
+    ...                      random_state=0)
+    >>> train = load_dfdc(root)
+    >>> len(train.paths), int(train.target.sum()), len(set(train.groups))
+    (4, 2, 2)
+    >>> load_dfdc(root, subset="test").target
+    array([1, 0])
+    """
+    if subset not in ("train", "test"):
+        raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Dataset folder {root} does not exist.")
+    if subset == "train":
+        return _load_train(root)
+    if not (root / "test_videos").is_dir() and (root / "metadata.json").is_file():
+        root = root.parent  # root named the training folder itself
+    return _load_test(root)
