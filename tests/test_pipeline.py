@@ -28,7 +28,7 @@ def labelled(tmp_path_factory):
 
 def _pipe(cache_dir, **kw):
     pipe = make_default_pipeline(n_frames=8, size=64, cache_dir=cache_dir, **kw)
-    return pipe.set_params(facecropper__device="cpu", classifier__estimator__cv=2)
+    return pipe.set_params(facecropper__device="cpu")
 
 
 def test_default_pipeline_grouped_cv_fit_predict(labelled, tmp_path, monkeypatch):
@@ -75,6 +75,14 @@ def test_pipeline_memory_and_saved_model_in_new_process(labelled, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), ref, rtol=1e-6)
     again = pickle.loads(pickle.dumps(pipe)).predict_proba(labelled.paths[:3])
     np.testing.assert_allclose(again, ref, rtol=1e-6)
+
+
+def test_calibrated_variant_fits_with_grouped_splits(labelled, tmp_path):
+    pipe = _pipe(tmp_path / "faces", calibration="sigmoid", cv=2)
+    proba = pipe.fit(labelled.paths, labelled.target).predict_proba(labelled.paths)
+    assert proba.shape == (12, 2)
+    name = type(pipe.named_steps["classifier"].estimator_).__name__
+    assert name == "CalibratedClassifierCV"
 
 
 def test_faceless_and_broken_videos_still_get_a_probability(labelled, tmp_path):
