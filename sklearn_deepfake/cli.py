@@ -7,11 +7,14 @@ subcommand and turns failures into exit codes:
 - ``0``: success;
 - ``1``: the command failed; a one-line message goes to stderr (add
   ``--traceback`` to see where);
-- ``2``: usage error (bad or missing arguments);
+- ``2``: usage error (bad or missing arguments, unknown ``--set`` names);
 - ``130``: interrupted with Ctrl-C.
 
-Heavy imports (torch, the face detector) happen inside the subcommands, so
-``sklearn-deepfake --help`` answers at once.
+``extract``, ``fit`` and ``predict`` share one face cache
+(``--cache DIR``, default ``$SKLEARN_DEEPFAKE_CACHE`` or
+``~/.cache/sklearn-deepfake/faces``), so each reuses the faces the others
+found. Heavy imports (torch, the face detector) happen inside the
+subcommands, so ``sklearn-deepfake --help`` answers at once.
 """
 
 from __future__ import annotations
@@ -25,45 +28,159 @@ import time
 import traceback
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sklearn_deepfake import __version__
+from sklearn_deepfake._cli_utils import (
+    UsageError,
+    atomic_dump,
+    calibration_cv,
+    check_params,
+    concise_warnings,
+    default_cache_dir,
+    find_videos,
+    list_videos,
+    one_line,
+    parse_set,
+    predict_in_chunks,
+    read_labels,
+    short_list,
+    summarize_tracks,
+)
 
 __all__ = ["main"]
+
+# Same names as sklearn_deepfake._pipeline.FEATURE_SETS (kept here so that
+# --help does not import scikit-learn; a test checks that they agree).
+_FEATURE_SETS = ("context", "spectrum", "context+spectrum", "cnn")
+# Parameter of the default pipeline's internal calibration folds.
+_CALIBRATION_CV = "classifier__estimator__cv"
 
 _DESCRIPTION = """\
 Deepfake video detection with scikit-learn pipelines.
 
 Videos go through FrameSampler (which frames to read), FaceCropper (MTCNN
 face tracks), per-frame features and TemporalPooling (one row per video),
-then any scikit-learn classifier."""
+then a calibrated classifier (see make_default_pipeline).
+
+Typical use:
+  sklearn-deepfake extract DATA_DIR            # find faces once (cached)
+  sklearn-deepfake fit DATA_DIR -o model.joblib
+  sklearn-deepfake predict model.joblib DATA_DIR -o submission.csv"""
 
 _DEMO_HELP = """\
 Make a small synthetic dataset in the DFDC layout (train_sample_videos/ with
-metadata.json, test_videos/), find and crop the faces in every video, and,
-when the feature steps are installed, fit a small weight-free classifier:
-grouped cross-validated log loss, test log loss and a submission.csv.
+metadata.json, test_videos/, sample_submission.csv, test_labels.csv), then run
+the default pipeline on it: find the faces (cached), grouped cross-validated
+log loss, fit on all training videos, test log loss and a submission.csv.
 Runs offline on CPU in about a minute."""
 
+_SET_HELP = (
+    "set a pipeline parameter, e.g. classifier__eps=0.02 or "
+    "facecropper__detect_every=2 (repeatable; values are Python literals, "
+    "otherwise strings)"
+)
 
-def _positive_int(text: str) -> int:
+
+# ---------------------------------------------------------------------------
+# argument types and shared options
+# ---------------------------------------------------------------------------
+
+
+def _int(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+
+
+def _at_least(low: int) -> Any:
+    def parse(text: str) -> int:
+        value = _int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _at_least(1)
+_non_negative_int = _at_least(0)
 
 
 def _n_jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    value = _int(text)
     if value == 0:
         raise argparse.ArgumentTypeError("must not be 0 (use 1, 2, ... or -1)")
     return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value}")
+    return value
+
+
+def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -> None:
+    """--cache/--no-cache, --n-jobs and --device."""
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="face cache folder (default: $SKLEARN_DEEPFAKE_CACHE or "
+        "~/.cache/sklearn-deepfake/faces)",
+    )
+    cache.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the face cache",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        metavar="N",
+        help="videos processed in parallel; -1 uses every core (default: 1)",
+    )
+    what = "auto" if device_default == "auto" else "the model's own"
+    parser.add_argument(
+        "--device",
+        default=device_default,
+        metavar="D",
+        help=f"device of the face detector: auto, cpu, cuda, cuda:1 ... "
+        f"(default: {what})",
+    )
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """--n-frames, --size and --set: they decide the face cache keys."""
+    parser.add_argument(
+        "--n-frames",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="frames sampled per video (default: make_default_pipeline's, 32)",
+    )
+    parser.add_argument(
+        "--size",
+        type=_positive_int,
+        default=None,
+        metavar="S",
+        help="side of the face crops in pixels (default: 128)",
+    )
+    parser.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="STEP__PARAM=VALUE",
+        help=_SET_HELP,
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -103,22 +220,114 @@ def _build_parser() -> argparse.ArgumentParser:
         help="videos processed in parallel; -1 uses every core (default: 1)",
     )
     demo.add_argument(
+        "--device",
+        default="cpu",
+        metavar="D",
+        help="device of the face detector (default: cpu)",
+    )
+    demo.add_argument(
         "--keep",
         action="store_true",
         help="keep the temporary folder and print its path",
     )
     demo.add_argument(
         "--n-originals",
-        type=_positive_int,
+        type=_at_least(2),
         default=6,
         metavar="N",
-        help="number of real source videos; each gets one fake twin in the "
-        "training set, and the test set has N videos (default: 6)",
+        help="number of real source videos (at least 2, 3 for cross-validation); "
+        "each gets one fake twin in the training set, and the test set has N "
+        "videos (default: 6)",
     )
     demo.add_argument(
         "--seed", type=int, default=0, help="random seed of the data (default: 0)"
     )
     demo.set_defaults(func=_cmd_demo)
+
+    extract = commands.add_parser(
+        "extract",
+        help="find the faces of videos and store them in the face cache",
+        description="Fill the face cache for video files and folders (every "
+        "video inside, recursively; for a DFDC root, its train and test "
+        "folders). Use the same --n-frames, --size and --set as 'fit', so "
+        "that 'fit' and 'predict' find the faces already there.",
+    )
+    extract.add_argument("videos", nargs="+", metavar="VIDEO", help="files/folders")
+    _add_pipeline_options(extract)
+    _add_runtime_options(extract, "auto")
+    extract.set_defaults(func=_cmd_extract)
+
+    fit = commands.add_parser(
+        "fit",
+        help="fit the default pipeline on a labelled folder and save it",
+        description="Fit make_default_pipeline on DATA_DIR (DFDC layout with "
+        "metadata.json, or real/ + fake/ subfolders), print the grouped "
+        "cross-validated log loss and AUC, and save the fitted model with "
+        "joblib (written atomically).",
+    )
+    fit.add_argument(
+        "data_dir",
+        metavar="DATA_DIR",
+        help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
+    )
+    fit.add_argument(
+        "-o", "--output", required=True, metavar="MODEL", help="model file to write"
+    )
+    fit.add_argument(
+        "--cv",
+        type=_non_negative_int,
+        default=5,
+        metavar="K",
+        help="grouped cross-validation folds before the final fit; 0 or 1 "
+        "skips it (default: 5)",
+    )
+    fit.add_argument(
+        "--features",
+        choices=_FEATURE_SETS,
+        default="context",
+        help="per-frame features (default: context)",
+    )
+    fit.add_argument(
+        "--calibration",
+        choices=("sigmoid", "isotonic"),
+        default=None,
+        help="wrap the logistic regression in CalibratedClassifierCV with this "
+        "method (default: none; its folds are lowered to what the smallest "
+        "class allows, or set classifier__estimator__cv)",
+    )
+    _add_pipeline_options(fit)
+    _add_runtime_options(fit, "auto")
+    fit.set_defaults(func=_cmd_fit)
+
+    predict = commands.add_parser(
+        "predict",
+        help="write submission.csv for videos with a saved model",
+        description="Predict P(FAKE) for a DFDC root (its test_videos/ and "
+        "sample_submission.csv), a folder of videos or video files. Every "
+        "video gets a row: a video whose prediction fails gets --fallback, "
+        "with a warning naming it. When a test_labels.csv (filename,label) "
+        "lies next to the videos, the log loss and AUC are printed.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="model saved by 'fit'")
+    predict.add_argument("videos", nargs="+", metavar="VIDEOS", help="files/folder")
+    predict.add_argument(
+        "-o", "--output", required=True, metavar="CSV", help="submission to write"
+    )
+    predict.add_argument(
+        "--sample-submission",
+        metavar="CSV",
+        help="rows and their order (default: sample_submission.csv next to "
+        "the videos, if any)",
+    )
+    predict.add_argument(
+        "--fallback",
+        type=_probability,
+        default=0.5,
+        metavar="P",
+        help="probability written for videos that cannot be scored (default: 0.5)",
+    )
+    _add_runtime_options(predict, None)
+    predict.set_defaults(func=_cmd_predict)
     return parser
 
 
@@ -156,16 +365,354 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
-        return int(args.func(args) or 0)
+        with concise_warnings():
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"sklearn-deepfake {args.command}: interrupted", file=sys.stderr)
         return 130
+    except UsageError as exc:
+        print(f"sklearn-deepfake {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         if args.traceback:
             traceback.print_exc()
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"sklearn-deepfake {args.command}: error: {message}", file=sys.stderr)
+        print(
+            f"sklearn-deepfake {args.command}: error: {one_line(exc)}",
+            file=sys.stderr,
+        )
         return 1
+
+
+# ---------------------------------------------------------------------------
+# shared by extract / fit
+# ---------------------------------------------------------------------------
+
+
+def _cache_dir(args: argparse.Namespace) -> str | None:
+    if args.no_cache:
+        return None
+    return os.path.abspath(args.cache) if args.cache else default_cache_dir()
+
+
+def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
+    """Build the default pipeline with the options and ``--set`` applied.
+
+    ``extract`` and ``fit`` both build their face steps here, so that their
+    frame plans and FaceCropper parameters, hence the cache keys, agree.
+    """
+    from sklearn_deepfake._pipeline import make_default_pipeline
+
+    kwargs: dict[str, Any] = {}
+    if args.n_frames is not None:
+        kwargs["n_frames"] = args.n_frames
+    if args.size is not None:
+        kwargs["size"] = args.size
+    pipe = make_default_pipeline(
+        features=getattr(args, "features", "context"),
+        calibration=getattr(args, "calibration", None),
+        cache_dir=cache_dir,
+        device=args.device,
+        n_jobs=args.n_jobs,
+        verbose=0,
+        **kwargs,
+    )
+    params = parse_set(args.set)
+    check_params(pipe, params)
+    return pipe.set_params(**params)
+
+
+def _count_records(cache_dir: str | None) -> int:
+    if cache_dir is None or not os.path.isdir(cache_dir):
+        return 0
+    return sum(1 for _ in Path(cache_dir).glob("*/*.npz"))
+
+
+def _find_faces(pipe: Any, paths: list[str], cache_dir: str | None) -> dict:
+    """Run the pipeline's first two steps (with a progress bar); print a summary."""
+    from sklearn.base import clone
+
+    before = _count_records(cache_dir)
+    faces = clone(pipe[:2]).set_params(facecropper__verbose=1)
+    t = time.perf_counter()
+    tracks = faces.fit_transform(paths)
+    seconds = time.perf_counter() - t
+    info = summarize_tracks(tracks)
+    info["seconds"] = seconds
+    new = _count_records(cache_dir) - before
+    print(
+        f"  {info['videos']} videos in {seconds:.1f} s: faces in "
+        f"{info['with_faces']} ({info['crops']} crops), no face in "
+        f"{len(info['no_face'])}, unreadable {len(info['unreadable'])}"
+    )
+    if cache_dir is not None:
+        print(f"  face cache {cache_dir}: {new} new record(s)")
+    if info["no_face"]:
+        print(f"  no face: {short_list(info['no_face'])}")
+    if info["unreadable"]:
+        print(f"  unreadable: {short_list(info['unreadable'])}")
+    return info
+
+
+# ---------------------------------------------------------------------------
+# extract
+# ---------------------------------------------------------------------------
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    """Fill the face cache for the given videos."""
+    cache_dir = _cache_dir(args)
+    pipe = _build_pipeline(args, cache_dir)
+    paths = find_videos(args.videos)
+    fs = pipe.named_steps["framesampler"]
+    fc = pipe.named_steps["facecropper"]
+    print(
+        f"Extracting faces from {len(paths)} video(s): {fs.n_frames} frames each, "
+        f"{fc.size} px crops"
+    )
+    if cache_dir is None:
+        print("  (--no-cache: the faces are found but not stored)")
+    _find_faces(pipe, paths, cache_dir)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# fit
+# ---------------------------------------------------------------------------
+
+
+def _load_training(data_dir: str) -> Any:
+    """``load_dfdc``, or ``load_video_folder`` when there is no metadata.json."""
+    from sklearn_deepfake.datasets import load_dfdc, load_video_folder
+
+    if not os.path.isdir(data_dir):
+        raise FileNotFoundError(f"DATA_DIR {data_dir!r} is not a folder")
+    try:
+        return load_dfdc(data_dir)
+    except FileNotFoundError as exc:
+        if "metadata.json" not in str(exc) or "missing" in str(exc):
+            raise
+    try:
+        return load_video_folder(data_dir)
+    except ValueError:
+        raise ValueError(
+            f"{data_dir} holds neither a DFDC metadata.json nor real/ and fake/ "
+            "subfolders"
+        ) from None
+
+
+def _set_calibration_cv(pipe: Any, y: Any, train_sets: list, explicit: bool) -> str:
+    """Lower the internal calibration folds to what ``train_sets`` can afford.
+
+    With ``calibration`` set, the head is ``CalibratedClassifierCV(cv=k)``,
+    which needs ``k`` videos of each class in the data it is fitted on, so
+    ``k`` is computed from the class counts of the smallest training set
+    (not hard-coded); an explicit ``--set`` wins. Returns a note for the
+    output ("" without calibration).
+    """
+    current = pipe.get_params().get(_CALIBRATION_CV)
+    if current is None:
+        return ""
+    if explicit or not isinstance(current, int):
+        return f"; calibration cv={current}"
+    k = calibration_cv(y, train_sets, current)
+    pipe.set_params(**{_CALIBRATION_CV: k})
+    lowered = "" if k == current else f" (lowered from {current})"
+    return f"; calibration cv={k}{lowered}"
+
+
+def _cross_validate(
+    pipe: Any, paths: list, y: Any, groups: Any, k: int, explicit: bool
+) -> Any:
+    """Run grouped CV; print and return the log losses of the folds."""
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    splits = list(GroupKFold(n_splits=k).split(paths, y, groups))
+    cv_pipe = clone(pipe)
+    try:
+        cal = _set_calibration_cv(cv_pipe, y, [tr for tr, _ in splits], explicit)
+    except ValueError as exc:
+        print(f"Skipping {k}-fold cross-validation: {exc}")
+        return None
+    print(
+        f"{k}-fold GroupKFold on {len(np.unique(groups))} groups (a fake and its "
+        f"source never on both sides{cal}):"
+    )
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # per-fold repeats of the same warnings
+        res = cross_validate(
+            cv_pipe,
+            paths,
+            y,
+            groups=groups,
+            cv=splits,
+            scoring={"log_loss": "neg_log_loss", "auc": "roc_auc"},
+            error_score="raise",
+        )
+    loss = -res["test_log_loss"]
+    auc = res["test_auc"]
+    print(
+        f"  CV log loss {loss.mean():.3f} +/- {loss.std():.3f}   AUC "
+        f"{np.nanmean(auc):.3f}   (constant 0.5: {np.log(2):.3f}, AUC 0.5)  "
+        f"[{time.perf_counter() - t:.1f} s]"
+    )
+    return loss
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    """Fit the default pipeline on a labelled folder and save it."""
+    import numpy as np
+
+    cache_dir = _cache_dir(args)
+    pipe = _build_pipeline(args, cache_dir)
+    explicit_cal = _CALIBRATION_CV in parse_set(args.set)
+    data = _load_training(args.data_dir)
+    paths, y, groups = list(data.paths), np.asarray(data.target), data.groups
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"{args.data_dir} holds only one class; fit needs both")
+    print(
+        f"{len(paths)} training videos ({int(y.sum())} fake, "
+        f"{len(np.unique(groups))} groups) from {args.data_dir}"
+    )
+    t0 = time.perf_counter()
+    if cache_dir is not None:
+        print("Finding faces:")
+        _find_faces(pipe, paths, cache_dir)
+    else:
+        print("--no-cache: every fold finds the faces again")
+    k = min(args.cv, len(np.unique(groups)))
+    if k >= 2:
+        _cross_validate(pipe, paths, y, groups, k, explicit_cal)
+    elif args.cv >= 2:
+        print("Skipping cross-validation: fewer than 2 groups")
+    cal = _set_calibration_cv(pipe, y, [np.arange(len(y))], explicit_cal)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # already reported while finding faces
+        pipe.fit(paths, y)
+    print(
+        f"Fitted on all {len(paths)} videos{cal.replace(';', ',')} "
+        f"[{time.perf_counter() - t:.1f} s]"
+    )
+    atomic_dump(pipe, args.output)
+    print(f"Saved {args.output}  [total {time.perf_counter() - t0:.1f} s]")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# predict
+# ---------------------------------------------------------------------------
+
+
+def _first_file(folders: Sequence[Path], name: str) -> str | None:
+    for folder in dict.fromkeys(folders):
+        if (folder / name).is_file():
+            return os.fspath(folder / name)
+    return None
+
+
+def _predict_inputs(
+    inputs: Sequence[str], sample: str | None
+) -> tuple[list[str], str | None, str | None]:
+    """Videos to score, the sample submission and the true labels, if any."""
+    import pandas as pd
+
+    if len(inputs) == 1 and os.path.isdir(inputs[0]):
+        root = Path(inputs[0])
+        folder = root / "test_videos" if (root / "test_videos").is_dir() else root
+        videos = list_videos(folder, recursive=folder == root)
+        sample = sample or _first_file([folder, root], "sample_submission.csv")
+        labels = _first_file([folder, root, folder.parent], "test_labels.csv")
+    else:
+        videos = find_videos(inputs)
+        first = Path(videos[0]).parent
+        labels = _first_file([first, first.parent], "test_labels.csv")
+    if sample is not None:
+        listed = [os.path.basename(str(n)) for n in pd.read_csv(sample)["filename"]]
+        on_disk = {os.path.basename(v): v for v in videos}
+        unlisted = [v for v in videos if os.path.basename(v) not in set(listed)]
+        if unlisted and len(inputs) == 1 and os.path.isdir(inputs[0]):
+            warnings.warn(
+                f"{len(unlisted)} video(s) are not in {sample} and are not "
+                f"scored: {short_list(unlisted)}",
+                UserWarning,
+                stacklevel=2,
+            )
+            videos = [on_disk[n] for n in listed if n in on_disk]
+    if not videos:
+        raise FileNotFoundError("no video to score in " + ", ".join(inputs))
+    return videos, sample, labels
+
+
+def _configure_model(model: Any, args: argparse.Namespace) -> str:
+    """Apply --cache/--n-jobs/--device to the model's face step."""
+    steps = getattr(model, "named_steps", {})
+    if "facecropper" not in steps:
+        return "the model has no facecropper step; --cache/--device not applied"
+    fc = steps["facecropper"]
+    cache_dir = _cache_dir(args)
+    update: dict[str, Any] = {"cache_dir": cache_dir, "verbose": 1}
+    if args.n_jobs is not None:
+        update["n_jobs"] = args.n_jobs
+    if args.device is not None:
+        update["device"] = args.device
+    fc.set_params(**update)
+    fc.fit(None)  # learns nothing: validates and resolves the device again
+    return f"face cache {cache_dir}" if cache_dir else "no face cache"
+
+
+def _print_scores(submission: Any, labels_path: str) -> None:
+    import numpy as np
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    truth = read_labels(labels_path)
+    rows = submission[submission["filename"].isin(list(truth))]
+    if rows.empty:
+        print(f"{labels_path} labels none of the written rows")
+        return
+    y = np.array([truth[n] for n in rows["filename"]])
+    p = rows["label"].to_numpy(dtype=float)
+    loss = log_loss(y, p, labels=[0, 1])
+    auc = roc_auc_score(y, p) if len(np.unique(y)) == 2 else float("nan")
+    print(
+        f"Against {labels_path} ({len(rows)} videos): log loss {loss:.3f}, "
+        f"AUC {auc:.3f}   (constant 0.5: {np.log(2):.3f})"
+    )
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    """Score videos with a saved model and write a complete submission."""
+    import joblib
+    import numpy as np
+
+    from sklearn_deepfake.submission import write_submission
+
+    if not os.path.isfile(args.model):
+        raise FileNotFoundError(f"model file {args.model!r} not found")
+    t0 = time.perf_counter()
+    videos, sample, labels = _predict_inputs(args.videos, args.sample_submission)
+    model = joblib.load(args.model)
+    note = _configure_model(model, args)
+    print(f"Scoring {len(videos)} video(s) with {args.model} ({note})")
+    proba, failed = predict_in_chunks(model, videos)
+    for path, message in failed.items():
+        print(f"warning: cannot score {path}: {message}", file=sys.stderr)
+    submission = write_submission(
+        args.output, videos, proba, sample_submission=sample, fallback=args.fallback
+    )
+    scored = {os.path.basename(v): p for v, p in zip(videos, proba) if np.isfinite(p)}
+    fallbacks = [n for n in submission["filename"] if n not in scored]
+    print(
+        f"Wrote {args.output}: {len(submission)} rows, {len(fallbacks)} with the "
+        f"fallback {args.fallback}"
+        + (f" ({short_list(fallbacks)})" if fallbacks else "")
+        + f"  [{time.perf_counter() - t0:.1f} s]"
+    )
+    if labels is not None:
+        _print_scores(submission, labels)
+    return 0
 
 
 # ---------------------------------------------------------------------------
@@ -174,7 +721,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    """Synthesise a DFDC-layout folder, crop its faces, fit and score a model."""
+    """Synthesise a DFDC-layout folder, then fit, score and submit."""
     if args.dir is not None:
         if os.path.exists(args.dir) and not os.path.isdir(args.dir):
             raise NotADirectoryError(f"--dir {args.dir!r} exists and is not a folder")
@@ -185,7 +732,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         temporary = not args.keep
     try:
         _run_demo(
-            root, n_jobs=args.n_jobs, n_originals=args.n_originals, seed=args.seed
+            root,
+            n_jobs=args.n_jobs,
+            n_originals=args.n_originals,
+            seed=args.seed,
+            device=args.device,
         )
     finally:
         if temporary:
@@ -197,8 +748,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_demo(root: str, *, n_jobs: int, n_originals: int, seed: int) -> None:
+def _run_demo(
+    root: str, *, n_jobs: int, n_originals: int, seed: int, device: str = "cpu"
+) -> None:
+    import numpy as np
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from sklearn_deepfake._pipeline import make_default_pipeline
     from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
+    from sklearn_deepfake.submission import write_submission
 
     t0 = time.perf_counter()
     print(f"sklearn-deepfake {__version__} demo")
@@ -210,161 +768,60 @@ def _run_demo(root: str, *, n_jobs: int, n_originals: int, seed: int) -> None:
         n_test=n_originals,
         random_state=seed,
     )
-    train = load_dfdc(root, subset="train")
+    train = load_dfdc(root)
     test = load_dfdc(root, subset="test")
+    y, groups = np.asarray(train.target), np.asarray(train.groups)
     print(
-        f"  {len(train.paths)} training videos ({int(sum(train.target))} fake), "
-        f"{len(test.paths)} test videos  [{time.perf_counter() - t0:.1f} s]"
+        f"  {len(train.paths)} training videos ({int(y.sum())} fake, "
+        f"{len(np.unique(groups))} source groups), {len(test.paths)} test "
+        f"videos  [{time.perf_counter() - t0:.1f} s]"
     )
 
-    print("\nFinding faces (FrameSampler -> FaceCropper):")
-    tracks_train, tracks_test = _crop_faces(
-        [("train", train.paths), ("test", test.paths)], n_jobs=n_jobs
+    cache_dir = os.path.join(root, ".face-cache")
+    pipe = make_default_pipeline(
+        n_frames=16, size=64, cache_dir=cache_dir, n_jobs=n_jobs, device=device
     )
-
-    model = _weight_free_model()
-    if model is None:
-        print(
-            "\nThe feature steps (sklearn_deepfake.features) are not installed; "
-            "skipping the classifier."
-        )
-    else:
-        _fit_and_score(model, train, test, tracks_train, tracks_test, root)
-    print(f"\nDone in {time.perf_counter() - t0:.1f} s.")
-
-
-def _crop_faces(
-    subsets: list[tuple[str, Sequence[str]]], *, n_jobs: int
-) -> list[list[Any]]:
-    """Run FrameSampler -> FaceCropper, printing one line per video."""
-    from joblib import effective_n_jobs
-
-    from sklearn_deepfake.faces import FaceCropper
-    from sklearn_deepfake.video import FrameSampler
-
-    sampler = FrameSampler(n_frames=16)
-    cropper = FaceCropper(size=64, device="cpu", n_jobs=n_jobs).fit(None)
-    batch = max(1, effective_n_jobs(n_jobs))
-    total = sum(len(paths) for _, paths in subsets)
-    width = len(str(total))
-    done = 0
-    results = []
-    for name, paths in subsets:
-        paths = list(paths)
-        plans = sampler.fit_transform(paths)
-        tracks: list[Any] = []
-        for start in range(0, len(plans), batch):
-            chunk = plans[start : start + batch]
-            t = time.perf_counter()
-            out = cropper.transform(chunk)
-            seconds = (time.perf_counter() - t) / len(chunk)
-            for track in out:
-                done += 1
-                n_frames = len(track.frame_indices)
-                n_found = int(track.face_found.sum())
-                note = f"  ({track.error})" if track.error else ""
-                print(
-                    f"  [{done:>{width}}/{total}] {name:<5} "
-                    f"{os.path.basename(track.path):<24} faces in {n_found:>2}/"
-                    f"{n_frames:<2} frames, {track.n_tracks} track(s), "
-                    f"{seconds:.2f} s/video{note}",
-                    flush=True,
-                )
-            tracks.extend(out)
-        results.append(tracks)
-    return results
-
-
-def _weight_free_model() -> Any:
-    """Return features -> TemporalPooling -> scaler -> logistic regression.
-
-    ``None`` when the feature steps are not available.
-    """
-    try:
-        from sklearn_deepfake import features
-    except ImportError:
-        return None
-    pooling = getattr(features, "TemporalPooling", None)
-    steps = [
-        (name, getattr(features, cls))
-        for name, cls in (
-            ("spectrum", "SpectrumFeatures"),
-            ("context", "FaceContextFeatures"),
-        )
-        if hasattr(features, cls)
-    ]
-    if pooling is None or not steps:
-        return None
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if len(steps) > 1 and hasattr(features, "RaggedFeatureUnion"):
-        per_frame = features.RaggedFeatureUnion([(n, cls()) for n, cls in steps])
-    else:
-        per_frame = steps[0][1]()
-    return Pipeline(
-        [
-            ("features", per_frame),
-            ("pool", pooling(stats=("mean", "std"))),
-            ("scale", StandardScaler()),
-            ("clf", LogisticRegression(C=0.1, max_iter=1000)),
-        ]
-    )
-
-
-def _fit_and_score(
-    model: Any, train: Any, test: Any, tracks_train: list, tracks_test: list, root: str
-) -> None:
-    import numpy as np
-    from sklearn.metrics import log_loss
-    from sklearn.model_selection import GroupKFold, cross_val_score
-
-    from sklearn_deepfake.submission import write_submission
-
-    y = np.asarray(train.target)
-    groups = np.asarray(train.groups)
-    n_splits = min(5, len(np.unique(groups)))
     print(
-        f"\nClassifier: {' -> '.join(type(s).__name__ for _, s in model.steps)}"
-        f"\n  {n_splits}-fold GroupKFold on the {len(np.unique(groups))} source-video "
-        "groups (a fake and its original never sit on both sides)"
+        "\nPipeline: make_default_pipeline(n_frames=16, size=64)\n  "
+        + " -> ".join(pipe.named_steps)
     )
+    every = list(train.paths) + list(test.paths)
+    print(f"\nFinding faces in all {len(every)} videos (first pass, MTCNN):")
+    first = _find_faces(pipe, every, cache_dir)
+    t = time.perf_counter()
+    pipe[:2].fit_transform(every)
+    second = time.perf_counter() - t
+    print(
+        f"  second pass over the same {len(every)} videos: {second:.2f} s, read "
+        f"from the face cache ({first['seconds'] / max(second, 1e-3):.0f}x faster)"
+    )
+
+    print()
+    k = min(5, len(np.unique(groups)))
+    _cross_validate(pipe, list(train.paths), y, groups, k, explicit=False)
+
+    cal = _set_calibration_cv(pipe, y, [np.arange(len(y))], explicit=False)
     t = time.perf_counter()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        scores = -cross_val_score(
-            model,
-            tracks_train,
-            y,
-            groups=groups,
-            cv=GroupKFold(n_splits=n_splits),
-            scoring="neg_log_loss",
-        )
-        model.fit(tracks_train, y)
-        proba = model.predict_proba(tracks_test)[:, 1]
+        warnings.simplefilter("ignore")  # no-face warnings were shown above
+        pipe.fit(list(train.paths), y)
+        proba = pipe.predict_proba(list(test.paths))[:, 1]
     print(
-        f"  CV log loss   {scores.mean():.3f} +/- {scores.std():.3f}   "
-        f"(constant 0.5 scores {np.log(2):.3f})  [{time.perf_counter() - t:.1f} s]"
+        f"\nFitted on all {len(y)} training videos{cal.replace(';', ',')}, "
+        f"scored the test videos  [{time.perf_counter() - t:.1f} s]"
     )
-    test_target = getattr(test, "target", None)
-    if test_target is not None and len(test_target) == len(proba):
-        loss = log_loss(np.asarray(test_target), proba, labels=[0, 1])
-        print(f"  test log loss {loss:.3f}")
+    if test.target is not None:
+        loss = log_loss(test.target, proba, labels=[0, 1])
+        auc = roc_auc_score(test.target, proba)
+        print(
+            f"  test log loss {loss:.3f}, AUC {auc:.3f} on {len(proba)} videos   "
+            f"(constant 0.5: {np.log(2):.3f})"
+        )
     out = os.path.join(root, "submission.csv")
-    sample = _sample_submission(root)
-    write_submission(out, test.filenames, proba, sample_submission=sample)
-    print(f"  wrote {out} ({len(proba)} rows)")
-
-
-def _sample_submission(root: str) -> str | None:
-    for candidate in (
-        os.path.join(root, "sample_submission.csv"),
-        os.path.join(root, "test_videos", "sample_submission.csv"),
-    ):
-        if os.path.isfile(candidate):
-            return candidate
-    return None
+    sample = os.path.join(root, "sample_submission.csv")
+    write_submission(out, test.paths, proba, sample_submission=sample)
+    print(f"  wrote {out} ({len(proba)} rows, sample_submission order)")
+    print(f"\nDone in {time.perf_counter() - t0:.1f} s.")
 
 
 if __name__ == "__main__":  # pragma: no cover
