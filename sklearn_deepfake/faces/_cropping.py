@@ -431,15 +431,18 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             )
         return self._cut(plan, frames, read, rows, src_hw, to_src, error)
 
-    def _detect(
-        self, net: Any, frames: list[np.ndarray], pos: list[int], scale: float
-    ) -> dict:
-        kw = {
+    def _detector_kw(self) -> dict:
+        """Return the detection settings shared by whole-frame and local searches."""
+        return {
             "min_face_size": self.min_face_size,
             "thresholds": tuple(float(t) for t in self.thresholds),
             "min_confidence": float(self.min_confidence),
-            "batch": self.device_.type == "cuda",
         }
+
+    def _detect(
+        self, net: Any, frames: list[np.ndarray], pos: list[int], scale: float
+    ) -> dict:
+        kw = {**self._detector_kw(), "batch": self.device_.type == "cuda"}
         if not pos:
             return {}
         dets = detect_faces(net, [frames[p] for p in pos], scale=scale, **kw)
@@ -465,11 +468,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         prev = coarse.get(pos - step)
         if (pos // step) % int(self.full_every) == 0 or prev is None or not len(prev):
             return self._detect(net, frames, [pos], scale)[pos]
-        kw = {
-            "min_face_size": self.min_face_size,
-            "thresholds": tuple(float(t) for t in self.thresholds),
-            "min_confidence": float(self.min_confidence),
-        }
+        kw = self._detector_kw()
         boxes, probs, lms = [], [], []
         for box in prev.boxes:
             near = detect_near(net, frames[pos], box, **kw)
@@ -552,11 +551,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         tracks = link_tracks(
             dets, iou_threshold=float(self.iou_threshold), max_gap=reach
         )
-        kw = {
-            "min_face_size": self.min_face_size,
-            "thresholds": tuple(float(t) for t in self.thresholds),
-            "min_confidence": float(self.min_confidence),
-        }
+        kw = self._detector_kw()
         dets = dict(dets)
         for track in tracks:
             have = np.asarray(track.positions)
