@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 FEATURE_SETS = ("context", "spectrum", "context+spectrum", "cnn")
 
 
-def _features(name: str, backbone: str, device: Any) -> Any:
+def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
     from sklearn_deepfake.features import (
         CNNFeatureExtractor,
         FaceContextFeatures,
@@ -30,7 +30,7 @@ def _features(name: str, backbone: str, device: Any) -> Any:
             [("context", FaceContextFeatures()), ("spectrum", SpectrumFeatures())]
         )
     if name == "cnn":
-        return CNNFeatureExtractor(backbone, device=device)
+        return CNNFeatureExtractor(backbone, device=device, verbose=verbose)
     raise ValueError(f"features must be one of {FEATURE_SETS}, got {name!r}.")
 
 
@@ -151,7 +151,7 @@ def make_default_pipeline(
                     verbose=verbose,
                 ),
             ),
-            ("features", _features(features, backbone, device)),
+            ("features", _features(features, backbone, device, verbose)),
             ("temporalpooling", TemporalPooling(stats=("mean",))),
             ("standardscaler", StandardScaler()),
             ("classifier", ClippedClassifier(head, eps=eps)),

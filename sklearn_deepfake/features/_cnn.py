@@ -152,6 +152,8 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
     random_state : int, default=0
         Seed of the random initialisation (used when neither ``pretrained``
         nor ``weights`` is given), so that a rebuilt model is identical.
+    verbose : int, default=0
+        ``> 0`` shows a progress bar over the videos.
 
     Attributes
     ----------
@@ -197,6 +199,7 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         channels_last: bool = True,
         pickle_weights: bool = False,
         random_state: int | None = 0,
+        verbose: int = 0,
     ) -> None:
         self.backbone = backbone
         self.pretrained = pretrained
@@ -208,6 +211,7 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         self.channels_last = channels_last
         self.pickle_weights = pickle_weights
         self.random_state = random_state
+        self.verbose = verbose
 
     def fit(self, X: Any = None, y: Any = None) -> CNNFeatureExtractor:
         """Build the backbone (nothing is trained).
@@ -277,6 +281,10 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_per_video(X, kind=FaceTracks)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            X = tqdm(X, desc="embeddings", unit="video")
         return [self._embed(t.crops) for t in X]
 
     def _embed(self, crops: np.ndarray) -> np.ndarray:
