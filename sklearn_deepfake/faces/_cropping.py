@@ -71,7 +71,11 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         Keep at most this many tracks per video, best first (score: fraction
         of frames present x mean probability x mean box side).
     min_face_size : float, default=40
-        Smallest face, in source pixels (shorter box side), to keep.
+        Smallest face, in source pixels (shorter box side), to keep. The
+        whole-frame search also needs a face of at least 20 px in the
+        downscaled frame it sees (60 px of a 1080p frame at the automatic
+        scale); a video in which it finds no face at all is searched again at
+        twice the scale.
     min_confidence : float, default=0.7
         Detections with a lower MTCNN probability are dropped. Faces in
         compressed 1080p DFDC frames score 0.70-0.98, so do not raise it much;
