@@ -490,9 +490,10 @@ def test_cli_second_fit_hits_the_face_cache(fitted, monkeypatch, tmp_path):
     assert joblib.load(model).get_params()["classifier__eps"] == 0.05
 
     # other face parameters mean other cache keys: decoding is needed
-    code, _ = _run([*argv, "--n-frames", "6", "--set", "facecropper__size=32"])
-    assert code == 1
+    # (each failed decode is reported for its video; the run goes on)
+    _, out = _run([*argv, "--n-frames", "6", "--set", "facecropper__size=32"])
     assert calls
+    assert "face extraction failed" in out
 
 
 def _records(cache):

@@ -245,7 +245,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             paths = [x for x in X if isinstance(x, str)]
             plans = iter(FrameSampler().fit_transform(paths))
             X = [x if isinstance(x, FramePlan) else next(plans) for x in X]
-        return _map_videos(self._crop_cached, X, self.n_jobs, self.verbose, "faces")
+        return _map_videos(self._crop_safe, X, self.n_jobs, self.verbose, "faces")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -327,6 +327,22 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             "None or an int >= 64",
         )
         check("verbose", is_int(self.verbose), "an int")
+
+    def _crop_safe(self, plan: FramePlan) -> FaceTracks:
+        """Never let one video end a batch: any failure gives a flagged record."""
+        try:
+            return self._crop_cached(plan)
+        except Exception as exc:  # a decoder or detector failure on one file
+            error = f"{type(exc).__name__}: {exc}"
+            warnings.warn(
+                f"{plan.path}: face extraction failed ({error}); the video gets "
+                "an empty face track.",
+                VideoReadWarning,
+                stacklevel=2,
+            )
+            return FaceTracks.empty(
+                plan.path, int(self.size), fps=plan.fps, error=error
+            )
 
     def _crop_cached(self, plan: FramePlan) -> FaceTracks:
         """Read the tracks of ``plan`` from the cache, or extract and store them."""
