@@ -249,3 +249,25 @@ def test_unexpected_failure_on_one_video_keeps_the_batch(moving, monkeypatch):
     assert len(first) == 0
     assert "detector exploded" in first.error
     assert second.n_tracks == 1
+
+
+def test_corpus_of_broken_files_mixed_into_good_ones(tiny_videos, broken_videos):
+    good = list(tiny_videos.paths[:2])
+    bad = dict(broken_videos)
+    paths = [good[0], *bad.values(), good[1]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plans = FrameSampler(n_frames=8).fit_transform(paths)
+        tracks = FaceCropper(size=32, device="cpu").fit().transform(plans)
+    assert [t.path for t in tracks] == paths
+    assert tracks[0].n_tracks >= 1
+    assert tracks[-1].n_tracks >= 1
+    named = " ".join(str(w.message) for w in caught)
+    for name, path in bad.items():
+        t = tracks[paths.index(path)]
+        if name in ("one_frame", "truncated_faststart"):
+            assert len(t.frame_indices) >= 1  # what decoded is kept
+        else:
+            assert len(t) == 0, name
+        if name not in ("one_frame",):
+            assert str(path) in named, name  # a warning names every bad file
