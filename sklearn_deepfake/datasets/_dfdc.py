@@ -323,22 +323,7 @@ def _load_train(root: Path) -> Bunch:
         meta_path = folder / "metadata.json"
         metadata = _read_metadata(meta_path)
         on_disk = _videos_on_disk(folder)
-        missing = sorted(name for name in metadata if not (folder / name).is_file())
-        if missing:
-            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise FileNotFoundError(
-                f"{len(missing)} video(s) listed in {meta_path} are missing from "
-                f"{folder}: {shown}"
-            )
-        extra = sorted(on_disk - set(metadata))
-        if extra:
-            shown = ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else "")
-            warnings.warn(
-                f"{len(extra)} video(s) in {folder} are not in {meta_path} and "
-                f"are ignored: {shown}",
-                UserWarning,
-                stacklevel=3,
-            )
+        _check_listed(folder, list(metadata), on_disk, meta_path)
         for name in sorted(metadata):
             entry = metadata[name]
             original = entry.get("original")
@@ -395,22 +380,7 @@ def _load_test(root: Path) -> Bunch:
     submission = root / "sample_submission.csv"
     if submission.is_file():
         names = [row["filename"] for row in _read_csv_rows(submission, ("filename",))]
-        missing = [n for n in names if not (folder / n).is_file()]
-        if missing:
-            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise FileNotFoundError(
-                f"{len(missing)} video(s) listed in {submission} are missing from "
-                f"{folder}: {shown}"
-            )
-        extra = sorted(on_disk - set(names))
-        if extra:
-            shown = ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else "")
-            warnings.warn(
-                f"{len(extra)} video(s) in {folder} are not in {submission} and "
-                f"are ignored: {shown}",
-                UserWarning,
-                stacklevel=3,
-            )
+        _check_listed(folder, names, on_disk, submission)
     else:
         names = sorted(on_disk)
         warnings.warn(
@@ -454,6 +424,26 @@ def _load_test(root: Path) -> Bunch:
         frame=frame,
         root=os.fspath(root),
     )
+
+
+def _check_listed(folder: Path, listed: list, on_disk: set, source: Path) -> None:
+    """Raise for listed videos absent from ``folder``; warn for unlisted ones."""
+    missing = sorted(name for name in listed if not (folder / name).is_file())
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise FileNotFoundError(
+            f"{len(missing)} video(s) listed in {source} are missing from "
+            f"{folder}: {shown}"
+        )
+    extra = sorted(on_disk - set(listed))
+    if extra:
+        shown = ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else "")
+        warnings.warn(
+            f"{len(extra)} video(s) in {folder} are not in {source} and "
+            f"are ignored: {shown}",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def load_dfdc(root: str | os.PathLike, *, subset: str = "train") -> Bunch:
