@@ -20,6 +20,7 @@ _PUBLIC = {
     "TemporalPooling": "sklearn_deepfake.features",
     "ScorePooling": "sklearn_deepfake.features",
     "ClippedClassifier": "sklearn_deepfake.calibration",
+    "FaceCNNClassifier": "sklearn_deepfake.nets",
     "FaceTracks": "sklearn_deepfake.utils",
     "FramePlan": "sklearn_deepfake.utils",
     "load_dfdc": "sklearn_deepfake.datasets",

@@ -104,6 +104,14 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
         "random_state": 0,
     },
     "ClippedClassifier": {},
+    "FaceCNNClassifier": {
+        "backbone": "resnet18",
+        "max_epochs": 1,
+        "batch_size": 8,
+        "valid_size": None,
+        "device": "cpu",
+        "random_state": 0,
+    },
     "TemporalPooling": {},
     "ScorePooling": {"rule": "confident"},
     "SpectrumFeatures": {"n_bins": 8},
@@ -132,7 +140,9 @@ INPUT_KIND: dict[str, str] = {
 }
 
 #: Estimators that run MTCNN or a CNN: their tests are marked ``slow``.
-SLOW_ESTIMATORS: frozenset[str] = frozenset({"FaceCropper", "CNNFeatureExtractor"})
+SLOW_ESTIMATORS: frozenset[str] = frozenset(
+    {"FaceCropper", "CNNFeatureExtractor", "FaceCNNClassifier"}
+)
 
 _DATA_FREE_NAMES = (
     "check_estimator_cloneable",

@@ -1,0 +1,591 @@
+"""FaceCNNClassifier: fine-tune a timm CNN on face crops, score whole videos."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_deepfake.features._pooling import pool_scores
+from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+
+__all__ = ["FaceCNNClassifier"]
+
+_AGGREGATIONS = ("mean", "mean_logit", "median", "max", "confident")
+
+
+class FaceCNNClassifier(ClassifierMixin, BaseEstimator):
+    """Fine-tune a timm CNN on face crops and score each video.
+
+    Every face crop (row) of a video is a training sample with its video's
+    label. At prediction time, the per-row fake probabilities of a video
+    are pooled with :func:`~sklearn_deepfake.features.pool_scores`; a video
+    without any face gets ``empty_proba``. Probabilities are clipped to
+    ``[eps, 1 - eps]``, which bounds the log loss of a confident mistake.
+
+    Training uses skorch (a ``NeuralNet`` built in :meth:`fit` and kept in
+    ``net_``): AdamW with a lower learning rate for the backbone than for
+    the new head, ``OneCycleLR`` stepped per batch, gradient clipping,
+    class balancing through ``pos_weight``, optional label smoothing and
+    CutMix, per-crop augmentation (see
+    :class:`~sklearn_deepfake.nets._augment.FaceAugmenter`), and early
+    stopping on a group-aware validation split with the best epoch's
+    weights restored. Crops are read lazily from the face tracks; nothing is
+    stacked into one large array.
+
+    The estimator wraps skorch instead of subclassing it, so that its
+    parameters are exactly the ones below (``clone``, ``get_params`` and
+    ``set_params`` behave as for any scikit-learn estimator) while skorch's
+    training loop, callbacks and history are still available in ``net_``.
+
+    Parameters
+    ----------
+    backbone : str, default="seresnext50_32x4d"
+        Any ``timm`` model name; its classifier is replaced by one logit.
+    pretrained : bool, default=False
+        Start from timm's pretrained weights (needs internet or timm's cache).
+    weights : str or path-like, default=None
+        Local state dict to start from (``.safetensors`` or a ``torch.save``
+        file); exclusive with ``pretrained``. Its classifier is skipped.
+    input_size : int, default=None
+        Side of the network input; ``None`` keeps the crops' size.
+    freeze_backbone : bool, default=False
+        Train only the classifier head.
+    backbone_lr_mult : float, default=0.1
+        Learning rate of the backbone relative to ``lr`` (the head's).
+    max_epochs : int, default=10
+        Maximum number of epochs.
+    batch_size : int, default=32
+        Crops per batch.
+    lr : float, default=1e-3
+        Peak learning rate of the head (OneCycle schedule).
+    weight_decay : float, default=1e-2
+        AdamW weight decay.
+    grad_clip : float or None, default=1.0
+        Maximum gradient norm; ``None`` disables clipping.
+    class_weight : "balanced" or None, default="balanced"
+        ``"balanced"`` weighs the fake class by ``n_real / n_fake`` training
+        crops (``pos_weight``), as DFDC is about 80 % fake.
+    label_smoothing : float, default=0.0
+        Targets become ``y * (1 - s) + s / 2``.
+    augment : bool, dict or None, default=None
+        ``None`` or True: the default probabilities
+        (:data:`~sklearn_deepfake.nets._augment.DEFAULT_AUGMENT`); False:
+        none; a dict overrides some of them (for example
+        ``{"cutmix": 0.3, "face_part": 0.5}``).
+    frames_per_video : int or None, default=8
+        At most this many crops per video and epoch (drawn anew each epoch);
+        bounds the epoch size. ``None`` uses every crop.
+    valid_size : float or None, default=0.2
+        Fraction of the videos (or groups) held out for early stopping.
+        ``None`` or 0 trains on everything for ``max_epochs``.
+    patience : int, default=3
+        Epochs without a better validation loss before stopping.
+    aggregation : {"mean_logit", "mean", "median", "max", "confident"}, \
+default="mean_logit"
+        Rule that pools a video's crop scores.
+    empty_proba : float or None, default=None
+        Fake probability of a video without faces; ``None`` uses the
+        fraction of fake training videos.
+    eps : float, default=0.01
+        Probabilities are clipped to ``[eps, 1 - eps]``.
+    warm_start : bool, default=False
+        Continue from the weights of the previous fit (a new optimiser and
+        schedule are used).
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        Mixed precision and channels-last memory are used on CUDA only.
+    num_workers : int, default=0
+        Data-loader worker processes.
+    random_state : int, RandomState or None, default=None
+        Seeds the initial weights (without pretrained weights), the split,
+        the sampling, the augmentation and the batch order. The global torch
+        generator is restored after :meth:`fit`.
+    verbose : int, default=0
+        ``> 0`` prints skorch's epoch table.
+
+    Attributes
+    ----------
+    net_ : FrameNet
+        The fitted skorch net (``net_.module_`` is the network, ``net_.history``
+        the training log).
+    classes_ : ndarray of shape (2,)
+        Class labels; ``classes_[1]`` is the fake class.
+    prior_ : float
+        Fraction of training videos of class ``classes_[1]``.
+    empty_proba_ : float
+        Fake probability given to videos without faces.
+    device_ : torch.device
+        Resolved device.
+    n_epochs_ : int
+        Epochs run.
+    best_epoch_ : int or None
+        Epoch (1-based) whose weights were kept by early stopping.
+    valid_videos_ : ndarray of int
+        Positions (in the training ``X``) of the validation videos.
+
+    See Also
+    --------
+    sklearn_deepfake.features.CNNFeatureExtractor : Frozen embeddings instead.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn_deepfake.nets import FaceCNNClassifier
+    >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
+    >>> X = make_tiny_face_tracks(4, size=32)
+    >>> y = [0, 1, 0, 1]
+    >>> clf = FaceCNNClassifier("resnet18", max_epochs=1, batch_size=8,
+    ...                         valid_size=None, device="cpu", random_state=0)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # random init warning
+    ...     proba = clf.fit(X, y).predict_proba(X)
+    >>> proba.shape, float(proba[1, 1])  # video 1 has no face: the prior
+    ((4, 2), 0.5)
+    """
+
+    def __init__(
+        self,
+        backbone: str = "seresnext50_32x4d",
+        *,
+        pretrained: bool = False,
+        weights: str | os.PathLike | None = None,
+        input_size: int | None = None,
+        freeze_backbone: bool = False,
+        backbone_lr_mult: float = 0.1,
+        max_epochs: int = 10,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        grad_clip: float | None = 1.0,
+        class_weight: str | None = "balanced",
+        label_smoothing: float = 0.0,
+        augment: bool | dict | None = None,
+        frames_per_video: int | None = 8,
+        valid_size: float | None = 0.2,
+        patience: int = 3,
+        aggregation: str = "mean_logit",
+        empty_proba: float | None = None,
+        eps: float = 0.01,
+        warm_start: bool = False,
+        device: Any = "auto",
+        num_workers: int = 0,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.backbone = backbone
+        self.pretrained = pretrained
+        self.weights = weights
+        self.input_size = input_size
+        self.freeze_backbone = freeze_backbone
+        self.backbone_lr_mult = backbone_lr_mult
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self.augment = augment
+        self.frames_per_video = frames_per_video
+        self.valid_size = valid_size
+        self.patience = patience
+        self.aggregation = aggregation
+        self.empty_proba = empty_proba
+        self.eps = eps
+        self.warm_start = warm_start
+        self.device = device
+        self.num_workers = num_workers
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # Validation
+    # ------------------------------------------------------------------
+
+    def _validate_params(self) -> None:
+        from sklearn_deepfake.nets._augment import resolve_augment
+
+        if not isinstance(self.backbone, str):
+            raise ValueError(
+                f"backbone must be a timm model name, got {self.backbone!r}."
+            )
+        for name, low in [("max_epochs", 1), ("batch_size", 1), ("patience", 1)]:
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+        if not isinstance(self.num_workers, Integral) or self.num_workers < 0:
+            raise ValueError(
+                f"num_workers must be an int >= 0, got {self.num_workers!r}."
+            )
+        for name in ("frames_per_video", "input_size"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, Integral) or value < 1):
+                raise ValueError(f"{name} must be None or an int >= 1, got {value!r}.")
+        for name in ("lr", "backbone_lr_mult"):
+            value = getattr(self, name)
+            if not isinstance(value, Real) or not value > 0:
+                raise ValueError(f"{name} must be a number > 0, got {value!r}.")
+        if not isinstance(self.weight_decay, Real) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if self.grad_clip is not None and not (
+            isinstance(self.grad_clip, Real) and self.grad_clip > 0
+        ):
+            raise ValueError(f"grad_clip must be None or > 0, got {self.grad_clip!r}.")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(
+                f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
+            )
+        if not isinstance(self.label_smoothing, Real) or not (
+            0 <= self.label_smoothing < 1
+        ):
+            raise ValueError(
+                f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}."
+            )
+        if self.valid_size is not None and not (
+            isinstance(self.valid_size, Real) and 0 <= self.valid_size < 1
+        ):
+            raise ValueError(
+                f"valid_size must be None or in [0, 1), got {self.valid_size!r}."
+            )
+        if self.aggregation not in _AGGREGATIONS:
+            raise ValueError(
+                f"aggregation must be one of {_AGGREGATIONS}, got {self.aggregation!r}."
+            )
+        if self.empty_proba is not None and not (
+            isinstance(self.empty_proba, Real) and 0 <= self.empty_proba <= 1
+        ):
+            raise ValueError(
+                f"empty_proba must be None or in [0, 1], got {self.empty_proba!r}."
+            )
+        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
+            raise ValueError(f"eps must be in [0, 0.5), got {self.eps!r}.")
+        self._augment_probs = resolve_augment(self.augment)
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> FaceCNNClassifier:
+        """Fine-tune the network on the face crops of the training videos.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video (from
+            :class:`~sklearn_deepfake.faces.FaceCropper`).
+        y : array-like of shape (n_videos,)
+            Binary video labels; the larger label (after sorting) is "fake".
+        groups : array-like of shape (n_videos,), default=None
+            Group of each video (a fake shares its original's group); the
+            internal validation split never puts one group on both sides.
+
+        Returns
+        -------
+        self : object
+            Fitted classifier.
+        """
+        import torch
+
+        self._validate_params()
+        X = check_per_video(X, kind=FaceTracks)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"y must be 1-D with one label per video ({len(X)}).")
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) != 2:
+            raise ValueError(
+                "FaceCNNClassifier needs exactly 2 classes in y, got "
+                f"{len(encoder.classes_)}: {encoder.classes_.tolist()}."
+            )
+        y01 = encoder.transform(y).astype(np.float32)
+        n_rows = np.array([len(t) for t in X])
+        if not n_rows.any():
+            raise ValueError(
+                "None of the training videos has a face crop; nothing to train on."
+            )
+        previous = getattr(self, "net_", None) if self.warm_start else None
+        self.classes_ = encoder.classes_
+        self.prior_ = float(y01.mean())
+        self.empty_proba_ = (
+            self.prior_ if self.empty_proba is None else float(self.empty_proba)
+        )
+        self.device_ = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+
+        devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self._fit_net(X, y01, groups, n_rows, seed, previous)
+        return self
+
+    def _split(
+        self, X: list, y01: np.ndarray, groups: Any, n_rows: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn_deepfake.nets._training import group_train_valid_split
+
+        all_videos = np.arange(len(X))
+        if not self.valid_size:
+            return all_videos, all_videos[:0]
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.ndim != 1 or len(groups) != len(X):
+                raise ValueError(
+                    f"groups must be 1-D with one entry per video ({len(X)})."
+                )
+        n_groups = len(X) if groups is None else len(np.unique(groups))
+        if n_groups < 2:
+            return all_videos, all_videos[:0]
+        train, valid = group_train_valid_split(
+            len(X), self.valid_size, groups, y01, seed
+        )
+        if not n_rows[valid].any() or not n_rows[train].any():
+            warnings.warn(
+                "The validation split has no face crop on one side; training on "
+                "all videos without early stopping.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return all_videos, all_videos[:0]
+        return np.sort(train), np.sort(valid)
+
+    def _build_module(self, previous: Any, seed: int) -> Any:
+        from sklearn_deepfake.features._cnn import build_backbone
+        from sklearn_deepfake.nets._training import FaceNet
+
+        if previous is not None:
+            return previous.module_
+        backbone = build_backbone(
+            self.backbone,
+            pretrained=bool(self.pretrained),
+            weights=self.weights,
+            random_state=seed,
+            num_classes=1,
+        )
+        cfg = getattr(backbone, "pretrained_cfg", {}) or {}
+        return FaceNet(
+            backbone,
+            mean=tuple(float(m) for m in cfg.get("mean", (0.485, 0.456, 0.406))),
+            std=tuple(float(s) for s in cfg.get("std", (0.229, 0.224, 0.225))),
+            input_size=self.input_size,
+            channels_last=self.device_.type == "cuda",
+        )
+
+    def _fit_net(
+        self,
+        X: list,
+        y01: np.ndarray,
+        groups: Any,
+        n_rows: np.ndarray,
+        seed: int,
+        previous: Any,
+    ) -> None:
+        import torch
+        from skorch.callbacks import EarlyStopping, LRScheduler
+        from skorch.helper import predefined_split
+
+        from sklearn_deepfake.nets._augment import FaceAugmenter
+        from sklearn_deepfake.nets._training import (
+            EpochSetter,
+            FrameDataset,
+            FrameNet,
+            one_cycle,
+        )
+
+        train, valid = self._split(X, y01, groups, n_rows, seed)
+        self.valid_videos_ = valid
+        size = int(next(t.size for t in X if len(t)))
+        probs = self._augment_probs
+        augmenter = (
+            FaceAugmenter(probs)
+            if any(v > 0 for k, v in probs.items() if k != "cutmix")
+            else None
+        )
+        train_ds = FrameDataset(
+            [X[i] for i in train],
+            y01[train],
+            frames_per_video=self.frames_per_video,
+            augmenter=augmenter,
+            size=size,
+            seed=seed,
+            shuffle_rows=True,
+        )
+        module = self._build_module(previous, seed)
+        head_ids = {id(p) for p in module.backbone.get_classifier().parameters()}
+        for p in module.backbone.parameters():
+            p.requires_grad_(id(p) in head_ids or not self.freeze_backbone)
+
+        pos_weight = None
+        if self.class_weight == "balanced":
+            row_y = train_ds.row_labels()
+            n_pos, n_neg = float(row_y.sum()), float(len(row_y) - row_y.sum())
+            if n_pos > 0 and n_neg > 0:
+                pos_weight = torch.tensor(n_neg / n_pos, dtype=torch.float32)
+
+        head_names = [n for n, p in module.named_parameters() if id(p) in head_ids]
+        steps_per_epoch = math.ceil(len(train_ds) / int(self.batch_size))
+        callbacks: list[tuple[str, Any]] = [
+            ("epoch_setter", EpochSetter(train_ds)),
+            (
+                "lr_scheduler",
+                LRScheduler(
+                    policy=one_cycle,
+                    step_every="batch",
+                    total_steps=int(self.max_epochs) * steps_per_epoch,
+                ),
+            ),
+        ]
+        valid_ds = None
+        if len(valid):
+            valid_ds = FrameDataset(
+                [X[i] for i in valid],
+                y01[valid],
+                frames_per_video=self.frames_per_video,
+                augmenter=None,
+                size=size,
+                seed=seed,
+                shuffle_rows=False,
+            )
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=int(self.patience),
+                        load_best=True,
+                        sink=print if self.verbose else _silent,
+                    ),
+                )
+            )
+        generator = torch.Generator().manual_seed(seed)
+        net = FrameNet(
+            module,
+            criterion=torch.nn.BCEWithLogitsLoss,
+            criterion__pos_weight=pos_weight,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=float(self.weight_decay),
+            optimizer__param_groups=[(n, {"lr": float(self.lr)}) for n in head_names],
+            lr=float(self.lr) * float(self.backbone_lr_mult),
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            iterator_train__shuffle=True,
+            iterator_train__generator=generator,
+            iterator_train__num_workers=int(self.num_workers),
+            iterator_valid__num_workers=int(self.num_workers),
+            train_split=predefined_split(valid_ds) if valid_ds is not None else None,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=int(self.verbose),
+        )
+        net.cutmix_p = float(probs["cutmix"])
+        net.label_smoothing = float(self.label_smoothing)
+        net.grad_clip = None if self.grad_clip is None else float(self.grad_clip)
+        net.use_amp = self.device_.type == "cuda"
+        net.mix_seed = seed
+        net.fit(train_ds, y=None)
+        # Drop the training data and optimiser state (keeps pickles small).
+        net.release_training_state()
+        net.module_.eval()
+        self.net_ = net
+        self.n_epochs_ = len(net.history)
+        best = None
+        if valid_ds is not None:
+            flags = net.history[:, "valid_loss_best"]
+            best = int(np.flatnonzero(flags)[-1]) + 1 if any(flags) else None
+        self.best_epoch_ = best
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+
+    def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
+        """Return each video's per-crop fake probabilities.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        proba : list of ndarray of float32, shape (n_rows_i,)
+            Empty for a video without faces.
+        """
+        check_is_fitted(self)
+        X = check_per_video(X, kind=FaceTracks)
+        return [self._score_rows(t) for t in X]
+
+    def _score_rows(self, track: FaceTracks) -> np.ndarray:
+        import torch
+
+        if not len(track):
+            return np.zeros(0, np.float32)
+        module = self.net_.module_
+        module.eval()
+        dev = self.device_
+        use_amp = dev.type == "cuda"
+        out = []
+        with torch.inference_mode(), torch.autocast(dev.type, enabled=use_amp):
+            for start in range(0, len(track), int(self.batch_size)):
+                batch = np.array(track.crops[start : start + int(self.batch_size)])
+                x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(dev)
+                out.append(torch.sigmoid(module(x).float()).cpu().numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return ``(n_videos, 2)`` class probabilities.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_videos, 2)
+            Column 1 is ``classes_[1]`` (fake), clipped to
+            ``[eps, 1 - eps]``; videos without faces get ``empty_proba_``.
+        """
+        scores = self.predict_frame_proba(X)
+        fake = np.array(
+            [
+                pool_scores(s, self.aggregation) if len(s) else self.empty_proba_
+                for s in scores
+            ],
+            dtype=np.float64,
+        )
+        fake = np.clip(fake, self.eps, 1.0 - self.eps)
+        return np.column_stack([1.0 - fake, fake])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Return the predicted class of each video (fake when p >= 0.5).
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_videos,)
+        """
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.classifier_tags.multi_class = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """Print nothing (the sink of a silent callback)."""

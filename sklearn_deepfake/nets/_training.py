@@ -1,0 +1,305 @@
+"""Training machinery of the face classifiers: data, split, skorch net.
+
+- :class:`FrameDataset` indexes ``(video, row)`` pairs of a list of
+  :class:`~sklearn_deepfake.utils.FaceTracks` lazily (no crop is copied into
+  one big array), optionally samples at most ``k`` rows per video per epoch,
+  and augments each crop from a generator seeded by ``(seed, epoch, item)``.
+- :func:`group_train_valid_split` is the group-aware internal validation
+  split (frames of one video, or videos of one group, stay on one side).
+- :class:`FrameNet` is a skorch :class:`~skorch.NeuralNet` whose training
+  step adds CutMix, label smoothing, mixed precision and gradient clipping.
+- :func:`one_cycle` builds ``OneCycleLR`` with one peak learning rate per
+  parameter group (the groups' own learning rates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
+
+from sklearn_deepfake.nets._augment import FaceAugmenter, cutmix_batch
+from sklearn_deepfake.utils._ragged import FaceTracks
+
+__all__ = [
+    "EpochSetter",
+    "FaceNet",
+    "FrameDataset",
+    "FrameNet",
+    "group_train_valid_split",
+    "one_cycle",
+]
+
+
+class FrameDataset(torch.utils.data.Dataset):
+    """Face crops of several videos, indexed lazily as ``(video, row)`` pairs.
+
+    Parameters
+    ----------
+    tracks : list of FaceTracks
+        One record per video (only referenced, never copied).
+    labels : array-like of float, shape (n_videos,)
+        Label of each video, given to all its rows.
+    frames_per_video : int or None
+        At most this many rows per video and epoch: a random subset drawn
+        anew each epoch when ``shuffle_rows`` is True, else evenly spaced
+        rows. ``None`` keeps every row.
+    augmenter : FaceAugmenter or None
+        Applied to each crop when given.
+    size : int
+        Side of the crops returned; crops of another size are resized.
+    seed : int
+        Seed of the row sampling and of the augmentation.
+    shuffle_rows : bool
+        Draw the rows of each epoch at random (training) or take them evenly
+        spaced (validation).
+    """
+
+    def __init__(
+        self,
+        tracks: Sequence[FaceTracks],
+        labels: Any,
+        *,
+        frames_per_video: int | None,
+        augmenter: FaceAugmenter | None,
+        size: int,
+        seed: int,
+        shuffle_rows: bool,
+    ) -> None:
+        self.tracks = list(tracks)
+        self.labels = np.asarray(labels, dtype=np.float32)
+        self.frames_per_video = frames_per_video
+        self.augmenter = augmenter
+        self.size = int(size)
+        self.seed = int(seed)
+        self.shuffle_rows = shuffle_rows
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the ``(video, row)`` pairs of ``epoch``."""
+        self.epoch = int(epoch)
+        rng = np.random.default_rng([self.seed, self.epoch, 7])
+        k = self.frames_per_video
+        pairs = []
+        for v, t in enumerate(self.tracks):
+            n = len(t)
+            if k is None or n <= k:
+                rows = np.arange(n)
+            elif self.shuffle_rows:
+                rows = np.sort(rng.choice(n, size=k, replace=False))
+            else:
+                rows = np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+            pairs.append(np.stack([np.full(len(rows), v), rows], axis=1))
+        self.pairs = (
+            np.concatenate(pairs).astype(np.int64) if pairs else np.zeros((0, 2), int)
+        )
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def row_labels(self) -> np.ndarray:
+        """Label of every item of the current epoch."""
+        return self.labels[self.pairs[:, 0]]
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        import cv2
+
+        v, r = self.pairs[i]
+        track = self.tracks[v]
+        img = track.crops[r]
+        if img.shape[0] != self.size or img.shape[1] != self.size:
+            img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        if self.augmenter is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, int(i)])
+            img = self.augmenter(img, track.landmarks[r], rng)
+        x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+        return x, torch.tensor(self.labels[v])
+
+
+def group_train_valid_split(
+    n_videos: int, valid_size: float, groups: Any, y: Any, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split videos into train and validation positions, keeping groups whole.
+
+    Uses :class:`~sklearn.model_selection.GroupShuffleSplit` on ``groups``
+    (a fake and its original share a group), or on the video index when
+    ``groups`` is None. A few redraws try to get both classes in each side.
+
+    Returns
+    -------
+    train, valid : ndarray of int
+        Positions of the videos on each side.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.nets._training import group_train_valid_split
+    >>> tr, va = group_train_valid_split(6, 0.3, [0, 0, 1, 1, 2, 2], None, 0)
+    >>> sorted(tr.tolist() + va.tolist()), len(va)
+    ([0, 1, 2, 3, 4, 5], 2)
+    """
+    from sklearn.model_selection import GroupShuffleSplit
+
+    groups = np.arange(n_videos) if groups is None else np.asarray(groups)
+    if len(groups) != n_videos:
+        raise ValueError(f"groups has {len(groups)} entries for {n_videos} videos.")
+    splitter = GroupShuffleSplit(n_splits=10, test_size=valid_size, random_state=seed)
+    first = None
+    for train, valid in splitter.split(np.zeros(n_videos), groups=groups):
+        first = first or (train, valid)
+        if y is None:
+            break
+        y = np.asarray(y)
+        if len(np.unique(y[train])) == 2 and len(np.unique(y[valid])) == 2:
+            return train, valid
+    return first
+
+
+class FaceNet(torch.nn.Module):
+    """A timm backbone with one logit, fed uint8 crops.
+
+    Scales ``uint8 (B, 3, S, S)`` input to [0, 1], resizes it to
+    ``input_size`` when given, normalises it with the backbone's mean and
+    standard deviation and returns the logits, shape ``(B,)``.
+    """
+
+    def __init__(
+        self,
+        backbone: torch.nn.Module,
+        mean: Sequence[float],
+        std: Sequence[float],
+        input_size: int | None,
+        channels_last: bool,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
+        self.input_size = input_size
+        self.channels_last = channels_last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
+        if self.input_size and x.shape[-1] != self.input_size:
+            x = F.interpolate(
+                x,
+                size=(self.input_size, self.input_size),
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
+            )
+        x = (x - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.backbone(x).float().reshape(-1)
+
+
+class FrameNet(NeuralNet):
+    """skorch net with CutMix, label smoothing, AMP and gradient clipping.
+
+    The extra settings are plain attributes set after construction (not
+    skorch parameters): ``cutmix_p``, ``label_smoothing``, ``grad_clip``,
+    ``use_amp`` and ``mix_seed``.
+    """
+
+    cutmix_p = 0.0
+    label_smoothing = 0.0
+    grad_clip: float | None = None
+    use_amp = False
+    mix_seed = 0
+
+    def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kw: Any) -> None:
+        """Create the batch-mixing generator and the gradient scaler."""
+        super().on_train_begin(net, X=X, y=y, **kw)
+        self._mix_rng = np.random.default_rng([self.mix_seed, 11])
+        self._scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+
+    def train_step(self, batch: Any, **fit_params: Any) -> dict:
+        """One optimisation step on one batch."""
+        self._set_training(True)
+        device = torch.device(self.device)
+        Xi, yi = unpack_data(batch)
+        Xi = Xi.to(device)
+        yi = yi.to(device).float()
+        if self.cutmix_p > 0 and len(Xi) > 1 and self._mix_rng.random() < self.cutmix_p:
+            Xi, yi, _ = cutmix_batch(Xi, yi, self._mix_rng)
+        if self.label_smoothing:
+            yi = yi * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        self.optimizer_.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, enabled=self.use_amp):
+            y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred.float(), yi, X=Xi, training=True)
+        self._scaler.scale(loss).backward()
+        if self.grad_clip:
+            self._scaler.unscale_(self.optimizer_)
+            torch.nn.utils.clip_grad_norm_(
+                self.module_.parameters(), max_norm=float(self.grad_clip)
+            )
+        self._scaler.step(self.optimizer_)
+        self._scaler.update()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch: Any, **fit_params: Any) -> dict:
+        """Loss on one validation batch, with the hard labels."""
+        self._set_training(False)
+        device = torch.device(self.device)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad(), torch.autocast(device.type, enabled=self.use_amp):
+            y_pred = self.infer(Xi.to(device), **fit_params)
+        loss = self.get_loss(
+            y_pred.float(), yi.to(device).float(), X=Xi, training=False
+        )
+        return {"loss": loss, "y_pred": y_pred}
+
+    def release_training_state(self) -> None:
+        """Drop what only training needs: data, optimiser, schedule, best copy.
+
+        Keeps the module, the criterion and the history, so that the pickled
+        net is about the size of the network's weights. The net can no longer
+        continue training after this (a warm start builds a new net).
+        """
+        self.train_split = None
+        self.optimizer_ = None
+        # The module instance given to __init__ is module_ itself; keep its
+        # class only, or pickles would hold the weights twice.
+        if isinstance(self.module, torch.nn.Module):
+            self.module = type(self.module)
+        for _, cb in self.callbacks_:
+            for attr in ("dataset", "lr_scheduler_", "best_model_weights_"):
+                if getattr(cb, attr, None) is not None:
+                    setattr(cb, attr, None)
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_mix_rng", None)
+        state.pop("_scaler", None)
+        return state
+
+
+class EpochSetter(Callback):
+    """Tell the training dataset which epoch starts (row sampling, augment)."""
+
+    def __init__(self, dataset: FrameDataset | None = None) -> None:
+        self.dataset = dataset
+
+    def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
+        if self.dataset is not None:
+            self.dataset.set_epoch(len(net.history) - 1)
+
+
+def one_cycle(optimizer: Any, *, total_steps: int, pct_start: float = 0.3, **kw: Any):
+    """``OneCycleLR`` peaking at each parameter group's own learning rate."""
+    max_lr = [group["lr"] for group in optimizer.param_groups]
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=max_lr,
+        total_steps=max(int(total_steps), 1),
+        pct_start=pct_start,
+        **kw,
+    )
