@@ -21,6 +21,7 @@ _PUBLIC = {
     "ScorePooling": "sklearn_deepfake.features",
     "ClippedClassifier": "sklearn_deepfake.calibration",
     "FaceCNNClassifier": "sklearn_deepfake.nets",
+    "VideoCNNClassifier": "sklearn_deepfake.nets",
     "FaceTracks": "sklearn_deepfake.utils",
     "FramePlan": "sklearn_deepfake.utils",
     "load_dfdc": "sklearn_deepfake.datasets",

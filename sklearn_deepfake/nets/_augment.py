@@ -298,8 +298,8 @@ def cutmix_batch(
 
     Parameters
     ----------
-    x : torch.Tensor of shape (B, C, H, W)
-        Batch of crops (any dtype).
+    x : torch.Tensor of shape (B, C, H, W) or (B, C, T, H, W)
+        Batch of crops or clips (any dtype).
     y : torch.Tensor of shape (B,)
         Float labels (or soft labels) in [0, 1].
     rng : numpy.random.Generator
@@ -327,7 +327,7 @@ def cutmix_batch(
     """
     import torch
 
-    n, _, h, w = x.shape
+    n, (h, w) = x.shape[0], x.shape[-2:]
     perm = torch.as_tensor(rng.permutation(n), device=x.device)
     lam = float(rng.beta(alpha, alpha))
     cut = np.sqrt(1.0 - lam)
@@ -336,7 +336,8 @@ def cutmix_batch(
     y1, y2 = max(cy - ch // 2, 0), min(cy + (ch - ch // 2), h)
     x1, x2 = max(cx - cw // 2, 0), min(cx + (cw - cw // 2), w)
     out = x.clone()
-    out[:, :, y1:y2, x1:x2] = x[perm][:, :, y1:y2, x1:x2]
+    # The same box on every frame when x holds clips (B, C, T, H, W).
+    out[..., y1:y2, x1:x2] = x[perm][..., y1:y2, x1:x2]
     area = (y2 - y1) * (x2 - x1) / float(h * w)
     y = torch.as_tensor(y)
     y_mixed = (1.0 - area) * y + area * y[perm.to(y.device)]

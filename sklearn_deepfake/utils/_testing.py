@@ -112,6 +112,18 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
         "device": "cpu",
         "random_state": 0,
     },
+    "VideoCNNClassifier": {
+        "arch": "r3d_18",
+        "clip_len": 2,
+        "stride": 2,
+        "size": 16,
+        "max_epochs": 1,
+        "batch_size": 4,
+        "valid_size": 0.0,
+        "augment": False,
+        "device": "cpu",
+        "random_state": 0,
+    },
     "TemporalPooling": {},
     "ScorePooling": {"rule": "confident"},
     "SpectrumFeatures": {"n_bins": 8},
@@ -141,7 +153,7 @@ INPUT_KIND: dict[str, str] = {
 
 #: Estimators that run MTCNN or a CNN: their tests are marked ``slow``.
 SLOW_ESTIMATORS: frozenset[str] = frozenset(
-    {"FaceCropper", "CNNFeatureExtractor", "FaceCNNClassifier"}
+    {"FaceCropper", "CNNFeatureExtractor", "FaceCNNClassifier", "VideoCNNClassifier"}
 )
 
 _DATA_FREE_NAMES = (

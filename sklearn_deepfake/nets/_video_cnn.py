@@ -1,0 +1,487 @@
+"""VideoCNNClassifier: a 3-D CNN fine-tuned on face-track clips (skorch)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_deepfake.nets._clips import clip_augment, make_clips
+from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+
+_MEAN = (0.43216, 0.394666, 0.37645)  # torchvision's Kinetics video models
+_STD = (0.22803, 0.22145, 0.216989)
+
+
+class ClipDataset(torch.utils.data.Dataset):
+    """Clips of several videos' face tracks, cut lazily on access.
+
+    Each epoch takes up to ``clips_per_video`` clips of every video (drawn at
+    random when ``shuffle`` is True, evenly spaced otherwise). Items are
+    ``(uint8 (3, T, S, S), label)``; augmentation draws once per clip, so all
+    its frames change together.
+    """
+
+    def __init__(
+        self,
+        tracks: list[FaceTracks],
+        labels: Any,
+        *,
+        clip_len: int,
+        stride: int,
+        size: int,
+        clips_per_video: int,
+        augment: bool,
+        seed: int,
+        shuffle: bool,
+    ) -> None:
+        self.tracks = tracks
+        self.labels = np.asarray(labels, dtype=np.float32)
+        self.kw = {"clip_len": clip_len, "stride": stride, "size": size}
+        self.clips_per_video = clips_per_video
+        self.augment = augment
+        self.seed = seed
+        self.shuffle = shuffle
+        self.n_clips = [len(self._clips(v)) for v in range(len(tracks))]
+        self.set_epoch(0)
+
+    def _clips(self, v: int) -> np.ndarray:
+        return make_clips(self.tracks[v], min_clip_len=1, **self.kw)[0]
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the ``(video, clip)`` pairs of ``epoch``."""
+        self.epoch = int(epoch)
+        rng = np.random.default_rng([self.seed, self.epoch, 5])
+        pairs = []
+        for v, n in enumerate(self.n_clips):
+            k = min(n, self.clips_per_video)
+            if not k:
+                continue
+            if self.shuffle:
+                chosen = np.sort(rng.choice(n, size=k, replace=False))
+            else:
+                chosen = np.unique(np.linspace(0, n - 1, k).round().astype(int))
+            pairs += [(v, int(c)) for c in chosen]
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def item_labels(self) -> np.ndarray:
+        """Label of every item of the current epoch."""
+        return np.array([self.labels[v] for v, _ in self.pairs], dtype=np.float32)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        v, c = self.pairs[i]
+        clip = self._clips(v)[c]
+        if self.augment:
+            clip = clip_augment(clip, np.random.default_rng([self.seed, self.epoch, i]))
+        x = torch.from_numpy(np.ascontiguousarray(clip.transpose(3, 0, 1, 2)))
+        return x, torch.tensor(self.labels[v])
+
+
+class VideoNet(torch.nn.Module):
+    """A 3-D CNN with one logit, fed uint8 clips ``(B, 3, T, S, S)``."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1, 1))
+        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
+        x = (x - self.mean) / self.std
+        return self.model(x).float().reshape(-1)
+
+
+class VideoCNNClassifier(ClassifierMixin, BaseEstimator):
+    """Fine-tune a 3-D CNN on face-track clips; one probability per video.
+
+    Each video's face track (best track; cut preferably with
+    ``FaceCropper(clip_box="track")`` so the face moves in a still window) is
+    split into clips of ``clip_len`` consecutive sampled frames, resized to
+    ``size``. Training uses the video's label for each clip, AdamW with a
+    one-cycle schedule stepped per batch, gradient clipping, CutMix over the
+    clips of a batch, clip-consistent augmentation, class balancing and early
+    stopping with best-weights restore on a group-aware validation split. A
+    video's probability is the sigmoid of its clips' mean logit; a video with
+    no clip gets the training prior.
+
+    Parameters
+    ----------
+    arch : str, default="r3d_18"
+        ``"r3d_18"``, ``"mc3_18"``, ``"r2plus1d_18"``, ``"r3d_34"``,
+        ``"i3d_r18"`` or ``"i3d_r50"`` (see
+        :func:`~sklearn_deepfake.nets.build_video_model`).
+    pretrained : bool, default=False
+        Pretrained weights (Kinetics for the torchvision models, ImageNet
+        2-D weights inflated for the I3D ones); needs internet.
+    weights : str or path-like, default=None
+        Local weights file, as in :func:`build_video_model`.
+    clip_len : int, default=16
+        Frames per clip.
+    stride : int, default=8
+        Frames between the starts of two clips.
+    size : int, default=112
+        Side of the clip frames (112 on CPU; 224 is a GPU setting).
+    clips_per_video : int, default=2
+        Clips of each video used per epoch.
+    max_epochs : int, default=10
+        Training epochs (fewer with early stopping).
+    batch_size : int, default=4
+        Clips per batch.
+    lr : float, default=1e-3
+        Peak learning rate of the one-cycle schedule.
+    weight_decay : float, default=1e-2
+        AdamW weight decay.
+    grad_clip : float or None, default=1.0
+        Gradient norm clipping.
+    cutmix : float, default=0.0
+        Probability of CutMix on a batch (the same box on every frame).
+    augment : bool, default=True
+        Clip-consistent pixel augmentation while training.
+    class_weight : {"balanced", None}, default="balanced"
+        Weigh the positive class by the negative-to-positive ratio.
+    valid_size : float, default=0.2
+        Fraction of groups held out for early stopping (0 disables it).
+    patience : int, default=3
+        Early-stopping patience in epochs.
+    eps : float, default=0.01
+        Probabilities are clipped to ``[eps, 1 - eps]``.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Training device; mixed precision on CUDA.
+    random_state : int, RandomState or None, default=None
+        Seeds initialisation, splits, sampling and augmentation.
+    verbose : int, default=0
+        skorch's epoch table when ``> 0``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained network (training state released).
+    classes_ : ndarray of shape (2,)
+        Class labels.
+    prior_ : float
+        Fraction of positive training videos.
+    device_ : torch.device
+        Resolved device.
+    n_epochs_ : int
+        Epochs run.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn_deepfake.nets import VideoCNNClassifier
+    >>> clf = VideoCNNClassifier("r3d_18", clip_len=4, size=32, max_epochs=1)
+    >>> clf.get_params()["arch"]
+    'r3d_18'
+    """
+
+    def __init__(
+        self,
+        arch: str = "r3d_18",
+        *,
+        pretrained: bool = False,
+        weights: Any = None,
+        clip_len: int = 16,
+        stride: int = 8,
+        size: int = 112,
+        clips_per_video: int = 2,
+        max_epochs: int = 10,
+        batch_size: int = 4,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        grad_clip: float | None = 1.0,
+        cutmix: float = 0.0,
+        augment: bool = True,
+        class_weight: str | None = "balanced",
+        valid_size: float = 0.2,
+        patience: int = 3,
+        eps: float = 0.01,
+        device: Any = "auto",
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.arch = arch
+        self.pretrained = pretrained
+        self.weights = weights
+        self.clip_len = clip_len
+        self.stride = stride
+        self.size = size
+        self.clips_per_video = clips_per_video
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.cutmix = cutmix
+        self.augment = augment
+        self.class_weight = class_weight
+        self.valid_size = valid_size
+        self.patience = patience
+        self.eps = eps
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _validate_params(self) -> None:
+        from sklearn_deepfake.nets._models3d import VIDEO_ARCHS
+
+        if self.arch not in VIDEO_ARCHS:
+            raise ValueError(f"arch must be one of {VIDEO_ARCHS}, got {self.arch!r}.")
+        for name, low in [
+            ("clip_len", 1),
+            ("stride", 1),
+            ("size", 16),
+            ("clips_per_video", 1),
+            ("max_epochs", 1),
+            ("batch_size", 1),
+            ("patience", 1),
+        ]:
+            value = getattr(self, name)
+            if (
+                not isinstance(value, Integral)
+                or isinstance(value, bool)
+                or value < low
+            ):
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+        for name, lo, hi in [
+            ("valid_size", 0.0, 0.9),
+            ("cutmix", 0.0, 1.0),
+            ("eps", 0.0, 0.499),
+        ]:
+            value = getattr(self, name)
+            if not isinstance(value, Real) or not lo <= value <= hi:
+                raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}.")
+        if self.class_weight not in ("balanced", None):
+            raise ValueError(
+                f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
+            )
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> VideoCNNClassifier:
+        """Fine-tune the 3-D CNN on the clips of the training videos.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+        y : array-like of shape (n_videos,)
+            Binary video labels.
+        groups : array-like of shape (n_videos,), default=None
+            Groups for the internal validation split (a fake shares its
+            original's group).
+
+        Returns
+        -------
+        self : object
+            Fitted classifier.
+        """
+        self._validate_params()
+        X = check_per_video(X, kind=FaceTracks)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"y must be 1-D with one label per video ({len(X)}).")
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) != 2:
+            raise ValueError(
+                "VideoCNNClassifier needs exactly 2 classes in y, got "
+                f"{encoder.classes_.tolist()}."
+            )
+        y01 = encoder.transform(y).astype(np.float32)
+        self.classes_ = encoder.classes_
+        self.prior_ = float(y01.mean())
+        self.device_ = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self._fit_net(X, y01, groups, seed)
+        return self
+
+    def _dataset(self, X: list, y01: np.ndarray, seed: int, train: bool) -> Any:
+        return ClipDataset(
+            X,
+            y01,
+            clip_len=int(self.clip_len),
+            stride=int(self.stride),
+            size=int(self.size),
+            clips_per_video=int(self.clips_per_video),
+            augment=bool(self.augment) and train,
+            seed=seed,
+            shuffle=train,
+        )
+
+    def _fit_net(self, X: list, y01: np.ndarray, groups: Any, seed: int) -> None:
+        from skorch.callbacks import EarlyStopping, LRScheduler
+        from skorch.helper import predefined_split
+
+        from sklearn_deepfake.nets._models3d import build_video_model
+        from sklearn_deepfake.nets._training import (
+            EpochSetter,
+            FrameNet,
+            group_train_valid_split,
+            one_cycle,
+        )
+
+        train, valid = np.arange(len(X)), np.arange(0)
+        n_groups = len(X) if groups is None else len(np.unique(groups))
+        if self.valid_size and n_groups >= 2:
+            train, valid = group_train_valid_split(
+                len(X), self.valid_size, groups, y01, seed
+            )
+        train_ds = self._dataset([X[i] for i in train], y01[train], seed, True)
+        valid_ds = self._dataset([X[i] for i in valid], y01[valid], seed, False)
+        if not len(train_ds):
+            raise ValueError(
+                f"No training video has a face track of at least one clip "
+                f"({self.clip_len} frames); nothing to train on."
+            )
+        if len(valid) and not len(valid_ds):
+            warnings.warn(
+                "The validation videos have no clip; training without early stopping.",
+                UserWarning,
+                stacklevel=3,
+            )
+        use_valid = len(valid_ds) > 0
+        module = VideoNet(
+            build_video_model(
+                self.arch,
+                pretrained=bool(self.pretrained),
+                weights=self.weights,
+                random_state=seed,
+            )
+        )
+        pos_weight = None
+        item_y = train_ds.item_labels()
+        n_pos, n_neg = float(item_y.sum()), float(len(item_y) - item_y.sum())
+        if self.class_weight == "balanced" and n_pos > 0 and n_neg > 0:
+            pos_weight = torch.tensor(n_neg / n_pos, dtype=torch.float32)
+        steps = math.ceil(len(train_ds) / int(self.batch_size))
+        callbacks: list[tuple[str, Any]] = [
+            ("epoch_setter", EpochSetter(train_ds)),
+            (
+                "lr_scheduler",
+                LRScheduler(
+                    policy=one_cycle,
+                    step_every="batch",
+                    total_steps=int(self.max_epochs) * steps,
+                ),
+            ),
+        ]
+        if use_valid:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=int(self.patience),
+                        load_best=True,
+                        sink=print if self.verbose else _silent,
+                    ),
+                )
+            )
+        net = FrameNet(
+            module,
+            criterion=torch.nn.BCEWithLogitsLoss,
+            criterion__pos_weight=pos_weight,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=float(self.weight_decay),
+            lr=float(self.lr),
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            train_split=predefined_split(valid_ds) if use_valid else None,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=int(self.verbose),
+        )
+        net.cutmix_p = float(self.cutmix)
+        net.grad_clip = None if self.grad_clip is None else float(self.grad_clip)
+        net.use_amp = self.device_.type == "cuda"
+        net.mix_seed = seed
+        net.fit(train_ds, y=None)
+        net.release_training_state()
+        net.module_.eval()
+        self.net_ = net
+        self.n_epochs_ = len(net.history)
+
+    def _video_logit(self, track: FaceTracks) -> float | None:
+        clips, _ = make_clips(
+            track,
+            clip_len=int(self.clip_len),
+            stride=int(self.stride),
+            size=int(self.size),
+            min_clip_len=1,
+        )
+        if not len(clips):
+            return None
+        module = self.net_.module_
+        dev = next(module.parameters()).device
+        logits = []
+        with torch.inference_mode():
+            for start in range(0, len(clips), int(self.batch_size)):
+                batch = np.ascontiguousarray(
+                    clips[start : start + int(self.batch_size)].transpose(0, 4, 1, 2, 3)
+                )
+                logits.append(module(torch.from_numpy(batch).to(dev)).cpu().numpy())
+        return float(np.concatenate(logits).mean())
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return ``(n_videos, 2)`` clipped probabilities of both classes.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_videos, 2)
+            Column 1 is the probability of ``classes_[1]`` (fake); a video
+            without a clip gets the training prior.
+        """
+        check_is_fitted(self)
+        X = check_per_video(X, kind=FaceTracks)
+        p = np.empty(len(X))
+        for i, track in enumerate(X):
+            logit = self._video_logit(track)
+            p[i] = self.prior_ if logit is None else 1.0 / (1.0 + np.exp(-logit))
+        p = np.clip(p, self.eps, 1.0 - self.eps)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Return the predicted class of each video.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_videos,)
+            ``classes_[1]`` where the fake probability is above 0.5.
+        """
+        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.classifier_tags.multi_class = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    return None
