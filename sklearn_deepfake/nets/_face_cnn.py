@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -297,23 +296,16 @@ default="mean_logit"
 
         self._validate_params()
         X = check_per_video(X, kind=FaceTracks)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(f"y must be 1-D with one label per video ({len(X)}).")
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) != 2:
-            raise ValueError(
-                "FaceCNNClassifier needs exactly 2 classes in y, got "
-                f"{len(encoder.classes_)}: {encoder.classes_.tolist()}."
-            )
-        y01 = encoder.transform(y).astype(np.float32)
+        from sklearn_deepfake.nets._training import encode_video_labels
+
+        classes, y01 = encode_video_labels(y, len(X), type(self).__name__)
         n_rows = np.array([len(t) for t in X])
         if not n_rows.any():
             raise ValueError(
                 "None of the training videos has a face crop; nothing to train on."
             )
         previous = getattr(self, "net_", None) if self.warm_start else None
-        self.classes_ = encoder.classes_
+        self.classes_ = classes
         self.prior_ = float(y01.mean())
         self.empty_proba_ = (
             self.prior_ if self.empty_proba is None else float(self.empty_proba)
@@ -389,15 +381,13 @@ default="mean_logit"
         previous: Any,
     ) -> None:
         import torch
-        from skorch.callbacks import EarlyStopping, LRScheduler
         from skorch.helper import predefined_split
 
         from sklearn_deepfake.nets._augment import FaceAugmenter
         from sklearn_deepfake.nets._training import (
-            EpochSetter,
             FrameDataset,
             FrameNet,
-            one_cycle,
+            training_callbacks,
         )
 
         train, valid = self._split(X, y01, groups, n_rows, seed)
@@ -432,17 +422,6 @@ default="mean_logit"
 
         head_names = [n for n, p in module.named_parameters() if id(p) in head_ids]
         steps_per_epoch = math.ceil(len(train_ds) / int(self.batch_size))
-        callbacks: list[tuple[str, Any]] = [
-            ("epoch_setter", EpochSetter(train_ds)),
-            (
-                "lr_scheduler",
-                LRScheduler(
-                    policy=one_cycle,
-                    step_every="batch",
-                    total_steps=int(self.max_epochs) * steps_per_epoch,
-                ),
-            ),
-        ]
         valid_ds = None
         if len(valid):
             valid_ds = FrameDataset(
@@ -454,17 +433,13 @@ default="mean_logit"
                 seed=seed,
                 shuffle_rows=False,
             )
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=int(self.patience),
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
-                )
-            )
+        callbacks = training_callbacks(
+            train_ds,
+            total_steps=int(self.max_epochs) * steps_per_epoch,
+            early_stopping=valid_ds is not None,
+            patience=int(self.patience),
+            verbose=int(self.verbose),
+        )
         generator = torch.Generator().manual_seed(seed)
         net = FrameNet(
             module,
@@ -585,7 +560,3 @@ default="mean_logit"
         tags.classifier_tags.multi_class = False
         tags.non_deterministic = self.random_state is None
         return tags
-
-
-def _silent(*args: Any, **kwargs: Any) -> None:
-    """Print nothing (the sink of a silent callback)."""

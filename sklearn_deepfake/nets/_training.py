@@ -303,3 +303,60 @@ def one_cycle(optimizer: Any, *, total_steps: int, pct_start: float = 0.3, **kw:
         pct_start=pct_start,
         **kw,
     )
+
+
+def encode_video_labels(
+    y: Any, n_videos: int, owner: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check binary video labels; return ``(classes, y01 float32)``."""
+    from sklearn.preprocessing import LabelEncoder
+
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n_videos:
+        raise ValueError(f"y must be 1-D with one label per video ({n_videos}).")
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) != 2:
+        raise ValueError(
+            f"{owner} needs exactly 2 classes in y, got "
+            f"{len(encoder.classes_)}: {encoder.classes_.tolist()}."
+        )
+    return encoder.classes_, encoder.transform(y).astype(np.float32)
+
+
+def training_callbacks(
+    train_ds: Any,
+    *,
+    total_steps: int,
+    early_stopping: bool,
+    patience: int,
+    verbose: int,
+) -> list[tuple[str, Any]]:
+    """Epoch setter, one-cycle schedule per batch, and optional early stopping."""
+    from skorch.callbacks import EarlyStopping, LRScheduler
+
+    callbacks: list[tuple[str, Any]] = [
+        ("epoch_setter", EpochSetter(train_ds)),
+        (
+            "lr_scheduler",
+            LRScheduler(
+                policy=one_cycle, step_every="batch", total_steps=int(total_steps)
+            ),
+        ),
+    ]
+    if early_stopping:
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor="valid_loss",
+                    patience=int(patience),
+                    load_best=True,
+                    sink=print if verbose else _silent,
+                ),
+            )
+        )
+    return callbacks
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    return None

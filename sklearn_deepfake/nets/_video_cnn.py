@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.nets._clips import clip_augment, make_clips
+from sklearn_deepfake.nets._training import encode_video_labels, training_callbacks
 from sklearn_deepfake.utils._device import resolve_device
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -288,17 +288,7 @@ class VideoCNNClassifier(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         X = check_per_video(X, kind=FaceTracks)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(f"y must be 1-D with one label per video ({len(X)}).")
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) != 2:
-            raise ValueError(
-                "VideoCNNClassifier needs exactly 2 classes in y, got "
-                f"{encoder.classes_.tolist()}."
-            )
-        y01 = encoder.transform(y).astype(np.float32)
-        self.classes_ = encoder.classes_
+        self.classes_, y01 = encode_video_labels(y, len(X), type(self).__name__)
         self.prior_ = float(y01.mean())
         self.device_ = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
@@ -322,15 +312,12 @@ class VideoCNNClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _fit_net(self, X: list, y01: np.ndarray, groups: Any, seed: int) -> None:
-        from skorch.callbacks import EarlyStopping, LRScheduler
         from skorch.helper import predefined_split
 
         from sklearn_deepfake.nets._models3d import build_video_model
         from sklearn_deepfake.nets._training import (
-            EpochSetter,
             FrameNet,
             group_train_valid_split,
-            one_cycle,
         )
 
         train, valid = np.arange(len(X)), np.arange(0)
@@ -367,29 +354,13 @@ class VideoCNNClassifier(ClassifierMixin, BaseEstimator):
         if self.class_weight == "balanced" and n_pos > 0 and n_neg > 0:
             pos_weight = torch.tensor(n_neg / n_pos, dtype=torch.float32)
         steps = math.ceil(len(train_ds) / int(self.batch_size))
-        callbacks: list[tuple[str, Any]] = [
-            ("epoch_setter", EpochSetter(train_ds)),
-            (
-                "lr_scheduler",
-                LRScheduler(
-                    policy=one_cycle,
-                    step_every="batch",
-                    total_steps=int(self.max_epochs) * steps,
-                ),
-            ),
-        ]
-        if use_valid:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=int(self.patience),
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
-                )
-            )
+        callbacks = training_callbacks(
+            train_ds,
+            total_steps=int(self.max_epochs) * steps,
+            early_stopping=use_valid,
+            patience=int(self.patience),
+            verbose=int(self.verbose),
+        )
         net = FrameNet(
             module,
             criterion=torch.nn.BCEWithLogitsLoss,
@@ -481,7 +452,3 @@ class VideoCNNClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         tags.non_deterministic = self.random_state is None
         return tags
-
-
-def _silent(*args: Any, **kwargs: Any) -> None:
-    return None
