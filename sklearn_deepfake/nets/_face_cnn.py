@@ -9,11 +9,12 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.features._pooling import pool_scores
+from sklearn_deepfake.nets._base import VideoClassifierMixin
 from sklearn_deepfake.utils._device import resolve_device
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -22,7 +23,7 @@ __all__ = ["FaceCNNClassifier"]
 _AGGREGATIONS = ("mean", "mean_logit", "median", "max", "confident")
 
 
-class FaceCNNClassifier(ClassifierMixin, BaseEstimator):
+class FaceCNNClassifier(VideoClassifierMixin, BaseEstimator):
     """Fine-tune a timm CNN on face crops and score each video.
 
     Every face crop (row) of a video is a training sample with its video's
@@ -537,26 +538,4 @@ default="mean_logit"
             ],
             dtype=np.float64,
         )
-        fake = np.clip(fake, self.eps, 1.0 - self.eps)
-        return np.column_stack([1.0 - fake, fake])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Return the predicted class of each video (fake when p >= 0.5).
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_videos,)
-        """
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.classifier_tags.multi_class = False
-        tags.non_deterministic = self.random_state is None
-        return tags
+        return self._proba_columns(fake)

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.nets._base import VideoClassifierMixin
 from sklearn_deepfake.nets._clips import clip_augment, make_clips
 from sklearn_deepfake.nets._training import encode_video_labels, training_callbacks
 from sklearn_deepfake.utils._device import resolve_device
@@ -104,7 +105,7 @@ class VideoNet(torch.nn.Module):
         return self.model(x).float().reshape(-1)
 
 
-class VideoCNNClassifier(ClassifierMixin, BaseEstimator):
+class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
     """Fine-tune a 3-D CNN on face-track clips; one probability per video.
 
     Each video's face track (best track; cut preferably with
@@ -428,27 +429,4 @@ class VideoCNNClassifier(ClassifierMixin, BaseEstimator):
         for i, track in enumerate(X):
             logit = self._video_logit(track)
             p[i] = self.prior_ if logit is None else 1.0 / (1.0 + np.exp(-logit))
-        p = np.clip(p, self.eps, 1.0 - self.eps)
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Return the predicted class of each video.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_videos,)
-            ``classes_[1]`` where the fake probability is above 0.5.
-        """
-        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.classifier_tags.multi_class = False
-        tags.non_deterministic = self.random_state is None
-        return tags
+        return self._proba_columns(p)
