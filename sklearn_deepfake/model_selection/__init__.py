@@ -1,5 +1,14 @@
-"""Scoring and model-selection helpers for deepfake detection."""
+"""Scoring, model-selection and Optuna tuning helpers for deepfake detection."""
 
+from sklearn_deepfake.model_selection._optuna import (
+    DEFAULT_STORAGE,
+    SEARCH_SPACES,
+    OptunaPruningCallback,
+    TuneResult,
+    pruning_callbacks,
+    suggest_params,
+    tune_pipeline,
+)
 from sklearn_deepfake.model_selection._scoring import (
     clipped_log_loss,
     clipped_neg_log_loss,
@@ -7,7 +16,14 @@ from sklearn_deepfake.model_selection._scoring import (
 )
 
 __all__ = [
+    "DEFAULT_STORAGE",
+    "SEARCH_SPACES",
+    "OptunaPruningCallback",
+    "TuneResult",
     "clipped_log_loss",
     "clipped_neg_log_loss",
     "make_clipped_log_loss_scorer",
+    "pruning_callbacks",
+    "suggest_params",
+    "tune_pipeline",
 ]
