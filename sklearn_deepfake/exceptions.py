@@ -5,6 +5,7 @@ thousands can be found and the batch can go on.
 """
 
 __all__ = [
+    "NoAudioWarning",
     "NoFaceWarning",
     "VideoReadError",
     "VideoReadWarning",
@@ -27,3 +28,12 @@ class VideoReadWarning(UserWarning):
 
 class NoFaceWarning(UserWarning):
     """No face was found in a video; it gets an empty, flagged record."""
+
+
+class NoAudioWarning(UserWarning):
+    """A video has no usable sound (no audio stream, or only silence).
+
+    The audio transformers give it a documented fallback row with its
+    ``has_audio`` indicator set to 0; the message names the file. Sound that
+    cannot be decoded gives a :class:`VideoReadWarning` instead.
+    """

@@ -20,6 +20,16 @@ warp (``manipulation="blend"``), or the inner face of another identity pasted
 with partial colour matching (``manipulation="swap"``). These are the kinds of
 traces that blending-based face forgeries leave, so a classifier has a real,
 known signal to learn.
+
+With ``audio=True`` the first face speaks: its mouth opens and closes with a
+random train of syllables (the lower lip and chin are pulled down and a dark
+mouth cavity appears between the mouth corners), and the video gets an AAC
+sound track whose voice (a harmonic source with a slowly varying pitch,
+shaped by formants that follow the mouth opening, plus short noise bursts)
+has the mouth opening as its amplitude envelope. An audio-manipulated twin
+(``manipulation="audio"``) has the pristine twin's exact frames and a voice
+that follows another utterance, so that sound and lips disagree, as in the
+DFDC fakes whose voice was swapped.
 """
 
 from __future__ import annotations
@@ -42,6 +52,11 @@ _SOURCE_BOXES = {
     "astronaut": (181.0, 62.0, 268.0, 172.0),
     "camera": (199.0, 119.0, 254.0, 192.0),
 }
+# Left and right mouth corners (x, y) that the same MTCNN call found.
+_SOURCE_MOUTHS = {
+    "astronaut": ((201.7, 139.2), (245.3, 141.9)),
+    "camera": ((231.2, 180.4), (243.5, 181.9)),
+}
 
 # name -> (source photograph, mirror, per-channel gains, gamma, horizontal stretch)
 _IDENTITY_RECIPES: dict[
@@ -60,7 +75,7 @@ IDENTITIES: tuple[str, ...] = tuple(_IDENTITY_RECIPES)
 
 _BACKGROUNDS = ("coffee", "rocket", "brick", "grass", "gravel")
 _ROTATIONS = (0, 90, 180, 270)
-_MANIPULATIONS = ("blend", "swap")
+_MANIPULATIONS = ("blend", "swap", "audio")
 
 # Face patch around the source box, as fractions of the box width / height.
 _PATCH_MARGIN = (0.9, 0.75)  # horizontal, vertical margin on each side
@@ -75,6 +90,7 @@ class _Identity:
     rgb: np.ndarray  # float32 (h, w, 3) in [0, 1], the head patch
     alpha: np.ndarray  # float32 (h, w), feathered head mask
     box: tuple[float, float, float, float]  # face box inside the patch
+    mouth: tuple[tuple[float, float], tuple[float, float]]  # corners in the patch
 
 
 @functools.cache
@@ -95,10 +111,12 @@ def _identity(name: str) -> _Identity:
     py2 = min(int(np.ceil(y2 + _PATCH_MARGIN[1] * h)), image.shape[0])
     rgb = image[py1:py2, px1:px2]
     box = [x1 - px1, y1 - py1, x2 - px1, y2 - py1]
+    mouth = [[x - px1, y - py1] for x, y in _SOURCE_MOUTHS[source]]
     if mirror:
         rgb = rgb[:, ::-1]
         width = rgb.shape[1]
         box = [width - box[2], box[1], width - box[0], box[3]]
+        mouth = [[width - x, y] for x, y in mouth[::-1]]
     rgb = np.clip(rgb ** np.float32(gamma) * np.asarray(gains, np.float32), 0, 1)
     if stretch != 1.0:
         import cv2
@@ -106,6 +124,7 @@ def _identity(name: str) -> _Identity:
         new_w = round(rgb.shape[1] * stretch)
         rgb = cv2.resize(rgb, (new_w, rgb.shape[0]), interpolation=cv2.INTER_AREA)
         box = [box[0] * stretch, box[1], box[2] * stretch, box[3]]
+        mouth = [[x * stretch, y] for x, y in mouth]
     alpha = _ellipse_mask(
         rgb.shape[:2],
         center=((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
@@ -114,7 +133,8 @@ def _identity(name: str) -> _Identity:
         feather=0.15 * (box[2] - box[0]),
     )
     rgb = np.ascontiguousarray(rgb, dtype=np.float32)
-    return _Identity(name, rgb, alpha, (box[0], box[1], box[2], box[3]))
+    corners = ((mouth[0][0], mouth[0][1]), (mouth[1][0], mouth[1][1]))
+    return _Identity(name, rgb, alpha, (box[0], box[1], box[2], box[3]), corners)
 
 
 def _ellipse_mask(
@@ -156,6 +176,161 @@ class _FaceMotion:
     center: np.ndarray  # (n_frames, 2) face box centre in the frame
 
 
+# Sample rate of the sound track (Hz), and how far the lower lip drops when
+# the mouth is fully open, as a fraction of the mouth width.
+_SAMPLE_RATE = 16000
+_MOUTH_DROP = 0.35
+
+
+@dataclass(frozen=True)
+class _Speech:
+    """A train of syllables and the voice that says them."""
+
+    onsets: np.ndarray  # (n_syllables,) start of each syllable, seconds
+    durations: np.ndarray  # (n_syllables,) seconds
+    peaks: np.ndarray  # (n_syllables,) largest mouth opening, in (0, 1]
+    fricative: np.ndarray  # (n_syllables,) bool: a noise burst before the onset
+    formants: np.ndarray  # (n_syllables, 2) F2 and F3 of the vowel, Hz
+    f0: float  # mean fundamental frequency, Hz
+    wobble: tuple[float, float, float]  # pitch variation: depth, rate (Hz), phase
+    noise_seed: int
+
+    def openness(self, t: np.ndarray) -> np.ndarray:
+        """Mouth opening in [0, 1] at times ``t`` (seconds)."""
+        t = np.asarray(t, dtype=np.float64)
+        out = np.zeros(t.shape, dtype=np.float64)
+        for onset, duration, peak in zip(self.onsets, self.durations, self.peaks):
+            u = (t - onset) / duration
+            inside = (u > 0.0) & (u < 1.0)
+            out[inside] += peak * np.sin(np.pi * u[inside]) ** 2
+        return np.clip(out, 0.0, 1.0)
+
+
+def _draw_speech(
+    rng: np.random.RandomState,
+    duration: float,
+    voice: tuple[float, tuple[float, float, float]] | None = None,
+) -> _Speech:
+    """Draw syllables (about 4 per second, with pauses) and a voice."""
+    onsets, durations, peaks = [], [], []
+    t = rng.uniform(0.0, 0.15)
+    while t < duration:
+        length = rng.uniform(0.12, 0.3)
+        onsets.append(t)
+        durations.append(length)
+        peaks.append(rng.uniform(0.45, 1.0))
+        pause = rng.rand() < 0.25
+        t += length + (rng.uniform(0.15, 0.5) if pause else rng.uniform(0.0, 0.06))
+    n = len(onsets)
+    fricative = rng.rand(n) < 0.4
+    formants = np.column_stack([rng.uniform(900, 2200, n), rng.uniform(2300, 3000, n)])
+    if voice is None:
+        f0 = float(rng.uniform(100.0, 220.0))
+        wobble = (
+            float(rng.uniform(0.04, 0.1)),
+            float(rng.uniform(0.3, 1.2)),
+            float(rng.uniform(0.0, 2 * np.pi)),
+        )
+    else:
+        f0, wobble = voice
+    return _Speech(
+        onsets=np.asarray(onsets),
+        durations=np.asarray(durations),
+        peaks=np.asarray(peaks),
+        fricative=fricative,
+        formants=formants,
+        f0=f0,
+        wobble=wobble,
+        noise_seed=int(rng.randint(np.iinfo(np.int32).max)),
+    )
+
+
+def _synthesize_voice(speech: _Speech, n_samples: int, sample_rate: int) -> np.ndarray:
+    """Render ``speech`` as a mono float32 signal with peak 0.5.
+
+    Additive synthesis: the harmonics of a fundamental with a slowly varying
+    pitch, weighted by three formant resonances (the first rises as the mouth
+    opens), times the mouth opening as the amplitude envelope; plus a short
+    burst of high-passed noise before some syllables and faint room noise.
+    """
+    t = np.arange(n_samples, dtype=np.float64) / sample_rate
+    env = speech.openness(t)
+    depth, rate, phase = speech.wobble
+    f0 = speech.f0 * (1.0 + depth * np.sin(2 * np.pi * rate * t + phase) + 0.06 * env)
+    theta = 2 * np.pi * np.cumsum(f0) / sample_rate
+    idx = np.clip(np.searchsorted(speech.onsets, t, side="right") - 1, 0, None)
+    centres = (300.0 + 500.0 * env, speech.formants[idx, 0], speech.formants[idx, 1])
+    gains, widths = (1.0, 0.6, 0.3), (90.0, 120.0, 160.0)
+    voice = np.zeros(n_samples)
+    top = min(4000.0, 0.45 * sample_rate)
+    for k in range(1, int(top // (0.8 * speech.f0)) + 1):
+        fk = k * f0
+        amp = sum(
+            g / (1.0 + ((fk - c) / b) ** 2) for g, c, b in zip(gains, centres, widths)
+        )
+        amp = amp * (fk < top) / k**0.5
+        voice += amp * np.sin(k * theta)
+    voice *= env**0.8
+    noise_rng = np.random.RandomState(speech.noise_seed)
+    hiss = np.diff(noise_rng.normal(0.0, 1.0, n_samples + 2), n=2) / 2.0
+    bursts = np.zeros(n_samples)
+    for onset, fric in zip(speech.onsets, speech.fricative):
+        if fric:
+            u = (t - (onset - 0.05)) / 0.07
+            inside = (u > 0.0) & (u < 1.0)
+            bursts[inside] += np.sin(np.pi * u[inside]) ** 2
+    scale = max(np.abs(voice).max(), 1e-6)
+    signal = (
+        voice / scale
+        + 0.25 * bursts * hiss
+        + 0.003 * noise_rng.normal(0.0, 1.0, n_samples)
+    )
+    return (0.5 * signal / max(np.abs(signal).max(), 1e-6)).astype(np.float32)
+
+
+def _open_mouth(
+    rgb: np.ndarray,
+    corners: tuple[tuple[float, float], tuple[float, float]],
+    openness: float,
+    min_width: float = 2.0,
+) -> np.ndarray:
+    """Return a copy of ``rgb`` with the mouth open by ``openness`` in [0, 1].
+
+    Below the mouth line the lower lip and chin are pulled down (strongest
+    between the mouth corners, fading out sideways and towards the chin) and
+    a dark, feathered mouth cavity fills the gap. The mouth is taken at least
+    ``min_width`` wide (a face seen in profile has close mouth corners).
+    """
+    import cv2
+
+    (x1, y1), (x2, y2) = corners
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    w = max(float(np.hypot(x2 - x1, y2 - y1)), min_width, 2.0)
+    drop = _MOUTH_DROP * w * float(openness)
+    h, width = rgb.shape[:2]
+    rx1, rx2 = max(int(cx - 0.9 * w), 0), min(int(np.ceil(cx + 0.9 * w)) + 1, width)
+    ry1, ry2 = max(int(cy - 0.3 * w), 0), min(int(np.ceil(cy + 1.3 * w)) + 1, h)
+    if drop <= 0.05 or rx2 - rx1 < 2 or ry2 - ry1 < 2:
+        return rgb
+    yy, xx = np.mgrid[ry1:ry2, rx1:rx2].astype(np.float32)
+    across = np.clip((0.9 - np.abs(xx - cx) / w) / 0.45, 0.0, 1.0)
+    v = (yy - cy) / w
+    down = np.clip(v / 0.1, 0.0, 1.0) * np.clip((1.3 - v) / 1.0, 0.0, 1.0)
+    map_y = yy - np.float32(drop) * across * down
+    roi = cv2.remap(
+        rgb, xx, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+    r = np.sqrt(
+        ((xx - cx) / (0.42 * w)) ** 2 + ((yy - cy - drop / 2) / (drop / 2 + 0.5)) ** 2
+    )
+    cavity = np.clip((1.0 - r) * 3.0, 0.0, 1.0) * min(1.0, 2.5 * float(openness))
+    dark = np.array([0.2, 0.07, 0.08], np.float32)
+    roi = roi + cavity[..., None] * (dark - roi)
+    out = rgb.copy()
+    out[ry1:ry2, rx1:rx2] = roi
+    return out
+
+
 @dataclass(frozen=True)
 class _Scene:
     width: int
@@ -167,6 +342,8 @@ class _Scene:
     bg_blur: float
     faces: tuple[_FaceMotion, ...]
     noise_seed: int
+    speech: _Speech | None = None  # what the first face says (audio only)
+    mouth: np.ndarray | None = None  # (n_frames,) first face's mouth opening
 
 
 def _draw_scene(
@@ -179,8 +356,13 @@ def _draw_scene(
     face_size: tuple[float, float],
     motion: bool,
     identities: tuple[str, ...],
+    fps: float | None = None,
 ) -> _Scene:
-    """Draw every random choice of one pristine video from ``rng``."""
+    """Draw every random choice of one pristine video from ``rng``.
+
+    With ``fps`` given, the first face also speaks: the speech is drawn last,
+    so that the other draws (and the videos without audio) do not change.
+    """
     t = np.linspace(0.0, 1.0, n_frames, dtype=np.float64)
     background = _BACKGROUNDS[rng.randint(len(_BACKGROUNDS))]
     bg = _background_image(background)
@@ -258,6 +440,7 @@ def _draw_scene(
             )
         )
     noise_seed = int(rng.randint(np.iinfo(np.int32).max))
+    speech = None if fps is None else _draw_speech(rng, n_frames / fps)
     return _Scene(
         width=width,
         height=height,
@@ -268,6 +451,8 @@ def _draw_scene(
         bg_blur=bg_blur,
         faces=tuple(faces),
         noise_seed=noise_seed,
+        speech=speech,
+        mouth=None if speech is None else speech.openness(np.arange(n_frames) / fps),
     )
 
 
@@ -372,13 +557,17 @@ def _scaled_identity(name: str, scale: float) -> tuple[np.ndarray, np.ndarray, f
 
 
 def _warp_face(
-    name: str, face: _FaceMotion, i: int, width: int, height: int
+    name: str, face: _FaceMotion, i: int, width: int, height: int, mouth: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     ident = _identity(name)
     pre = float(np.round(face.scale.max() * 1.05, 3))
     rgb, alpha, factor = _scaled_identity(name, pre)
+    if mouth > 0:
+        corners = tuple((x * factor, y * factor) for x, y in ident.mouth)
+        min_width = 0.45 * (ident.box[2] - ident.box[0]) * factor
+        rgb = _open_mouth(rgb, corners, mouth, min_width)  # type: ignore[arg-type]
     m = _face_affine(ident, face, i).copy()
     m[:, :2] /= factor
     warped = cv2.warpAffine(
@@ -415,7 +604,9 @@ def _manipulate(
         )
         if manip.kind == "swap":
             donor = manip.donor[k]
-            altered, donor_alpha = _warp_face(donor, face, i, scene.width, scene.height)
+            altered, donor_alpha = _warp_face(
+                donor, face, i, scene.width, scene.height, _mouth(scene, k, i)
+            )
             altered = altered * donor_alpha[..., None] + out * (
                 1 - donor_alpha[..., None]
             )
@@ -446,6 +637,13 @@ def _manipulate(
     return out
 
 
+def _mouth(scene: _Scene, k: int, i: int) -> float:
+    """Mouth opening of face ``k`` at frame ``i``: only the first face speaks."""
+    if scene.mouth is None or k != 0:
+        return 0.0
+    return float(scene.mouth[i])
+
+
 def _render_frames(scene: _Scene, manip: _Manipulation | None):
     """Yield (upright uint8 frame, boxes (n_faces, 4)) for each frame."""
     noise_rng = np.random.RandomState(scene.noise_seed)
@@ -453,7 +651,9 @@ def _render_frames(scene: _Scene, manip: _Manipulation | None):
         frame = _render_background(scene, i)
         boxes = np.zeros((len(scene.faces), 4), dtype=np.float32)
         for k, face in enumerate(scene.faces):
-            rgb, alpha = _warp_face(face.identity, face, i, scene.width, scene.height)
+            rgb, alpha = _warp_face(
+                face.identity, face, i, scene.width, scene.height, _mouth(scene, k, i)
+            )
             frame = rgb * alpha[..., None] + frame * (1 - alpha[..., None])
             boxes[k] = _face_box(_identity(face.identity), face, i)
         if manip is not None:
@@ -475,8 +675,14 @@ def _write_video(
     rotation: int,
     codec: str,
     crf: int | None,
+    audio: np.ndarray | None = None,
+    sample_rate: int = _SAMPLE_RATE,
 ) -> None:
-    """Encode upright frames to ``path``, stored rotated with a display matrix."""
+    """Encode upright frames to ``path``, stored rotated with a display matrix.
+
+    ``audio`` (mono float32 samples), when given, is encoded as an AAC track,
+    interleaved with the frames (each frame's share of sound after it).
+    """
     from fractions import Fraction
 
     import av
@@ -506,14 +712,42 @@ def _write_video(
             # FFmpeg's display matrix angle is counter-clockwise; ours is the
             # clockwise rotation a player applies (the old "rotate" tag).
             stream.set_display_rotation(-rotation)
-        for frame, _ in frames:
+        sound = None
+        if audio is not None:
+            sound = container.add_stream("aac", rate=sample_rate, layout="mono")
+            sound.bit_rate = 64000
+            sound.codec_context.thread_count = 1
+        written = 0
+        for i, (frame, _) in enumerate(frames):
             stored = np.ascontiguousarray(np.rot90(frame, k=k)) if k else frame
             vf = av.VideoFrame.from_ndarray(stored, format="rgb24")
             for packet in stream.encode(vf):
                 container.mux(packet)
+            if sound is not None:
+                stop = min(round((i + 1) * sample_rate / fps), len(audio))
+                written = _encode_audio(container, sound, audio, written, stop)
         for packet in stream.encode():
             container.mux(packet)
+        if sound is not None:
+            _encode_audio(container, sound, audio, written, len(audio))
+            for packet in sound.encode():
+                container.mux(packet)
     os.replace(tmp, path)
+
+
+def _encode_audio(container, stream, audio: np.ndarray, start: int, stop: int) -> int:
+    """Encode ``audio[start:stop]``; return ``stop``."""
+    import av
+
+    if stop <= start:
+        return start
+    chunk = np.ascontiguousarray(audio[None, start:stop], dtype=np.float32)
+    frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+    frame.sample_rate = stream.rate
+    frame.pts = start
+    for packet in stream.encode(frame):
+        container.mux(packet)
+    return stop
 
 
 def _check_options(
@@ -593,6 +827,7 @@ def make_face_videos(
     rotation: int = 0,
     manipulated: bool | float = False,
     manipulation: str = "blend",
+    audio: bool | None = None,
     identities: tuple[str, ...] | None = None,
     directory: str | os.PathLike | None = None,
     prefix: str = "face_",
@@ -643,12 +878,24 @@ def make_face_videos(
         pristine videos exist, manipulated video ``j`` is the twin of pristine
         video ``j % n_pristine`` (same scene, identity, motion and noise) and
         shares its group. Pristine videos come first.
-    manipulation : {"blend", "swap"}, default="blend"
+    manipulation : {"blend", "swap", "audio"}, default="blend"
         ``"blend"``: inside a feathered ellipse over the inner face, a colour
         shift, a blur or sharpen mismatch and a small warp that jitters from
         frame to frame. ``"swap"``: the inner face of another identity (cut from the
         same photograph when the allowed identities offer one, so that the
         pose matches), colour matched in part, blended in the same way.
+        ``"audio"``: the frames are exactly those of the pristine twin, but the
+        voice says another train of syllables (in the same voice or, half of
+        the time, another pitch), so the sound no longer follows the mouth.
+        Implies ``audio=True``.
+    audio : bool, default=None
+        Whether the first face speaks: its mouth opens and closes with a
+        random train of syllables (about four per second, with pauses) and the
+        video gets a mono AAC sound track at 16 kHz whose voice has the mouth
+        opening as its amplitude envelope (see the module docstring). Faces
+        other than the first keep their mouths closed; with ``n_faces=0`` the
+        voice is off screen. ``None`` means ``manipulation == "audio"``.
+        Without audio, the files are exactly those of earlier releases.
     identities : tuple of str, default=None
         Identities to draw from; all of :data:`IDENTITIES` when None.
     directory : str or path-like, default=None
@@ -685,6 +932,9 @@ def make_face_videos(
         directory : str
             The directory holding the videos.
         frame_size, fps, n_frames, rotation : as given.
+        mouth : list of ndarray of float64, shape (n_frames,)
+            Only with audio: the first face's mouth opening in [0, 1] per
+            frame, which the pristine sound's envelope follows.
 
     See Also
     --------
@@ -704,6 +954,15 @@ def make_face_videos(
     ...                         random_state=0)
     >>> len(data.paths), data.boxes[0].shape, data.target, data.groups
     (2, (4, 1, 4), array([0, 1]), array([0, 0]))
+
+    A talking face and its twin whose voice was swapped:
+
+    >>> import av
+    >>> data = make_face_videos(n_videos=2, n_frames=4, manipulated=0.5,
+    ...                         manipulation="audio", random_state=0)
+    >>> with av.open(data.paths[1]) as container:
+    ...     [s.type for s in container.streams]
+    ['video', 'audio']
     """
     if not isinstance(n_videos, numbers.Integral) or n_videos < 1:
         raise ValueError(f"n_videos must be a positive integer, got {n_videos!r}.")
@@ -729,6 +988,12 @@ def make_face_videos(
     n_fake = _n_manipulated(manipulated, n_videos)
     if n_fake and n_faces == 0:
         raise ValueError("manipulated videos need a face: n_faces=0 was given.")
+    if audio is None:
+        audio = manipulation == "audio"
+    if not isinstance(audio, (bool, np.bool_)):
+        raise ValueError(f"audio must be a bool or None, got {audio!r}.")
+    if manipulation == "audio" and not audio:
+        raise ValueError('manipulation="audio" needs audio=True (or None).')
     rng = check_random_state(random_state)
     n_real = n_videos - n_fake
     n_scenes = n_real if n_real > 0 else n_videos
@@ -765,10 +1030,27 @@ def make_face_videos(
             identities=identities,
             codec=codec,
             crf=crf,
+            audio=bool(audio),
         )
         paths.append(path)
         boxes.append(video_boxes)
         identity_names.append(names)
+    extra = {}
+    if audio:
+        extra["mouth"] = [
+            _draw_scene_mouth(
+                int(scene_seeds[scene_idx]),
+                width=width,
+                height=height,
+                n_frames=int(n_frames),
+                fps=float(fps),
+                n_faces=int(n_faces),
+                face_size=face_range,
+                motion=bool(motion),
+                identities=identities,
+            )
+            for scene_idx, _ in specs
+        ]
     return Bunch(
         paths=paths,
         boxes=boxes,
@@ -780,7 +1062,15 @@ def make_face_videos(
         fps=float(fps),
         n_frames=int(n_frames),
         rotation=rotation,
+        **extra,
     )
+
+
+def _draw_scene_mouth(scene_seed: int, **options: Any) -> np.ndarray:
+    """Mouth opening per frame of the scene drawn from ``scene_seed``."""
+    scene = _draw_scene(np.random.RandomState(scene_seed), **options)
+    assert scene.mouth is not None
+    return scene.mouth
 
 
 def _make_one_video(
@@ -800,8 +1090,15 @@ def _make_one_video(
     identities: tuple[str, ...],
     codec: str,
     crf: int | None,
+    audio: bool | None = None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Write one video; return its boxes and identity names."""
+    """Write one video; return its boxes and identity names.
+
+    ``audio=None`` means ``manipulation == "audio"`` (so that
+    :func:`make_dfdc_folder` gives talking faces to that manipulation).
+    """
+    if audio is None:
+        audio = manipulation == "audio"
     scene = _draw_scene(
         np.random.RandomState(scene_seed),
         width=width,
@@ -811,12 +1108,23 @@ def _make_one_video(
         face_size=face_size,
         motion=motion,
         identities=identities,
+        fps=fps if audio else None,
     )
     manip = None
+    sound = None
+    speech = scene.speech
     if manip_seed is not None and n_faces > 0:
-        manip = _draw_manipulation(
-            np.random.RandomState(manip_seed), manipulation, scene, identities
-        )
+        rng = np.random.RandomState(manip_seed)
+        if manipulation == "audio":
+            # another utterance, in the same voice half of the time
+            assert speech is not None
+            voice = (speech.f0, speech.wobble) if rng.rand() < 0.5 else None
+            speech = _draw_speech(rng, n_frames / fps, voice)
+        else:
+            manip = _draw_manipulation(rng, manipulation, scene, identities)
+    if speech is not None:
+        n_samples = round(n_frames * _SAMPLE_RATE / fps)
+        sound = _synthesize_voice(speech, n_samples, _SAMPLE_RATE)
     all_boxes = []
 
     def frames():
@@ -833,6 +1141,7 @@ def _make_one_video(
         rotation=rotation,
         codec=codec,
         crf=crf,
+        audio=sound,
     )
     boxes = np.stack(all_boxes).astype(np.float32).reshape(n_frames, n_faces, 4)
     return boxes, tuple(face.identity for face in scene.faces)
