@@ -89,6 +89,24 @@ def test_all_strategy_and_max_frames_cap(videos):
     assert [len(p) for p in plans] == [10, 10, 7]
 
 
+def test_bursts_are_runs_of_consecutive_frames_spread_over_the_video(videos):
+    plans = FrameSampler(n_frames=12, strategy="bursts", burst_len=4).transform(videos)
+    long, mid, short = _indices(plans)
+    # Three runs of four over 100 frames: starts at the centres of 3 parts.
+    assert long == [*range(16, 20), *range(48, 52), *range(80, 84)]
+    runs = np.split(np.array(long), np.flatnonzero(np.diff(long) > 1) + 1)
+    assert [len(r) for r in runs] == [4, 4, 4]
+    assert len(mid) == 12
+    assert np.all(np.diff(mid) > 0)
+    # A video shorter than the bursts: every frame, once.
+    assert short == list(range(7))
+    # With a time window and the max_frames cap.
+    plans = FrameSampler(
+        n_frames=8, strategy="bursts", burst_len=2, start=1.0, end=3.0, max_frames=6
+    ).transform(videos[:1])
+    assert _indices(plans) == [[12, 13, 17, 18, 21, 22]]
+
+
 def test_time_window(videos):
     sampler = FrameSampler(n_frames=5, start=2.0, end=4.0)
     with pytest.warns(VideoReadWarning, match=r"short\.mp4"):
@@ -206,6 +224,7 @@ def test_type_errors_name_the_index(videos):
         ({"n_frames": True}, "n_frames"),
         ({"strategy": "every"}, "strategy"),
         ({"step": 0}, "step"),
+        ({"burst_len": 0}, "burst_len"),
         ({"max_frames": -1}, "max_frames"),
         ({"start": -1.0}, "start"),
         ({"end": float("nan")}, "end"),
@@ -263,6 +282,7 @@ def test_clone_params_and_pickle(videos):
         "step": None,
         "start": 1.0,
         "end": None,
+        "burst_len": 4,
         "max_frames": 300,
         "random_state": 3,
     }

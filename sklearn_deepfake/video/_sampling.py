@@ -19,7 +19,7 @@ from sklearn_deepfake.video._reading import VideoInfo, probe_video
 
 __all__ = ["FrameSampler"]
 
-_STRATEGIES = ("uniform", "every_nth", "random", "all")
+_STRATEGIES = ("uniform", "every_nth", "random", "all", "bursts")
 _MAX_LISTED = 10
 
 
@@ -43,9 +43,10 @@ class FrameSampler(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_frames : int, default=32
-        Number of frames per video for the ``"uniform"`` and ``"random"``
-        strategies (fewer when the window holds fewer frames).
-    strategy : {"uniform", "every_nth", "random", "all"}, default="uniform"
+        Number of frames per video for the ``"uniform"``, ``"random"`` and
+        ``"bursts"`` strategies (fewer when the window holds fewer frames).
+    strategy : {"uniform", "every_nth", "random", "all", "bursts"}, \
+default="uniform"
         How frames are chosen within the window:
 
         - ``"uniform"``: ``n_frames`` frames evenly spaced over the window
@@ -55,7 +56,11 @@ class FrameSampler(TransformerMixin, BaseEstimator):
         - ``"random"``: a sorted random subset of ``n_frames`` frames, drawn
           per video from ``(random_state, file name)``, so that a video gets
           the same frames whatever the order or subset of the batch;
-        - ``"all"``: every frame of the window.
+        - ``"all"``: every frame of the window;
+        - ``"bursts"``: ``n_frames // burst_len`` runs of ``burst_len``
+          consecutive frames, the runs evenly spread over the window (for
+          temporal features such as optical flow, which need neighbouring
+          frames, while still covering the whole video).
     step : int, default=None
         Frame step of ``"every_nth"``. ``None`` means one frame per second
         (the rounded frame rate, or 1 when it is unknown).
@@ -64,6 +69,8 @@ class FrameSampler(TransformerMixin, BaseEstimator):
     end : float, default=None
         End (excluded) of the time window in seconds; ``None`` means the
         end of the video.
+    burst_len : int, default=4
+        Consecutive frames per run of the ``"bursts"`` strategy.
     max_frames : int, default=300
         Largest number of frames per video, whatever the strategy; the first
         ones are kept. It keeps a very long video from filling the memory
@@ -107,6 +114,9 @@ class FrameSampler(TransformerMixin, BaseEstimator):
     >>> FrameSampler(strategy="every_nth", step=3, start=1.0, end=2.0).transform(
     ...     [path])[0].indices
     array([10, 13, 16, 19])
+    >>> FrameSampler(n_frames=6, strategy="bursts", burst_len=3).transform(
+    ...     [path])[0].indices
+    array([ 9, 10, 11, 28, 29, 30])
     """
 
     def __init__(
@@ -117,6 +127,7 @@ class FrameSampler(TransformerMixin, BaseEstimator):
         step: int | None = None,
         start: float | None = None,
         end: float | None = None,
+        burst_len: int = 4,
         max_frames: int | None = 300,
         random_state: Any = None,
     ) -> None:
@@ -125,6 +136,7 @@ class FrameSampler(TransformerMixin, BaseEstimator):
         self.step = step
         self.start = start
         self.end = end
+        self.burst_len = burst_len
         self.max_frames = max_frames
         self.random_state = random_state
 
@@ -144,6 +156,7 @@ class FrameSampler(TransformerMixin, BaseEstimator):
 
         positive_int("n_frames", self.n_frames, allow_none=False)
         positive_int("step", self.step, allow_none=True)
+        positive_int("burst_len", self.burst_len, allow_none=False)
         positive_int("max_frames", self.max_frames, allow_none=True)
         if self.strategy not in _STRATEGIES:
             raise ValueError(
@@ -292,6 +305,13 @@ class FrameSampler(TransformerMixin, BaseEstimator):
             n = min(self.n_frames, cap)
             rng = _video_seed(base, path)
             return np.sort(rng.choice(length, size=n, replace=False))
+        if self.strategy == "bursts":
+            m = min(self.burst_len, length)
+            k = max(1, self.n_frames // m)
+            # Run starts at the centres of k equal parts of the possible starts;
+            # runs merge when the window is too short to keep them apart.
+            starts = (2 * np.arange(k) + 1) * (length - m + 1) // (2 * k)
+            return np.unique(starts[:, None] + np.arange(m))[:cap]
         if self.strategy == "every_nth":
             step = self.step
             if step is None:

@@ -1,0 +1,753 @@
+"""TemporalClassifier: an LSTM, GRU or transformer over per-frame embeddings."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from sklearn_deepfake.nets._base import VideoClassifierMixin
+from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._ragged import check_per_video
+
+__all__ = ["SequenceDataset", "TemporalClassifier", "TemporalNet", "pad_sequences"]
+
+_CELLS = ("lstm", "gru", "transformer")
+_POOLINGS = ("mean", "last")
+
+
+def _as_sequences(X: Any, name: str = "X") -> list[np.ndarray]:
+    """Check per-video frame features; return ``float32 (n_i, D)`` arrays."""
+    X = check_per_video(X, name=name)
+    out = []
+    for i, x in enumerate(X):
+        a = np.asarray(x)
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        if a.ndim != 2:
+            raise ValueError(
+                f"{name}[{i}] must be a 2-D array (n_frames, n_features), got shape "
+                f"{a.shape}."
+            )
+        try:
+            a = a.astype(np.float32, copy=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}[{i}] is not numeric: {exc}") from None
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name}[{i}] contains NaN or infinity.")
+        out.append(a)
+    widths = {a.shape[1] for a in out}
+    if len(widths) > 1:
+        raise ValueError(
+            f"Every video of {name} must have the same number of features per "
+            f"frame, got {sorted(widths)}."
+        )
+    return out
+
+
+def pad_sequences(seqs: list[np.ndarray]) -> torch.Tensor:
+    """Pad ``(n_i, D)`` sequences into one ``(B, T, D + 1)`` float tensor.
+
+    The last channel is the mask (1 on real steps, 0 on padding), so that a
+    batch stays a single tensor (which skorch moves to the device as is).
+    Every sequence must have at least one step.
+    """
+    longest = max(len(s) for s in seqs)
+    width = seqs[0].shape[1]
+    out = torch.zeros(len(seqs), longest, width + 1)
+    for b, s in enumerate(seqs):
+        out[b, : len(s), :width] = torch.from_numpy(np.ascontiguousarray(s))
+        out[b, : len(s), width] = 1.0
+    return out
+
+
+def _collate(batch: list) -> tuple[torch.Tensor, torch.Tensor]:
+    seqs = [x for x, _ in batch]
+    return pad_sequences(seqs), torch.tensor([float(y) for _, y in batch])
+
+
+class SequenceDataset(torch.utils.data.Dataset):
+    """Whole videos as sequences; training items are random temporal crops.
+
+    Parameters
+    ----------
+    seqs : list of ndarray of float32, shape (n_i, D)
+        One non-empty sequence per video.
+    labels : array-like of float, shape (n_videos,)
+        Label of each video.
+    crop_len : int or None
+        With ``random_crop``, sequences longer than this are cut to a window
+        of ``crop_len`` consecutive rows drawn from ``(seed, epoch, item)``.
+    seed : int
+        Seed of the crops.
+    random_crop : bool
+        Crop (training) or return whole sequences (validation).
+    """
+
+    def __init__(
+        self,
+        seqs: list[np.ndarray],
+        labels: Any,
+        *,
+        crop_len: int | None,
+        seed: int,
+        random_crop: bool,
+    ) -> None:
+        self.seqs = seqs
+        self.labels = np.asarray(labels, dtype=np.float32)
+        self.crop_len = crop_len
+        self.seed = int(seed)
+        self.random_crop = random_crop
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the crops of ``epoch``."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, float]:
+        s = self.seqs[i]
+        n, k = len(s), self.crop_len
+        if self.random_crop and k is not None and n > k:
+            rng = np.random.default_rng([self.seed, self.epoch, int(i), 3])
+            start = int(rng.integers(0, n - k + 1))
+            s = s[start : start + k]
+        return s, float(self.labels[i])
+
+
+class TemporalNet(nn.Module):
+    """Sequence network: masked ``(B, T, D + 1)`` input to ``(B,)`` logits.
+
+    The last input channel is the mask made by :func:`pad_sequences`.
+    Recurrent cells run on packed sequences; the transformer encoder gets
+    sinusoidal positions and a key padding mask.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        *,
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        dropout: float = 0.1,
+        pooling: str = "mean",
+        n_heads: int = 4,
+    ) -> None:
+        super().__init__()
+        self.cell = cell
+        self.pooling = pooling
+        self.bidirectional = bidirectional and cell != "transformer"
+        self.hidden_size = hidden_size
+        self.input_dropout = nn.Dropout(dropout)
+        if cell == "transformer":
+            self.proj = nn.Linear(n_features, hidden_size)
+            layer = nn.TransformerEncoderLayer(
+                hidden_size,
+                n_heads,
+                dim_feedforward=2 * hidden_size,
+                dropout=dropout,
+                batch_first=True,
+                norm_first=True,
+            )
+            self.encoder = nn.TransformerEncoder(
+                layer, num_layers, enable_nested_tensor=False
+            )
+            out_dim = hidden_size
+        else:
+            rnn = nn.LSTM if cell == "lstm" else nn.GRU
+            self.rnn = rnn(
+                n_features,
+                hidden_size,
+                num_layers=num_layers,
+                batch_first=True,
+                bidirectional=self.bidirectional,
+                dropout=dropout if num_layers > 1 else 0.0,
+            )
+            out_dim = hidden_size * (2 if self.bidirectional else 1)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(out_dim, 1))
+
+    def steps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Per-step outputs ``(B, T, H)``, the mask ``(B, T)``, final state."""
+        mask = x[..., -1] > 0.5
+        feats = self.input_dropout(x[..., :-1].float())
+        if self.cell == "transformer":
+            h = self.proj(feats) + _positions(x.shape[1], self.hidden_size, x.device)
+            return self.encoder(h, src_key_padding_mask=~mask), mask, None
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(
+            feats, lengths, batch_first=True, enforce_sorted=False
+        )
+        out, state = self.rnn(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(
+            out, batch_first=True, total_length=x.shape[1]
+        )
+        final = state[0] if isinstance(state, tuple) else state
+        return h, mask, final
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, mask, final = self.steps(x)
+        if self.pooling == "mean":
+            m = mask.unsqueeze(-1).to(h.dtype)
+            z = (h * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
+        elif final is not None:
+            # The last layer's final state, both directions when bidirectional.
+            z = torch.cat(list(final[-2:] if self.bidirectional else final[-1:]), -1)
+        else:
+            last = mask.sum(dim=1).clamp(min=1) - 1
+            z = h[torch.arange(len(h), device=h.device), last]
+        return self.head(z).float().reshape(-1)
+
+
+def _positions(length: int, dim: int, device: Any) -> torch.Tensor:
+    """Sinusoidal position codes ``(1, length, dim)`` (no length limit)."""
+    pos = torch.arange(length, device=device, dtype=torch.float32).unsqueeze(1)
+    freq = torch.exp(
+        torch.arange(0, dim, 2, device=device, dtype=torch.float32)
+        * (-math.log(10000.0) / dim)
+    )
+    pe = torch.zeros(length, dim, device=device)
+    pe[:, 0::2] = torch.sin(pos * freq)
+    pe[:, 1::2] = torch.cos(pos * freq)
+    return pe.unsqueeze(0)
+
+
+class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
+    """Recurrent or attention network over each video's frame embeddings.
+
+    Each video is the sequence of its per-frame feature rows, as produced by
+    :class:`~sklearn_deepfake.features.CNNFeatureExtractor` or
+    :class:`~sklearn_deepfake.features.FaceContextFeatures`
+    (``list[float32 (n_frames_i, D)]``). A sequence model (``cell``: LSTM,
+    GRU or a small transformer encoder) reads the rows in order, so it can
+    use how the frames change (flicker, identity jitter at the blend,
+    unstable landmarks), which frame-wise pooling such as
+    :class:`~sklearn_deepfake.features.TemporalPooling` cannot see. The video
+    score comes from one logit on either the **masked mean of the per-step
+    outputs** (``pooling="mean"``, the default: every frame counts, robust to
+    the length) or the **final state** (``pooling="last"``: the last layer's
+    final hidden state, both directions when bidirectional; for the
+    transformer, the output at the last real step).
+
+    Videos in one batch have different lengths: recurrent cells run on
+    packed sequences and the transformer gets a key padding mask, so
+    padding never changes a video's score. Rows of a video that holds
+    several face tracks are read in their stored order (track by track).
+
+    The network is trained end to end on the **frozen embeddings** given as
+    ``X``; fine-tuning the CNN jointly with the sequence model is not
+    implemented (use :class:`~sklearn_deepfake.nets.VideoCNNClassifier` for
+    a network trained on the crops themselves). Training reuses the machinery
+    of :class:`~sklearn_deepfake.nets.FaceCNNClassifier`: AdamW with a
+    one-cycle schedule stepped per batch, gradient clipping, class balancing
+    through ``pos_weight``, random temporal crops of ``crop_len`` steps
+    drawn anew each epoch, and early stopping on a group-aware validation
+    split (whole sequences) with the best epoch's weights restored.
+
+    **Videos without frames** (``(0, D)`` arrays, no face found) have no
+    sequence: they are left out of training, and at prediction time they get
+    ``empty_proba`` (by default the fraction of fake training videos) and a
+    ``UserWarning`` that counts them.
+
+    Parameters
+    ----------
+    cell : {"lstm", "gru", "transformer"}, default="lstm"
+        Sequence model.
+    hidden_size : int, default=64
+        Hidden units per direction (the model width of the transformer).
+    num_layers : int, default=1
+        Stacked recurrent or encoder layers.
+    bidirectional : bool, default=True
+        Read the sequence in both directions (recurrent cells only; the
+        transformer always sees the whole sequence).
+    n_heads : int, default=4
+        Attention heads of the transformer; must divide ``hidden_size``.
+    dropout : float, default=0.1
+        Dropout on the input features, between layers and before the head.
+    pooling : {"mean", "last"}, default="mean"
+        How the sequence becomes one score (see above).
+    crop_len : int or None, default=16
+        Training sequences longer than this are cut to a random window of
+        ``crop_len`` consecutive rows, drawn anew each epoch (augmentation,
+        and a bound on the cost per step). Validation and prediction read
+        whole sequences. ``None`` trains on whole sequences.
+    standardize : bool, default=True
+        Centre and scale every feature by its mean and standard deviation
+        over the training frames (embeddings come at any scale).
+    max_epochs : int, default=30
+        Maximum number of epochs.
+    batch_size : int, default=32
+        Videos per batch.
+    lr : float, default=3e-3
+        Peak learning rate (one-cycle schedule).
+    weight_decay : float, default=1e-2
+        AdamW weight decay.
+    grad_clip : float or None, default=1.0
+        Maximum gradient norm; ``None`` disables clipping.
+    class_weight : "balanced" or None, default="balanced"
+        ``"balanced"`` weighs the fake class by ``n_real / n_fake`` training
+        videos (``pos_weight``).
+    valid_size : float or None, default=0.2
+        Fraction of the videos (or groups) held out for early stopping;
+        ``None`` or 0 trains on everything for ``max_epochs``.
+    patience : int, default=5
+        Epochs without a better validation loss before stopping.
+    empty_proba : float or None, default=None
+        Fake probability of a video without frames; ``None`` uses the
+        fraction of fake training videos.
+    eps : float, default=0.01
+        Probabilities are clipped to ``[eps, 1 - eps]``.
+    warm_start : bool, default=False
+        Continue from the weights of the previous fit when the network has
+        the same shape (a new optimiser and schedule are used).
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        Mixed precision is used on CUDA.
+    random_state : int, RandomState or None, default=None
+        Seeds the initial weights, the split, the crops and the batch order.
+        The global torch generator is restored after :meth:`fit`.
+    verbose : int, default=0
+        ``> 0`` prints skorch's epoch table.
+
+    Attributes
+    ----------
+    net_ : FrameNet
+        The fitted skorch net (``net_.module_`` is the network,
+        ``net_.history`` the training log).
+    classes_ : ndarray of shape (2,)
+        Class labels; ``classes_[1]`` is the fake class.
+    n_features_in_ : int
+        ``D``, the number of features per frame.
+    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,)
+        Standardisation of the frame features (zeros and ones when
+        ``standardize=False``).
+    prior_ : float
+        Fraction of training videos of class ``classes_[1]``.
+    empty_proba_ : float
+        Fake probability given to videos without frames.
+    device_ : torch.device
+        Resolved device.
+    n_epochs_ : int
+        Epochs run.
+    best_epoch_ : int or None
+        Epoch (1-based) whose weights were kept by early stopping.
+    valid_videos_ : ndarray of int
+        Positions (in the training ``X``) of the validation videos.
+
+    See Also
+    --------
+    sklearn_deepfake.features.TemporalPooling : Order-free pooling of the rows.
+    sklearn_deepfake.nets.FaceCNNClassifier : Fine-tunes a CNN on the crops.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deepfake.nets import TemporalClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.normal(size=(n, 4)).astype(np.float32) for n in (5, 7, 0, 6)]
+    >>> clf = TemporalClassifier(hidden_size=8, max_epochs=2, valid_size=None,
+    ...                          device="cpu", random_state=0)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # video 2 has no frame
+    ...     proba = clf.fit(X, [0, 1, 0, 1]).predict_proba(X)
+    >>> proba.shape, float(proba[2, 1])  # no frame: the training prior
+    ((4, 2), 0.5)
+    """
+
+    def __init__(
+        self,
+        cell: str = "lstm",
+        *,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        n_heads: int = 4,
+        dropout: float = 0.1,
+        pooling: str = "mean",
+        crop_len: int | None = 16,
+        standardize: bool = True,
+        max_epochs: int = 30,
+        batch_size: int = 32,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-2,
+        grad_clip: float | None = 1.0,
+        class_weight: str | None = "balanced",
+        valid_size: float | None = 0.2,
+        patience: int = 5,
+        empty_proba: float | None = None,
+        eps: float = 0.01,
+        warm_start: bool = False,
+        device: Any = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.pooling = pooling
+        self.crop_len = crop_len
+        self.standardize = standardize
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.class_weight = class_weight
+        self.valid_size = valid_size
+        self.patience = patience
+        self.empty_proba = empty_proba
+        self.eps = eps
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # Validation
+    # ------------------------------------------------------------------
+
+    def _validate_params(self) -> None:
+        if self.cell not in _CELLS:
+            raise ValueError(f"cell must be one of {_CELLS}, got {self.cell!r}.")
+        if self.pooling not in _POOLINGS:
+            raise ValueError(
+                f"pooling must be one of {_POOLINGS}, got {self.pooling!r}."
+            )
+        for name in (
+            "hidden_size",
+            "num_layers",
+            "n_heads",
+            "max_epochs",
+            "batch_size",
+            "patience",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+        if self.cell == "transformer" and self.hidden_size % (2 * self.n_heads):
+            raise ValueError(
+                "For the transformer, hidden_size must be a multiple of 2 * n_heads, "
+                f"got hidden_size={self.hidden_size!r} and n_heads={self.n_heads!r}."
+            )
+        if self.crop_len is not None and (
+            isinstance(self.crop_len, bool)
+            or not isinstance(self.crop_len, Integral)
+            or self.crop_len < 2
+        ):
+            raise ValueError(
+                f"crop_len must be None or an int >= 2, got {self.crop_len!r}."
+            )
+        if not isinstance(self.dropout, Real) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+        if not isinstance(self.lr, Real) or not self.lr > 0:
+            raise ValueError(f"lr must be a number > 0, got {self.lr!r}.")
+        if not isinstance(self.weight_decay, Real) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if self.grad_clip is not None and not (
+            isinstance(self.grad_clip, Real) and self.grad_clip > 0
+        ):
+            raise ValueError(f"grad_clip must be None or > 0, got {self.grad_clip!r}.")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(
+                f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
+            )
+        if self.valid_size is not None and not (
+            isinstance(self.valid_size, Real) and 0 <= self.valid_size < 1
+        ):
+            raise ValueError(
+                f"valid_size must be None or in [0, 1), got {self.valid_size!r}."
+            )
+        if self.empty_proba is not None and not (
+            isinstance(self.empty_proba, Real) and 0 <= self.empty_proba <= 1
+        ):
+            raise ValueError(
+                f"empty_proba must be None or in [0, 1], got {self.empty_proba!r}."
+            )
+        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
+            raise ValueError(f"eps must be in [0, 0.5), got {self.eps!r}.")
+
+    def _module_params(self) -> dict[str, Any]:
+        return {
+            "cell": self.cell,
+            "hidden_size": int(self.hidden_size),
+            "num_layers": int(self.num_layers),
+            "bidirectional": bool(self.bidirectional) and self.cell != "transformer",
+            "dropout": float(self.dropout),
+            "pooling": self.pooling,
+            "n_heads": int(self.n_heads),
+        }
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> TemporalClassifier:
+        """Train the sequence model on the frame features of the videos.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_frames_i, n_features)
+            Per-frame features of each video, in frame order; may be empty.
+        y : array-like of shape (n_videos,)
+            Binary video labels; the larger label (after sorting) is "fake".
+        groups : array-like of shape (n_videos,), default=None
+            Group of each video (a fake shares its original's group); the
+            internal validation split never puts one group on both sides.
+
+        Returns
+        -------
+        self : object
+            Fitted classifier.
+        """
+        from sklearn_deepfake.nets._training import encode_video_labels
+
+        self._validate_params()
+        X = _as_sequences(X)
+        classes, y01 = encode_video_labels(y, len(X), type(self).__name__)
+        lengths = np.array([len(x) for x in X])
+        if not lengths.any():
+            raise ValueError(
+                "None of the training videos has a frame; nothing to train on."
+            )
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.ndim != 1 or len(groups) != len(X):
+                raise ValueError(
+                    f"groups must be 1-D with one entry per video ({len(X)})."
+                )
+        previous = getattr(self, "net_", None) if self.warm_start else None
+        if previous is not None and (
+            getattr(self, "n_features_in_", None) != X[0].shape[1]
+            or getattr(self, "_fitted_module_params", None) != self._module_params()
+        ):
+            previous = None
+        self.classes_ = classes
+        self.n_features_in_ = int(X[0].shape[1])
+        frames = np.concatenate([x for x in X if len(x)])
+        if self.standardize:
+            self.feature_mean_ = frames.mean(axis=0).astype(np.float32)
+            scale = frames.std(axis=0)
+            self.feature_scale_ = np.where(scale > 1e-6, scale, 1.0).astype(np.float32)
+        else:
+            self.feature_mean_ = np.zeros(self.n_features_in_, np.float32)
+            self.feature_scale_ = np.ones(self.n_features_in_, np.float32)
+        self.prior_ = float(y01.mean())
+        self.empty_proba_ = (
+            self.prior_ if self.empty_proba is None else float(self.empty_proba)
+        )
+        self.device_ = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self._fit_net(X, y01, groups, lengths, seed, previous)
+        self._fitted_module_params = self._module_params()
+        return self
+
+    def _split(
+        self,
+        n_videos: int,
+        y01: np.ndarray,
+        groups: Any,
+        lengths: np.ndarray,
+        seed: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn_deepfake.nets._training import group_train_valid_split
+
+        all_videos = np.arange(n_videos)
+        n_groups = n_videos if groups is None else len(np.unique(groups))
+        if not self.valid_size or n_groups < 2:
+            return all_videos, all_videos[:0]
+        train, valid = group_train_valid_split(
+            n_videos, self.valid_size, groups, y01, seed
+        )
+        if not lengths[valid].any() or not lengths[train].any():
+            warnings.warn(
+                "The validation split has no frame on one side; training on all "
+                "videos without early stopping.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return all_videos, all_videos[:0]
+        return np.sort(train), np.sort(valid)
+
+    def _standardized(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.feature_mean_) / self.feature_scale_).astype(np.float32)
+
+    def _fit_net(
+        self,
+        X: list[np.ndarray],
+        y01: np.ndarray,
+        groups: Any,
+        lengths: np.ndarray,
+        seed: int,
+        previous: Any,
+    ) -> None:
+        from skorch.helper import predefined_split
+
+        from sklearn_deepfake.nets._training import FrameNet, training_callbacks
+
+        train, valid = self._split(len(X), y01, groups, lengths, seed)
+        self.valid_videos_ = valid
+        # Videos without frames have no sequence to learn from.
+        train = train[lengths[train] > 0]
+        valid = valid[lengths[valid] > 0]
+        crop = None if self.crop_len is None else int(self.crop_len)
+        train_ds = SequenceDataset(
+            [self._standardized(X[i]) for i in train],
+            y01[train],
+            crop_len=crop,
+            seed=seed,
+            random_crop=True,
+        )
+        valid_ds = None
+        if len(valid):
+            valid_ds = SequenceDataset(
+                [self._standardized(X[i]) for i in valid],
+                y01[valid],
+                crop_len=None,
+                seed=seed,
+                random_crop=False,
+            )
+        module = (
+            previous.module_
+            if previous is not None
+            else TemporalNet(self.n_features_in_, **self._module_params())
+        )
+        pos_weight = None
+        if self.class_weight == "balanced":
+            n_pos = float(y01[train].sum())
+            n_neg = float(len(train) - n_pos)
+            if n_pos > 0 and n_neg > 0:
+                pos_weight = torch.tensor(n_neg / n_pos, dtype=torch.float32)
+        steps_per_epoch = math.ceil(len(train) / int(self.batch_size))
+        callbacks = training_callbacks(
+            train_ds,
+            total_steps=int(self.max_epochs) * steps_per_epoch,
+            early_stopping=valid_ds is not None,
+            patience=int(self.patience),
+            verbose=int(self.verbose),
+        )
+        net = FrameNet(
+            module,
+            criterion=torch.nn.BCEWithLogitsLoss,
+            criterion__pos_weight=pos_weight,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=float(self.weight_decay),
+            lr=float(self.lr),
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            iterator_train__collate_fn=_collate,
+            iterator_valid__collate_fn=_collate,
+            train_split=predefined_split(valid_ds) if valid_ds is not None else None,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=int(self.verbose),
+        )
+        net.grad_clip = None if self.grad_clip is None else float(self.grad_clip)
+        net.use_amp = self.device_.type == "cuda"
+        net.mix_seed = seed
+        net.fit(train_ds, y=None)
+        net.release_training_state()
+        net.module_.eval()
+        self.net_ = net
+        self.n_epochs_ = len(net.history)
+        best = None
+        if valid_ds is not None:
+            flags = net.history[:, "valid_loss_best"]
+            best = int(np.flatnonzero(flags)[-1]) + 1 if any(flags) else None
+        self.best_epoch_ = best
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+
+    def _video_logits(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Logits of the videos with frames, and the mask of those videos."""
+        check_is_fitted(self)
+        X = _as_sequences(X)
+        if X[0].shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X[0].shape[1]} features per frame, but "
+                f"{type(self).__name__} was fitted with {self.n_features_in_}."
+            )
+        has_frames = np.array([len(x) > 0 for x in X])
+        if not has_frames.all():
+            warnings.warn(
+                f"{int((~has_frames).sum())} of {len(X)} videos have no frame "
+                "features (no face found); they get the fake probability "
+                f"{self.empty_proba_:.3g}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        filled = np.flatnonzero(has_frames)
+        logits = np.zeros(len(filled), dtype=np.float64)
+        module = self.net_.module_
+        module.eval()
+        dev = self.device_
+        bs = int(self.batch_size)
+        with (
+            torch.inference_mode(),
+            torch.autocast(dev.type, enabled=dev.type == "cuda"),
+        ):
+            for start in range(0, len(filled), bs):
+                idx = filled[start : start + bs]
+                batch = pad_sequences([self._standardized(X[i]) for i in idx])
+                out = module(batch.to(dev)).float().cpu().numpy()
+                logits[start : start + len(idx)] = out
+        return logits, has_frames
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Return the fake logit of each video.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_frames_i, n_features)
+            Per-frame features of each video.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_videos,)
+            Unclipped network output; videos without frames get the logit of
+            ``empty_proba_`` (``eps``-clipped to stay finite).
+        """
+        logits, has_frames = self._video_logits(X)
+        p = float(np.clip(self.empty_proba_, 1e-7, 1 - 1e-7))
+        out = np.full(len(has_frames), math.log(p / (1 - p)))
+        out[has_frames] = logits
+        return out
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return ``(n_videos, 2)`` class probabilities.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_frames_i, n_features)
+            Per-frame features of each video.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_videos, 2)
+            Column 1 is ``classes_[1]`` (fake), clipped to ``[eps, 1 - eps]``;
+            videos without frames get ``empty_proba_`` and a warning.
+        """
+        logits, has_frames = self._video_logits(X)
+        fake = np.full(len(has_frames), self.empty_proba_, dtype=np.float64)
+        fake[has_frames] = 1.0 / (1.0 + np.exp(-logits))
+        return self._proba_columns(fake)
