@@ -1,0 +1,171 @@
+"""Tests of ONNX export and the onnxruntime wrappers (parity with torch)."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+from sklearn_deepfake.export import (
+    ONNXFaceClassifier,
+    ONNXFeatureExtractor,
+    export_onnx,
+)
+from sklearn_deepfake.features import CNNFeatureExtractor
+from sklearn_deepfake.nets import FaceCNNClassifier
+from sklearn_deepfake.utils._testing import make_tiny_face_tracks
+
+# Random-init resnet18 on 32-pixel crops; float32 CPU kernels of torch and
+# onnxruntime differ by ~1e-7 here (measured max abs difference of the
+# embeddings 6e-8 to 2e-7), so 1e-4 is a loose but meaningful bound.
+ATOL = 1e-4
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tracks():
+    return make_tiny_face_tracks(4, size=32, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def extractor(tracks):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CNNFeatureExtractor("resnet18", device="cpu").fit(tracks)
+
+
+@pytest.fixture(scope="module")
+def classifier(tracks):
+    clf = FaceCNNClassifier(
+        "resnet18",
+        max_epochs=1,
+        batch_size=4,
+        valid_size=None,
+        aggregation="mean",
+        device="cpu",
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return clf.fit(tracks, [0, 1, 0, 1])
+
+
+@pytest.fixture(scope="module")
+def extractor_file(extractor, tmp_path_factory):
+    path = tmp_path_factory.mktemp("onnx") / "ext.onnx"
+    return export_onnx(extractor, path, size=32)
+
+
+@pytest.fixture(scope="module")
+def classifier_file(classifier, tmp_path_factory):
+    path = tmp_path_factory.mktemp("onnx") / "clf.onnx"
+    return export_onnx(classifier, path, size=32)
+
+
+def test_extractor_parity(extractor, extractor_file, tracks):
+    onnx_ext = ONNXFeatureExtractor(extractor_file, batch_size=3).fit()
+    assert onnx_ext.n_features_out_ == extractor.n_features_out_ == 512
+    got, ref = onnx_ext.transform(tracks), extractor.transform(tracks)
+    assert [g.shape for g in got] == [r.shape for r in ref]
+    assert all(g.dtype == np.float32 for g in got)
+    diff = max(float(np.abs(g - r).max()) for g, r in zip(got, ref) if len(r))
+    assert diff < ATOL
+
+
+def test_extractor_parity_with_resize(tracks, tmp_path):
+    # input_size != crop side: the anti-aliased resize is part of the graph.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ext = CNNFeatureExtractor("resnet18", input_size=48, device="cpu").fit()
+    path = export_onnx(ext, tmp_path / "e.onnx", size=32)
+    got = ONNXFeatureExtractor(path).fit().transform(tracks)
+    ref = ext.transform(tracks)
+    assert max(float(np.abs(g - r).max()) for g, r in zip(got, ref) if len(r)) < ATOL
+
+
+def test_classifier_parity(classifier, classifier_file, tracks):
+    import torch
+
+    onnx_clf = ONNXFaceClassifier(classifier_file).fit()
+    np.testing.assert_array_equal(onnx_clf.classes_, classifier.classes_)
+    assert onnx_clf.aggregation_ == "mean"
+    assert onnx_clf.empty_proba_ == classifier.empty_proba_
+    crops = np.array(tracks[0].crops)
+    with torch.no_grad():
+        ref = classifier.net_.module_(torch.from_numpy(crops).permute(0, 3, 1, 2))
+    logits = onnx_clf.session_.run(None, {"crops": crops})[0]
+    assert logits.shape == (len(crops),)
+    assert float(np.abs(logits - ref.numpy()).max()) < ATOL
+    np.testing.assert_allclose(
+        onnx_clf.predict_proba(tracks), classifier.predict_proba(tracks), atol=ATOL
+    )
+    frames = onnx_clf.predict_frame_proba(tracks)
+    assert [len(f) for f in frames] == [len(t) for t in tracks]
+    np.testing.assert_array_equal(onnx_clf.predict(tracks), classifier.predict(tracks))
+
+
+def test_classifier_overrides(classifier_file, tracks):
+    clf = ONNXFaceClassifier(
+        classifier_file, aggregation="max", empty_proba=0.3, eps=0.1
+    ).fit()
+    proba = clf.predict_proba(tracks)[:, 1]
+    assert proba[1] == pytest.approx(0.3)  # video 1 has no face
+    frames = clf.predict_frame_proba(tracks)
+    assert proba[0] == pytest.approx(np.clip(frames[0].max(), 0.1, 0.9), abs=1e-6)
+    with pytest.raises(ValueError, match="aggregation"):
+        ONNXFaceClassifier(classifier_file, aggregation="vote").fit()
+
+
+def test_pickle_keeps_the_model_without_the_file(extractor_file, tracks, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy.onnx"
+    shutil.copy(extractor_file, copy)
+    ext = ONNXFeatureExtractor(str(copy)).fit()
+    before = ext.transform(tracks[:1])[0]
+    copy.unlink()
+    again = pickle.loads(pickle.dumps(ext))
+    np.testing.assert_array_equal(again.transform(tracks[:1])[0], before)
+
+
+def test_clone_and_params(classifier_file):
+    clf = ONNXFaceClassifier(classifier_file, eps=0.05, n_threads=1)
+    fitted = clone(clf).fit()
+    assert clone(fitted).get_params() == clf.get_params()
+    assert not hasattr(clone(fitted), "metadata_")
+    with pytest.raises(NotFittedError):
+        clf.predict_proba([])
+
+
+def test_model_as_bytes(extractor_file, tracks):
+    with open(extractor_file, "rb") as fh:
+        data = fh.read()
+    out = ONNXFeatureExtractor(data).fit().transform(tracks[2:3])
+    assert out[0].shape == (len(tracks[2]), 512)
+
+
+def test_errors(extractor, extractor_file, classifier_file, tmp_path):
+    with pytest.raises(ValueError, match="feature_extractor"):
+        ONNXFaceClassifier(extractor_file).fit()
+    with pytest.raises(ValueError, match="face_classifier"):
+        ONNXFeatureExtractor(classifier_file).fit()
+    with pytest.raises(FileNotFoundError, match=r"missing\.onnx"):
+        ONNXFeatureExtractor(tmp_path / "missing.onnx").fit()
+    wrong_side = make_tiny_face_tracks(1, size=16, empty=())
+    with pytest.raises(ValueError, match="side 16"):
+        ONNXFeatureExtractor(extractor_file).fit().transform(wrong_side)
+    with pytest.raises(ValueError, match="size="):
+        export_onnx(extractor, tmp_path / "x.onnx")  # no input_size, no size
+    with pytest.raises(NotFittedError):
+        export_onnx(CNNFeatureExtractor("resnet18"), tmp_path / "x.onnx", size=32)
+    with pytest.raises(TypeError, match="supports"):
+        export_onnx(ONNXFeatureExtractor(extractor_file).fit(), tmp_path / "x.onnx")
+    assert not list(tmp_path.iterdir())
