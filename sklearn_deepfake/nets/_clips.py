@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from sklearn_deepfake.nets._compress import compress_frames
 from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = ["clip_augment", "make_clips", "to_tensor"]
@@ -165,6 +166,8 @@ def clip_augment(
     blur_sigma: tuple[float, float] = (0.3, 1.5),
     p_jpeg: float = 0.3,
     jpeg_quality: tuple[int, int] = (50, 95),
+    p_h264: float = 0.0,
+    crf: tuple[int, int] = (18, 40),
 ) -> np.ndarray:
     """Augment a clip with one random draw applied to all of its frames.
 
@@ -172,7 +175,8 @@ def clip_augment(
     and applied identically to every frame, so the clip stays temporally
     coherent: a flip flips all frames, a colour change shifts all of them
     alike. Only the Gaussian noise pattern is drawn afresh for each frame
-    (its level is shared), as a camera's sensor noise is.
+    (its level is shared), as a camera's sensor noise is. Last, the clip
+    may be re-encoded as one H.264 video, as the DFDC test videos were.
 
     Parameters
     ----------
@@ -201,6 +205,14 @@ def clip_augment(
         Probability of JPEG re-compression of each frame.
     jpeg_quality : tuple of int, default=(50, 95)
         Range of the JPEG quality.
+    p_h264 : float, default=0.0
+        Probability of re-encoding the whole clip with H.264 (``libx264``,
+        in memory, see :func:`~sklearn_deepfake.nets.compress_frames`) at a
+        random CRF, after the JPEG step; falls back to per-frame JPEG with
+        a one-time warning when H.264 is unavailable.
+        :class:`~sklearn_deepfake.nets.VideoCNNClassifier` uses 0.2.
+    crf : tuple of int, default=(18, 40)
+        Inclusive range of the H.264 constant rate factor (higher is worse).
 
     Returns
     -------
@@ -253,6 +265,11 @@ def clip_augment(
         out = np.clip(x, 0, 255).astype(np.uint8)
     if jpeg:
         out = np.stack([_jpeg(f, quality) for f in out])
+    # Drawn last, so that the draws above are those of earlier versions.
+    if rng.random() < p_h264:
+        out = compress_frames(
+            np.ascontiguousarray(out), "h264", crf=crf, quality=jpeg_quality, rng=rng
+        )
     return np.ascontiguousarray(out)
 
 

@@ -82,6 +82,20 @@ class FaceCNNClassifier(VideoClassifierMixin, BaseEstimator):
         (:data:`~sklearn_deepfake.nets._augment.DEFAULT_AUGMENT`); False:
         none; a dict overrides some of them (for example
         ``{"cutmix": 0.3, "face_part": 0.5}``).
+    self_blend : bool, SelfBlendedFaces or None, default=None
+        Train on self-blended pseudo-fakes too
+        (:class:`~sklearn_deepfake.nets.SelfBlendedFaces`; Shiohara and
+        Yamasaki, CVPR 2022): crops of the real videos (class
+        ``classes_[0]``) are blended with a transformed copy of themselves
+        through a soft face mask, on the fly, and labelled fake; the
+        validation videos get the same (drawn once). True uses
+        ``SelfBlendedFaces()``; None or False turns it off. With it, ``y``
+        may hold real videos only (0, False or "REAL"; the fake class is
+        then 1, True or "FAKE").
+    self_blend_mode : {"add", "replace"}, default="add"
+        ``"add"``: each sampled real crop gives both itself and a
+        pseudo-fake; ``"replace"``: each sampled real crop is replaced by a
+        pseudo-fake with probability 1/2.
     frames_per_video : int or None, default=8
         At most this many crops per video and epoch (drawn anew each epoch);
         bounds the epoch size. ``None`` uses every crop.
@@ -101,6 +115,10 @@ default="mean_logit"
     warm_start : bool, default=False
         Continue from the weights of the previous fit (a new optimiser and
         schedule are used).
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (instances or ``(name, callback)`` pairs),
+        appended after the built-in ones (epoch setter, learning-rate
+        schedule, early stopping); for example an Optuna pruning callback.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Mixed precision and channels-last memory are used on CUDA only.
     num_workers : int, default=0
@@ -120,7 +138,9 @@ default="mean_logit"
     classes_ : ndarray of shape (2,)
         Class labels; ``classes_[1]`` is the fake class.
     prior_ : float
-        Fraction of training videos of class ``classes_[1]``.
+        Fraction of training videos of class ``classes_[1]``, counting the
+        pseudo-fakes of ``self_blend`` (one per real video in ``"add"``
+        mode, half of one in ``"replace"`` mode).
     empty_proba_ : float
         Fake probability given to videos without faces.
     device_ : torch.device
@@ -169,6 +189,8 @@ default="mean_logit"
         class_weight: str | None = "balanced",
         label_smoothing: float = 0.0,
         augment: bool | dict | None = None,
+        self_blend: Any = None,
+        self_blend_mode: str = "add",
         frames_per_video: int | None = 8,
         valid_size: float | None = 0.2,
         patience: int = 3,
@@ -176,6 +198,7 @@ default="mean_logit"
         empty_proba: float | None = None,
         eps: float = 0.01,
         warm_start: bool = False,
+        callbacks: list | None = None,
         device: Any = "auto",
         num_workers: int = 0,
         random_state: int | np.random.RandomState | None = None,
@@ -195,6 +218,8 @@ default="mean_logit"
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.augment = augment
+        self.self_blend = self_blend
+        self.self_blend_mode = self_blend_mode
         self.frames_per_video = frames_per_video
         self.valid_size = valid_size
         self.patience = patience
@@ -202,6 +227,7 @@ default="mean_logit"
         self.empty_proba = empty_proba
         self.eps = eps
         self.warm_start = warm_start
+        self.callbacks = callbacks
         self.device = device
         self.num_workers = num_workers
         self.random_state = random_state
@@ -213,6 +239,7 @@ default="mean_logit"
 
     def _validate_params(self) -> None:
         from sklearn_deepfake.nets._augment import resolve_augment
+        from sklearn_deepfake.nets._self_blend import resolve_self_blend
 
         if not isinstance(self.backbone, str):
             raise ValueError(
@@ -269,6 +296,16 @@ default="mean_logit"
         if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
             raise ValueError(f"eps must be in [0, 0.5), got {self.eps!r}.")
         self._augment_probs = resolve_augment(self.augment)
+        self._self_blend = resolve_self_blend(self.self_blend)
+        if self.self_blend_mode not in ("add", "replace"):
+            raise ValueError(
+                "self_blend_mode must be 'add' or 'replace', got "
+                f"{self.self_blend_mode!r}."
+            )
+        if self.callbacks is not None and not isinstance(self.callbacks, list):
+            raise ValueError(
+                f"callbacks must be None or a list, got {type(self.callbacks)}."
+            )
 
     # ------------------------------------------------------------------
     # Fitting
@@ -284,6 +321,7 @@ default="mean_logit"
             :class:`~sklearn_deepfake.faces.FaceCropper`).
         y : array-like of shape (n_videos,)
             Binary video labels; the larger label (after sorting) is "fake".
+            With ``self_blend``, a single real class is accepted.
         groups : array-like of shape (n_videos,), default=None
             Group of each video (a fake shares its original's group); the
             internal validation split never puts one group on both sides.
@@ -297,9 +335,7 @@ default="mean_logit"
 
         self._validate_params()
         X = check_per_video(X, kind=FaceTracks)
-        from sklearn_deepfake.nets._training import encode_video_labels
-
-        classes, y01 = encode_video_labels(y, len(X), type(self).__name__)
+        classes, y01 = self._encode_labels(y, len(X))
         n_rows = np.array([len(t) for t in X])
         if not n_rows.any():
             raise ValueError(
@@ -307,7 +343,11 @@ default="mean_logit"
             )
         previous = getattr(self, "net_", None) if self.warm_start else None
         self.classes_ = classes
-        self.prior_ = float(y01.mean())
+        n_blend = 0.0
+        if self._self_blend is not None:
+            n_real = float(np.sum((y01 == 0) & (n_rows > 0)))
+            n_blend = n_real if self.self_blend_mode == "add" else n_real / 2
+        self.prior_ = float((y01.sum() + n_blend) / (len(y01) + n_blend))
         self.empty_proba_ = (
             self.prior_ if self.empty_proba is None else float(self.empty_proba)
         )
@@ -319,6 +359,24 @@ default="mean_logit"
             torch.manual_seed(seed)
             self._fit_net(X, y01, groups, n_rows, seed, previous)
         return self
+
+    def _encode_labels(self, y: Any, n_videos: int) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn_deepfake.nets._self_blend import real_fake_labels
+        from sklearn_deepfake.nets._training import encode_video_labels
+
+        y_arr = np.asarray(y)
+        if self._self_blend is not None and y_arr.ndim == 1 and len(y_arr):
+            if len(np.unique(y_arr)) == 1:
+                if len(y_arr) != n_videos:
+                    raise ValueError(
+                        f"y must be 1-D with one label per video ({n_videos})."
+                    )
+                real, fake = real_fake_labels(y_arr)
+                classes = np.array(
+                    [real, fake], dtype=np.result_type(y_arr, np.asarray(fake))
+                )
+                return classes, np.zeros(n_videos, np.float32)
+        return encode_video_labels(y, n_videos, type(self).__name__)
 
     def _split(
         self, X: list, y01: np.ndarray, groups: Any, n_rows: np.ndarray, seed: int
@@ -408,6 +466,8 @@ default="mean_logit"
             size=size,
             seed=seed,
             shuffle_rows=True,
+            self_blend=self._self_blend,
+            self_blend_mode=self.self_blend_mode,
         )
         module = self._build_module(previous, seed)
         head_ids = {id(p) for p in module.backbone.get_classifier().parameters()}
@@ -433,6 +493,8 @@ default="mean_logit"
                 size=size,
                 seed=seed,
                 shuffle_rows=False,
+                self_blend=self._self_blend,
+                self_blend_mode="add",
             )
         callbacks = training_callbacks(
             train_ds,
@@ -441,6 +503,7 @@ default="mean_logit"
             patience=int(self.patience),
             verbose=int(self.verbose),
         )
+        callbacks += list(self.callbacks or [])
         generator = torch.Generator().manual_seed(seed)
         net = FrameNet(
             module,

@@ -58,6 +58,21 @@ class FrameDataset(torch.utils.data.Dataset):
     shuffle_rows : bool
         Draw the rows of each epoch at random (training) or take them evenly
         spaced (validation).
+    self_blend : SelfBlendedFaces or None, default=None
+        When given, crops of real videos (label 0) also give self-blended
+        pseudo-fakes (label 1), made on the fly from a generator seeded by
+        ``(seed, epoch, item)``, before the augmentation.
+    self_blend_mode : {"add", "replace"}, default="add"
+        ``"add"``: every real row of the epoch gives two items, the crop and
+        its pseudo-fake. ``"replace"``: every real row is replaced by its
+        pseudo-fake with probability 1/2 (the epoch keeps its size).
+
+    Attributes
+    ----------
+    pairs : ndarray of int64, shape (n_items, 2)
+        ``(video, row)`` of each item of the current epoch.
+    blended : ndarray of bool, shape (n_items,)
+        Whether each item is a self-blended pseudo-fake.
     """
 
     def __init__(
@@ -70,6 +85,8 @@ class FrameDataset(torch.utils.data.Dataset):
         size: int,
         seed: int,
         shuffle_rows: bool,
+        self_blend: Any = None,
+        self_blend_mode: str = "add",
     ) -> None:
         self.tracks = list(tracks)
         self.labels = np.asarray(labels, dtype=np.float32)
@@ -78,6 +95,9 @@ class FrameDataset(torch.utils.data.Dataset):
         self.size = int(size)
         self.seed = int(seed)
         self.shuffle_rows = shuffle_rows
+        self.self_blend = self_blend
+        self.self_blend_mode = self_blend_mode
+        self._boxes: dict[int, np.ndarray] = {}
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
@@ -95,16 +115,33 @@ class FrameDataset(torch.utils.data.Dataset):
             else:
                 rows = np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
             pairs.append(np.stack([np.full(len(rows), v), rows], axis=1))
-        self.pairs = (
+        pairs = (
             np.concatenate(pairs).astype(np.int64) if pairs else np.zeros((0, 2), int)
         )
+        blended = np.zeros(len(pairs), dtype=bool)
+        if self.self_blend is not None and len(pairs):
+            real = self.labels[pairs[:, 0]] == 0
+            if self.self_blend_mode == "add":
+                # Each real item is followed by its pseudo-fake.
+                order = np.argsort(
+                    np.concatenate([np.arange(len(pairs)), np.flatnonzero(real)]),
+                    kind="stable",
+                )
+                pairs = np.concatenate([pairs, pairs[real]])[order]
+                blended = np.concatenate([blended, np.ones(int(real.sum()), bool)])[
+                    order
+                ]
+            else:
+                blended = real & (rng.random(len(pairs)) < 0.5)
+        self.pairs = pairs.astype(np.int64)
+        self.blended = blended
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def row_labels(self) -> np.ndarray:
         """Label of every item of the current epoch."""
-        return self.labels[self.pairs[:, 0]]
+        return np.where(self.blended, np.float32(1), self.labels[self.pairs[:, 0]])
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         import cv2
@@ -114,11 +151,29 @@ class FrameDataset(torch.utils.data.Dataset):
         img = track.crops[r]
         if img.shape[0] != self.size or img.shape[1] != self.size:
             img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        label = self.labels[v]
+        if self.blended[i]:
+            img, label = self._blend(img, v, r, i), np.float32(1)
         if self.augmenter is not None:
             rng = np.random.default_rng([self.seed, self.epoch, int(i)])
             img = self.augmenter(img, track.landmarks[r], rng)
         x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-        return x, torch.tensor(self.labels[v])
+        return x, torch.tensor(label)
+
+    def _blend(self, img: np.ndarray, v: int, r: int, i: int) -> np.ndarray:
+        from sklearn_deepfake.nets._self_blend import face_boxes_in_crop
+
+        track = self.tracks[v]
+        if v not in self._boxes:
+            self._boxes[v] = face_boxes_in_crop(track)
+        box = self._boxes[v][r]
+        landmarks = track.landmarks[r]
+        if track.size != self.size:  # the crop was resized above
+            f = self.size / track.size
+            box, landmarks = box * f, landmarks * f
+        box = None if np.isnan(box).any() else box
+        rng = np.random.default_rng([self.seed, self.epoch, int(i), 3])
+        return self.self_blend.blend(img, landmarks, box, rng)[0]
 
 
 def group_train_valid_split(

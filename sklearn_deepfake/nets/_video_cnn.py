@@ -21,6 +21,9 @@ from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 _MEAN = (0.43216, 0.394666, 0.37645)  # torchvision's Kinetics video models
 _STD = (0.22803, 0.22145, 0.216989)
+#: Defaults of VideoCNNClassifier's clip augmentation that differ from
+#: clip_augment's own.
+_CLIP_AUGMENT = {"p_h264": 0.2}
 
 
 class ClipDataset(torch.utils.data.Dataset):
@@ -41,7 +44,7 @@ class ClipDataset(torch.utils.data.Dataset):
         stride: int,
         size: int,
         clips_per_video: int,
-        augment: bool,
+        augment: bool | dict | None,
         seed: int,
         shuffle: bool,
     ) -> None:
@@ -49,6 +52,8 @@ class ClipDataset(torch.utils.data.Dataset):
         self.labels = np.asarray(labels, dtype=np.float32)
         self.kw = {"clip_len": clip_len, "stride": stride, "size": size}
         self.clips_per_video = clips_per_video
+        if isinstance(augment, bool) or augment is None:
+            augment = {} if augment else None
         self.augment = augment
         self.seed = seed
         self.shuffle = shuffle
@@ -84,10 +89,32 @@ class ClipDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         v, c = self.pairs[i]
         clip = self._clips(v)[c]
-        if self.augment:
-            clip = clip_augment(clip, np.random.default_rng([self.seed, self.epoch, i]))
+        if self.augment is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            clip = clip_augment(clip, rng, **self.augment)
         x = torch.from_numpy(np.ascontiguousarray(clip.transpose(3, 0, 1, 2)))
         return x, torch.tensor(self.labels[v])
+
+
+def _resolve_clip_augment(augment: Any) -> dict | None:
+    """``augment`` as ``clip_augment`` keyword arguments (None: no augment)."""
+    import inspect
+
+    if augment is None or isinstance(augment, bool):
+        return dict(_CLIP_AUGMENT) if augment else None
+    if not isinstance(augment, dict):
+        raise ValueError(
+            f"augment must be a bool or a dict of clip_augment arguments, got "
+            f"{augment!r}."
+        )
+    known = set(inspect.signature(clip_augment).parameters) - {"clip", "rng"}
+    unknown = sorted(set(augment) - known)
+    if unknown:
+        raise ValueError(
+            f"Unknown clip augmentation arguments {unknown}; choose from "
+            f"{sorted(known)}."
+        )
+    return {**_CLIP_AUGMENT, **augment}
 
 
 class VideoNet(torch.nn.Module):
@@ -149,8 +176,13 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
         Gradient norm clipping.
     cutmix : float, default=0.0
         Probability of CutMix on a batch (the same box on every frame).
-    augment : bool, default=True
-        Clip-consistent pixel augmentation while training.
+    augment : bool or dict, default=True
+        Clip-consistent pixel augmentation while training
+        (:func:`~sklearn_deepfake.nets._clips.clip_augment`, which includes
+        H.264 re-encoding at a random CRF 18-40 with probability
+        ``p_h264=0.2`` here); a dict turns it on and overrides some of
+        ``clip_augment``'s keyword arguments, for example
+        ``{"p_h264": 0.5, "crf": (23, 45)}``.
     class_weight : {"balanced", None}, default="balanced"
         Weigh the positive class by the negative-to-positive ratio.
     valid_size : float, default=0.2
@@ -159,6 +191,10 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
         Early-stopping patience in epochs.
     eps : float, default=0.01
         Probabilities are clipped to ``[eps, 1 - eps]``.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (instances or ``(name, callback)`` pairs),
+        appended after the built-in ones (epoch setter, learning-rate
+        schedule, early stopping); for example an Optuna pruning callback.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Training device; mixed precision on CUDA.
     random_state : int, RandomState or None, default=None
@@ -204,11 +240,12 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
         weight_decay: float = 1e-2,
         grad_clip: float | None = 1.0,
         cutmix: float = 0.0,
-        augment: bool = True,
+        augment: bool | dict = True,
         class_weight: str | None = "balanced",
         valid_size: float = 0.2,
         patience: int = 3,
         eps: float = 0.01,
+        callbacks: list | None = None,
         device: Any = "auto",
         random_state: Any = None,
         verbose: int = 0,
@@ -231,6 +268,7 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
         self.valid_size = valid_size
         self.patience = patience
         self.eps = eps
+        self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -267,6 +305,11 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
         if self.class_weight not in ("balanced", None):
             raise ValueError(
                 f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
+            )
+        self._clip_augment_kw = _resolve_clip_augment(self.augment)
+        if self.callbacks is not None and not isinstance(self.callbacks, list):
+            raise ValueError(
+                f"callbacks must be None or a list, got {type(self.callbacks)}."
             )
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> VideoCNNClassifier:
@@ -307,7 +350,7 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
             stride=int(self.stride),
             size=int(self.size),
             clips_per_video=int(self.clips_per_video),
-            augment=bool(self.augment) and train,
+            augment=self._clip_augment_kw if train else None,
             seed=seed,
             shuffle=train,
         )
@@ -362,6 +405,7 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
             patience=int(self.patience),
             verbose=int(self.verbose),
         )
+        callbacks += list(self.callbacks or [])
         net = FrameNet(
             module,
             criterion=torch.nn.BCEWithLogitsLoss,
