@@ -328,6 +328,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_runtime_options(predict, None)
     predict.set_defaults(func=_cmd_predict)
+    __import__("sklearn_deepfake._cli_tune", fromlist=["_"]).add_subparser(commands)
+    __import__("sklearn_deepfake._cli_explain", fromlist=["_"]).add_subparser(commands)
     return parser
 
 

@@ -5,7 +5,14 @@ is ``FaceContextFeatures()`` -> ``TemporalPooling(stats=("mean",))`` ->
 ``StandardScaler()`` -> ``LogisticRegression(C=0.1)``.
 """
 
+from sklearn_deepfake.features._audio import (
+    AudioFeatures,
+    log_mel_spectrogram,
+    read_audio,
+)
+from sklearn_deepfake.features._av_sync import AVSyncFeatures
 from sklearn_deepfake.features._cnn import CNNFeatureExtractor, RandomInitWarning
+from sklearn_deepfake.features._flow import OpticalFlowFeatures
 from sklearn_deepfake.features._handcrafted import (
     FaceContextFeatures,
     RaggedFeatureUnion,
@@ -19,13 +26,18 @@ from sklearn_deepfake.features._pooling import (
 )
 
 __all__ = [
+    "AVSyncFeatures",
+    "AudioFeatures",
     "CNNFeatureExtractor",
     "FaceContextFeatures",
+    "OpticalFlowFeatures",
     "RaggedFeatureUnion",
     "RandomInitWarning",
     "ScorePooling",
     "SpectrumFeatures",
     "TemporalPooling",
     "face_boxes_in_crop",
+    "log_mel_spectrogram",
     "pool_scores",
+    "read_audio",
 ]

@@ -89,6 +89,12 @@ def _make(subpackage: str, name: str, **params: Any) -> BaseEstimator:
     return getattr(module, name)(**params)
 
 
+def _make_sklearn(subpackage: str, name: str, **params: Any) -> BaseEstimator:
+    """Build ``sklearn.<subpackage>.<name>(**params)`` lazily."""
+    module = importlib.import_module(f"sklearn.{subpackage}")
+    return getattr(module, name)(**params)
+
+
 #: Cheap constructor arguments per estimator class name: a dict, or a
 #: function returning one when the arguments are estimators themselves
 #: (built lazily, so that importing this module stays cheap). Every public
@@ -104,6 +110,13 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
         "random_state": 0,
     },
     "ClippedClassifier": {},
+    "CalibratedStackingClassifier": lambda: {
+        "estimators": [
+            ("lr", _make_sklearn("linear_model", "LogisticRegression")),
+            ("clipped", _make("calibration", "ClippedClassifier")),
+        ],
+        "cv": 2,
+    },
     "FaceCNNClassifier": {
         "backbone": "resnet18",
         "max_epochs": 1,
@@ -124,10 +137,21 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
         "device": "cpu",
         "random_state": 0,
     },
+    "TemporalClassifier": {
+        "hidden_size": 8,
+        "max_epochs": 2,
+        "batch_size": 4,
+        "valid_size": None,
+        "device": "cpu",
+        "random_state": 0,
+    },
+    "OpticalFlowFeatures": {"size": 32},
     "TemporalPooling": {},
     "ScorePooling": {"rule": "confident"},
     "SpectrumFeatures": {"n_bins": 8},
     "FaceContextFeatures": {},
+    "AudioFeatures": {"n_mfcc": 4, "n_mels": 16},
+    "AVSyncFeatures": {"max_lag": 2},
     "RaggedFeatureUnion": lambda: {
         "transformer_list": [
             ("spectrum", _make("features", "SpectrumFeatures", n_bins=8)),
@@ -145,10 +169,14 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
 #: :func:`_input_kind`).
 INPUT_KIND: dict[str, str] = {
     "FrameSampler": "paths",
+    "AudioFeatures": "paths",
+    "AVSyncFeatures": "tracks",
     "FaceCropper": "plans",
     "TemporalPooling": "frame_features",
+    "TemporalClassifier": "frame_features",
     "ScorePooling": "frame_scores",
     "ClippedClassifier": "table",
+    "CalibratedStackingClassifier": "table",
 }
 
 #: Estimators that run MTCNN or a CNN: their tests are marked ``slow``.
