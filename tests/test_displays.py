@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.pipeline import FunctionTransformer, make_pipeline
 
-from sklearn_deepfake.inspection._displays import (
+from sklearn_deepfake.inspection import (
     FaceMontageDisplay,
     FrameScoreTimelineDisplay,
     GroupedDETDisplay,
@@ -318,3 +318,30 @@ def test_timeline_and_montage_from_a_fitted_face_cnn():
     assert timeline.video_score == pytest.approx(clf.predict_proba([X[3]])[0, 1])
     montage = FaceMontageDisplay.from_estimator(clf, X, video=3)
     assert len(montage.texts_) == len(X[3])
+
+
+def test_displays_are_public_and_importing_them_stays_light():
+    import subprocess
+    import sys
+
+    import sklearn_deepfake
+    import sklearn_deepfake.inspection as inspection
+
+    for cls in (
+        FaceMontageDisplay,
+        FrameScoreTimelineDisplay,
+        GroupedDETDisplay,
+        GroupedROCDisplay,
+    ):
+        assert cls.__name__ in inspection.__all__
+        assert cls.__name__ in sklearn_deepfake.__all__
+        assert getattr(sklearn_deepfake, cls.__name__) is cls
+    # matplotlib and torch are imported when drawing or fitting, not before
+    code = (
+        "import sys, sklearn_deepfake.inspection; "
+        "print(sorted({'matplotlib', 'torch'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

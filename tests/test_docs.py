@@ -49,6 +49,25 @@ def test_the_message_list_covers_the_warnings_in_the_source():
     assert not any(".utils._testing" in where for _, _, where, _ in found)
 
 
+def test_deferred_warnings_are_listed_where_they_are_made():
+    import ast
+
+    source = """
+def load(path, messages):
+    messages.append((NoAudioWarning, f"Video {path!r} has no audio stream."))
+    pair = (np.float32, shape)  # not a warning
+
+def replay(messages):
+    for category, text in messages:
+        warnings.warn(text, category)
+"""
+    finder = skdf_docs._Finder("pkg.mod")
+    finder.visit(ast.parse(source))
+    assert finder.found == [
+        ("NoAudioWarning", "Video {path} has no audio stream.", "pkg.mod.load", "warn")
+    ]
+
+
 def test_message_templates_keep_the_fields():
     import ast
 

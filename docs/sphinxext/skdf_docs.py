@@ -230,7 +230,11 @@ def _name(node: ast.AST) -> str:
 
 
 class _Finder(ast.NodeVisitor):
-    """Collect ``raise SomeError(...)`` and ``warnings.warn(...)`` sites."""
+    """Collect ``raise SomeError(...)`` and ``warnings.warn(...)`` sites.
+
+    Also deferred warnings: a ``(SomeWarning, message)`` pair collected in a
+    worker and emitted later in the main process (the audio features do so).
+    """
 
     def __init__(self, module: str) -> None:
         self.module = module
@@ -264,7 +268,22 @@ class _Finder(ast.NodeVisitor):
                 if kw.arg == "category":
                     category = kw.value
             cls = _name(category) if category is not None else "UserWarning"
-            self.found.append((cls, _message(node.args[0]), self._where(), "warn"))
+            # ``warnings.warn(text, category)`` re-emitting a deferred warning
+            # (listed where it was made) names no class of its own
+            if cls[:1].isupper():
+                self.found.append((cls, _message(node.args[0]), self._where(), "warn"))
+        self.generic_visit(node)
+
+    def visit_Tuple(self, node: ast.Tuple) -> None:
+        if (
+            len(node.elts) == 2
+            and isinstance(node.elts[0], ast.Name | ast.Attribute)
+            and _name(node.elts[0]).endswith("Warning")
+            and isinstance(node.elts[1], ast.Constant | ast.JoinedStr | ast.BinOp)
+        ):
+            cls, msg = _name(node.elts[0]), _message(node.elts[1])
+            if msg and not msg.startswith("<"):
+                self.found.append((cls, msg, self._where(), "warn"))
         self.generic_visit(node)
 
 

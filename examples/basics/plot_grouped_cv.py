@@ -15,7 +15,7 @@ of the manipulation, and its score is optimistic. This example
   on one side of each split, while a plain shuffled ``KFold`` does not,
 * compares the two cross-validated log losses of the default pipeline, and
 * draws the ROC curve of every grouped fold and their mean with
-  ``GroupedROCDisplay`` (in ``sklearn_deepfake.inspection``).
+  :class:`~sklearn_deepfake.inspection.GroupedROCDisplay`.
 
 It runs offline on CPU in about a minute on a small synthetic folder written
 by :func:`~sklearn_deepfake.datasets.make_dfdc_folder`. Give a real
@@ -117,7 +117,7 @@ print("(a constant 0.5 scores 0.693)")
 # and adds the mean curve with the mean and spread of the folds' AUCs.
 import matplotlib.pyplot as plt
 
-from sklearn_deepfake.inspection._displays import GroupedROCDisplay
+from sklearn_deepfake.inspection import GroupedROCDisplay
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

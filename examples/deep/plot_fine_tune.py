@@ -97,7 +97,7 @@ print("P(fake) of the test videos:", face_cnn.predict_proba(X_test)[:, 1].round(
 # frames each crop with the colour of its score.
 import matplotlib.pyplot as plt
 
-from sklearn_deepfake.inspection._displays import (
+from sklearn_deepfake.inspection import (
     FaceMontageDisplay,
     FrameScoreTimelineDisplay,
 )

@@ -835,7 +835,7 @@ def make_face_videos(
     crf: int | None = 20,
     random_state: int | np.random.RandomState | None = None,
 ) -> Bunch:
-    """Write small MP4 videos in which real face photographs move.
+    r"""Write small MP4 videos in which real face photographs move.
 
     Each video shows one or two head cut-outs of real photographs (see
     :data:`IDENTITIES`) that move, zoom, roll and turn (a horizontal squeeze)
@@ -901,7 +901,7 @@ def make_face_videos(
     directory : str or path-like, default=None
         Where to write the videos (created if needed). A new temporary
         directory when None; remove it when done.
-    prefix : str, default="face_"
+    prefix : str, default="face\_"
         File names are ``f"{prefix}{i:03d}.mp4"``.
     codec : {"libx264", "mpeg4"}, default="libx264"
         Video encoder (pixel format yuv420p).
@@ -931,7 +931,8 @@ def make_face_videos(
             faces).
         directory : str
             The directory holding the videos.
-        frame_size, fps, n_frames, rotation : as given.
+        frame_size, fps, n_frames, rotation : tuple, float, int, int
+            The parameters of the same names, as given.
         mouth : list of ndarray of float64, shape (n_frames,)
             Only with audio: the first face's mouth opening in [0, 1] per
             frame, which the pristine sound's envelope follows.

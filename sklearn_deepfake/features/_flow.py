@@ -96,7 +96,7 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
     Face swaps are made frame by frame, so the swapped face can shimmer,
     wobble or drift against the head and background that stay real. For each
     pair of consecutive sampled frames of a face track (same track, next
-    sampled frame; see :func:`flow_pairs`), the two crops are converted to
+    sampled frame; see ``flow_pairs``), the two crops are converted to
     grey, resized to ``size`` pixels, and the dense flow between them is
     computed with OpenCV (``method``: Farneback or DIS). The face box mapped
     into the crop (:func:`~sklearn_deepfake.features.face_boxes_in_crop`)
@@ -156,7 +156,7 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
     max_gap : int, "auto" or None, default="auto"
         Largest distance in source frames between the two frames of a pair:
         ``"auto"`` is twice the smallest distance among the video's pairs,
-        ``None`` accepts any distance (see :func:`flow_pairs`).
+        ``None`` accepts any distance (see ``flow_pairs``).
     max_pairs : int or None, default=64
         At most this many pairs per video, evenly spaced over its pairs.
         ``None`` uses every pair.

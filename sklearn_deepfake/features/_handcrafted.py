@@ -699,7 +699,7 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : list of ndarray of float32, shape (n_rows_i, n_features_out_)
+        features : list of ndarray of float32, shape (n_rows_i, ``n_features_out_``)
             One array per video.
         """
         check_is_fitted(self)

@@ -241,7 +241,7 @@ class TemporalPooling(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_pooled : ndarray of shape (n_videos, n_features_out_)
+        X_pooled : ndarray of shape (n_videos, ``n_features_out_``)
             One row per video, columns named by :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)

@@ -1,6 +1,20 @@
-"""Explaining fitted detectors: Grad-CAM heatmaps and HTML video reports."""
+"""Explaining fitted detectors: Grad-CAM heatmaps, plots and HTML video reports."""
 
+from sklearn_deepfake.inspection._displays import (
+    FaceMontageDisplay,
+    FrameScoreTimelineDisplay,
+    GroupedDETDisplay,
+    GroupedROCDisplay,
+)
 from sklearn_deepfake.inspection._gradcam import GradCAMDisplay, grad_cam
 from sklearn_deepfake.inspection._report import explain_video
 
-__all__ = ["GradCAMDisplay", "explain_video", "grad_cam"]
+__all__ = [
+    "FaceMontageDisplay",
+    "FrameScoreTimelineDisplay",
+    "GradCAMDisplay",
+    "GroupedDETDisplay",
+    "GroupedROCDisplay",
+    "explain_video",
+    "grad_cam",
+]

@@ -167,7 +167,7 @@ class FrameScoreTimelineDisplay:
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import numpy as np
-    >>> from sklearn_deepfake.inspection._displays import FrameScoreTimelineDisplay
+    >>> from sklearn_deepfake.inspection import FrameScoreTimelineDisplay
     >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
     >>> track = make_tiny_face_tracks(1, empty=())[0]
     >>> scores = np.linspace(0.1, 0.9, len(track))
@@ -417,7 +417,7 @@ class FaceMontageDisplay:
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> from sklearn_deepfake.inspection._displays import FaceMontageDisplay
+    >>> from sklearn_deepfake.inspection import FaceMontageDisplay
     >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
     >>> track = make_tiny_face_tracks(1, empty=())[0]
     >>> disp = FaceMontageDisplay.from_predictions(track, [0.2, 0.5, 0.9])
@@ -923,7 +923,7 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import numpy as np
-    >>> from sklearn_deepfake.inspection._displays import GroupedROCDisplay
+    >>> from sklearn_deepfake.inspection import GroupedROCDisplay
     >>> rng = np.random.RandomState(0)
     >>> y = np.tile([0, 1], 20)
     >>> score = y + rng.normal(scale=0.8, size=40)
@@ -1070,7 +1070,7 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import numpy as np
-    >>> from sklearn_deepfake.inspection._displays import GroupedDETDisplay
+    >>> from sklearn_deepfake.inspection import GroupedDETDisplay
     >>> rng = np.random.RandomState(0)
     >>> y = np.tile([0, 1], 20)
     >>> score = y + rng.normal(scale=0.8, size=40)

@@ -416,7 +416,7 @@ def pruning_callbacks(monitor: str = "valid_loss") -> list[tuple[str, Any]]:
     ``pruning="epoch"`` it returns ``[("optuna_pruning", callback)]``, an
     :class:`OptunaPruningCallback` that reports minus ``monitor`` after each
     epoch (the study maximises) at steps reserved for the fold (see
-    :data:`EPOCH_STEPS`); elsewhere it returns ``[]``. The trial travels in
+    ``EPOCH_STEPS``); elsewhere it returns ``[]``. The trial travels in
     a :class:`contextvars.ContextVar`, never in an estimator parameter, so
     ``clone`` and pickling are unaffected (each thread of ``n_jobs > 1``
     has its own trial).
@@ -693,7 +693,7 @@ def tune_pipeline(
         step ``k`` for fold ``k``. ``"epoch"``: also the validation loss of
         each epoch of neural estimators that take
         :func:`pruning_callbacks` (negated), at steps reserved for each fold
-        (:data:`EPOCH_STEPS`). None: nothing, no pruning.
+        (``EPOCH_STEPS``). None: nothing, no pruning.
     catch : tuple of exception types, default=(Exception,)
         A trial raising one of these is marked failed and the study goes on.
     refit : bool, default=True

@@ -286,7 +286,7 @@ def build_video_model(
           convolutions, layers ``[3, 4, 6, 3]``) from torchvision's
           ``VideoResNet``; no pretrained weights are offered.
         - ``"i3d_r18"``, ``"i3d_r50"``: timm's ``resnet18`` / ``resnet50``
-          inflated to 3-D (see :func:`inflate_2d`); ``pretrained=True``
+          inflated to 3-D (see ``inflate_2d``); ``pretrained=True``
           inflates timm's ImageNet weights. The first max-pool halves the
           number of frames.
     num_classes : int, default=1
