@@ -10,7 +10,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-FEATURE_SETS = ("context", "spectrum", "context+spectrum", "cnn")
+FEATURE_SETS = ("context", "spectrum", "context+spectrum", "context+mtcnn", "cnn")
+
+#: Named recipes of :func:`make_default_pipeline` (see its ``preset``).
+PRESETS = ("default", "swap", "self-blended")
 
 
 def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
@@ -29,6 +32,12 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
         return RaggedFeatureUnion(
             [("context", FaceContextFeatures()), ("spectrum", SpectrumFeatures())]
         )
+    if name == "context+mtcnn":
+        from sklearn_deepfake.features import MTCNNEmbeddings
+
+        return RaggedFeatureUnion(
+            [("context", FaceContextFeatures()), ("mtcnn", MTCNNEmbeddings("rnet"))]
+        )
     if name == "cnn":
         return CNNFeatureExtractor(backbone, device=device, verbose=verbose)
     raise ValueError(f"features must be one of {FEATURE_SETS}, got {name!r}.")
@@ -36,12 +45,14 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
 
 def make_default_pipeline(
     *,
-    features: str = "context",
+    preset: str = "default",
+    features: str | None = None,
     n_frames: int = 32,
     size: int = 128,
     margin: float = 0.3,
     backbone: str = "efficientnet_b0",
-    C: float = 0.1,
+    C: float | None = None,
+    pooling: tuple[str, ...] | None = None,
     calibration: str | None = None,
     cv: int = 5,
     eps: float = 0.01,
@@ -66,14 +77,40 @@ def make_default_pipeline(
 
     Parameters
     ----------
-    features : {"context", "spectrum", "context+spectrum", "cnn"}, default="context"
-        Per-frame features. ``"context"``: face-versus-surroundings sharpness,
-        noise and colour statistics
+    preset : {"default", "swap", "self-blended"}, default="default"
+        Named recipe; ``features``, ``C`` and ``pooling`` left at None take
+        the preset's values, anything given explicitly wins.
+
+        - ``"default"``: ``features="context"``, ``pooling=("mean",)``,
+          ``C=0.1``; weight-free and the cheapest.
+        - ``"swap"``: the recipe that scored best on real face swaps in
+          ``benchmarks/bench_quality.py`` (grouped cross-validation that
+          leaves whole swap faces out): ``features="context+mtcnn"``
+          (:class:`~sklearn_deepfake.features.FaceContextFeatures` plus
+          :class:`~sklearn_deepfake.features.MTCNNEmbeddings`),
+          ``pooling=("median",)``, ``C=0.03``.
+        - ``"self-blended"``: for folders with few or no fakes. The head is a
+          :class:`~sklearn_deepfake.nets.FaceCNNClassifier` on the face
+          crops (``backbone``, random initialisation unless you set
+          ``classifier__pretrained=True`` or ``classifier__weights=PATH``)
+          trained with ``self_blend=True``: every real video's crops also
+          yield self-blended pseudo-fakes, so it trains from whatever labels
+          the folder has, real videos only included. The steps are then
+          ``framesampler``, ``facecropper`` and ``classifier``;
+          ``features``, ``C``, ``pooling``, ``calibration`` and ``cv`` do
+          not apply.
+    features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
+"cnn"}, default=None
+        Per-frame features (None: the preset's). ``"context"``:
+        face-versus-surroundings sharpness, noise and colour statistics
         (:class:`~sklearn_deepfake.features.FaceContextFeatures`), which need
         no weights. ``"spectrum"``: the azimuthal log power spectrum of Durall
-        et al. (2019). ``"cnn"``: embeddings of a timm ``backbone`` (random
-        weights unless you set ``features__pretrained=True`` or
-        ``features__weights=PATH``).
+        et al. (2019). ``"context+mtcnn"``: the context statistics plus
+        embeddings from MTCNN's trained RNet
+        (:class:`~sklearn_deepfake.features.MTCNNEmbeddings`; its weights
+        ship with facenet-pytorch). ``"cnn"``: embeddings of a timm
+        ``backbone`` (random weights unless you set
+        ``features__pretrained=True`` or ``features__weights=PATH``).
     n_frames : int, default=32
         Frames sampled per video.
     size : int, default=128
@@ -82,8 +119,12 @@ def make_default_pipeline(
         Context around each face box (see :class:`FaceCropper`).
     backbone : str, default="efficientnet_b0"
         timm model for ``features="cnn"``.
-    C : float, default=0.1
-        Inverse regularisation of the logistic regression.
+    C : float, default=None
+        Inverse regularisation of the logistic regression (None: the
+        preset's).
+    pooling : tuple of str, default=None
+        Statistics of :class:`~sklearn_deepfake.features.TemporalPooling`
+        over a video's frames (None: the preset's).
     calibration : {None, "sigmoid", "isotonic"}, default=None
         ``None``: the logistic regression's own probabilities, clipped. It is
         fitted by minimising log loss, so on the pooled features its
@@ -134,27 +175,54 @@ def make_default_pipeline(
     from sklearn_deepfake.features import TemporalPooling
     from sklearn_deepfake.video import FrameSampler
 
-    head = LogisticRegression(C=C, max_iter=2000)
+    if preset not in _PRESET_VALUES:
+        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}.")
+    chosen = _PRESET_VALUES[preset]
+    faces = [
+        ("framesampler", FrameSampler(n_frames=n_frames)),
+        (
+            "facecropper",
+            FaceCropper(
+                size=size,
+                margin=margin,
+                cache_dir=cache_dir,
+                device=device,
+                n_jobs=n_jobs,
+                verbose=verbose,
+            ),
+        ),
+    ]
+    if preset == "self-blended":
+        from sklearn_deepfake.nets import FaceCNNClassifier
+
+        net = FaceCNNClassifier(
+            backbone,
+            input_size=size,
+            self_blend=True,
+            eps=eps,
+            device=device,
+            verbose=verbose,
+        )
+        return Pipeline([*faces, ("classifier", net)], memory=memory)
+    head = LogisticRegression(C=chosen["C"] if C is None else C, max_iter=2000)
     if calibration is not None:
         head = CalibratedClassifierCV(head, method=calibration, cv=cv)
+    features = chosen["features"] if features is None else features
+    pooling = chosen["pooling"] if pooling is None else tuple(pooling)
     return Pipeline(
         [
-            ("framesampler", FrameSampler(n_frames=n_frames)),
-            (
-                "facecropper",
-                FaceCropper(
-                    size=size,
-                    margin=margin,
-                    cache_dir=cache_dir,
-                    device=device,
-                    n_jobs=n_jobs,
-                    verbose=verbose,
-                ),
-            ),
+            *faces,
             ("features", _features(features, backbone, device, verbose)),
-            ("temporalpooling", TemporalPooling(stats=("mean",))),
+            ("temporalpooling", TemporalPooling(stats=pooling)),
             ("standardscaler", StandardScaler()),
             ("classifier", ClippedClassifier(head, eps=eps)),
         ],
         memory=memory,
     )
+
+
+_PRESET_VALUES: dict[str, dict[str, Any]] = {
+    "default": {"features": "context", "pooling": ("mean",), "C": 0.1},
+    "swap": {"features": "context+mtcnn", "pooling": ("median",), "C": 0.03},
+    "self-blended": {},
+}

@@ -376,14 +376,10 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         """
         if self.device_.type != "cpu":
             return self._crop_one_threaded(plan)
-        import torch
+        from sklearn_deepfake.utils._device import torch_threads
 
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with torch_threads(1):
             return self._crop_one_threaded(plan)
-        finally:
-            torch.set_num_threads(before)
 
     def _crop_one_threaded(self, plan: FramePlan) -> FaceTracks:
         from sklearn_deepfake.video import iter_frames

@@ -19,6 +19,7 @@ from sklearn_deepfake.features._handcrafted import (
     SpectrumFeatures,
     face_boxes_in_crop,
 )
+from sklearn_deepfake.features._mtcnn_embed import MTCNNEmbeddings
 from sklearn_deepfake.features._pooling import (
     ScorePooling,
     TemporalPooling,
@@ -30,6 +31,7 @@ __all__ = [
     "AudioFeatures",
     "CNNFeatureExtractor",
     "FaceContextFeatures",
+    "MTCNNEmbeddings",
     "OpticalFlowFeatures",
     "RaggedFeatureUnion",
     "RandomInitWarning",
