@@ -318,12 +318,13 @@ def calibration_cv(y: Any, train_sets: Sequence[Any], current: int) -> int:
 
 
 def fake_column(model: Any) -> int:
-    """Column of ``predict_proba`` that holds P(FAKE) (1 / "FAKE"; else 1)."""
-    classes = [str(c).upper() for c in getattr(model, "classes_", [0, 1])]
-    for key in ("1", "FAKE", "TRUE"):
-        if key in classes:
-            return classes.index(key)
-    return len(classes) - 1
+    """Column of ``predict_proba`` that holds P(FAKE) (see ``fake_class_index``)."""
+    from sklearn_deepfake.utils._labels import fake_class_index
+
+    classes = getattr(model, "classes_", [0, 1])
+    if len(classes) != 2:
+        return len(classes) - 1
+    return fake_class_index(classes)
 
 
 def predict_in_chunks(

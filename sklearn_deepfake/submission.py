@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sklearn_deepfake.utils._labels import fake_class_index
+
 __all__ = ["write_submission"]
 
 
@@ -37,6 +39,7 @@ def write_submission(
     sample_submission: str | os.PathLike | pd.DataFrame | None = None,
     fallback: float = 0.5,
     eps: float | None = None,
+    classes: Any = None,
 ) -> pd.DataFrame:
     """Write ``filename,label`` rows (label = P(FAKE)) atomically.
 
@@ -53,8 +56,7 @@ def write_submission(
         against ``sample_submission``), so full paths are fine.
     proba : array-like of shape (n_videos,) or (n_videos, 2)
         Probability that each video is FAKE; for a 2-D ``predict_proba``
-        output the second column is used (classes ordered ``[REAL, FAKE]``
-        or ``[0, 1]``).
+        output, the column of the fake class of ``classes``.
     sample_submission : str, os.PathLike or DataFrame, default=None
         The competition's sample file (a ``filename`` column). When given,
         the output has exactly its rows, in its order: a listed file without
@@ -68,6 +70,12 @@ def write_submission(
         When given, probabilities are clipped to ``[eps, 1 - eps]`` (after the
         fallback is applied), which bounds the log loss of any one video by
         ``-log(eps)``. ``1e-3`` to ``1e-2`` is usual for log-loss scoring.
+    classes : array-like of shape (2,), default=None
+        The model's ``classes_``, naming the columns of a 2-D ``proba``; the
+        fake one is found with
+        :func:`~sklearn_deepfake.utils.fake_class_index` (1, True or
+        "FAKE"), so that ``["FAKE", "REAL"]`` uses column 0. None means
+        ``[0, 1]`` (column 1).
 
     Returns
     -------
@@ -102,7 +110,7 @@ def write_submission(
     names = _names(filenames)
     p = np.asarray(proba, dtype=np.float64)
     if p.ndim == 2 and p.shape[1] == 2:
-        p = p[:, 1]
+        p = p[:, 1 if classes is None else fake_class_index(classes)]
     if p.ndim != 1:
         raise ValueError(
             f"proba must have shape (n_videos,) or (n_videos, 2), got {p.shape}."

@@ -252,7 +252,8 @@ def test_predict_proba_shape_clipping_and_empty_videos():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert proba.min() >= 0.2 - 1e-12
     assert proba.max() <= 0.8 + 1e-12
-    # Video 1 gets the training prior of classes_[1] ("real": 1 of 4).
+    # Video 1 gets the training prior; "fake" (3 of 4) is column 0.
+    assert proba[1, 0] == pytest.approx(0.75)
     assert proba[1, 1] == pytest.approx(0.25)
     frame = clf.predict_frame_proba(X)
     assert [len(f) for f in frame] == [len(t) for t in X]
@@ -260,10 +261,46 @@ def test_predict_proba_shape_clipping_and_empty_videos():
     frame[1] = np.zeros(0)
     for rule in ("mean", "confident", "max"):
         clf.set_params(aggregation=rule, eps=0.0)  # used at predict time only
-        expected = [pool_scores(f, rule) if len(f) else 0.25 for f in frame]
-        np.testing.assert_allclose(clf.predict_proba(X)[:, 1], expected, rtol=1e-6)
+        expected = [pool_scores(f, rule) if len(f) else 0.75 for f in frame]
+        np.testing.assert_allclose(clf.predict_proba(X)[:, 0], expected, rtol=1e-6)
     fixed = _tiny(empty_proba=0.9).fit(X, y.tolist())
-    assert fixed.predict_proba(X)[1, 1] == pytest.approx(0.9)
+    assert fixed.predict_proba(X)[1, 0] == pytest.approx(0.9)
+
+
+def _two_track_video(n_real=4, n_fake=2, size=16):
+    """One video whose rows are two face tracks: ``n_real`` then ``n_fake``."""
+    import dataclasses
+
+    n = n_real + n_fake
+    t = make_tiny_face_tracks(n - 2, size=size, empty=())[n - 3]  # n rows
+    ids = np.r_[np.zeros(n_real), np.ones(n_fake)].astype(np.int64)
+    return dataclasses.replace(t, track_ids=ids)
+
+
+def test_track_pooling_one_fake_face_makes_a_fake_video():
+    X = make_tiny_face_tracks(3, size=16, empty=())
+    clf = _tiny(max_epochs=1, eps=0.0).fit(X, [0, 1, 0])
+    video = _two_track_video()
+    scores = np.array([0.1, 0.1, 0.1, 0.1, 0.9, 0.9], np.float32)
+    clf._score_rows = lambda track: scores  # known per-crop scores
+    assert clf.get_params()["track_pooling"] == "max"
+    p = {}
+    for rule in ("max", "mean", None):
+        p[rule] = clf.set_params(track_pooling=rule).predict_proba([video])[0, 1]
+    # Per track (mean_logit within a track), then the most fake track.
+    assert p["max"] == pytest.approx(0.9, rel=1e-5)
+    assert p["mean"] == pytest.approx(0.5, abs=1e-5)  # logits -2.2 and +2.2
+    # Pooling all crops together lets the real face outvote the fake one.
+    assert p[None] == pytest.approx(pool_scores(scores, "mean_logit"), rel=1e-5)
+    assert p[None] < 0.5 < p["max"]
+    clf.set_params(track_pooling="max", aggregation="max")
+    assert clf.predict_proba([video])[0, 1] == pytest.approx(0.9, rel=1e-5)
+    # One track: all rules agree; frame scores are not pooled at all.
+    one = _two_track_video(n_fake=0)
+    clf._score_rows = lambda track: scores[:4]
+    assert clf.predict_frame_proba([one])[0].tolist() == scores[:4].tolist()
+    with pytest.raises(ValueError, match="track_pooling"):
+        _tiny(track_pooling="min").fit(X, [0, 1, 0])
 
 
 def test_fit_errors_are_clear():
@@ -314,11 +351,22 @@ def test_warm_start_and_frozen_backbone():
     fitted = frozen.net_.module_.backbone.state_dict()
     changed = [k for k, v in init.state_dict().items() if not torch.equal(v, fitted[k])]
     assert any(k.startswith("fc.") for k in changed)  # the head trained
+    # Nothing else changed, the batch-norm running statistics included.
     for name, value in init.state_dict().items():
-        if name.startswith("fc.") or "running" in name or "num_batches" in name:
+        if name.startswith("fc."):
             continue
         torch.testing.assert_close(fitted[name], value, msg=name)
     warm = _tiny(warm_start=True).fit(X, y)
+    # Without freezing, the running statistics follow the training crops.
+    trained = warm.net_.module_.backbone.state_dict()
+    assert not torch.equal(trained["bn1.running_mean"], init.bn1.running_mean)
+    assert not torch.equal(trained["bn1.running_var"], init.bn1.running_var)
+    # train() keeps a frozen backbone in eval mode, its head in train mode.
+    module = frozen.net_.module_.train()
+    assert not module.backbone.bn1.training
+    assert module.backbone.fc.training
+    assert module.training
+    module.eval()
     first = warm.net_.module_
     warm.fit(X, y)
     assert warm.net_.module_ is first  # the same network went on training
@@ -358,6 +406,65 @@ def test_training_loss_drops_below_the_prior(face_tracks):
     losses = clf.net_.history[:, "train_loss"]
     assert losses[-1] < 0.5 < 0.69 < losses[0] + 0.05
     assert log_loss(y, clf.predict_proba(tracks)) < 0.5
+
+
+@pytest.fixture(scope="module")
+def held_out_tracks(tmp_path_factory):
+    """16 pristine videos and their 16 "blend" twins, face crops of 32 px."""
+    from sklearn_deepfake.datasets import make_face_videos
+    from sklearn_deepfake.faces import FaceCropper
+    from sklearn_deepfake.video import FrameSampler
+
+    bunch = make_face_videos(
+        n_videos=32,
+        manipulated=0.5,
+        manipulation="blend",
+        frame_size=(192, 144),
+        n_frames=8,
+        directory=tmp_path_factory.mktemp("face_cnn_held_out"),
+        random_state=0,
+    )
+    plans = FrameSampler(8).fit_transform(bunch.paths)
+    tracks = FaceCropper(size=32, device="cpu").fit_transform(plans)
+    return tracks, np.asarray(bunch.target), np.asarray(bunch.groups)
+
+
+@pytest.mark.slow
+def test_learns_the_manipulation_and_beats_the_prior_on_held_out_videos(
+    held_out_tracks,
+):
+    """Random-init resnet18 on 20 videos; 12 held-out videos of unseen groups.
+
+    Twins share a group, so the held-out pristine videos and their fakes
+    are scenes and identities never seen in training. DFDC string labels.
+    Label smoothing and few epochs keep the held-out predictions modest.
+    When written (deterministic on CPU), training / held-out log loss for
+    random_state 0, 1, 2: 0.50 / 0.64, 0.51 / 0.65, 0.36 / 0.60, against
+    0.69 for the prior; the test uses 0. (12 epochs with smoothing 0.2 fit
+    better, 0.17-0.21, but lost to the prior on held-out for one seed.)
+    """
+    from sklearn.model_selection import GroupShuffleSplit
+
+    tracks, target, groups = held_out_tracks
+    y = np.where(target == 1, "FAKE", "REAL")
+    split = GroupShuffleSplit(1, test_size=0.34, random_state=0)
+    train, test = next(split.split(tracks, y, groups))
+    assert not set(groups[train]) & set(groups[test])
+    clf = _tiny(
+        max_epochs=8, batch_size=16, lr=3e-3, backbone_lr_mult=1.0, augment=False,
+        label_smoothing=0.3, frames_per_video=None,
+    )  # fmt: skip
+    clf.fit([tracks[i] for i in train], y[train])
+    assert clf.classes_.tolist() == ["FAKE", "REAL"]
+
+    def loss(idx):
+        proba = clf.predict_proba([tracks[i] for i in idx])
+        return log_loss(y[idx], proba, labels=clf.classes_)
+
+    prior = np.log(2)  # balanced: twins
+    # Smoothing 0.3 bounds how low the training loss can go (about 0.42).
+    assert loss(train) < 0.8 * prior
+    assert loss(test) < prior
 
 
 @pytest.mark.slow

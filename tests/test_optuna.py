@@ -592,6 +592,44 @@ def test_tune_pipeline_epoch_pruning_stops_training():
         )
 
 
+class _AlwaysPrune(optuna.pruners.BasePruner):
+    """Prune at the first report; remember what each trial had reported."""
+
+    def __init__(self):
+        self.seen = []
+
+    def prune(self, study, trial):
+        self.seen.append((trial.number, dict(trial.intermediate_values)))
+        return True
+
+
+@pytest.mark.filterwarnings("ignore::sklearn_deepfake.features._cnn.RandomInitWarning")
+def test_tune_pipeline_epoch_pruning_inside_face_cnn_training():
+    """The nets' skorch loop reports each epoch and stops when pruned."""
+    from sklearn_deepfake.nets import FaceCNNClassifier
+    from sklearn_deepfake.utils._testing import make_tiny_face_tracks
+
+    X = make_tiny_face_tracks(6, size=16, empty=())
+    y = np.array([0, 1] * 3)
+    groups = np.array([0, 0, 1, 1, 2, 2])
+    clf = FaceCNNClassifier(
+        "resnet18", max_epochs=3, batch_size=8, valid_size=None, augment=False,
+        device="cpu", random_state=0,
+    )  # fmt: skip
+    pruner = _AlwaysPrune()
+    with pytest.raises(RuntimeError, match="no trial"):
+        tune_pipeline(
+            clf, X, y, groups, n_trials=2, cv=2, storage=None,
+            space={"lr": [1e-3, 3e-3]}, pruning="epoch", pruner=pruner,
+        )  # fmt: skip
+    # Each trial reported once, after epoch 1 of fold 0 (step 0): minus the
+    # training loss (no validation split), and went no further.
+    assert [n for n, _ in pruner.seen] == [0, 1]
+    for _, values in pruner.seen:
+        assert list(values) == [0]
+        assert -2.0 < values[0] < 0.0
+
+
 # ---------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------

@@ -217,8 +217,13 @@ def test_fake_labels():
     assert fake_label_for(False) is True
     assert fake_label_for("REAL") == "FAKE"
     assert fake_label_for("real") == "fake"
-    assert real_fake_labels([3, 5, 3]) == (3, 5)
+    assert real_fake_labels([3, 5, 3]) == (3, 5)  # unknown: the larger is fake
     assert real_fake_labels(np.zeros(3, int)) == (0, 1)
+    # DFDC strings sort FAKE first; the fake one is still FAKE.
+    assert real_fake_labels(["FAKE", "REAL", "FAKE"]) == ("REAL", "FAKE")
+    assert real_fake_labels(["fake", "real"]) == ("real", "fake")
+    assert real_fake_labels(["REAL", "deepfake"]) == ("REAL", "deepfake")
+    assert real_fake_labels([True, False]) == (False, True)
     with pytest.raises(ValueError, match="Cannot tell"):
         fake_label_for(7)
     with pytest.raises(ValueError, match="one or two classes"):
@@ -274,6 +279,46 @@ def test_make_self_blended_labels_default_and_strings():
         make_self_blended(X, [0, 1])
     with pytest.raises(ValueError, match="n_per_video"):
         make_self_blended(X, n_per_video=0)
+
+
+@pytest.mark.parametrize(
+    ("classes", "expected"),
+    [
+        (["FAKE", "REAL"], 0),
+        (["fake", "real"], 0),
+        (["Fake", "other"], 0),
+        (["REAL", "swap"], 1),
+        (["aaa", "real"], 0),
+        (["a", "b"], 1),
+        ([0, 1], 1),
+        ([-1, 1], 1),
+        ([0, 2], 1),
+        ([False, True], 1),
+        (np.array([0.0, 1.0]), 1),
+    ],
+)
+def test_fake_class_index_rule(classes, expected):
+    from sklearn_deepfake.utils import fake_class_index
+
+    assert fake_class_index(classes) == expected
+    assert fake_class_index(np.asarray(classes)) == expected
+
+
+def test_fake_class_index_needs_two_classes():
+    from sklearn_deepfake.utils import fake_class_index
+
+    with pytest.raises(ValueError, match="two class labels"):
+        fake_class_index(["FAKE"])
+
+
+def test_make_self_blended_dfdc_string_labels():
+    """With "FAKE"/"REAL", copies come from the REAL videos and are FAKE."""
+    X = _astronaut_tracks(3, n_rows=2, size=32)
+    y = np.array(["FAKE", "REAL", "FAKE"])
+    X2, y2, g2 = make_self_blended(X, y, random_state=0)
+    assert y2.tolist() == ["FAKE", "REAL", "FAKE", "FAKE"]
+    assert X2[3].meta["self_blend"]["source"] == 1
+    assert g2.tolist() == [0, 1, 2, 1]
 
 
 def test_make_self_blended_consistent_over_a_track():
@@ -369,7 +414,7 @@ def test_face_cnn_trains_on_real_videos_only_with_self_blend():
     # String labels: a lone "REAL" class, fake is "FAKE".
     # and early stopping on pseudo-fakes of the validation videos.
     clf2 = clone(clf).set_params(max_epochs=2, callbacks=None, valid_size=0.3)
-    assert clf2.fit(X, ["REAL"] * 3).classes_.tolist() == ["REAL", "FAKE"]
+    assert clf2.fit(X, ["REAL"] * 3).classes_.tolist() == ["FAKE", "REAL"]
     assert len(clf2.valid_videos_) == 1
     assert np.isfinite(clf2.net_.history[:, "valid_loss"]).all()
     assert clf2.best_epoch_ in (1, 2)
@@ -396,6 +441,41 @@ def test_face_cnn_self_blend_params_clone_and_reproducible():
     for bad in [{"self_blend": "yes"}, {"self_blend_mode": "mix"}, {"callbacks": 3}]:
         with pytest.raises(ValueError, match="must be"):
             clone(clf).set_params(**bad).fit(X, y)
+
+
+def test_face_cnn_string_labels_self_blend_and_submission(tmp_path):
+    """DFDC labels end to end: pseudo-fakes are FAKE, P(FAKE) is column 0."""
+    import pandas as pd
+
+    from sklearn_deepfake._cli_utils import fake_column
+    from sklearn_deepfake.submission import write_submission
+
+    X = _astronaut_tracks(3, n_rows=2, size=32)
+    y = ["REAL", "FAKE", "REAL"]
+    spy = _BatchSpy()
+    clf = FaceCNNClassifier(
+        "resnet18", max_epochs=1, batch_size=16, valid_size=None, device="cpu",
+        self_blend=True, augment=False, callbacks=[spy], random_state=0,
+    )  # fmt: skip
+    clf.fit(X, y)
+    assert clf.classes_.tolist() == ["FAKE", "REAL"]
+    # 2 rows of the FAKE video (1), 2 x 2 REAL rows (0) + their blends (1).
+    labels = np.concatenate(dict(clf.net_.callbacks_)["_BatchSpy"].labels_)
+    assert sorted(labels.tolist()) == [0.0] * 4 + [1.0] * 6
+    assert clf.prior_ == pytest.approx((1 + 2) / (3 + 2))
+    proba = clf.predict_proba(X)
+    fake_p = [float(np.mean(p)) for p in clf.predict_frame_proba(X)]
+    # aggregation only matters at prediction time
+    mean_p = clf.set_params(aggregation="mean").predict_proba(X)[:, 0]
+    np.testing.assert_allclose(mean_p, np.clip(fake_p, 0.01, 0.99), rtol=1e-6)
+    clf.set_params(aggregation="mean_logit")
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert fake_column(clf) == 0
+    pred = clf.predict(X)
+    np.testing.assert_array_equal(pred == "FAKE", proba[:, 0] >= 0.5)
+    out = tmp_path / "submission.csv"
+    write_submission(out, [t.path for t in X], proba, classes=clf.classes_)
+    np.testing.assert_allclose(pd.read_csv(out)["label"], proba[:, 0], rtol=1e-6)
 
 
 @pytest.mark.slow

@@ -25,6 +25,33 @@ def test_write_submission_predict_proba_and_eps(tmp_path):
     np.testing.assert_allclose(df["label"], [0.01, 0.99, 0.6])
 
 
+@pytest.mark.parametrize(
+    ("classes", "column"),
+    [(None, 1), ([0, 1], 1), (["FAKE", "REAL"], 0), (np.array(["REAL", "FAKE"]), 1)],
+)
+def test_write_submission_picks_the_fake_column(tmp_path, classes, column):
+    proba = np.array([[0.9, 0.1], [0.3, 0.7]])
+    df = write_submission(tmp_path / "s.csv", ["a", "b"], proba, classes=classes)
+    np.testing.assert_allclose(df["label"], proba[:, column])
+
+
+def test_fake_column_of_a_string_labelled_model(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_deepfake._cli_utils import fake_column
+
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    model = LogisticRegression().fit(X, ["REAL", "REAL", "FAKE", "FAKE"])
+    assert model.classes_.tolist() == ["FAKE", "REAL"]
+    assert fake_column(model) == 0
+    proba = model.predict_proba(X)
+    df = write_submission(
+        tmp_path / "s.csv", list("abcd"), proba, classes=model.classes_
+    )
+    # The fake videos (the last two) get the high probabilities.
+    assert df["label"].iloc[2:].min() > df["label"].iloc[:2].max()
+
+
 def test_write_submission_sample_order_missing_and_extra(tmp_path):
     sample = tmp_path / "sample_submission.csv"
     pd.DataFrame({"filename": ["c.mp4", "a.mp4", "b.mp4"], "label": 0.5}).to_csv(

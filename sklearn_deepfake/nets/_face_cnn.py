@@ -21,15 +21,18 @@ from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 __all__ = ["FaceCNNClassifier"]
 
 _AGGREGATIONS = ("mean", "mean_logit", "median", "max", "confident")
+_TRACK_POOLINGS = ("max", "mean", None)
 
 
 class FaceCNNClassifier(VideoClassifierMixin, BaseEstimator):
     """Fine-tune a timm CNN on face crops and score each video.
 
     Every face crop (row) of a video is a training sample with its video's
-    label. At prediction time, the per-row fake probabilities of a video
-    are pooled with :func:`~sklearn_deepfake.features.pool_scores`; a video
-    without any face gets ``empty_proba``. Probabilities are clipped to
+    label. At prediction time, the per-row fake probabilities of each face
+    track are pooled with :func:`~sklearn_deepfake.features.pool_scores`
+    (``aggregation``), then the track scores with ``track_pooling`` (by
+    default their maximum: in DFDC a video is fake when any of its faces
+    is); a video without any face gets ``empty_proba``. Probabilities are clipped to
     ``[eps, 1 - eps]``, which bounds the log loss of a confident mistake.
 
     Training uses skorch (a ``NeuralNet`` built in :meth:`fit` and kept in
@@ -59,7 +62,9 @@ class FaceCNNClassifier(VideoClassifierMixin, BaseEstimator):
     input_size : int, default=None
         Side of the network input; ``None`` keeps the crops' size.
     freeze_backbone : bool, default=False
-        Train only the classifier head.
+        Train only the classifier head. The frozen backbone stays in
+        evaluation mode during training: its batch-norm running statistics
+        do not change (and its dropout, if any, is off).
     backbone_lr_mult : float, default=0.1
         Learning rate of the backbone relative to ``lr`` (the head's).
     max_epochs : int, default=10
@@ -85,10 +90,10 @@ class FaceCNNClassifier(VideoClassifierMixin, BaseEstimator):
     self_blend : bool, SelfBlendedFaces or None, default=None
         Train on self-blended pseudo-fakes too
         (:class:`~sklearn_deepfake.nets.SelfBlendedFaces`; Shiohara and
-        Yamasaki, CVPR 2022): crops of the real videos (class
-        ``classes_[0]``) are blended with a transformed copy of themselves
-        through a soft face mask, on the fly, and labelled fake; the
-        validation videos get the same (drawn once). True uses
+        Yamasaki, CVPR 2022): crops of the real videos are blended with a
+        transformed copy of themselves through a soft face mask, on the
+        fly, and labelled fake; the validation videos get the same (drawn
+        once). True uses
         ``SelfBlendedFaces()``; None or False turns it off. With it, ``y``
         may hold real videos only (0, False or "REAL"; the fake class is
         then 1, True or "FAKE").
@@ -106,7 +111,15 @@ class FaceCNNClassifier(VideoClassifierMixin, BaseEstimator):
         Epochs without a better validation loss before stopping.
     aggregation : {"mean_logit", "mean", "median", "max", "confident"}, \
 default="mean_logit"
-        Rule that pools a video's crop scores.
+        Rule that pools the crop scores of one face track (or of the whole
+        video with ``track_pooling=None``).
+    track_pooling : {"max", "mean"} or None, default="max"
+        How the scores of a video's face tracks (``FaceTracks.track_ids``)
+        become the video's: ``"max"``, the most fake track (a video is fake
+        when any face is); ``"mean"``, the sigmoid of the mean log-odds of
+        the tracks; None pools all the video's crops together with
+        ``aggregation``, whatever their track. With one track, all three
+        are the same. :meth:`predict_frame_proba` is not affected.
     empty_proba : float or None, default=None
         Fake probability of a video without faces; ``None`` uses the
         fraction of fake training videos.
@@ -136,9 +149,11 @@ default="mean_logit"
         The fitted skorch net (``net_.module_`` is the network, ``net_.history``
         the training log).
     classes_ : ndarray of shape (2,)
-        Class labels; ``classes_[1]`` is the fake class.
+        Class labels, sorted; the fake one is
+        ``classes_[fake_class_index(classes_)]`` (1, True or "FAKE"; see
+        :func:`~sklearn_deepfake.utils.fake_class_index`).
     prior_ : float
-        Fraction of training videos of class ``classes_[1]``, counting the
+        Fraction of fake training videos, counting the
         pseudo-fakes of ``self_blend`` (one per real video in ``"add"``
         mode, half of one in ``"replace"`` mode).
     empty_proba_ : float
@@ -195,6 +210,7 @@ default="mean_logit"
         valid_size: float | None = 0.2,
         patience: int = 3,
         aggregation: str = "mean_logit",
+        track_pooling: str | None = "max",
         empty_proba: float | None = None,
         eps: float = 0.01,
         warm_start: bool = False,
@@ -224,6 +240,7 @@ default="mean_logit"
         self.valid_size = valid_size
         self.patience = patience
         self.aggregation = aggregation
+        self.track_pooling = track_pooling
         self.empty_proba = empty_proba
         self.eps = eps
         self.warm_start = warm_start
@@ -287,6 +304,11 @@ default="mean_logit"
             raise ValueError(
                 f"aggregation must be one of {_AGGREGATIONS}, got {self.aggregation!r}."
             )
+        if self.track_pooling not in _TRACK_POOLINGS:
+            raise ValueError(
+                f"track_pooling must be one of {_TRACK_POOLINGS}, got "
+                f"{self.track_pooling!r}."
+            )
         if self.empty_proba is not None and not (
             isinstance(self.empty_proba, Real) and 0 <= self.empty_proba <= 1
         ):
@@ -320,7 +342,8 @@ default="mean_logit"
             One record per video (from
             :class:`~sklearn_deepfake.faces.FaceCropper`).
         y : array-like of shape (n_videos,)
-            Binary video labels; the larger label (after sorting) is "fake".
+            Binary video labels; the fake class is 1, True or "FAKE" (any
+            case), else the other of 0, False or "REAL", else the larger.
             With ``self_blend``, a single real class is accepted.
         groups : array-like of shape (n_videos,), default=None
             Group of each video (a fake shares its original's group); the
@@ -372,8 +395,10 @@ default="mean_logit"
                         f"y must be 1-D with one label per video ({n_videos})."
                     )
                 real, fake = real_fake_labels(y_arr)
-                classes = np.array(
-                    [real, fake], dtype=np.result_type(y_arr, np.asarray(fake))
+                classes = np.sort(
+                    np.array(
+                        [real, fake], dtype=np.result_type(y_arr, np.asarray(fake))
+                    )
                 )
                 return classes, np.zeros(n_videos, np.float32)
         return encode_video_labels(y, n_videos, type(self).__name__)
@@ -470,6 +495,7 @@ default="mean_logit"
             self_blend_mode=self.self_blend_mode,
         )
         module = self._build_module(previous, seed)
+        module.freeze_backbone = bool(self.freeze_backbone)
         head_ids = {id(p) for p in module.backbone.get_classifier().parameters()}
         for p in module.backbone.parameters():
             p.requires_grad_(id(p) in head_ids or not self.freeze_backbone)
@@ -590,15 +616,29 @@ default="mean_logit"
         Returns
         -------
         proba : ndarray of shape (n_videos, 2)
-            Column 1 is ``classes_[1]`` (fake), clipped to
-            ``[eps, 1 - eps]``; videos without faces get ``empty_proba_``.
+            Columns in the order of ``classes_``; the fake class's column
+            (``fake_class_index(classes_)``: 0 for ``["FAKE", "REAL"]``, 1
+            for ``[0, 1]``) is clipped to ``[eps, 1 - eps]``; videos without
+            faces get ``empty_proba_``.
         """
-        scores = self.predict_frame_proba(X)
+        check_is_fitted(self)
+        X = check_per_video(X, kind=FaceTracks)
         fake = np.array(
-            [
-                pool_scores(s, self.aggregation) if len(s) else self.empty_proba_
-                for s in scores
-            ],
-            dtype=np.float64,
+            [self._pool_video(t, self._score_rows(t)) for t in X], dtype=np.float64
         )
         return self._proba_columns(fake)
+
+    def _pool_video(self, track: FaceTracks, scores: np.ndarray) -> float:
+        """Pool a video's crop scores per face track, then over the tracks."""
+        if not len(scores):
+            return float(self.empty_proba_)
+        rule = getattr(self, "track_pooling", None)  # None in older pickles
+        ids = np.asarray(track.track_ids)
+        if rule is None or len(np.unique(ids)) < 2:
+            return pool_scores(scores, self.aggregation)
+        per_track = np.array(
+            [pool_scores(scores[ids == k], self.aggregation) for k in np.unique(ids)]
+        )
+        if rule == "max":
+            return float(per_track.max())
+        return pool_scores(per_track, "mean_logit")

@@ -666,12 +666,30 @@ def fake_label_for(real: Any) -> Any:
 def real_fake_labels(y: Any) -> tuple[Any, Any]:
     """Return the ``(real, fake)`` labels of ``y``.
 
-    Its two classes (the larger is fake), or its lone class and
+    With two classes, the fake one is chosen by
+    :func:`~sklearn_deepfake.utils.fake_class_index` (1, True or "FAKE" in
+    any case; else the other of 0, False or "REAL"; else the larger label);
+    with one class, it is the real one and the fake label is
     :func:`fake_label_for` it.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.nets._self_blend import real_fake_labels
+    >>> real_fake_labels(["FAKE", "REAL", "FAKE"])
+    ('REAL', 'FAKE')
+    >>> real_fake_labels([0, 1]), real_fake_labels(["real"])
+    ((0, 1), ('real', 'fake'))
     """
+    from sklearn_deepfake.utils._labels import fake_class_index
+
     classes = np.unique(np.asarray(y))
     if len(classes) == 2:
-        return classes[0], classes[1]
+        fake = fake_class_index(classes)
+        real_label, fake_label = classes[1 - fake], classes[fake]
+        return (
+            real_label.item() if hasattr(real_label, "item") else real_label,
+            fake_label.item() if hasattr(fake_label, "item") else fake_label,
+        )
     if len(classes) == 1:
         real = classes[0].item() if hasattr(classes[0], "item") else classes[0]
         return real, fake_label_for(real)
@@ -709,9 +727,11 @@ def make_self_blended(
         One record per video.
     y : array-like of shape (n_videos,), default=None
         Video labels; None means every video is real (labels 0, fakes 1).
-        With two classes the larger one is fake; with one class it must be
-        a real label (0, False, "REAL"), and the fake label is 1, True or
-        "FAKE".
+        With two classes the fake one is 1, True or "FAKE" (any case), else
+        the other of 0, False or "REAL", else the larger label (see
+        :func:`~sklearn_deepfake.utils.fake_class_index`); with one class it
+        must be a real label (0, False, "REAL"), and the fake label is 1,
+        True or "FAKE".
     groups : array-like of shape (n_videos,), default=None
         Groups of the videos; None puts each video in its own group
         (``0 .. n_videos - 1``).

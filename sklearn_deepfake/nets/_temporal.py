@@ -325,14 +325,16 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
         The fitted skorch net (``net_.module_`` is the network,
         ``net_.history`` the training log).
     classes_ : ndarray of shape (2,)
-        Class labels; ``classes_[1]`` is the fake class.
+        Class labels, sorted; the fake one is
+        ``classes_[fake_class_index(classes_)]`` (1, True or "FAKE"; see
+        :func:`~sklearn_deepfake.utils.fake_class_index`).
     n_features_in_ : int
         ``D``, the number of features per frame.
-    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,)
+    feature_mean_, feature_scale_ : ndarray of shape (``n_features_in_``,)
         Standardisation of the frame features (zeros and ones when
         ``standardize=False``).
     prior_ : float
-        Fraction of training videos of class ``classes_[1]``.
+        Fraction of fake training videos.
     empty_proba_ : float
         Fake probability given to videos without frames.
     device_ : torch.device
@@ -503,7 +505,8 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
         X : list of ndarray of shape (n_frames_i, n_features)
             Per-frame features of each video, in frame order; may be empty.
         y : array-like of shape (n_videos,)
-            Binary video labels; the larger label (after sorting) is "fake".
+            Binary video labels; the fake class is 1, True or "FAKE" (any
+            case), else the other of 0, False or "REAL", else the larger.
         groups : array-like of shape (n_videos,), default=None
             Group of each video (a fake shares its original's group); the
             internal validation split never puts one group on both sides.
@@ -744,7 +747,8 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_videos, 2)
-            Column 1 is ``classes_[1]`` (fake), clipped to ``[eps, 1 - eps]``;
+            Columns in the order of ``classes_`` (P(fake) in column
+            ``fake_class_index(classes_)``), clipped to ``[eps, 1 - eps]``;
             videos without frames get ``empty_proba_`` and a warning.
         """
         logits, has_frames = self._video_logits(X)

@@ -220,7 +220,14 @@ class FaceNet(torch.nn.Module):
     Scales ``uint8 (B, 3, S, S)`` input to [0, 1], resizes it to
     ``input_size`` when given, normalises it with the backbone's mean and
     standard deviation and returns the logits, shape ``(B,)``.
+
+    When the attribute ``freeze_backbone`` is True, :meth:`train` keeps the
+    backbone, all but its classifier head, in evaluation mode: the running
+    statistics of its batch-norm layers stay those it started with, and its
+    dropout is off, as for a fixed feature extractor.
     """
+
+    freeze_backbone = False
 
     def __init__(
         self,
@@ -236,6 +243,14 @@ class FaceNet(torch.nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
         self.input_size = input_size
         self.channels_last = channels_last
+
+    def train(self, mode: bool = True) -> FaceNet:
+        """Set the training mode; a frozen backbone stays in evaluation mode."""
+        super().train(mode)
+        if mode and self.freeze_backbone:
+            self.backbone.eval()
+            self.backbone.get_classifier().train(True)
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         import torch.nn.functional as F
@@ -363,8 +378,23 @@ def one_cycle(optimizer: Any, *, total_steps: int, pct_start: float = 0.3, **kw:
 def encode_video_labels(
     y: Any, n_videos: int, owner: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Check binary video labels; return ``(classes, y01 float32)``."""
+    """Check binary video labels; return ``(classes, y01 float32)``.
+
+    ``classes`` is sorted (as scikit-learn's ``classes_``); ``y01`` is 1 for
+    the fake class, ``classes[fake_class_index(classes)]`` (1, True or
+    ``"FAKE"``, see :func:`~sklearn_deepfake.utils.fake_class_index`), so
+    the networks always learn P(fake), whatever the order of the labels.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.nets._training import encode_video_labels
+    >>> classes, y01 = encode_video_labels(["REAL", "FAKE", "FAKE"], 3, "clf")
+    >>> classes.tolist(), y01.tolist()
+    (['FAKE', 'REAL'], [0.0, 1.0, 1.0])
+    """
     from sklearn.preprocessing import LabelEncoder
+
+    from sklearn_deepfake.utils._labels import fake_class_index
 
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n_videos:
@@ -375,7 +405,9 @@ def encode_video_labels(
             f"{owner} needs exactly 2 classes in y, got "
             f"{len(encoder.classes_)}: {encoder.classes_.tolist()}."
         )
-    return encoder.classes_, encoder.transform(y).astype(np.float32)
+    fake = fake_class_index(encoder.classes_)
+    y01 = encoder.transform(y) == fake
+    return encoder.classes_, y01.astype(np.float32)
 
 
 def training_callbacks(
@@ -386,8 +418,17 @@ def training_callbacks(
     patience: int,
     verbose: int,
 ) -> list[tuple[str, Any]]:
-    """Epoch setter, one-cycle schedule per batch, and optional early stopping."""
+    """Epoch setter, one-cycle schedule per batch, optional early stopping.
+
+    Inside a fold of :func:`~sklearn_deepfake.model_selection.tune_pipeline`
+    with ``pruning="epoch"``, the Optuna pruning callback of
+    :func:`~sklearn_deepfake.model_selection.pruning_callbacks` comes last; it
+    reports the validation loss after each epoch (the training loss when
+    there is no validation split), so that a bad trial stops mid-training.
+    """
     from skorch.callbacks import EarlyStopping, LRScheduler
+
+    from sklearn_deepfake.model_selection import pruning_callbacks
 
     callbacks: list[tuple[str, Any]] = [
         ("epoch_setter", EpochSetter(train_ds)),
@@ -410,6 +451,7 @@ def training_callbacks(
                 ),
             )
         )
+    callbacks += pruning_callbacks("valid_loss" if early_stopping else "train_loss")
     return callbacks
 
 

@@ -207,9 +207,11 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
     net_ : skorch.NeuralNet
         The trained network (training state released).
     classes_ : ndarray of shape (2,)
-        Class labels.
+        Class labels, sorted; the fake one is
+        ``classes_[fake_class_index(classes_)]`` (1, True or "FAKE"; see
+        :func:`~sklearn_deepfake.utils.fake_class_index`).
     prior_ : float
-        Fraction of positive training videos.
+        Fraction of fake training videos.
     device_ : torch.device
         Resolved device.
     n_epochs_ : int
@@ -464,8 +466,9 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_videos, 2)
-            Column 1 is the probability of ``classes_[1]`` (fake); a video
-            without a clip gets the training prior.
+            Columns in the order of ``classes_`` (P(fake) in column
+            ``fake_class_index(classes_)``); a video without a clip gets the
+            training prior.
         """
         check_is_fitted(self)
         X = check_per_video(X, kind=FaceTracks)
