@@ -29,7 +29,8 @@ from sklearn_deepfake.cli import (
 # Same as sklearn_deepfake.model_selection.DEFAULT_STORAGE (kept here so that
 # --help does not import scikit-learn; a test checks that they agree).
 _DEFAULT_STORAGE = "sqlite:///sklearn_deepfake_study.db"
-_FEATURE_SETS = ("context", "spectrum", "context+spectrum", "cnn")
+_FEATURE_SETS = ("context", "spectrum", "context+spectrum", "context+mtcnn", "cnn")
+_PRESETS = ("default", "swap", "self-blended")
 # Steps whose parameters change the faces; searched only with --tune-faces.
 _FACE_STEPS = ("FrameSampler", "FaceCropper")
 
@@ -110,7 +111,7 @@ def add_subparser(commands: Any) -> None:
     tune.add_argument(
         "--features",
         choices=_FEATURE_SETS,
-        default="context",
+        default=None,
         help="per-frame features (default: context)",
     )
     tune.add_argument(
@@ -132,7 +133,7 @@ def _study_name(args: argparse.Namespace, k: int) -> str:
 
     key = (
         os.path.abspath(args.data_dir),
-        args.features,
+        args.features or "context",
         args.n_frames,
         args.size,
         sorted(parse_set(args.set).items(), key=lambda kv: kv[0]),

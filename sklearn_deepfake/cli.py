@@ -39,6 +39,7 @@ from sklearn_deepfake._cli_utils import (
     check_params,
     concise_warnings,
     default_cache_dir,
+    fake_column,
     find_videos,
     list_videos,
     one_line,
@@ -53,7 +54,8 @@ __all__ = ["main"]
 
 # Same names as sklearn_deepfake._pipeline.FEATURE_SETS (kept here so that
 # --help does not import scikit-learn; a test checks that they agree).
-_FEATURE_SETS = ("context", "spectrum", "context+spectrum", "cnn")
+_FEATURE_SETS = ("context", "spectrum", "context+spectrum", "context+mtcnn", "cnn")
+_PRESETS = ("default", "swap", "self-blended")
 # Parameter of the default pipeline's internal calibration folds.
 _CALIBRATION_CV = "classifier__estimator__cv"
 
@@ -282,10 +284,20 @@ def _build_parser() -> argparse.ArgumentParser:
         "skips it (default: 5)",
     )
     fit.add_argument(
+        "--preset",
+        choices=_PRESETS,
+        default="default",
+        help="named recipe of make_default_pipeline: 'default' (weight-free "
+        "context features), 'swap' (context + MTCNN embeddings, best on real "
+        "face swaps in benchmarks/bench_quality.py) or 'self-blended' (a "
+        "FaceCNNClassifier that also trains on self-blended fakes of the real "
+        "videos, so a folder of real videos only is enough) (default: default)",
+    )
+    fit.add_argument(
         "--features",
         choices=_FEATURE_SETS,
-        default="context",
-        help="per-frame features (default: context)",
+        default=None,
+        help="per-frame features (default: the preset's)",
     )
     fit.add_argument(
         "--calibration",
@@ -410,7 +422,8 @@ def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
     if args.size is not None:
         kwargs["size"] = args.size
     pipe = make_default_pipeline(
-        features=getattr(args, "features", "context"),
+        preset=getattr(args, "preset", "default"),
+        features=getattr(args, "features", None),
         calibration=getattr(args, "calibration", None),
         cache_dir=cache_dir,
         device=args.device,
@@ -807,7 +820,7 @@ def _run_demo(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no-face warnings were shown above
         pipe.fit(list(train.paths), y)
-        proba = pipe.predict_proba(list(test.paths))[:, 1]
+        proba = pipe.predict_proba(list(test.paths))[:, fake_column(pipe)]
     print(
         f"\nFitted on all {len(y)} training videos{cal.replace(';', ',')}, "
         f"scored the test videos  [{time.perf_counter() - t:.1f} s]"
