@@ -14,6 +14,8 @@ import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from sklearn_deepfake.utils._plotting import check_axes
+
 __all__ = [
     "CalibrationComparison",
     "CalibrationReport",
@@ -384,17 +386,6 @@ def compare_calibration(
     )
 
 
-def _import_pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "ReliabilityDisplay needs matplotlib: pip install matplotlib "
-            "(or pip install 'sklearn-deepfake[tests]')."
-        ) from exc
-    return plt
-
-
 class ReliabilityDisplay:
     """Reliability diagram with the expected calibration error in the legend.
 
@@ -473,9 +464,7 @@ class ReliabilityDisplay:
         display : ReliabilityDisplay
             Object holding the artists.
         """
-        plt = _import_pyplot()
-        if ax is None:
-            _, ax = plt.subplots()
+        ax, _ = check_axes(ax, "ReliabilityDisplay")
         name = self.estimator_name if name is None else name
         report = self.report
         scores = f"ECE = {report.ece:.3f}, log loss = {report.log_loss:.3f}"

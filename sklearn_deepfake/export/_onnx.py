@@ -16,11 +16,9 @@ exporter cannot translate the anti-aliased resize of the pre-processing).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import os
-import tempfile
 from numbers import Integral, Real
 from typing import Any
 
@@ -30,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.features._pooling import pool_scores
 from sklearn_deepfake.nets._base import VideoClassifierMixin
+from sklearn_deepfake.utils._checks import write_atomic
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["ONNXFaceClassifier", "ONNXFeatureExtractor", "export_onnx"]
@@ -110,27 +109,6 @@ def _graph_module(estimator: Any) -> tuple[Any, dict[str, Any]]:
     return _Graph(net).eval(), meta
 
 
-def _write_atomic(data: bytes, path: str | os.PathLike) -> str:
-    path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    return path
-
-
 def export_onnx(
     estimator: Any,
     path: str | os.PathLike,
@@ -207,7 +185,7 @@ def export_onnx(
     proto = program.model_proto
     onnx.helper.set_model_props(proto, {_KEY: json.dumps(meta)})
     onnx.checker.check_model(proto)
-    return _write_atomic(proto.SerializeToString(), path)
+    return write_atomic(proto.SerializeToString(), path)
 
 
 class _ONNXBase(BaseEstimator):

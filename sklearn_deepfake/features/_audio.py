@@ -22,11 +22,14 @@ import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
-from sklearn_deepfake.utils._ragged import check_per_video
+from sklearn_deepfake.utils._checks import (
+    check_int_range,
+    check_n_jobs,
+    check_video_paths,
+)
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
 
-_MAX_LISTED = 10
 # Floor of the power and dB values: keeps logs finite on digital silence.
 _EPS = 1e-10
 _SCALAR_NAMES = (
@@ -379,15 +382,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
 
     def _validate_params(self) -> None:
         def integer(name: str, low: int, high: int) -> None:
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or not low <= value <= high
-            ):
-                raise ValueError(
-                    f"{name} must be an int in [{low}, {high}], got {value!r}."
-                )
+            check_int_range(name, getattr(self, name), low, high)
 
         def real(name: str, low: float, high: float, allow_none: bool = False) -> None:
             value = getattr(self, name)
@@ -411,11 +406,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         real("hop", 0.0005, 1.0)
         real("max_duration", 0.0, math.inf, allow_none=True)
         real("silence_db", -200.0, 0.0)
-        if self.n_jobs is not None and (
-            isinstance(self.n_jobs, bool)
-            or not isinstance(self.n_jobs, numbers.Integral)
-        ):
-            raise ValueError(f"n_jobs must be None or an int, got {self.n_jobs!r}.")
+        check_n_jobs(self.n_jobs)
 
     def fit(self, X: Any, y: Any = None) -> AudioFeatures:
         """Validate the parameters; nothing is learned.
@@ -455,7 +446,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             If any path does not exist; all missing paths are listed.
         """
         self._validate_params()
-        paths = _check_paths(X)
+        paths = check_video_paths(X)
         rows = _map_with_warnings(self._row, paths, self.n_jobs)
         width = len(_SCALAR_NAMES) + 3 * self.n_mfcc
         return np.asarray(rows, dtype=np.float64).reshape(len(paths), width)
@@ -484,7 +475,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         32
         """
         self._validate_params()
-        paths = _check_paths(X)
+        paths = check_video_paths(X)
         return _map_with_warnings(self._spectrogram, paths, self.n_jobs, 3)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -631,20 +622,6 @@ def _syllabic_modulation(rms_db: np.ndarray, rate: float) -> float:
     if total <= 0:
         return 0.0
     return float(power[(freqs >= 2.0) & (freqs <= 8.0)].sum() / total)
-
-
-def _check_paths(X: Any) -> list[str]:
-    """Validate the paths; raise FileNotFoundError listing the missing ones."""
-    paths = check_per_video(X, kind=str)
-    missing = [p for p in paths if not os.path.exists(p)]
-    if missing:
-        listed = ", ".join(repr(p) for p in missing[:_MAX_LISTED])
-        more = len(missing) - _MAX_LISTED
-        listed += f" and {more} more" if more > 0 else ""
-        raise FileNotFoundError(
-            f"{len(missing)} of {len(paths)} video files not found: {listed}."
-        )
-    return paths
 
 
 def _map_with_warnings(

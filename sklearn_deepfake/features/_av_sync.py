@@ -20,6 +20,7 @@ from sklearn_deepfake.features._audio import (
     _map_with_warnings,
     _NoAudioStream,
 )
+from sklearn_deepfake.utils._checks import check_int_range, check_n_jobs
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["AVSyncFeatures"]
@@ -206,15 +207,7 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
 
     def _validate_params(self) -> None:
         for name, low, high in (("max_lag", 0, 100), ("sample_rate", 4000, 96000)):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or not low <= value <= high
-            ):
-                raise ValueError(
-                    f"{name} must be an int in [{low}, {high}], got {value!r}."
-                )
+            check_int_range(name, getattr(self, name), low, high)
         value = self.silence_db
         if (
             isinstance(value, bool)
@@ -222,11 +215,7 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
             or not -200.0 < value <= 0.0
         ):
             raise ValueError(f"silence_db must be in (-200, 0], got {value!r}.")
-        if self.n_jobs is not None and (
-            isinstance(self.n_jobs, bool)
-            or not isinstance(self.n_jobs, numbers.Integral)
-        ):
-            raise ValueError(f"n_jobs must be None or an int, got {self.n_jobs!r}.")
+        check_n_jobs(self.n_jobs)
 
     def fit(self, X: Any, y: Any = None) -> AVSyncFeatures:
         """Validate the parameters; nothing is learned.

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.features._handcrafted import face_boxes_in_crop
+from sklearn_deepfake.utils._checks import list_some
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["OpticalFlowFeatures", "flow_pairs"]
@@ -304,9 +305,7 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
                 row[-3:] = 0.0
             rows[i] = row
         if missing:
-            listed = ", ".join(repr(p) for p in missing[:_MAX_LISTED])
-            more = len(missing) - _MAX_LISTED
-            listed += f" and {more} more" if more > 0 else ""
+            listed = list_some(missing, _MAX_LISTED)
             warnings.warn(
                 f"{len(missing)} of {len(X)} videos have no pair of consecutive "
                 f"face frames (no face, one frame, or gaps over max_gap); their "

@@ -26,6 +26,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predi
 from sklearn.pipeline import Pipeline
 
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._plotting import check_axes, import_pyplot
 
 __all__ = [
     "FaceMontageDisplay",
@@ -33,25 +34,6 @@ __all__ = [
     "GroupedDETDisplay",
     "GroupedROCDisplay",
 ]
-
-
-def _pyplot() -> Any:
-    """Import ``matplotlib.pyplot`` or say which extra provides it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is installed in CI
-        raise ImportError(
-            "Plotting needs matplotlib: pip install 'sklearn-deepfake[plot]'."
-        ) from exc
-    return plt
-
-
-def _axes(ax: Any) -> tuple[Any, Any]:
-    """Return ``(ax, figure)``, making a new figure when ``ax`` is None."""
-    plt = _pyplot()
-    if ax is None:
-        _, ax = plt.subplots()
-    return ax, ax.figure
 
 
 def _video_name(path: str) -> str:
@@ -99,6 +81,16 @@ def _pick_video(X: list, video: int) -> FaceTracks:
             f"Expected FaceTracks at position {video}, got {type(track).__name__}."
         )
     return track
+
+
+def _score_one_video(estimator: Any, X: Any, video: int) -> tuple:
+    """Return ``(frame scorer, face tracks, frame scores)`` of ``X[video]``."""
+    if isinstance(X, (FaceTracks, str)):
+        X = [X]
+    X = list(X)
+    final, tracks = _split_estimator(estimator, [X[int(video)]])
+    track = _pick_video(tracks, 0)
+    return final, track, final.predict_frame_proba([track])[0]
 
 
 def _row_scores(track: FaceTracks, frame_scores: Any) -> np.ndarray:
@@ -294,12 +286,7 @@ class FrameScoreTimelineDisplay:
         -------
         display : FrameScoreTimelineDisplay
         """
-        if isinstance(X, (FaceTracks, str)):
-            X = [X]
-        X = list(X)
-        final, tracks = _split_estimator(estimator, [X[int(video)]])
-        track = _pick_video(tracks, 0)
-        scores = final.predict_frame_proba([track])[0]
+        final, track, scores = _score_one_video(estimator, X, video)
         video_score = float(final.predict_proba([track])[0, 1])
         return cls.from_predictions(
             track,
@@ -327,7 +314,7 @@ class FrameScoreTimelineDisplay:
             ``self``, with ``ax_``, ``figure_``, ``lines_`` and
             ``thumbnail_axes_`` set.
         """
-        ax, fig = _axes(ax)
+        ax, fig = check_axes(ax)
         frames = np.asarray(self.frames, dtype=np.float64)
         scores = np.asarray(self.scores, dtype=np.float64)
         track_ids = np.asarray(self.track_ids)
@@ -531,12 +518,7 @@ class FaceMontageDisplay:
         -------
         display : FaceMontageDisplay
         """
-        if isinstance(X, (FaceTracks, str)):
-            X = [X]
-        X = list(X)
-        final, tracks = _split_estimator(estimator, [X[int(video)]])
-        one = _pick_video(tracks, 0)
-        scores = final.predict_frame_proba([one])[0]
+        _, one, scores = _score_one_video(estimator, X, video)
         return cls.from_predictions(
             one,
             scores,
@@ -567,10 +549,10 @@ class FaceMontageDisplay:
             ``self``, with ``ax_``, ``figure_``, ``image_``, ``texts_`` and
             ``borders_`` set.
         """
-        plt = _pyplot()
+        plt = import_pyplot()
         from matplotlib.patches import Rectangle
 
-        ax, fig = _axes(ax)
+        ax, fig = check_axes(ax)
         crops = np.asarray(self.crops, dtype=np.uint8)
         n = len(crops)
         size = crops.shape[1] if crops.ndim == 4 and n else 8
@@ -979,7 +961,7 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
         display : GroupedROCDisplay
             ``self``, with the attributes above set.
         """
-        ax, fig = _axes(ax)
+        ax, fig = check_axes(ax)
         self.roc_aucs_ = np.array([c[2] for c in self.fold_curves])
         self.fold_displays_ = []
         if show_folds:
@@ -1114,7 +1096,7 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
         """
         from scipy.stats import norm
 
-        ax, fig = _axes(ax)
+        ax, fig = check_axes(ax)
         self.fold_displays_ = []
         if show_folds:
             for (fpr, fnr), fold in zip(self.fold_curves, self.fold_names):

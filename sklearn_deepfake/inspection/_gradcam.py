@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._plotting import import_pyplot
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["GradCAMDisplay", "grad_cam"]
@@ -555,8 +556,7 @@ class GradCAMDisplay:
         """
         n = min(int(n_faces), len(self.crops))
         if ax is None:
-            import matplotlib.pyplot as plt
-
+            plt = import_pyplot("GradCAMDisplay")
             cols = max(1, n if n <= 6 else int(np.ceil(n / 2)))
             n_ax_rows = 1 if n <= 6 else 2
             _, ax = plt.subplots(

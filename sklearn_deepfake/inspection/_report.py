@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime
 import html
 import io
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from sklearn_deepfake.utils._checks import write_atomic
 from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = ["explain_video"]
@@ -154,26 +153,6 @@ def _model_summary(model: Any) -> str:
             label += f"({backbone})"
         parts.append(label)
     return " → ".join(parts)
-
-
-def _write_atomic(text: str, path: str | os.PathLike) -> None:
-    path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
 
 
 def explain_video(
@@ -348,5 +327,5 @@ def _explain(
     parts += ["<h2>Details</h2>", f"<table>{rows}</table>", "</body></html>"]
     text = "\n".join(parts)
     if output_html is not None:
-        _write_atomic(text, output_html)
+        write_atomic(text, output_html)
     return text, proba

@@ -14,13 +14,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 
 from sklearn_deepfake.exceptions import VideoReadWarning
-from sklearn_deepfake.utils._ragged import FramePlan, check_per_video
+from sklearn_deepfake.utils._checks import check_video_paths
+from sklearn_deepfake.utils._ragged import FramePlan
 from sklearn_deepfake.video._reading import VideoInfo, probe_video
 
 __all__ = ["FrameSampler"]
 
 _STRATEGIES = ("uniform", "every_nth", "random", "all", "bursts")
-_MAX_LISTED = 10
 
 
 def _video_seed(base: int, path: str) -> np.random.Generator:
@@ -228,15 +228,7 @@ default="uniform"
             If any path does not exist; all missing paths are listed.
         """
         self._validate_params()
-        paths = check_per_video(X, kind=str)
-        missing = [p for p in paths if not os.path.exists(p)]
-        if missing:
-            listed = ", ".join(repr(p) for p in missing[:_MAX_LISTED])
-            more = len(missing) - _MAX_LISTED
-            listed += f" and {more} more" if more > 0 else ""
-            raise FileNotFoundError(
-                f"{len(missing)} of {len(paths)} video files not found: {listed}."
-            )
+        paths = check_video_paths(X)
         if isinstance(self.random_state, numbers.Integral):
             base = int(self.random_state) % 2**63
         else:

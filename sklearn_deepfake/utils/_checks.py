@@ -1,0 +1,164 @@
+"""Parameter and path checks, and atomic writes, shared across modules."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+from sklearn_deepfake.utils._ragged import check_per_video
+
+_MAX_LISTED = 10
+
+
+def list_some(items: Sequence, max_listed: int = _MAX_LISTED) -> str:
+    """Return the reprs of the first ``max_listed`` items, and how many more.
+
+    Parameters
+    ----------
+    items : sequence
+        What to list (paths, usually).
+    max_listed : int, default=10
+        Items shown before the rest is only counted.
+
+    Returns
+    -------
+    listed : str
+        Comma-separated reprs, followed by ``" and N more"`` when cut.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.utils._checks import list_some
+    >>> list_some(["a.mp4", "b.mp4", "c.mp4"], max_listed=2)
+    "'a.mp4', 'b.mp4' and 1 more"
+    """
+    listed = ", ".join(repr(p) for p in items[:max_listed])
+    more = len(items) - max_listed
+    return listed + (f" and {more} more" if more > 0 else "")
+
+
+def check_video_paths(X: Any) -> list[str]:
+    """Validate per-video paths; raise FileNotFoundError listing missing ones.
+
+    Parameters
+    ----------
+    X : sequence of str or os.PathLike
+        One path per video, in any form :func:`check_per_video` accepts.
+
+    Returns
+    -------
+    paths : list of str
+        The paths as strings, in the order of ``X``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If any path does not exist; the first ten missing paths are listed.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.utils._checks import check_video_paths
+    >>> check_video_paths(["no_such_video.mp4"])
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: 1 of 1 video files not found: 'no_such_video.mp4'.
+    """
+    paths = check_per_video(X, kind=str)
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(paths)} video files not found: "
+            f"{list_some(missing)}."
+        )
+    return paths
+
+
+def check_n_jobs(n_jobs: Any) -> None:
+    """Raise ValueError unless ``n_jobs`` is None or an int (not a bool).
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.utils._checks import check_n_jobs
+    >>> check_n_jobs(2)
+    >>> check_n_jobs(1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_jobs must be None or an int, got 1.5.
+    """
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)
+    ):
+        raise ValueError(f"n_jobs must be None or an int, got {n_jobs!r}.")
+
+
+def write_atomic(data: bytes | str, path: str | os.PathLike) -> str:
+    """Write ``data`` to ``path`` through a temporary file, then rename it.
+
+    Readers never see a half-written file, and a failed write leaves the
+    old file (if any) in place. Missing folders are created; the file gets
+    mode 0644.
+
+    Parameters
+    ----------
+    data : bytes or str
+        Content; a str is written as UTF-8 text.
+    path : str or os.PathLike
+        Destination.
+
+    Returns
+    -------
+    path : str
+        The absolute path written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_deepfake.utils._checks import write_atomic
+    >>> path = write_atomic("hello", os.path.join(tempfile.mkdtemp(), "a.txt"))
+    >>> open(path, encoding="utf-8").read()
+    'hello'
+    """
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+    )
+    text = isinstance(data, str)
+    try:
+        with os.fdopen(
+            fd, "w" if text else "wb", encoding="utf-8" if text else None
+        ) as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def check_int_range(name: str, value: Any, low: int, high: int) -> None:
+    """Raise ValueError unless ``value`` is an int (not a bool) in ``[low, high]``.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.utils._checks import check_int_range
+    >>> check_int_range("n_mels", 64, 4, 256)
+    >>> check_int_range("n_mels", 2, 4, 256)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_mels must be an int in [4, 256], got 2.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not low <= value <= high
+    ):
+        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}.")
