@@ -169,3 +169,36 @@ def test_errors(extractor, extractor_file, classifier_file, tmp_path):
     with pytest.raises(TypeError, match="supports"):
         export_onnx(ONNXFeatureExtractor(extractor_file).fit(), tmp_path / "x.onnx")
     assert not list(tmp_path.iterdir())
+
+
+def test_classifier_with_string_labels_and_two_tracks(tracks, tmp_path):
+    # DFDC labels sort to ["FAKE", "REAL"]: column 0 is P(FAKE) for both the
+    # torch and the onnxruntime classifier; a video with two face tracks is
+    # pooled per track (the most fake track) by both.
+    import dataclasses
+
+    clf = FaceCNNClassifier(
+        "resnet18",
+        max_epochs=1,
+        batch_size=4,
+        valid_size=None,
+        device="cpu",
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(tracks, ["REAL", "FAKE", "REAL", "FAKE"])
+    onnx_clf = ONNXFaceClassifier(export_onnx(clf, tmp_path / "s.onnx", size=32))
+    onnx_clf.fit()
+    assert list(onnx_clf.classes_) == ["FAKE", "REAL"]
+    two = next(t for t in tracks if len(t) >= 2)
+    ids = np.arange(len(two)) % 2
+    X = [*tracks, dataclasses.replace(two, track_ids=ids)]
+    got, ref = onnx_clf.predict_proba(X), clf.predict_proba(X)
+    np.testing.assert_allclose(got, ref, atol=ATOL)
+    np.testing.assert_array_equal(onnx_clf.predict(X), clf.predict(X))
+    frames = clf.predict_frame_proba(X)[-1]
+    from sklearn_deepfake.features import pool_scores
+
+    expected = max(pool_scores(frames[ids == k], clf.aggregation) for k in (0, 1))
+    assert abs(ref[-1, 0] - np.clip(expected, clf.eps, 1 - clf.eps)) < 1e-3

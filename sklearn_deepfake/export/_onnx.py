@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.features._pooling import pool_scores
+from sklearn_deepfake.features._pooling import pool_track_scores
 from sklearn_deepfake.nets._base import VideoClassifierMixin
 from sklearn_deepfake.utils._checks import write_atomic
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
@@ -65,6 +65,7 @@ def _graph_module(estimator: Any) -> tuple[Any, dict[str, Any]]:
             "kind": "face_classifier",
             "backbone": estimator.backbone,
             "aggregation": estimator.aggregation,
+            "track_pooling": getattr(estimator, "track_pooling", None),
             "empty_proba": float(estimator.empty_proba_),
             "eps": float(estimator.eps),
             "classes": np.asarray(estimator.classes_).tolist(),
@@ -386,7 +387,8 @@ class ONNXFaceClassifier(VideoClassifierMixin, _ONNXBase):
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-        Labels of the exported classifier; ``classes_[1]`` is fake.
+        Labels of the exported classifier; the fake class is found by
+        :func:`~sklearn_deepfake.utils.fake_class_index`.
     aggregation_, empty_proba_, eps_ : str, float, float
         Settings in use.
     session_ : onnxruntime.InferenceSession
@@ -469,11 +471,14 @@ class ONNXFaceClassifier(VideoClassifierMixin, _ONNXBase):
         self.empty_proba_ = float(empty)
         self.eps_ = float(eps)
         self.classes_ = np.asarray(meta["classes"])
+        self.track_pooling_ = meta.get("track_pooling")
         return self
 
     def _proba_columns(self, fake: Any) -> np.ndarray:
+        """Clip with ``eps_`` (the parameter may be None); columns of ``classes_``."""
         fake = np.clip(np.asarray(fake, dtype=np.float64), self.eps_, 1 - self.eps_)
-        return np.column_stack([1.0 - fake, fake])
+        out = np.column_stack([1.0 - fake, fake])
+        return out if self._fake_index() == 1 else out[:, ::-1].copy()
 
     def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
         """Return each video's per-crop fake probabilities.
@@ -503,13 +508,18 @@ class ONNXFaceClassifier(VideoClassifierMixin, _ONNXBase):
         Returns
         -------
         proba : ndarray of shape (n_videos, 2)
-            Column 1 is ``classes_[1]`` (fake), clipped to
-            ``[eps_, 1 - eps_]``; videos without faces get ``empty_proba_``.
+            Columns in the order of ``classes_``; the fake class's column is
+            clipped to ``[eps_, 1 - eps_]``; videos without faces get
+            ``empty_proba_``; each video's crops are pooled per face track
+            first, as the exported classifier does (``track_pooling_``).
         """
         scores = self.predict_frame_proba(X)
+        X = check_per_video(X, kind=FaceTracks)
         fake = [
-            pool_scores(s, self.aggregation_) if len(s) else self.empty_proba_
-            for s in scores
+            pool_track_scores(s, t.track_ids, self.aggregation_, self.track_pooling_)
+            if len(s)
+            else self.empty_proba_
+            for s, t in zip(scores, X)
         ]
         return self._proba_columns(fake)
 

@@ -24,6 +24,7 @@ from sklearn_deepfake.features._pooling import (
     ScorePooling,
     TemporalPooling,
     pool_scores,
+    pool_track_scores,
 )
 
 __all__ = [
@@ -41,5 +42,6 @@ __all__ = [
     "face_boxes_in_crop",
     "log_mel_spectrogram",
     "pool_scores",
+    "pool_track_scores",
     "read_audio",
 ]

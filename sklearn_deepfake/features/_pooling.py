@@ -17,7 +17,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_deepfake.utils._ragged import check_per_video
 
-__all__ = ["ScorePooling", "TemporalPooling", "pool_scores"]
+__all__ = [
+    "TRACK_POOLINGS",
+    "ScorePooling",
+    "TemporalPooling",
+    "pool_scores",
+    "pool_track_scores",
+]
 
 _STATS = {
     "mean": lambda a: a.mean(axis=0),
@@ -373,6 +379,64 @@ def pool_scores(
     if real.mean() >= real_frac:
         return float(p[real].mean())
     return float(p.mean())
+
+
+#: Rules of :func:`pool_track_scores` over the scores of a video's tracks.
+TRACK_POOLINGS = ("max", "mean", None)
+
+
+def pool_track_scores(
+    scores: Any,
+    track_ids: Any,
+    rule: str = "mean",
+    track_pooling: str | None = "max",
+) -> float:
+    """Pool a video's crop scores per face track, then over the tracks.
+
+    In DFDC a video is fake when any of its faces is fake, so a real face
+    seen in more frames must not outvote a fake one: each track's scores are
+    pooled with ``rule`` (see :func:`pool_scores`), then the track scores
+    with ``track_pooling``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_rows,)
+        Fake probabilities of the video's face crops (at least one).
+    track_ids : array-like of shape (n_rows,)
+        Face track of each crop.
+    rule : str, default="mean"
+        Pooling of the crops of one track (:func:`pool_scores`).
+    track_pooling : {"max", "mean"} or None, default="max"
+        ``"max"``: the most fake track; ``"mean"``: the sigmoid of the mean
+        track logit; None: every crop pooled together, ignoring the tracks.
+
+    Returns
+    -------
+    proba : float
+        The video's fake probability.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.features import pool_track_scores
+    >>> scores, ids = [0.1, 0.1, 0.1, 0.1, 0.9, 0.9], [0, 0, 0, 0, 1, 1]
+    >>> round(pool_track_scores(scores, ids, "mean", "max"), 2)
+    0.9
+    >>> round(pool_track_scores(scores, ids, "mean", None), 2)
+    0.37
+    """
+    if track_pooling not in TRACK_POOLINGS:
+        raise ValueError(
+            f"track_pooling must be one of {TRACK_POOLINGS}, got {track_pooling!r}."
+        )
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    ids = np.asarray(track_ids).ravel()
+    tracks = np.unique(ids)
+    if track_pooling is None or len(tracks) < 2:
+        return pool_scores(scores, rule)
+    per_track = np.array([pool_scores(scores[ids == k], rule) for k in tracks])
+    if track_pooling == "max":
+        return float(per_track.max())
+    return pool_scores(per_track, "mean_logit")
 
 
 class ScorePooling(TransformerMixin, BaseEstimator):
