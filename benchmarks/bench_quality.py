@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(SHARED))
     parser.add_argument("--cache", default="/tmp/skdf_cache")
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
+    parser.add_argument("--n-frames", type=int, default=16)
     parser.add_argument("--backbone", default="resnet18")
     parser.add_argument("--input-size", type=int, default=112)
     parser.add_argument("--cnn-epochs", type=int, default=12)
@@ -147,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         swap_face = {r["filename"]: r["swap_face"] for r in csv.DictReader(f)}
     real_only = sorted(str(p) for p in (root / "real-only").glob("*.mp4"))
 
-    faces = make_default_pipeline(n_frames=16, cache_dir=args.cache, device="cpu")[:2]
+    faces = make_default_pipeline(
+        n_frames=args.n_frames, cache_dir=args.cache, device="cpu"
+    )[:2]
     t0 = time.perf_counter()
     X_tr = faces.fit_transform(list(train.paths))
     X_te = faces.transform(list(test.paths))
@@ -155,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     n_videos = len(X_tr) + len(X_te) + len(X_ro)
     print(
         f"faces: {n_videos} videos in {time.perf_counter() - t0:.0f} s "
-        "(FrameSampler(16) -> FaceCropper(128); cached runs only read the cache)"
+        f"(FrameSampler({args.n_frames}) -> FaceCropper(128); cached runs only "
+        "read the cache)"
     )
     y_tr, y_te = np.asarray(train.target), np.asarray(test.target)
     g_tr = np.array([swap_face[n] for n in train.filenames])

@@ -1,7 +1,16 @@
-"""What the video-level deep classifiers share: clipping, predict and tags."""
+"""What the video-level deep classifiers share: clipping, predict and tags.
+
+:class:`VideoClassifierMixin` serves every per-video classifier (also the
+ONNX one); :class:`NetTrainingMixin` the ones trained here with skorch
+(:class:`~sklearn_deepfake.nets.FaceCNNClassifier`,
+:class:`~sklearn_deepfake.nets.VideoCNNClassifier`,
+:class:`~sklearn_deepfake.nets.TemporalClassifier`).
+"""
 
 from __future__ import annotations
 
+import warnings
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -53,3 +62,149 @@ class VideoClassifierMixin(ClassifierMixin):
         tags.classifier_tags.multi_class = False
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+class NetTrainingMixin:
+    """Parameter checks and the seeded skorch training of the deep classifiers.
+
+    The subclass has the parameters ``lr``, ``weight_decay``, ``max_epochs``,
+    ``batch_size``, ``patience``, ``grad_clip``, ``class_weight``,
+    ``device``, ``random_state`` and ``verbose`` (``callbacks`` optional),
+    and a method ``_fit_net(..., seed=...)`` that builds the datasets and the
+    module and calls :meth:`_train_net`.
+    """
+
+    def _check_optimizer_params(self) -> None:
+        """Check ``weight_decay``, ``grad_clip`` and ``class_weight``."""
+        if not isinstance(self.weight_decay, Real) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if self.grad_clip is not None and not (
+            isinstance(self.grad_clip, Real) and self.grad_clip > 0
+        ):
+            raise ValueError(f"grad_clip must be None or > 0, got {self.grad_clip!r}.")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(
+                f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
+            )
+
+    def _check_valid_size(self) -> None:
+        """Check that ``valid_size`` is None or in ``[0, 1)``."""
+        if self.valid_size is not None and not (
+            isinstance(self.valid_size, Real) and 0 <= self.valid_size < 1
+        ):
+            raise ValueError(
+                f"valid_size must be None or in [0, 1), got {self.valid_size!r}."
+            )
+
+    def _check_empty_proba_eps(self) -> None:
+        """Check ``empty_proba`` (None or in ``[0, 1]``) and ``eps``."""
+        if self.empty_proba is not None and not (
+            isinstance(self.empty_proba, Real) and 0 <= self.empty_proba <= 1
+        ):
+            raise ValueError(
+                f"empty_proba must be None or in [0, 1], got {self.empty_proba!r}."
+            )
+        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
+            raise ValueError(f"eps must be in [0, 0.5), got {self.eps!r}.")
+
+    def _train_valid_split(
+        self,
+        y01: np.ndarray,
+        groups: Any,
+        n_items: np.ndarray,
+        seed: int,
+        *,
+        item: str,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted train and validation positions of the videos.
+
+        A group-aware split of ``valid_size`` (no validation when it is 0 or
+        None, or with fewer than two groups). When one side would have no
+        item (``n_items``: the number of items of each video, ``item`` names
+        them in the warning), warns and trains on all videos.
+        """
+        from sklearn_deepfake.nets._training import group_train_valid_split
+
+        all_videos = np.arange(len(y01))
+        n_groups = len(y01) if groups is None else len(np.unique(groups))
+        if not self.valid_size or n_groups < 2:
+            return all_videos, all_videos[:0]
+        train, valid = group_train_valid_split(
+            len(y01), self.valid_size, groups, y01, seed
+        )
+        if not n_items[valid].any() or not n_items[train].any():
+            # stacklevel: fit, _seeded_fit_net, _fit_net, here.
+            warnings.warn(
+                f"The validation split has no {item} on one side; training on "
+                "all videos without early stopping.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return all_videos, all_videos[:0]
+        return np.sort(train), np.sort(valid)
+
+    def _seeded_fit_net(self, *args: Any, **kwargs: Any) -> None:
+        """Set ``device_``; run ``_fit_net(*args, seed=seed)`` under a torch seed.
+
+        The seed is drawn from ``random_state``; torch's global generators
+        are restored afterwards (:func:`~sklearn_deepfake.nets._training.torch_seeded`).
+        """
+        from sklearn.utils import check_random_state
+
+        from sklearn_deepfake.nets._training import torch_seeded
+        from sklearn_deepfake.utils._device import resolve_device
+
+        self.device_ = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with torch_seeded(self.device_, seed):
+            self._fit_net(*args, seed=seed, **kwargs)
+
+    def _train_net(
+        self,
+        module: Any,
+        train_ds: Any,
+        valid_ds: Any,
+        *,
+        seed: int,
+        train_labels: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Fit ``net_`` on ``train_ds`` and set ``n_epochs_``.
+
+        Calls :func:`~sklearn_deepfake.nets._training.train_frame_net` with the
+        estimator's parameters; ``pos_weight`` is balanced on ``train_labels``
+        (0/1 label of each training item) when ``class_weight="balanced"``.
+        ``kwargs`` go to ``train_frame_net`` (``lr`` overrides the parameter).
+        """
+        from sklearn_deepfake.nets._training import (
+            balanced_pos_weight,
+            train_frame_net,
+        )
+
+        pos_weight = None
+        if self.class_weight == "balanced":
+            pos_weight = balanced_pos_weight(train_labels)
+        params = {
+            name: getattr(self, name)
+            for name in (
+                "lr",
+                "weight_decay",
+                "max_epochs",
+                "batch_size",
+                "patience",
+                "grad_clip",
+                "verbose",
+            )
+        }
+        params.update(kwargs)
+        self.net_ = train_frame_net(
+            module,
+            train_ds,
+            valid_ds,
+            pos_weight=pos_weight,
+            device=self.device_,
+            seed=seed,
+            callbacks=getattr(self, "callbacks", None) or [],
+            **params,
+        )
+        self.n_epochs_ = len(self.net_.history)

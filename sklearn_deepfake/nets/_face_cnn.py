@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import math
 import os
-import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.features._pooling import pool_scores
-from sklearn_deepfake.nets._base import VideoClassifierMixin
-from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.features._pooling import TRACK_POOLINGS, pool_track_scores
+from sklearn_deepfake.nets._base import NetTrainingMixin, VideoClassifierMixin
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["FaceCNNClassifier"]
 
 _AGGREGATIONS = ("mean", "mean_logit", "median", "max", "confident")
-_TRACK_POOLINGS = ("max", "mean", None)
 
 
-class FaceCNNClassifier(VideoClassifierMixin, BaseEstimator):
+class FaceCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
     """Fine-tune a timm CNN on face crops and score each video.
 
     Every face crop (row) of a video is a training sample with its video's
@@ -278,45 +273,24 @@ default="mean_logit"
             value = getattr(self, name)
             if not isinstance(value, Real) or not value > 0:
                 raise ValueError(f"{name} must be a number > 0, got {value!r}.")
-        if not isinstance(self.weight_decay, Real) or self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
-        if self.grad_clip is not None and not (
-            isinstance(self.grad_clip, Real) and self.grad_clip > 0
-        ):
-            raise ValueError(f"grad_clip must be None or > 0, got {self.grad_clip!r}.")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(
-                f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
-            )
+        self._check_optimizer_params()
         if not isinstance(self.label_smoothing, Real) or not (
             0 <= self.label_smoothing < 1
         ):
             raise ValueError(
                 f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}."
             )
-        if self.valid_size is not None and not (
-            isinstance(self.valid_size, Real) and 0 <= self.valid_size < 1
-        ):
-            raise ValueError(
-                f"valid_size must be None or in [0, 1), got {self.valid_size!r}."
-            )
+        self._check_valid_size()
         if self.aggregation not in _AGGREGATIONS:
             raise ValueError(
                 f"aggregation must be one of {_AGGREGATIONS}, got {self.aggregation!r}."
             )
-        if self.track_pooling not in _TRACK_POOLINGS:
+        if self.track_pooling not in TRACK_POOLINGS:
             raise ValueError(
-                f"track_pooling must be one of {_TRACK_POOLINGS}, got "
+                f"track_pooling must be one of {TRACK_POOLINGS}, got "
                 f"{self.track_pooling!r}."
             )
-        if self.empty_proba is not None and not (
-            isinstance(self.empty_proba, Real) and 0 <= self.empty_proba <= 1
-        ):
-            raise ValueError(
-                f"empty_proba must be None or in [0, 1], got {self.empty_proba!r}."
-            )
-        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
-            raise ValueError(f"eps must be in [0, 0.5), got {self.eps!r}.")
+        self._check_empty_proba_eps()
         self._augment_probs = resolve_augment(self.augment)
         self._self_blend = resolve_self_blend(self.self_blend)
         if self.self_blend_mode not in ("add", "replace"):
@@ -354,8 +328,6 @@ default="mean_logit"
         self : object
             Fitted classifier.
         """
-        import torch
-
         self._validate_params()
         X = check_per_video(X, kind=FaceTracks)
         classes, y01 = self._encode_labels(y, len(X))
@@ -374,13 +346,7 @@ default="mean_logit"
         self.empty_proba_ = (
             self.prior_ if self.empty_proba is None else float(self.empty_proba)
         )
-        self.device_ = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-
-        devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self._fit_net(X, y01, groups, n_rows, seed, previous)
+        self._seeded_fit_net(X, y01, groups, n_rows, previous=previous)
         return self
 
     def _encode_labels(self, y: Any, n_videos: int) -> tuple[np.ndarray, np.ndarray]:
@@ -402,36 +368,6 @@ default="mean_logit"
                 )
                 return classes, np.zeros(n_videos, np.float32)
         return encode_video_labels(y, n_videos, type(self).__name__)
-
-    def _split(
-        self, X: list, y01: np.ndarray, groups: Any, n_rows: np.ndarray, seed: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from sklearn_deepfake.nets._training import group_train_valid_split
-
-        all_videos = np.arange(len(X))
-        if not self.valid_size:
-            return all_videos, all_videos[:0]
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.ndim != 1 or len(groups) != len(X):
-                raise ValueError(
-                    f"groups must be 1-D with one entry per video ({len(X)})."
-                )
-        n_groups = len(X) if groups is None else len(np.unique(groups))
-        if n_groups < 2:
-            return all_videos, all_videos[:0]
-        train, valid = group_train_valid_split(
-            len(X), self.valid_size, groups, y01, seed
-        )
-        if not n_rows[valid].any() or not n_rows[train].any():
-            warnings.warn(
-                "The validation split has no face crop on one side; training on "
-                "all videos without early stopping.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return all_videos, all_videos[:0]
-        return np.sort(train), np.sort(valid)
 
     def _build_module(self, previous: Any, seed: int) -> Any:
         from sklearn_deepfake.features._cnn import build_backbone
@@ -464,17 +400,18 @@ default="mean_logit"
         seed: int,
         previous: Any,
     ) -> None:
-        import torch
-        from skorch.helper import predefined_split
-
         from sklearn_deepfake.nets._augment import FaceAugmenter
         from sklearn_deepfake.nets._training import (
             FrameDataset,
-            FrameNet,
-            training_callbacks,
+            best_valid_epoch,
+            check_groups,
         )
 
-        train, valid = self._split(X, y01, groups, n_rows, seed)
+        if self.valid_size:
+            groups = check_groups(groups, len(X))
+        train, valid = self._train_valid_split(
+            y01, groups, n_rows, seed, item="face crop"
+        )
         self.valid_videos_ = valid
         size = int(next(t.size for t in X if len(t)))
         probs = self._augment_probs
@@ -500,15 +437,7 @@ default="mean_logit"
         for p in module.backbone.parameters():
             p.requires_grad_(id(p) in head_ids or not self.freeze_backbone)
 
-        pos_weight = None
-        if self.class_weight == "balanced":
-            row_y = train_ds.row_labels()
-            n_pos, n_neg = float(row_y.sum()), float(len(row_y) - row_y.sum())
-            if n_pos > 0 and n_neg > 0:
-                pos_weight = torch.tensor(n_neg / n_pos, dtype=torch.float32)
-
         head_names = [n for n, p in module.named_parameters() if id(p) in head_ids]
-        steps_per_epoch = math.ceil(len(train_ds) / int(self.batch_size))
         valid_ds = None
         if len(valid):
             valid_ds = FrameDataset(
@@ -522,50 +451,20 @@ default="mean_logit"
                 self_blend=self._self_blend,
                 self_blend_mode="add",
             )
-        callbacks = training_callbacks(
-            train_ds,
-            total_steps=int(self.max_epochs) * steps_per_epoch,
-            early_stopping=valid_ds is not None,
-            patience=int(self.patience),
-            verbose=int(self.verbose),
-        )
-        callbacks += list(self.callbacks or [])
-        generator = torch.Generator().manual_seed(seed)
-        net = FrameNet(
+        self._train_net(
             module,
-            criterion=torch.nn.BCEWithLogitsLoss,
-            criterion__pos_weight=pos_weight,
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=float(self.weight_decay),
-            optimizer__param_groups=[(n, {"lr": float(self.lr)}) for n in head_names],
+            train_ds,
+            valid_ds,
+            seed=seed,
+            train_labels=train_ds.row_labels(),
             lr=float(self.lr) * float(self.backbone_lr_mult),
-            max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
-            iterator_train__shuffle=True,
-            iterator_train__generator=generator,
+            cutmix_p=probs["cutmix"],
+            label_smoothing=self.label_smoothing,
+            optimizer__param_groups=[(n, {"lr": float(self.lr)}) for n in head_names],
             iterator_train__num_workers=int(self.num_workers),
             iterator_valid__num_workers=int(self.num_workers),
-            train_split=predefined_split(valid_ds) if valid_ds is not None else None,
-            callbacks=callbacks,
-            device=self.device_,
-            verbose=int(self.verbose),
         )
-        net.cutmix_p = float(probs["cutmix"])
-        net.label_smoothing = float(self.label_smoothing)
-        net.grad_clip = None if self.grad_clip is None else float(self.grad_clip)
-        net.use_amp = self.device_.type == "cuda"
-        net.mix_seed = seed
-        net.fit(train_ds, y=None)
-        # Drop the training data and optimiser state (keeps pickles small).
-        net.release_training_state()
-        net.module_.eval()
-        self.net_ = net
-        self.n_epochs_ = len(net.history)
-        best = None
-        if valid_ds is not None:
-            flags = net.history[:, "valid_loss_best"]
-            best = int(np.flatnonzero(flags)[-1]) + 1 if any(flags) else None
-        self.best_epoch_ = best
+        self.best_epoch_ = best_valid_epoch(self.net_, valid_ds is not None)
 
     # ------------------------------------------------------------------
     # Prediction
@@ -633,12 +532,4 @@ default="mean_logit"
         if not len(scores):
             return float(self.empty_proba_)
         rule = getattr(self, "track_pooling", None)  # None in older pickles
-        ids = np.asarray(track.track_ids)
-        if rule is None or len(np.unique(ids)) < 2:
-            return pool_scores(scores, self.aggregation)
-        per_track = np.array(
-            [pool_scores(scores[ids == k], self.aggregation) for k in np.unique(ids)]
-        )
-        if rule == "max":
-            return float(per_track.max())
-        return pool_scores(per_track, "mean_logit")
+        return pool_track_scores(scores, track.track_ids, self.aggregation, rule)

@@ -772,6 +772,8 @@ def make_self_blended(
     """
     from sklearn.utils import check_random_state
 
+    from sklearn_deepfake.nets._training import check_groups
+
     tracks = check_per_video(tracks, kind=FaceTracks, name="tracks")
     n = len(tracks)
     method = SelfBlendedFaces() if method is None else method
@@ -784,9 +786,7 @@ def make_self_blended(
     if y.ndim != 1 or len(y) != n:
         raise ValueError(f"y must be 1-D with one label per video ({n}).")
     real, fake = real_fake_labels(y)
-    groups = np.arange(n) if groups is None else np.asarray(groups)
-    if groups.ndim != 1 or len(groups) != n:
-        raise ValueError(f"groups must be 1-D with one entry per video ({n}).")
+    groups = np.arange(n) if groups is None else check_groups(groups, n)
     seed = int(check_random_state(random_state).randint(2**31 - 1))
 
     new_tracks, new_src = [], []

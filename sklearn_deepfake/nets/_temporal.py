@@ -10,12 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from sklearn_deepfake.nets._base import VideoClassifierMixin
-from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.nets._base import NetTrainingMixin, VideoClassifierMixin
 from sklearn_deepfake.utils._ragged import check_per_video
 
 __all__ = ["SequenceDataset", "TemporalClassifier", "TemporalNet", "pad_sequences"]
@@ -223,7 +221,7 @@ def _positions(length: int, dim: int, device: Any) -> torch.Tensor:
     return pe.unsqueeze(0)
 
 
-class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
+class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
     """Recurrent or attention network over each video's frame embeddings.
 
     Each video is the sequence of its per-frame feature rows, as produced by
@@ -457,30 +455,9 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
         if not isinstance(self.lr, Real) or not self.lr > 0:
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}.")
-        if not isinstance(self.weight_decay, Real) or self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
-        if self.grad_clip is not None and not (
-            isinstance(self.grad_clip, Real) and self.grad_clip > 0
-        ):
-            raise ValueError(f"grad_clip must be None or > 0, got {self.grad_clip!r}.")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(
-                f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
-            )
-        if self.valid_size is not None and not (
-            isinstance(self.valid_size, Real) and 0 <= self.valid_size < 1
-        ):
-            raise ValueError(
-                f"valid_size must be None or in [0, 1), got {self.valid_size!r}."
-            )
-        if self.empty_proba is not None and not (
-            isinstance(self.empty_proba, Real) and 0 <= self.empty_proba <= 1
-        ):
-            raise ValueError(
-                f"empty_proba must be None or in [0, 1], got {self.empty_proba!r}."
-            )
-        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
-            raise ValueError(f"eps must be in [0, 0.5), got {self.eps!r}.")
+        self._check_optimizer_params()
+        self._check_valid_size()
+        self._check_empty_proba_eps()
 
     def _module_params(self) -> dict[str, Any]:
         return {
@@ -516,7 +493,7 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
         self : object
             Fitted classifier.
         """
-        from sklearn_deepfake.nets._training import encode_video_labels
+        from sklearn_deepfake.nets._training import check_groups, encode_video_labels
 
         self._validate_params()
         X = _as_sequences(X)
@@ -526,12 +503,7 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
             raise ValueError(
                 "None of the training videos has a frame; nothing to train on."
             )
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.ndim != 1 or len(groups) != len(X):
-                raise ValueError(
-                    f"groups must be 1-D with one entry per video ({len(X)})."
-                )
+        groups = check_groups(groups, len(X))
         previous = getattr(self, "net_", None) if self.warm_start else None
         if previous is not None and (
             getattr(self, "n_features_in_", None) != X[0].shape[1]
@@ -552,41 +524,9 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
         self.empty_proba_ = (
             self.prior_ if self.empty_proba is None else float(self.empty_proba)
         )
-        self.device_ = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self._fit_net(X, y01, groups, lengths, seed, previous)
+        self._seeded_fit_net(X, y01, groups, lengths, previous=previous)
         self._fitted_module_params = self._module_params()
         return self
-
-    def _split(
-        self,
-        n_videos: int,
-        y01: np.ndarray,
-        groups: Any,
-        lengths: np.ndarray,
-        seed: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from sklearn_deepfake.nets._training import group_train_valid_split
-
-        all_videos = np.arange(n_videos)
-        n_groups = n_videos if groups is None else len(np.unique(groups))
-        if not self.valid_size or n_groups < 2:
-            return all_videos, all_videos[:0]
-        train, valid = group_train_valid_split(
-            n_videos, self.valid_size, groups, y01, seed
-        )
-        if not lengths[valid].any() or not lengths[train].any():
-            warnings.warn(
-                "The validation split has no frame on one side; training on all "
-                "videos without early stopping.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return all_videos, all_videos[:0]
-        return np.sort(train), np.sort(valid)
 
     def _standardized(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.feature_mean_) / self.feature_scale_).astype(np.float32)
@@ -600,11 +540,9 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
         seed: int,
         previous: Any,
     ) -> None:
-        from skorch.helper import predefined_split
+        from sklearn_deepfake.nets._training import best_valid_epoch
 
-        from sklearn_deepfake.nets._training import FrameNet, training_callbacks
-
-        train, valid = self._split(len(X), y01, groups, lengths, seed)
+        train, valid = self._train_valid_split(y01, groups, lengths, seed, item="frame")
         self.valid_videos_ = valid
         # Videos without frames have no sequence to learn from.
         train = train[lengths[train] > 0]
@@ -631,51 +569,16 @@ class TemporalClassifier(VideoClassifierMixin, BaseEstimator):
             if previous is not None
             else TemporalNet(self.n_features_in_, **self._module_params())
         )
-        pos_weight = None
-        if self.class_weight == "balanced":
-            n_pos = float(y01[train].sum())
-            n_neg = float(len(train) - n_pos)
-            if n_pos > 0 and n_neg > 0:
-                pos_weight = torch.tensor(n_neg / n_pos, dtype=torch.float32)
-        steps_per_epoch = math.ceil(len(train) / int(self.batch_size))
-        callbacks = training_callbacks(
-            train_ds,
-            total_steps=int(self.max_epochs) * steps_per_epoch,
-            early_stopping=valid_ds is not None,
-            patience=int(self.patience),
-            verbose=int(self.verbose),
-        )
-        net = FrameNet(
+        self._train_net(
             module,
-            criterion=torch.nn.BCEWithLogitsLoss,
-            criterion__pos_weight=pos_weight,
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=float(self.weight_decay),
-            lr=float(self.lr),
-            max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
+            train_ds,
+            valid_ds,
+            seed=seed,
+            train_labels=y01[train],
             iterator_train__collate_fn=_collate,
             iterator_valid__collate_fn=_collate,
-            train_split=predefined_split(valid_ds) if valid_ds is not None else None,
-            callbacks=callbacks,
-            device=self.device_,
-            verbose=int(self.verbose),
         )
-        net.grad_clip = None if self.grad_clip is None else float(self.grad_clip)
-        net.use_amp = self.device_.type == "cuda"
-        net.mix_seed = seed
-        net.fit(train_ds, y=None)
-        net.release_training_state()
-        net.module_.eval()
-        self.net_ = net
-        self.n_epochs_ = len(net.history)
-        best = None
-        if valid_ds is not None:
-            flags = net.history[:, "valid_loss_best"]
-            best = int(np.flatnonzero(flags)[-1]) + 1 if any(flags) else None
-        self.best_epoch_ = best
+        self.best_epoch_ = best_valid_epoch(self.net_, valid_ds is not None)
 
     # ------------------------------------------------------------------
     # Prediction

@@ -10,11 +10,16 @@
   step adds CutMix, label smoothing, mixed precision and gradient clipping.
 - :func:`one_cycle` builds ``OneCycleLR`` with one peak learning rate per
   parameter group (the groups' own learning rates).
+- :func:`train_frame_net` builds, fits and releases the :class:`FrameNet` of
+  the deep classifiers; :func:`torch_seeded`, :func:`balanced_pos_weight` and
+  :func:`best_valid_epoch` are the steps around it that they share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -31,8 +36,13 @@ __all__ = [
     "FaceNet",
     "FrameDataset",
     "FrameNet",
+    "balanced_pos_weight",
+    "best_valid_epoch",
+    "check_groups",
     "group_train_valid_split",
     "one_cycle",
+    "torch_seeded",
+    "train_frame_net",
 ]
 
 
@@ -212,6 +222,23 @@ def group_train_valid_split(
         if len(np.unique(y[train])) == 2 and len(np.unique(y[valid])) == 2:
             return train, valid
     return first
+
+
+def check_groups(groups: Any, n_videos: int) -> np.ndarray | None:
+    """Return ``groups`` as a 1-D array of ``n_videos`` entries (None stays None).
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.nets._training import check_groups
+    >>> check_groups([0, 0, 1], 3).tolist()
+    [0, 0, 1]
+    """
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n_videos:
+        raise ValueError(f"groups must be 1-D with one entry per video ({n_videos}).")
+    return groups
 
 
 class FaceNet(torch.nn.Module):
@@ -457,3 +484,131 @@ def training_callbacks(
 
 def _silent(*args: Any, **kwargs: Any) -> None:
     return None
+
+
+@contextmanager
+def torch_seeded(device: torch.device, seed: int) -> Iterator[None]:
+    """Seed torch with ``seed`` inside, restoring the global generators after.
+
+    Forks the CPU generator, and that of ``device`` when it is a CUDA one,
+    so that fitting a classifier leaves the caller's torch state as it was.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_deepfake.nets._training import torch_seeded
+    >>> with torch_seeded(torch.device("cpu"), 0):
+    ...     a = torch.rand(2)
+    >>> with torch_seeded(torch.device("cpu"), 0):
+    ...     b = torch.rand(2)
+    >>> bool(torch.equal(a, b))
+    True
+    """
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def balanced_pos_weight(labels: Any) -> torch.Tensor | None:
+    """``n_negative / n_positive`` of 0/1 training labels, None if one is absent.
+
+    The ``pos_weight`` of :class:`~torch.nn.BCEWithLogitsLoss` that weighs
+    both classes equally (``class_weight="balanced"``).
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.nets._training import balanced_pos_weight
+    >>> float(balanced_pos_weight([1, 0, 0, 0]))
+    3.0
+    >>> balanced_pos_weight([0, 0]) is None
+    True
+    """
+    labels = np.asarray(labels)
+    n_pos = float(labels.sum())
+    n_neg = float(len(labels) - n_pos)
+    if n_pos > 0 and n_neg > 0:
+        return torch.tensor(n_neg / n_pos, dtype=torch.float32)
+    return None
+
+
+def train_frame_net(
+    module: torch.nn.Module,
+    train_ds: Any,
+    valid_ds: Any,
+    *,
+    lr: float,
+    weight_decay: float,
+    max_epochs: int,
+    batch_size: int,
+    patience: int,
+    pos_weight: torch.Tensor | None,
+    grad_clip: float | None,
+    device: torch.device,
+    seed: int,
+    verbose: int,
+    callbacks: Sequence[tuple[str, Any]] = (),
+    cutmix_p: float | None = None,
+    label_smoothing: float | None = None,
+    **net_kwargs: Any,
+) -> FrameNet:
+    """Fit a :class:`FrameNet` on ``train_ds``; return it, training state released.
+
+    The loss is :class:`~torch.nn.BCEWithLogitsLoss` (with ``pos_weight``),
+    the optimiser AdamW under the one-cycle schedule of
+    :func:`training_callbacks`; ``valid_ds`` (None: no validation) is the
+    predefined validation split, which turns early stopping on. The training
+    batches are shuffled by a generator seeded with ``seed``. ``callbacks``
+    come after the built-in ones; ``net_kwargs`` go to :class:`FrameNet`
+    (e.g. ``optimizer__param_groups`` or ``iterator_train__collate_fn``).
+    ``cutmix_p`` and ``label_smoothing`` are set on the net when not None.
+    The module is left in evaluation mode.
+    """
+    from skorch.helper import predefined_split
+
+    steps_per_epoch = math.ceil(len(train_ds) / int(batch_size))
+    all_callbacks = training_callbacks(
+        train_ds,
+        total_steps=int(max_epochs) * steps_per_epoch,
+        early_stopping=valid_ds is not None,
+        patience=int(patience),
+        verbose=int(verbose),
+    )
+    all_callbacks += list(callbacks)
+    net = FrameNet(
+        module,
+        criterion=torch.nn.BCEWithLogitsLoss,
+        criterion__pos_weight=pos_weight,
+        optimizer=torch.optim.AdamW,
+        optimizer__weight_decay=float(weight_decay),
+        lr=float(lr),
+        max_epochs=int(max_epochs),
+        batch_size=int(batch_size),
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(seed),
+        train_split=predefined_split(valid_ds) if valid_ds is not None else None,
+        callbacks=all_callbacks,
+        device=device,
+        verbose=int(verbose),
+        **net_kwargs,
+    )
+    if cutmix_p is not None:
+        net.cutmix_p = float(cutmix_p)
+    if label_smoothing is not None:
+        net.label_smoothing = float(label_smoothing)
+    net.grad_clip = None if grad_clip is None else float(grad_clip)
+    net.use_amp = torch.device(device).type == "cuda"
+    net.mix_seed = seed
+    net.fit(train_ds, y=None)
+    # Drop the training data and optimiser state (keeps pickles small).
+    net.release_training_state()
+    net.module_.eval()
+    return net
+
+
+def best_valid_epoch(net: NeuralNet, validated: bool) -> int | None:
+    """Last epoch (1-based) flagged ``valid_loss_best``; None without validation."""
+    if not validated:
+        return None
+    flags = net.history[:, "valid_loss_best"]
+    return int(np.flatnonzero(flags)[-1]) + 1 if any(flags) else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -10,13 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.nets._base import VideoClassifierMixin
+from sklearn_deepfake.nets._base import NetTrainingMixin, VideoClassifierMixin
 from sklearn_deepfake.nets._clips import clip_augment, make_clips
-from sklearn_deepfake.nets._training import encode_video_labels, training_callbacks
-from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.nets._training import encode_video_labels
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 _MEAN = (0.43216, 0.394666, 0.37645)  # torchvision's Kinetics video models
@@ -132,7 +129,7 @@ class VideoNet(torch.nn.Module):
         return self.model(x).float().reshape(-1)
 
 
-class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
+class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
     """Fine-tune a 3-D CNN on face-track clips; one probability per video.
 
     Each video's face track (best track; cut preferably with
@@ -336,12 +333,7 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
         X = check_per_video(X, kind=FaceTracks)
         self.classes_, y01 = encode_video_labels(y, len(X), type(self).__name__)
         self.prior_ = float(y01.mean())
-        self.device_ = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self._fit_net(X, y01, groups, seed)
+        self._seeded_fit_net(X, y01, groups)
         return self
 
     def _dataset(self, X: list, y01: np.ndarray, seed: int, train: bool) -> Any:
@@ -358,11 +350,8 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
         )
 
     def _fit_net(self, X: list, y01: np.ndarray, groups: Any, seed: int) -> None:
-        from skorch.helper import predefined_split
-
         from sklearn_deepfake.nets._models3d import build_video_model
         from sklearn_deepfake.nets._training import (
-            FrameNet,
             group_train_valid_split,
         )
 
@@ -383,7 +372,7 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
             warnings.warn(
                 "The validation videos have no clip; training without early stopping.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         use_valid = len(valid_ds) > 0
         module = VideoNet(
@@ -394,45 +383,14 @@ class VideoCNNClassifier(VideoClassifierMixin, BaseEstimator):
                 random_state=seed,
             )
         )
-        pos_weight = None
-        item_y = train_ds.item_labels()
-        n_pos, n_neg = float(item_y.sum()), float(len(item_y) - item_y.sum())
-        if self.class_weight == "balanced" and n_pos > 0 and n_neg > 0:
-            pos_weight = torch.tensor(n_neg / n_pos, dtype=torch.float32)
-        steps = math.ceil(len(train_ds) / int(self.batch_size))
-        callbacks = training_callbacks(
-            train_ds,
-            total_steps=int(self.max_epochs) * steps,
-            early_stopping=use_valid,
-            patience=int(self.patience),
-            verbose=int(self.verbose),
-        )
-        callbacks += list(self.callbacks or [])
-        net = FrameNet(
+        self._train_net(
             module,
-            criterion=torch.nn.BCEWithLogitsLoss,
-            criterion__pos_weight=pos_weight,
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=float(self.weight_decay),
-            lr=float(self.lr),
-            max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
-            train_split=predefined_split(valid_ds) if use_valid else None,
-            callbacks=callbacks,
-            device=self.device_,
-            verbose=int(self.verbose),
+            train_ds,
+            valid_ds if use_valid else None,
+            seed=seed,
+            train_labels=train_ds.item_labels(),
+            cutmix_p=self.cutmix,
         )
-        net.cutmix_p = float(self.cutmix)
-        net.grad_clip = None if self.grad_clip is None else float(self.grad_clip)
-        net.use_amp = self.device_.type == "cuda"
-        net.mix_seed = seed
-        net.fit(train_ds, y=None)
-        net.release_training_state()
-        net.module_.eval()
-        self.net_ = net
-        self.n_epochs_ = len(net.history)
 
     def _video_logit(self, track: FaceTracks) -> float | None:
         clips, _ = make_clips(
