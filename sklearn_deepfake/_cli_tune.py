@@ -15,8 +15,8 @@ import time
 import warnings
 from typing import Any
 
-from sklearn_deepfake._cli_utils import UsageError, atomic_dump, parse_set
-from sklearn_deepfake.cli import (
+from sklearn_deepfake._cli_options import (
+    _FEATURE_SETS,
     _add_pipeline_options,
     _add_runtime_options,
     _at_least,
@@ -25,12 +25,11 @@ from sklearn_deepfake.cli import (
     _find_faces,
     _load_training,
 )
+from sklearn_deepfake._cli_utils import UsageError, atomic_dump, parse_set
 
 # Same as sklearn_deepfake.model_selection.DEFAULT_STORAGE (kept here so that
 # --help does not import scikit-learn; a test checks that they agree).
 _DEFAULT_STORAGE = "sqlite:///sklearn_deepfake_study.db"
-_FEATURE_SETS = ("context", "spectrum", "context+spectrum", "context+mtcnn", "cnn")
-_PRESETS = ("default", "swap", "self-blended")
 # Steps whose parameters change the faces; searched only with --tune-faces.
 _FACE_STEPS = ("FrameSampler", "FaceCropper")
 

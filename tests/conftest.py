@@ -190,3 +190,24 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def held_out_tracks(tmp_path_factory):
+    """16 pristine videos and their 16 "blend" twins, face crops of 32 px."""
+    from sklearn_deepfake.datasets import make_face_videos
+    from sklearn_deepfake.faces import FaceCropper
+    from sklearn_deepfake.video import FrameSampler
+
+    bunch = make_face_videos(
+        n_videos=32,
+        manipulated=0.5,
+        manipulation="blend",
+        frame_size=(192, 144),
+        n_frames=8,
+        directory=tmp_path_factory.mktemp("held_out"),
+        random_state=0,
+    )
+    plans = FrameSampler(8).fit_transform(bunch.paths)
+    tracks = FaceCropper(size=32, device="cpu").fit_transform(plans)
+    return tracks, np.asarray(bunch.target), np.asarray(bunch.groups)

@@ -408,27 +408,6 @@ def test_training_loss_drops_below_the_prior(face_tracks):
     assert log_loss(y, clf.predict_proba(tracks)) < 0.5
 
 
-@pytest.fixture(scope="module")
-def held_out_tracks(tmp_path_factory):
-    """16 pristine videos and their 16 "blend" twins, face crops of 32 px."""
-    from sklearn_deepfake.datasets import make_face_videos
-    from sklearn_deepfake.faces import FaceCropper
-    from sklearn_deepfake.video import FrameSampler
-
-    bunch = make_face_videos(
-        n_videos=32,
-        manipulated=0.5,
-        manipulation="blend",
-        frame_size=(192, 144),
-        n_frames=8,
-        directory=tmp_path_factory.mktemp("face_cnn_held_out"),
-        random_state=0,
-    )
-    plans = FrameSampler(8).fit_transform(bunch.paths)
-    tracks = FaceCropper(size=32, device="cpu").fit_transform(plans)
-    return tracks, np.asarray(bunch.target), np.asarray(bunch.groups)
-
-
 @pytest.mark.slow
 def test_learns_the_manipulation_and_beats_the_prior_on_held_out_videos(
     held_out_tracks,

@@ -401,11 +401,8 @@ default="mean_logit"
         previous: Any,
     ) -> None:
         from sklearn_deepfake.nets._augment import FaceAugmenter
-        from sklearn_deepfake.nets._training import (
-            FrameDataset,
-            best_valid_epoch,
-            check_groups,
-        )
+        from sklearn_deepfake.nets._training import FrameDataset, best_valid_epoch
+        from sklearn_deepfake.utils._checks import check_groups
 
         if self.valid_size:
             groups = check_groups(groups, len(X))

@@ -772,7 +772,7 @@ def make_self_blended(
     """
     from sklearn.utils import check_random_state
 
-    from sklearn_deepfake.nets._training import check_groups
+    from sklearn_deepfake.utils._checks import check_groups
 
     tracks = check_per_video(tracks, kind=FaceTracks, name="tracks")
     n = len(tracks)

@@ -493,7 +493,8 @@ class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         self : object
             Fitted classifier.
         """
-        from sklearn_deepfake.nets._training import check_groups, encode_video_labels
+        from sklearn_deepfake.nets._training import encode_video_labels
+        from sklearn_deepfake.utils._checks import check_groups
 
         self._validate_params()
         X = _as_sequences(X)

@@ -38,7 +38,6 @@ __all__ = [
     "FrameNet",
     "balanced_pos_weight",
     "best_valid_epoch",
-    "check_groups",
     "group_train_valid_split",
     "one_cycle",
     "torch_seeded",
@@ -222,23 +221,6 @@ def group_train_valid_split(
         if len(np.unique(y[train])) == 2 and len(np.unique(y[valid])) == 2:
             return train, valid
     return first
-
-
-def check_groups(groups: Any, n_videos: int) -> np.ndarray | None:
-    """Return ``groups`` as a 1-D array of ``n_videos`` entries (None stays None).
-
-    Examples
-    --------
-    >>> from sklearn_deepfake.nets._training import check_groups
-    >>> check_groups([0, 0, 1], 3).tolist()
-    [0, 0, 1]
-    """
-    if groups is None:
-        return None
-    groups = np.asarray(groups)
-    if groups.ndim != 1 or len(groups) != n_videos:
-        raise ValueError(f"groups must be 1-D with one entry per video ({n_videos}).")
-    return groups
 
 
 class FaceNet(torch.nn.Module):

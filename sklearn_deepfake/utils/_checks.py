@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from sklearn_deepfake.utils._ragged import check_per_video
 
 _MAX_LISTED = 10
@@ -162,3 +164,20 @@ def check_int_range(name: str, value: Any, low: int, high: int) -> None:
         or not low <= value <= high
     ):
         raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}.")
+
+
+def check_groups(groups: Any, n_videos: int) -> np.ndarray | None:
+    """Return ``groups`` as a 1-D array of ``n_videos`` entries (None stays None).
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.utils._checks import check_groups
+    >>> check_groups([0, 0, 1], 3).tolist()
+    [0, 0, 1]
+    """
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n_videos:
+        raise ValueError(f"groups must be 1-D with one entry per video ({n_videos}).")
+    return groups

@@ -1,0 +1,216 @@
+"""Options and face-step helpers shared by the ``sklearn-deepfake`` commands.
+
+``cli.py`` and the subcommands in their own modules (``_cli_tune.py``) build
+their pipelines and face caches here, so that every command computes the same
+cache keys; nothing heavy is imported at module level, so ``--help`` stays
+instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from sklearn_deepfake._cli_utils import (
+    check_params,
+    default_cache_dir,
+    parse_set,
+    short_list,
+    summarize_tracks,
+)
+
+# Same names as sklearn_deepfake._pipeline.FEATURE_SETS (kept here so that
+# --help does not import scikit-learn; a test checks that they agree).
+_FEATURE_SETS = ("context", "spectrum", "context+spectrum", "context+mtcnn", "cnn")
+_PRESETS = ("default", "swap", "self-blended")
+
+
+_SET_HELP = (
+    "set a pipeline parameter, e.g. classifier__eps=0.02 or "
+    "facecropper__detect_every=2 (repeatable; values are Python literals, "
+    "otherwise strings)"
+)
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _at_least(low: int) -> Any:
+    def parse(text: str) -> int:
+        value = _int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _at_least(1)
+_non_negative_int = _at_least(0)
+
+
+def _n_jobs(text: str) -> int:
+    value = _int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (use 1, 2, ... or -1)")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value}")
+    return value
+
+
+def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -> None:
+    """--cache/--no-cache, --n-jobs and --device."""
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="face cache folder (default: $SKLEARN_DEEPFAKE_CACHE or "
+        "~/.cache/sklearn-deepfake/faces)",
+    )
+    cache.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the face cache",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        metavar="N",
+        help="videos processed in parallel; -1 uses every core (default: 1)",
+    )
+    what = "auto" if device_default == "auto" else "the model's own"
+    parser.add_argument(
+        "--device",
+        default=device_default,
+        metavar="D",
+        help=f"device of the face detector: auto, cpu, cuda, cuda:1 ... "
+        f"(default: {what})",
+    )
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """--n-frames, --size and --set: they decide the face cache keys."""
+    parser.add_argument(
+        "--n-frames",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="frames sampled per video (default: make_default_pipeline's, 32)",
+    )
+    parser.add_argument(
+        "--size",
+        type=_positive_int,
+        default=None,
+        metavar="S",
+        help="side of the face crops in pixels (default: 128)",
+    )
+    parser.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="STEP__PARAM=VALUE",
+        help=_SET_HELP,
+    )
+
+
+def _cache_dir(args: argparse.Namespace) -> str | None:
+    if args.no_cache:
+        return None
+    return os.path.abspath(args.cache) if args.cache else default_cache_dir()
+
+
+def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
+    """Build the default pipeline with the options and ``--set`` applied.
+
+    ``extract`` and ``fit`` both build their face steps here, so that their
+    frame plans and FaceCropper parameters, hence the cache keys, agree.
+    """
+    from sklearn_deepfake._pipeline import make_default_pipeline
+
+    kwargs: dict[str, Any] = {}
+    if args.n_frames is not None:
+        kwargs["n_frames"] = args.n_frames
+    if args.size is not None:
+        kwargs["size"] = args.size
+    pipe = make_default_pipeline(
+        preset=getattr(args, "preset", "default"),
+        features=getattr(args, "features", None),
+        calibration=getattr(args, "calibration", None),
+        cache_dir=cache_dir,
+        device=args.device,
+        n_jobs=args.n_jobs,
+        verbose=0,
+        **kwargs,
+    )
+    params = parse_set(args.set)
+    check_params(pipe, params)
+    return pipe.set_params(**params)
+
+
+def _count_records(cache_dir: str | None) -> int:
+    if cache_dir is None or not os.path.isdir(cache_dir):
+        return 0
+    return sum(1 for _ in Path(cache_dir).glob("*/*.npz"))
+
+
+def _find_faces(pipe: Any, paths: list[str], cache_dir: str | None) -> dict:
+    """Run the pipeline's first two steps (with a progress bar); print a summary."""
+    from sklearn.base import clone
+
+    before = _count_records(cache_dir)
+    faces = clone(pipe[:2]).set_params(facecropper__verbose=1)
+    t = time.perf_counter()
+    tracks = faces.fit_transform(paths)
+    seconds = time.perf_counter() - t
+    info = summarize_tracks(tracks)
+    info["seconds"] = seconds
+    new = _count_records(cache_dir) - before
+    print(
+        f"  {info['videos']} videos in {seconds:.1f} s: faces in "
+        f"{info['with_faces']} ({info['crops']} crops), no face in "
+        f"{len(info['no_face'])}, unreadable {len(info['unreadable'])}"
+    )
+    if cache_dir is not None:
+        print(f"  face cache {cache_dir}: {new} new record(s)")
+    if info["no_face"]:
+        print(f"  no face: {short_list(info['no_face'])}")
+    if info["unreadable"]:
+        print(f"  unreadable: {short_list(info['unreadable'])}")
+    return info
+
+
+def _load_training(data_dir: str) -> Any:
+    """``load_dfdc``, or ``load_video_folder`` when there is no metadata.json."""
+    from sklearn_deepfake.datasets import load_dfdc, load_video_folder
+
+    if not os.path.isdir(data_dir):
+        raise FileNotFoundError(f"DATA_DIR {data_dir!r} is not a folder")
+    try:
+        return load_dfdc(data_dir)
+    except FileNotFoundError as exc:
+        if "metadata.json" not in str(exc) or "missing" in str(exc):
+            raise
+    try:
+        return load_video_folder(data_dir)
+    except ValueError:
+        raise ValueError(
+            f"{data_dir} holds neither a DFDC metadata.json nor real/ and fake/ "
+            "subfolders"
+        ) from None
