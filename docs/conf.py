@@ -86,7 +86,9 @@ sphinx_gallery_conf = {
         "../examples/basics",
         "../examples/deep",
         "../examples/tuning",
-        "../examples/inspection",  # explaining a prediction (when it exists)
+        "../examples/inspection",
+        "../examples/without_fakes",
+        "../examples/multimodal",
         "*",
         "../examples/scaling",
     ],
