@@ -105,13 +105,24 @@ def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -
 
 
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
-    """--n-frames, --size and --set: they decide the face cache keys."""
+    """--preset, --n-frames, --size and --set: they decide the face cache keys."""
+    parser.add_argument(
+        "--preset",
+        choices=_PRESETS,
+        default="default",
+        help="named recipe of make_default_pipeline: 'default' (weight-free "
+        "context features), 'swap' (context + MTCNN embeddings over 64 frames, "
+        "best on real face swaps in benchmarks/bench_quality.py) or "
+        "'self-blended' (a FaceCNNClassifier that also trains on self-blended "
+        "fakes of the real videos, so a folder of real videos only is enough) "
+        "(default: default)",
+    )
     parser.add_argument(
         "--n-frames",
         type=_positive_int,
         default=None,
         metavar="N",
-        help="frames sampled per video (default: make_default_pipeline's, 32)",
+        help="frames sampled per video (default: the preset's, 32 or 64)",
     )
     parser.add_argument(
         "--size",

@@ -133,6 +133,7 @@ def _study_name(args: argparse.Namespace, k: int) -> str:
     key = (
         os.path.abspath(args.data_dir),
         args.features or "context",
+        args.preset,
         args.n_frames,
         args.size,
         sorted(parse_set(args.set).items(), key=lambda kv: kv[0]),

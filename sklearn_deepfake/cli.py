@@ -34,7 +34,6 @@ from typing import Any
 from sklearn_deepfake import __version__
 from sklearn_deepfake._cli_options import (
     _FEATURE_SETS,
-    _PRESETS,
     _add_pipeline_options,
     _add_runtime_options,
     _at_least,
@@ -188,16 +187,6 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="grouped cross-validation folds before the final fit; 0 or 1 "
         "skips it (default: 5)",
-    )
-    fit.add_argument(
-        "--preset",
-        choices=_PRESETS,
-        default="default",
-        help="named recipe of make_default_pipeline: 'default' (weight-free "
-        "context features), 'swap' (context + MTCNN embeddings, best on real "
-        "face swaps in benchmarks/bench_quality.py) or 'self-blended' (a "
-        "FaceCNNClassifier that also trains on self-blended fakes of the real "
-        "videos, so a folder of real videos only is enough) (default: default)",
     )
     fit.add_argument(
         "--features",

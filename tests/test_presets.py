@@ -23,6 +23,7 @@ def test_default_preset_is_the_historic_default():
     assert isinstance(pipe.named_steps["features"], FaceContextFeatures)
     assert pipe.named_steps["temporalpooling"].stats == ("mean",)
     assert pipe.named_steps["classifier"].estimator.C == 0.1
+    assert pipe.named_steps["framesampler"].n_frames == 32
 
 
 def test_swap_preset_and_explicit_arguments_win():
@@ -32,7 +33,9 @@ def test_swap_preset_and_explicit_arguments_win():
     assert [name for name, _ in feats.transformer_list] == ["context", "mtcnn"]
     assert pipe.named_steps["temporalpooling"].stats == ("median",)
     assert pipe.named_steps["classifier"].estimator.C == 0.03
-    pipe = make_default_pipeline(preset="swap", features="context", C=1.0)
+    assert pipe.named_steps["framesampler"].n_frames == 64
+    pipe = make_default_pipeline(preset="swap", features="context", C=1.0, n_frames=8)
+    assert pipe.named_steps["framesampler"].n_frames == 8
     assert isinstance(pipe.named_steps["features"], FaceContextFeatures)
     assert pipe.named_steps["classifier"].estimator.C == 1.0
     assert pipe.named_steps["temporalpooling"].stats == ("median",)
@@ -58,8 +61,9 @@ def test_unknown_preset_is_a_clear_error():
         make_default_pipeline(preset="best")
 
 
-def test_cli_fit_help_lists_the_presets(capsys):
-    assert main(["fit", "--help"]) == 0
+@pytest.mark.parametrize("command", ["fit", "extract", "tune"])
+def test_cli_help_lists_the_presets(command, capsys):
+    assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert "--preset" in out
     assert "self-blended" in out
