@@ -10,7 +10,6 @@ import ast
 import contextlib
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -164,23 +163,10 @@ def atomic_dump(obj: Any, path: str | os.PathLike) -> None:
     """
     import joblib
 
-    path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            joblib.dump(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    from sklearn_deepfake.utils._checks import atomic_open
+
+    with atomic_open(path, "wb") as fh:
+        joblib.dump(obj, fh)
 
 
 def _video_extensions() -> tuple[str, ...]:

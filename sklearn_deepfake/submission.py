@@ -8,13 +8,13 @@ interrupted run. :func:`write_submission` guarantees all three.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sklearn_deepfake.utils._checks import atomic_open
 from sklearn_deepfake.utils._labels import fake_class_index
 
 __all__ = ["write_submission"]
@@ -187,20 +187,7 @@ def write_submission(
         labels = np.clip(labels, 0.0, 1.0)
 
     df = pd.DataFrame({"filename": order, "label": labels})
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            df.to_csv(fh, index=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    # The folder must exist: a typo in the output folder is an error.
+    with atomic_open(path, "w", newline="", make_dirs=False) as fh:
+        df.to_csv(fh, index=False)
     return df

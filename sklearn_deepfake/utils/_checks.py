@@ -6,8 +6,8 @@ import contextlib
 import numbers
 import os
 import tempfile
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 import numpy as np
 
@@ -96,12 +96,79 @@ def check_n_jobs(n_jobs: Any) -> None:
         raise ValueError(f"n_jobs must be None or an int, got {n_jobs!r}.")
 
 
+@contextlib.contextmanager
+def atomic_open(
+    path: str | os.PathLike,
+    mode: str = "wb",
+    *,
+    newline: str | None = None,
+    make_dirs: bool = True,
+) -> Iterator[IO]:
+    """Open a temporary file beside ``path``; rename it over ``path`` on success.
+
+    Readers never see a half-written file: the data goes to a temporary file
+    in the destination folder, which is flushed, synced, given mode 0644 and
+    moved over ``path`` with :func:`os.replace` when the ``with`` block ends
+    normally. If the block raises, the temporary file is removed and ``path``
+    is left as it was (absent or the previous complete file).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination.
+    mode : {"wb", "w"}, default="wb"
+        Binary, or UTF-8 text.
+    newline : str, default=None
+        Passed to :func:`open` in text mode (``""`` for CSV writers).
+    make_dirs : bool, default=True
+        Create missing folders; with False a missing folder raises.
+
+    Yields
+    ------
+    fh : file object
+        The open temporary file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_deepfake.utils._checks import atomic_open
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> with atomic_open(path, "w") as fh:
+    ...     _ = fh.write("hello")
+    >>> open(path, encoding="utf-8").read()
+    'hello'
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}.")
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(path)
+    if make_dirs:
+        os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+    )
+    text = mode == "w"
+    try:
+        with os.fdopen(
+            fd, mode, encoding="utf-8" if text else None, newline=newline
+        ) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
 def write_atomic(data: bytes | str, path: str | os.PathLike) -> str:
     """Write ``data`` to ``path`` through a temporary file, then rename it.
 
     Readers never see a half-written file, and a failed write leaves the
-    old file (if any) in place. Missing folders are created; the file gets
-    mode 0644.
+    old file (if any) in place (see :func:`atomic_open`). Missing folders
+    are created; the file gets mode 0644.
 
     Parameters
     ----------
@@ -123,27 +190,9 @@ def write_atomic(data: bytes | str, path: str | os.PathLike) -> str:
     >>> open(path, encoding="utf-8").read()
     'hello'
     """
-    path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    text = isinstance(data, str)
-    try:
-        with os.fdopen(
-            fd, "w" if text else "wb", encoding="utf-8" if text else None
-        ) as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    return path
+    with atomic_open(path, "w" if isinstance(data, str) else "wb") as fh:
+        fh.write(data)
+    return os.path.abspath(os.fspath(path))
 
 
 def check_int_range(name: str, value: Any, low: int, high: int) -> None:
