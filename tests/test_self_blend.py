@@ -9,6 +9,7 @@ import torch
 from sklearn.base import clone
 from skorch.callbacks import Callback
 
+from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
 from sklearn_deepfake.nets import (
     FaceCNNClassifier,
     SelfBlendedFaces,
@@ -18,11 +19,7 @@ from sklearn_deepfake.nets import (
     make_self_blended,
 )
 from sklearn_deepfake.nets._clips import clip_augment
-from sklearn_deepfake.nets._self_blend import (
-    face_boxes_in_crop,
-    fake_label_for,
-    real_fake_labels,
-)
+from sklearn_deepfake.nets._self_blend import fake_label_for, real_fake_labels
 from sklearn_deepfake.nets._training import FrameDataset
 from sklearn_deepfake.utils import FaceTracks
 from sklearn_deepfake.utils._testing import make_tiny_face_tracks
@@ -198,9 +195,9 @@ def test_self_blend_params_and_validation():
         sbi.blend(crop.astype(np.float32), lm, box, 0)
 
 
-def test_face_boxes_in_crop():
+def test_face_boxes_in_crop_raw():
     (track,) = _astronaut_tracks(1, n_rows=2, size=64)
-    boxes = face_boxes_in_crop(track)
+    boxes = face_boxes_in_crop_raw(track)
     _, _, box, _ = _astronaut_crop(64, shift=np.random.default_rng(0).uniform(-6, 6, 2))
     np.testing.assert_allclose(boxes[0], box, atol=1e-3)
     degenerate = FaceTracks(
@@ -209,7 +206,7 @@ def test_face_boxes_in_crop():
         crop_boxes=np.zeros((1, 4)), probs=[1.0], landmarks=np.zeros((1, 5, 2)),
         track_ids=[0], frame_pos=[0], detected=[True],
     )  # fmt: skip
-    assert np.isnan(face_boxes_in_crop(degenerate)).all()
+    assert np.isnan(face_boxes_in_crop_raw(degenerate)).all()
 
 
 def test_fake_labels():

@@ -41,6 +41,48 @@ def _gray(crops: np.ndarray) -> np.ndarray:
     return crops.astype(np.float32) @ _LUMA
 
 
+def face_boxes_in_crop_raw(tracks: FaceTracks) -> np.ndarray:
+    """Map each row's face box into its crop, without clipping or fallback.
+
+    The face box (``tracks.boxes``) and the region cut into the crop
+    (``tracks.crop_boxes``) are both in source pixels. Rows whose crop box is
+    degenerate (zero width or height) or not finite get NaN; a box partly
+    off the crop keeps its true extent. :func:`face_boxes_in_crop` builds on
+    it for the features; the self-blending masks use it as it is, so that
+    they can judge a box that lies half off the crop themselves.
+
+    Parameters
+    ----------
+    tracks : FaceTracks
+        One video's face rows.
+
+    Returns
+    -------
+    boxes : ndarray of float32, shape (n_rows, 4)
+        ``(x1, y1, x2, y2)`` in crop pixels, NaN where undefined.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
+    >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
+    >>> face_boxes_in_crop_raw(make_tiny_face_tracks(1, empty=())[0]).shape
+    (3, 4)
+    """
+    cb = np.asarray(tracks.crop_boxes, np.float32).reshape(-1, 4)
+    b = np.asarray(tracks.boxes, np.float32).reshape(-1, 4)
+    w, h = cb[:, 2] - cb[:, 0], cb[:, 3] - cb[:, 1]
+    ok = (w > 0) & (h > 0) & np.isfinite(cb).all(axis=1) & np.isfinite(b).all(axis=1)
+    size = np.float32(tracks.size)
+    sx = np.where(ok, size / np.where(ok, w, 1.0), np.nan).astype(np.float32)
+    sy = np.where(ok, size / np.where(ok, h, 1.0), np.nan).astype(np.float32)
+    out = np.empty((len(cb), 4), dtype=np.float32)
+    out[:, 0] = (b[:, 0] - cb[:, 0]) * sx
+    out[:, 2] = (b[:, 2] - cb[:, 0]) * sx
+    out[:, 1] = (b[:, 1] - cb[:, 1]) * sy
+    out[:, 3] = (b[:, 3] - cb[:, 1]) * sy
+    return out
+
+
 def face_boxes_in_crop(tracks: FaceTracks, default_margin: float = 0.3) -> np.ndarray:
     """Return each row's face box in crop pixels, ``float32 (n_rows, 4)``.
 
@@ -71,18 +113,8 @@ def face_boxes_in_crop(tracks: FaceTracks, default_margin: float = 0.3) -> np.nd
     (0, 4)
     """
     size = float(tracks.size)
-    cb = tracks.crop_boxes.astype(np.float32)
-    w = cb[:, 2] - cb[:, 0]
-    h = cb[:, 3] - cb[:, 1]
-    ok = (w > 0) & (h > 0) & np.isfinite(cb).all(axis=1)
-    ok &= np.isfinite(tracks.boxes).all(axis=1)
-    scale_x = np.where(ok, size / np.where(ok, w, 1.0), 0.0)
-    scale_y = np.where(ok, size / np.where(ok, h, 1.0), 0.0)
-    out = np.empty((len(cb), 4), dtype=np.float32)
-    out[:, 0] = (tracks.boxes[:, 0] - cb[:, 0]) * scale_x
-    out[:, 2] = (tracks.boxes[:, 2] - cb[:, 0]) * scale_x
-    out[:, 1] = (tracks.boxes[:, 1] - cb[:, 1]) * scale_y
-    out[:, 3] = (tracks.boxes[:, 3] - cb[:, 1]) * scale_y
+    out = face_boxes_in_crop_raw(tracks)
+    ok = np.isfinite(out).all(axis=1)
     lo = size * default_margin / (1 + 2 * default_margin)
     out[~ok] = [lo, lo, size - lo, size - lo]
     np.clip(out, 0.0, size, out=out)

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
 from sklearn_deepfake.nets._compress import compress_frames
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = [
     "SelfBlendedFaces",
-    "face_boxes_in_crop",
     "make_self_blended",
     "resolve_self_blend",
 ]
@@ -346,7 +346,7 @@ class SelfBlendedFaces:
             Landmarks in crop pixels; None (or all zeros) when unknown.
         box : array-like of 4 float or None, default=None
             Face box ``(x1, y1, x2, y2)`` in crop pixels (see
-            :func:`face_boxes_in_crop`); None estimates it.
+            ``face_boxes_in_crop_raw``); None estimates it.
         rng : int, numpy.random.Generator or None, default=None
             Source of randomness.
 
@@ -585,48 +585,6 @@ def _face_box(box: Any, lm: np.ndarray | None, h: int, w: int) -> np.ndarray:
     return np.array([0.2 * w, 0.15 * h, 0.8 * w, 0.9 * h])
 
 
-def face_boxes_in_crop(tracks: FaceTracks) -> np.ndarray:
-    """Return each row's face box in pixels of its crop.
-
-    Maps :attr:`FaceTracks.boxes` (source pixels) into the crop through
-    :attr:`FaceTracks.crop_boxes` (the source region resized into the crop).
-
-    Parameters
-    ----------
-    tracks : FaceTracks
-        Faces of one video.
-
-    Returns
-    -------
-    boxes : ndarray of float32, shape (n_rows, 4)
-        ``(x1, y1, x2, y2)`` in crop pixels; NaN for rows whose crop box is
-        degenerate.
-
-    Examples
-    --------
-    >>> from sklearn_deepfake.nets._self_blend import face_boxes_in_crop
-    >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
-    >>> face_boxes_in_crop(make_tiny_face_tracks(1, empty=())[0]).shape
-    (3, 4)
-    """
-    cb = np.asarray(tracks.crop_boxes, np.float64)
-    b = np.asarray(tracks.boxes, np.float64)
-    cw, ch = cb[:, 2] - cb[:, 0], cb[:, 3] - cb[:, 1]
-    ok = (cw > 0) & (ch > 0)
-    sx = np.where(ok, tracks.size / np.where(ok, cw, 1.0), np.nan)
-    sy = np.where(ok, tracks.size / np.where(ok, ch, 1.0), np.nan)
-    out = np.stack(
-        [
-            (b[:, 0] - cb[:, 0]) * sx,
-            (b[:, 1] - cb[:, 1]) * sy,
-            (b[:, 2] - cb[:, 0]) * sx,
-            (b[:, 3] - cb[:, 1]) * sy,
-        ],
-        axis=1,
-    )
-    return out.reshape(-1, 4).astype(np.float32)
-
-
 def resolve_self_blend(self_blend: Any) -> SelfBlendedFaces | None:
     """Turn a ``self_blend`` parameter (None, bool or instance) into a method."""
     if self_blend is None or self_blend is False:
@@ -793,7 +751,7 @@ def make_self_blended(
     for v, t in enumerate(tracks):
         if y[v] != real or not len(t):
             continue
-        boxes = face_boxes_in_crop(t)
+        boxes = face_boxes_in_crop_raw(t)
         for k in range(int(n_per_video)):
             crops = np.empty_like(t.crops)
             for r in range(len(t)):

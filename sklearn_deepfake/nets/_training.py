@@ -170,11 +170,11 @@ class FrameDataset(torch.utils.data.Dataset):
         return x, torch.tensor(label)
 
     def _blend(self, img: np.ndarray, v: int, r: int, i: int) -> np.ndarray:
-        from sklearn_deepfake.nets._self_blend import face_boxes_in_crop
+        from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
 
         track = self.tracks[v]
         if v not in self._boxes:
-            self._boxes[v] = face_boxes_in_crop(track)
+            self._boxes[v] = face_boxes_in_crop_raw(track)
         box = self._boxes[v][r]
         landmarks = track.landmarks[r]
         if track.size != self.size:  # the crop was resized above
