@@ -474,11 +474,8 @@ class ONNXFaceClassifier(VideoClassifierMixin, _ONNXBase):
         self.track_pooling_ = meta.get("track_pooling")
         return self
 
-    def _proba_columns(self, fake: Any) -> np.ndarray:
-        """Clip with ``eps_`` (the parameter may be None); columns of ``classes_``."""
-        fake = np.clip(np.asarray(fake, dtype=np.float64), self.eps_, 1 - self.eps_)
-        out = np.column_stack([1.0 - fake, fake])
-        return out if self._fake_index() == 1 else out[:, ::-1].copy()
+    def _clip_eps(self) -> float:
+        return self.eps_  # the parameter may be None (the exported value)
 
     def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
         """Return each video's per-crop fake probabilities.

@@ -33,9 +33,14 @@ class VideoClassifierMixin(ClassifierMixin):
     def _fake_index(self) -> int:
         return fake_class_index(self.classes_)
 
+    def _clip_eps(self) -> float:
+        """Clipping in use; a subclass whose ``eps`` may be None overrides it."""
+        return self.eps
+
     def _proba_columns(self, fake: Any) -> np.ndarray:
         """Clip fake probabilities to ``[eps, 1 - eps]``; columns of ``classes_``."""
-        fake = np.clip(np.asarray(fake, dtype=np.float64), self.eps, 1.0 - self.eps)
+        eps = self._clip_eps()
+        fake = np.clip(np.asarray(fake, dtype=np.float64), eps, 1.0 - eps)
         out = np.column_stack([1.0 - fake, fake])
         return out if self._fake_index() == 1 else out[:, ::-1].copy()
 
