@@ -23,6 +23,7 @@ _PUBLIC = {
     "AudioFeatures": "sklearn_deepfake.features",
     "AVSyncFeatures": "sklearn_deepfake.features",
     "ClippedClassifier": "sklearn_deepfake.calibration",
+    "FramewiseClassifier": "sklearn_deepfake.classifiers",
     "CalibratedStackingClassifier": "sklearn_deepfake.ensemble",
     "calibration_report": "sklearn_deepfake.calibration",
     "compare_calibration": "sklearn_deepfake.calibration",

@@ -7,7 +7,7 @@ from typing import Any
 
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 FEATURE_SETS = ("context", "spectrum", "context+spectrum", "context+mtcnn", "cnn")
@@ -87,10 +87,19 @@ def make_default_pipeline(
           ``benchmarks/bench_quality.py`` (grouped cross-validation that
           leaves whole swap faces out): ``features="context+mtcnn"``
           (:class:`~sklearn_deepfake.features.FaceContextFeatures` plus
-          :class:`~sklearn_deepfake.features.MTCNNEmbeddings`),
-          ``pooling=("median",)``, ``C=0.03`` and ``n_frames=64``: with 16,
-          32 and 64 frames its leave-swap-faces-out AUC was 0.71, 0.73 and
-          0.75, at twice the face-extraction cost per doubling.
+          :class:`~sklearn_deepfake.features.MTCNNEmbeddings`) on
+          ``n_frames=64``, then no pooling step: a
+          :class:`~sklearn_deepfake.classifiers.FramewiseClassifier` fits a
+          standardised logistic regression (``C=0.3``) on every frame, each
+          video weighing the same, and scores a video by its mean frame
+          logit at ``temperature=1.5``. Against pooling each video's frames
+          by their median first, this lowered the leave-swap-faces-out log
+          loss from 0.611 to 0.586 and raised the AUC from 0.745 to 0.763.
+          The temperature hedges against videos unlike the training ones:
+          on 21 real clips from other sources it kept the log loss at the
+          prior's (0.695 against 0.745 at temperature 1) for +0.008 on the
+          swaps. Steps: ``framesampler``, ``facecropper``, ``features``,
+          ``classifier``; ``pooling`` and ``calibration`` do not apply.
         - ``"self-blended"``: for folders with few or no fakes. The head is a
           :class:`~sklearn_deepfake.nets.FaceCNNClassifier` on the face
           crops (``backbone``, random initialisation unless you set
@@ -209,10 +218,32 @@ def make_default_pipeline(
             verbose=verbose,
         )
         return Pipeline([*faces, ("classifier", net)], memory=memory)
+    features = chosen["features"] if features is None else features
+    if preset == "swap":
+        if calibration is not None or pooling is not None:
+            raise ValueError(
+                "preset='swap' scores videos from their frames with a "
+                "FramewiseClassifier: calibration and pooling do not apply."
+            )
+        from sklearn_deepfake.classifiers import FramewiseClassifier
+
+        frame_lr = LogisticRegression(C=chosen["C"] if C is None else C, max_iter=3000)
+        head = FramewiseClassifier(
+            make_pipeline(StandardScaler(), frame_lr),
+            temperature=chosen["temperature"],
+            eps=eps,
+        )
+        return Pipeline(
+            [
+                *faces,
+                ("features", _features(features, backbone, device, verbose)),
+                ("classifier", head),
+            ],
+            memory=memory,
+        )
     head = LogisticRegression(C=chosen["C"] if C is None else C, max_iter=2000)
     if calibration is not None:
         head = CalibratedClassifierCV(head, method=calibration, cv=cv)
-    features = chosen["features"] if features is None else features
     pooling = chosen["pooling"] if pooling is None else tuple(pooling)
     return Pipeline(
         [
@@ -230,8 +261,8 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
     "default": {"features": "context", "pooling": ("mean",), "C": 0.1, "n_frames": 32},
     "swap": {
         "features": "context+mtcnn",
-        "pooling": ("median",),
-        "C": 0.03,
+        "C": 0.3,
+        "temperature": 1.5,
         "n_frames": 64,
     },
     "self-blended": {"n_frames": 32},

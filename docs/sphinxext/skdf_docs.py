@@ -32,6 +32,7 @@ ORDER = [
     "video",
     "faces",
     "features",
+    "classifiers",
     "nets",
     "calibration",
     "ensemble",

@@ -34,11 +34,11 @@ _STATS = {
 }
 
 
-def _as_frames(x: Any, i: int) -> np.ndarray:
+def _as_frames(x: Any, i: int, one_d: str = "column") -> np.ndarray:
     """One video's per-frame array as float64 ``(n_rows, D)``; names index i."""
     a = np.asarray(x)
     if a.ndim == 1:
-        a = a.reshape(-1, 1)
+        a = a.reshape(-1, 1) if one_d == "column" else a.reshape(1, -1)
     if a.ndim != 2:
         raise ValueError(
             f"X[{i}] must be a 1-D or 2-D array of per-frame values, got shape "
@@ -51,6 +51,46 @@ def _as_frames(x: Any, i: int) -> np.ndarray:
     if not np.isfinite(a).all():
         raise ValueError(f"X[{i}] contains NaN or infinity.")
     return a
+
+
+def check_frame_rows(
+    estimator: Any, X: Any, reset: bool, one_d: str = "column"
+) -> list[np.ndarray]:
+    """Validate per-frame rows for ``estimator``; one float64 array per video.
+
+    ``X`` is ragged (a list or tuple, a 1-D object array or a pandas Series of
+    ``(n_rows_i, D)`` arrays) or a dense ``(n_videos, D)`` matrix, read as one
+    frame per video. A 1-D element is a column of per-frame values
+    (``one_d="column"``, ``D = 1``) or a single frame (``one_d="row"``, so a
+    list of lists reads like the matrix it spells). With ``reset`` the width
+    is stored as ``estimator.n_features_in_``; otherwise it is checked
+    against it.
+    """
+    ragged = isinstance(X, (list, tuple)) or (
+        getattr(X, "ndim", None) == 1
+        and (getattr(X, "dtype", None) == np.dtype(object) or hasattr(X, "iloc"))
+    )
+    if not ragged:  # dense (n_videos, D): one frame per video
+        X = validate_data(estimator, X, reset=reset)
+        return [row.reshape(1, -1) for row in X]
+    if reset and hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    X = check_per_video(X, allow_empty=False)
+    frames = [_as_frames(x, i, one_d) for i, x in enumerate(X)]
+    widths = {f.shape[1] for f in frames}
+    if len(widths) != 1:
+        raise ValueError(
+            f"Every video must have the same number of columns; got {sorted(widths)}."
+        )
+    d = widths.pop()
+    if reset:
+        estimator.n_features_in_ = d
+    elif d != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {d} columns per frame, but {type(estimator).__name__} was "
+            f"fitted with {estimator.n_features_in_}."
+        )
+    return frames
 
 
 class TemporalPooling(TransformerMixin, BaseEstimator):
@@ -156,33 +196,7 @@ class TemporalPooling(TransformerMixin, BaseEstimator):
         self._stats, self._quantiles = stats, quantiles
 
     def _check_X(self, X: Any, reset: bool) -> list[np.ndarray]:
-        # Ragged: a list or tuple, a 1-D object array, or a pandas Series.
-        ragged = isinstance(X, (list, tuple)) or (
-            getattr(X, "ndim", None) == 1
-            and (getattr(X, "dtype", None) == np.dtype(object) or hasattr(X, "iloc"))
-        )
-        if not ragged:  # dense (n_videos, D): one frame per video
-            X = validate_data(self, X, reset=reset)
-            return [row.reshape(1, -1) for row in X]
-        if reset and hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        X = check_per_video(X, allow_empty=False)
-        frames = [_as_frames(x, i) for i, x in enumerate(X)]
-        widths = {f.shape[1] for f in frames}
-        if len(widths) != 1:
-            raise ValueError(
-                "Every video must have the same number of columns; got "
-                f"{sorted(widths)}."
-            )
-        d = widths.pop()
-        if reset:
-            self.n_features_in_ = d
-        elif d != self.n_features_in_:
-            raise ValueError(
-                f"X has {d} columns per frame, but TemporalPooling was fitted with "
-                f"{self.n_features_in_}."
-            )
-        return frames
+        return check_frame_rows(self, X, reset)
 
     def _pool(self, frames: list[np.ndarray]) -> np.ndarray:
         d = self.n_features_in_

@@ -93,6 +93,14 @@ def _clipped_classifier(trial: Any, prefix: str) -> dict[str, Any]:
     return {name: trial.suggest_float(name, 1e-3, 0.1, log=True)}
 
 
+def _framewise(trial: Any, prefix: str) -> dict[str, Any]:
+    agg, temp = f"{prefix}aggregation", f"{prefix}temperature"
+    return {
+        agg: trial.suggest_categorical(agg, ["mean", "median"]),
+        temp: trial.suggest_float(temp, 0.8, 2.0),
+    }
+
+
 def _face_cnn(trial: Any, prefix: str) -> dict[str, Any]:
     names = {k: f"{prefix}{k}" for k in ("lr", "max_epochs", "weight_decay")}
     smoothing = f"{prefix}label_smoothing"
@@ -125,6 +133,7 @@ SEARCH_SPACES: dict[str, Callable[[Any, str], dict[str, Any]]] = {
     "TemporalPooling": _temporal_pooling,
     "LogisticRegression": _logistic_regression,
     "ClippedClassifier": _clipped_classifier,
+    "FramewiseClassifier": _framewise,
     "FaceCNNClassifier": _face_cnn,
     "VideoCNNClassifier": _video_cnn,
 }

@@ -1,0 +1,286 @@
+"""FramewiseClassifier: learn from every frame, score each video as a whole."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+)
+
+from sklearn_deepfake.features._pooling import check_frame_rows
+
+__all__ = ["FramewiseClassifier"]
+
+_AGGREGATIONS = {"mean": np.mean, "median": np.median}
+
+
+def _default_estimator() -> Pipeline:
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=3000))
+
+
+def _last_step(est: Any) -> tuple[str | None, Any]:
+    if isinstance(est, Pipeline):
+        return est.steps[-1]
+    return None, est
+
+
+class FramewiseClassifier(ClassifierMixin, BaseEstimator):
+    """Fit a classifier on every frame and score a video by all of its frames.
+
+    Pooling per-frame features into one row per video (mean, median, ...)
+    leaves a linear head with one sample per video: 80 samples for 150
+    features on a small dataset. This meta-estimator instead gives every
+    frame its video's label and fits ``estimator`` on all frames (the
+    simplest multiple-instance learner), then scores a video by
+    aggregating its frames' class log-probabilities (for a binary
+    logistic regression: the mean frame logit) and turning the result back
+    into probabilities with a softmax at ``temperature``.
+
+    With ``weighting="video"`` each video carries the same total weight
+    however many face rows it has (each row weighs ``1 / n_rows``), so a
+    long or many-faced video does not dominate, and the regularisation
+    strength of the default logistic regression does not depend on how many
+    frames were sampled.
+
+    On the ``dfl-pairs`` face swaps (context features plus MTCNN RNet
+    embeddings, 64 frames, leave-swap-faces-out cross-validation) it lowered
+    the log loss from 0.611 to 0.586 and raised the AUC from 0.745 to 0.763
+    against the pooled-median head (``benchmarks/bench_quality.py``, row
+    ``swap``).
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        Fitted on the frames; it needs ``predict_proba``. ``None`` means
+        ``make_pipeline(StandardScaler(), LogisticRegression(C=0.3))``. With
+        ``weighting="video"`` it (or, for a pipeline, its last step) must
+        accept ``sample_weight``.
+    aggregation : {"mean", "median"}, default="mean"
+        How each class's frame log-probabilities are combined into the
+        video's. ``"median"`` resists a few badly cropped frames.
+    weighting : {"video", "frame"}, default="video"
+        ``"video"``: every video weighs the same in training (times its
+        ``sample_weight``); ``"frame"``: every frame weighs one.
+    temperature : float, default=1.0
+        The aggregated log-probabilities are divided by it before the
+        softmax: above 1 the video probabilities move toward uniform. Frames
+        of one video are not independent evidence, so values slightly above
+        1 are usually better calibrated, and larger values hedge against
+        videos unlike the training ones.
+    eps : float, default=0.01
+        Probabilities are clipped to ``[eps, 1 - eps]`` (then renormalised).
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The frame classifier, fitted on every frame of the training videos.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Columns per frame.
+    empty_proba_ : ndarray of shape (n_classes,)
+        **Fallback for videos without face rows**: the class frequencies of
+        the training videos (weighted by ``sample_weight``), returned as
+        their probabilities. The face step warns about such videos.
+
+    See Also
+    --------
+    sklearn_deepfake.features.TemporalPooling : Pool frames into one row per
+        video instead.
+    sklearn_deepfake.calibration.ClippedClassifier : Clip a video-level
+        classifier.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deepfake.classifiers import FramewiseClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> videos = [rng.normal(loc=k % 2, size=(10, 3)) for k in range(20)]
+    >>> labels = [k % 2 for k in range(20)]
+    >>> clf = FramewiseClassifier().fit(videos, labels)
+    >>> clf.predict([rng.normal(loc=1, size=(10, 3)), np.zeros((0, 3))])
+    array([1, 0])
+    >>> clf.empty_proba_
+    array([0.5, 0.5])
+    """
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        aggregation: str = "mean",
+        weighting: str = "video",
+        temperature: float = 1.0,
+        eps: float = 0.01,
+    ) -> None:
+        self.estimator = estimator
+        self.aggregation = aggregation
+        self.weighting = weighting
+        self.temperature = temperature
+        self.eps = eps
+
+    def _validate_params(self) -> Any:
+        if self.aggregation not in _AGGREGATIONS:
+            raise ValueError(
+                f"aggregation must be one of {sorted(_AGGREGATIONS)}, got "
+                f"{self.aggregation!r}."
+            )
+        if self.weighting not in ("video", "frame"):
+            raise ValueError(
+                f"weighting must be 'video' or 'frame', got {self.weighting!r}."
+            )
+        if not isinstance(self.temperature, Real) or not self.temperature > 0:
+            raise ValueError(
+                f"temperature must be a positive number, got {self.temperature!r}."
+            )
+        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
+            raise ValueError(f"eps must be a float in [0, 0.5), got {self.eps!r}.")
+        est = self.estimator if self.estimator is not None else _default_estimator()
+        if not hasattr(est, "predict_proba"):
+            raise ValueError(
+                f"estimator must have predict_proba, got {type(est).__name__}."
+            )
+        return est
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> FramewiseClassifier:
+        """Fit the frame classifier on every frame of every video.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
+            Per-frame features of each video; a dense matrix is read as one
+            frame per video.
+        y : array-like of shape (n_videos,)
+            Label of each video, given to each of its frames.
+        sample_weight : array-like of shape (n_videos,), default=None
+            Weight of each video.
+
+        Returns
+        -------
+        self : object
+            Fitted classifier.
+        """
+        est = self._validate_params()
+        frames = check_frame_rows(self, X, reset=True, one_d="row")
+        if y is None:
+            raise ValueError(
+                "FramewiseClassifier requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(frames):
+            raise ValueError(f"y has {len(y)} labels but X has {len(frames)} videos.")
+        check_classification_targets(y)
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "FramewiseClassifier needs at least 2 classes, but the data "
+                f"contains only one class: {self.classes_}."
+            )
+        w = _check_sample_weight(sample_weight, y)
+        counts = np.array([len(f) for f in frames])
+        self.empty_proba_ = np.bincount(
+            y_idx, weights=w, minlength=len(self.classes_)
+        ) / max(w.sum(), np.finfo(float).tiny)
+        has = counts > 0
+        if not has.any():
+            raise ValueError("No video has any frame rows to train on.")
+        missing = set(range(len(self.classes_))) - set(y_idx[has])
+        if missing:
+            raise ValueError(
+                "Every class needs at least one video with frame rows; none for "
+                f"{list(self.classes_[sorted(missing)])}."
+            )
+        rows = np.concatenate([frames[i] for i in np.flatnonzero(has)])
+        labels = np.repeat(y[has], counts[has])
+        per_row = w[has] / counts[has] if self.weighting == "video" else w[has]
+        fit_params = {}
+        if self.weighting == "video" or sample_weight is not None:
+            name, last = _last_step(est)
+            if not has_fit_parameter(last, "sample_weight"):
+                raise ValueError(
+                    f"{type(last).__name__} does not accept sample_weight; use "
+                    "weighting='frame' without sample_weight, or another estimator."
+                )
+            row_weight = np.repeat(per_row, counts[has])
+            if name is None:
+                fit_params["sample_weight"] = row_weight
+            else:  # every step that takes weights, so a scaler sees them too
+                for step_name, step in est.steps:
+                    if step not in (None, "passthrough") and has_fit_parameter(
+                        step, "sample_weight"
+                    ):
+                        fit_params[f"{step_name}__sample_weight"] = row_weight
+        self.estimator_ = clone(est).fit(rows, labels, **fit_params)
+        return self
+
+    def _video_log_proba(self, frames: list[np.ndarray]) -> np.ndarray:
+        counts = np.array([len(f) for f in frames])
+        out = np.tile(np.log(np.clip(self.empty_proba_, 1e-12, None)), (len(frames), 1))
+        if counts.sum():
+            inner = self.estimator_.predict_proba(
+                np.concatenate([f for f in frames if len(f)])
+            )
+            # the frame model may know the classes in another order
+            cols = np.searchsorted(self.classes_, self.estimator_.classes_)
+            logp = np.full((len(inner), len(self.classes_)), np.log(1e-12))
+            logp[:, cols] = np.log(np.clip(inner, 1e-12, None))
+            agg = _AGGREGATIONS[self.aggregation]
+            ends = np.cumsum(counts)  # empty videos add no rows
+            for i in np.flatnonzero(counts):
+                block = logp[ends[i] - counts[i] : ends[i]]
+                out[i] = agg(block, axis=0) / self.temperature
+        return out
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability of each class for each video.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
+            Per-frame features of each video.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_videos, n_classes)
+            Rows sum to one; every value lies in ``[eps, 1 - eps]`` before
+            renormalisation. Videos without rows get ``empty_proba_``.
+        """
+        check_is_fitted(self)
+        frames = check_frame_rows(self, X, reset=False, one_d="row")
+        logp = self._video_log_proba(frames)
+        proba = np.exp(logp - logp.max(axis=1, keepdims=True))
+        proba /= proba.sum(axis=1, keepdims=True)
+        proba = np.clip(proba, self.eps, 1 - self.eps)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class of each video.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
+            Per-frame features of each video.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_videos,)
+            Class labels.
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        return tags
