@@ -111,7 +111,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         choices=_PRESETS,
         default="default",
         help="named recipe of make_default_pipeline: 'default' (weight-free "
-        "context features), 'swap' (context + MTCNN embeddings over 64 frames, "
+        "context features), 'swap' (context + MTCNN embeddings on 64 frames, a "
+        "logistic regression fitted on every frame, "
         "best on real face swaps in benchmarks/bench_quality.py) or "
         "'self-blended' (a FaceCNNClassifier that also trains on self-blended "
         "fakes of the real videos, so a folder of real videos only is enough) "
