@@ -194,14 +194,37 @@ def test_swap_preset_head_learns_held_out_blends(held_out_tracks):
     assert -scores.mean() < 0.6
 
 
-def test_swap_preset_from_paths(tiny_videos):
+def test_swap_preset_from_paths_and_its_report(tiny_videos, tmp_path):
+    from sklearn_deepfake.inspection import explain_video
+
     pipe = make_default_pipeline(preset="swap", n_frames=8, size=64, device="cpu")
     pipe.fit(tiny_videos.paths, tiny_videos.target)
     proba = pipe.predict_proba(tiny_videos.paths)
     assert proba.shape == (4, 2)
     assert np.all((proba >= 0.01) & (proba <= 0.99))
-    # the frame model saw every face row of the four videos
-    assert len(pipe.named_steps["classifier"].estimator_.classes_) == 2
+    # the report plots the frame model's per-frame scores
+    html = explain_video(pipe, tiny_videos.paths[2], tmp_path / "report.html")
+    assert "No per-frame scores" not in html
+    assert (tmp_path / "report.html").is_file()
+
+
+def test_frame_probabilities_are_what_the_video_score_aggregates(held_out_tracks):
+    from sklearn_deepfake.inspection._gradcam import frame_scores
+
+    tracks, y, _ = held_out_tracks
+    labels = np.where(y == 1, "FAKE", "REAL")
+    head = make_default_pipeline(preset="swap", device="cpu")[2:]
+    head.set_params(classifier__eps=0.0).fit(tracks, labels)
+    clf = head.named_steps["classifier"]
+    feats = head[:-1].transform(tracks[:4])
+    per_frame = clf.predict_frame_proba(feats)
+    assert [p.shape for p in per_frame] == [(len(t), 2) for t in tracks[:4]]
+    np.testing.assert_allclose(np.concatenate(per_frame).sum(axis=1), 1.0)
+    fake = frame_scores(head, tracks[:4])
+    video = head.predict_proba(tracks[:4])[:, 0]  # classes_: FAKE, REAL
+    for f, p in zip(fake, video):
+        logit = np.mean(np.log(f) - np.log1p(-f)) / clf.temperature
+        assert p == pytest.approx(1 / (1 + np.exp(-logit)), rel=1e-4)
 
 
 def test_optuna_space_covers_the_swap_head():

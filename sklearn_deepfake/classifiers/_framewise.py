@@ -224,23 +224,53 @@ class FramewiseClassifier(ClassifierMixin, BaseEstimator):
         self.estimator_ = clone(est).fit(rows, labels, **fit_params)
         return self
 
+    def _frame_log_proba(self, frames: list[np.ndarray]) -> np.ndarray:
+        """Log-probabilities of all rows of ``frames``, columns in ``classes_``."""
+        rows = [f for f in frames if len(f)]
+        if not rows:
+            return np.zeros((0, len(self.classes_)))
+        inner = self.estimator_.predict_proba(np.concatenate(rows))
+        # the frame model may know the classes in another order
+        cols = np.searchsorted(self.classes_, self.estimator_.classes_)
+        logp = np.full((len(inner), len(self.classes_)), np.log(1e-12))
+        logp[:, cols] = np.log(np.clip(inner, 1e-12, None))
+        return logp
+
     def _video_log_proba(self, frames: list[np.ndarray]) -> np.ndarray:
         counts = np.array([len(f) for f in frames])
         out = np.tile(np.log(np.clip(self.empty_proba_, 1e-12, None)), (len(frames), 1))
-        if counts.sum():
-            inner = self.estimator_.predict_proba(
-                np.concatenate([f for f in frames if len(f)])
-            )
-            # the frame model may know the classes in another order
-            cols = np.searchsorted(self.classes_, self.estimator_.classes_)
-            logp = np.full((len(inner), len(self.classes_)), np.log(1e-12))
-            logp[:, cols] = np.log(np.clip(inner, 1e-12, None))
-            agg = _AGGREGATIONS[self.aggregation]
-            ends = np.cumsum(counts)  # empty videos add no rows
-            for i in np.flatnonzero(counts):
-                block = logp[ends[i] - counts[i] : ends[i]]
-                out[i] = agg(block, axis=0) / self.temperature
+        logp = self._frame_log_proba(frames)
+        agg = _AGGREGATIONS[self.aggregation]
+        ends = np.cumsum(counts)  # empty videos add no rows
+        for i in np.flatnonzero(counts):
+            block = logp[ends[i] - counts[i] : ends[i]]
+            out[i] = agg(block, axis=0) / self.temperature
         return out
+
+    def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
+        """Class probabilities of every frame row, before aggregation.
+
+        These are the frame model's own probabilities (no temperature, no
+        clipping); :meth:`predict_proba` aggregates their logarithms per
+        video. Used to plot per-frame scores, for example by
+        :func:`~sklearn_deepfake.inspection.explain_video`.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
+            Per-frame features of each video.
+
+        Returns
+        -------
+        proba : list of ndarray of shape (n_rows_i, n_classes)
+            One array per video, columns in ``classes_`` order; empty for a
+            video without rows.
+        """
+        check_is_fitted(self)
+        frames = check_frame_rows(self, X, reset=False, one_d="row")
+        proba = np.exp(self._frame_log_proba(frames))
+        ends = np.cumsum([len(f) for f in frames])
+        return np.split(proba, ends[:-1]) if len(frames) else []
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class for each video.

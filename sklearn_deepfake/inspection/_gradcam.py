@@ -379,25 +379,38 @@ def frame_scores(estimator: Any, tracks: list[FaceTracks]) -> list[np.ndarray]:
     """P(fake) of every face crop, when the model defines one.
 
     For a :class:`~sklearn_deepfake.nets.FaceCNNClassifier` these are its
-    per-crop probabilities. For ``CNN or other per-frame features ->
+    per-crop probabilities; for per-frame features ->
+    :class:`~sklearn_deepfake.classifiers.FramewiseClassifier` (the ``swap``
+    preset), its frame model's. For ``CNN or other per-frame features ->
     TemporalPooling(stats=("mean",)) -> affine steps -> linear classifier``
     each crop's feature row replaces the video's mean in its pooled row
     (the count columns are kept), so that the video's decision value is the
     mean of the frames' ones. Raises ``ValueError`` for other models.
     """
+    from sklearn_deepfake.classifiers import FramewiseClassifier
     from sklearn_deepfake.faces import FaceCropper
     from sklearn_deepfake.features import TemporalPooling
     from sklearn_deepfake.nets import FaceCNNClassifier
+    from sklearn_deepfake.utils import fake_class_index
 
     steps = _steps(estimator)
     if isinstance(steps[-1], FaceCNNClassifier):
         return steps[-1].predict_frame_proba(tracks)
-    pool = next(
-        (i for i, s in enumerate(steps) if isinstance(s, TemporalPooling)), None
-    )
     # The steps between the face tracks and the pooling make the features.
     start = 1 + max(
         (i for i, s in enumerate(steps) if isinstance(s, FaceCropper)), default=-1
+    )
+    if isinstance(steps[-1], FramewiseClassifier):
+        clf = steps[-1]
+        fake = fake_class_index(clf.classes_)
+        features = (
+            estimator[start:-1].transform(tracks) if start < len(steps) - 1 else tracks
+        )
+        return [
+            p[:, fake].astype(np.float32) for p in clf.predict_frame_proba(features)
+        ]
+    pool = next(
+        (i for i, s in enumerate(steps) if isinstance(s, TemporalPooling)), None
     )
     if pool is None or pool <= start:
         raise ValueError("The model has no per-frame features to score.")
