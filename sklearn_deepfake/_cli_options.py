@@ -24,7 +24,14 @@ from sklearn_deepfake._cli_utils import (
 
 # Same names as sklearn_deepfake._pipeline.FEATURE_SETS (kept here so that
 # --help does not import scikit-learn; a test checks that they agree).
-_FEATURE_SETS = ("context", "spectrum", "context+spectrum", "context+mtcnn", "cnn")
+_FEATURE_SETS = (
+    "context",
+    "spectrum",
+    "context+spectrum",
+    "context+mtcnn",
+    "context+mtcnn+shape",
+    "cnn",
+)
 _PRESETS = ("default", "swap", "self-blended")
 
 
@@ -111,7 +118,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         choices=_PRESETS,
         default="default",
         help="named recipe of make_default_pipeline: 'default' (weight-free "
-        "context features), 'swap' (context + MTCNN embeddings on 64 frames, a "
+        "context features), 'swap' (context + MTCNN embeddings + dlib face "
+        "shapes on 64 frames, needs the 'landmarks' extra; a "
         "logistic regression fitted on every frame, "
         "best on real face swaps in benchmarks/bench_quality.py) or "
         "'self-blended' (a FaceCNNClassifier that also trains on self-blended "

@@ -10,7 +10,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-FEATURE_SETS = ("context", "spectrum", "context+spectrum", "context+mtcnn", "cnn")
+FEATURE_SETS = (
+    "context",
+    "spectrum",
+    "context+spectrum",
+    "context+mtcnn",
+    "context+mtcnn+shape",
+    "cnn",
+)
 
 #: Named recipes of :func:`make_default_pipeline` (see its ``preset``).
 PRESETS = ("default", "swap", "self-blended")
@@ -37,6 +44,18 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
 
         return RaggedFeatureUnion(
             [("context", FaceContextFeatures()), ("mtcnn", MTCNNEmbeddings("rnet"))]
+        )
+    if name == "context+mtcnn+shape":
+        from sklearn_deepfake.features import FaceShapeFeatures, MTCNNEmbeddings
+        from sklearn_deepfake.features._landmarks import default_model_path
+
+        default_model_path()  # a clear ImportError now rather than at fit
+        return RaggedFeatureUnion(
+            [
+                ("context", FaceContextFeatures()),
+                ("mtcnn", MTCNNEmbeddings("rnet")),
+                ("shape", FaceShapeFeatures()),
+            ]
         )
     if name == "cnn":
         return CNNFeatureExtractor(backbone, device=device, verbose=verbose)
@@ -85,21 +104,26 @@ def make_default_pipeline(
           ``C=0.1``, ``n_frames=32``; weight-free and the cheapest.
         - ``"swap"``: the recipe that scored best on real face swaps in
           ``benchmarks/bench_quality.py`` (grouped cross-validation that
-          leaves whole swap faces out): ``features="context+mtcnn"``
-          (:class:`~sklearn_deepfake.features.FaceContextFeatures` plus
-          :class:`~sklearn_deepfake.features.MTCNNEmbeddings`) on
-          ``n_frames=64``, then no pooling step: a
+          leaves whole swap faces out): ``features="context+mtcnn+shape"``
+          (:class:`~sklearn_deepfake.features.FaceContextFeatures`,
+          :class:`~sklearn_deepfake.features.MTCNNEmbeddings` and
+          :class:`~sklearn_deepfake.features.FaceShapeFeatures`; needs
+          ``pip install 'sklearn-deepfake[landmarks]'``) on ``n_frames=64``,
+          then no pooling step: a
           :class:`~sklearn_deepfake.classifiers.FramewiseClassifier` fits a
           standardised logistic regression (``C=0.3``) on every frame, each
           video weighing the same, and scores a video by its mean frame
-          logit at ``temperature=1.5``. Against pooling each video's frames
-          by their median first, this lowered the leave-swap-faces-out log
-          loss from 0.611 to 0.586 and raised the AUC from 0.745 to 0.763.
-          The temperature hedges against videos unlike the training ones:
-          on 21 real clips from other sources it kept the log loss at the
-          prior's (0.695 against 0.745 at temperature 1) for +0.008 on the
-          swaps. Steps: ``framesampler``, ``facecropper``, ``features``,
-          ``classifier``; ``pooling`` and ``calibration`` do not apply.
+          logit at ``temperature=1.5``. The frame-level head lowered the
+          leave-swap-faces-out log loss from 0.611 to 0.586 and raised the
+          AUC from 0.745 to 0.763 against pooling each video's frames by
+          their median first; the face shapes then took them to 0.562 and
+          0.798 (0.574 and 0.781 when C is chosen inside each training
+          fold). The temperature hedges against videos unlike the training
+          ones: on 21 real clips from other sources it keeps the log loss
+          below the prior's (0.666). Steps: ``framesampler``,
+          ``facecropper``, ``features``, ``classifier``; ``pooling`` and
+          ``calibration`` do not apply. Without the extra, pass
+          ``features="context+mtcnn"``.
         - ``"self-blended"``: for folders with few or no fakes. The head is a
           :class:`~sklearn_deepfake.nets.FaceCNNClassifier` on the face
           crops (``backbone``, random initialisation unless you set
@@ -111,7 +135,7 @@ def make_default_pipeline(
           ``features``, ``C``, ``pooling``, ``calibration`` and ``cv`` do
           not apply.
     features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
-"cnn"}, default=None
+"context+mtcnn+shape", "cnn"}, default=None
         Per-frame features (None: the preset's). ``"context"``:
         face-versus-surroundings sharpness, noise and colour statistics
         (:class:`~sklearn_deepfake.features.FaceContextFeatures`), which need
@@ -119,7 +143,10 @@ def make_default_pipeline(
         et al. (2019). ``"context+mtcnn"``: the context statistics plus
         embeddings from MTCNN's trained RNet
         (:class:`~sklearn_deepfake.features.MTCNNEmbeddings`; its weights
-        ship with facenet-pytorch). ``"cnn"``: embeddings of a timm
+        ship with facenet-pytorch). ``"context+mtcnn+shape"``: those plus
+        the shapes of the jaw line and of the inner face from dlib's 68
+        landmarks (:class:`~sklearn_deepfake.features.FaceShapeFeatures`;
+        needs the ``landmarks`` extra). ``"cnn"``: embeddings of a timm
         ``backbone`` (random weights unless you set
         ``features__pretrained=True`` or ``features__weights=PATH``).
     n_frames : int, default=None
@@ -260,7 +287,7 @@ def make_default_pipeline(
 _PRESET_VALUES: dict[str, dict[str, Any]] = {
     "default": {"features": "context", "pooling": ("mean",), "C": 0.1, "n_frames": 32},
     "swap": {
-        "features": "context+mtcnn",
+        "features": "context+mtcnn+shape",
         "C": 0.3,
         "temperature": 1.5,
         "n_frames": 64,

@@ -30,7 +30,11 @@ def test_swap_preset_and_explicit_arguments_win():
     pipe = make_default_pipeline(preset="swap")
     feats = pipe.named_steps["features"]
     assert isinstance(feats, RaggedFeatureUnion)
-    assert [name for name, _ in feats.transformer_list] == ["context", "mtcnn"]
+    assert [name for name, _ in feats.transformer_list] == [
+        "context",
+        "mtcnn",
+        "shape",
+    ]
     assert "temporalpooling" not in pipe.named_steps  # frame-level head
     assert pipe.get_params()["classifier__estimator__logisticregression__C"] == 0.3
     assert pipe.named_steps["framesampler"].n_frames == 64

@@ -19,6 +19,7 @@ from sklearn_deepfake.features._handcrafted import (
     SpectrumFeatures,
     face_boxes_in_crop,
 )
+from sklearn_deepfake.features._landmarks import FaceShapeFeatures
 from sklearn_deepfake.features._mtcnn_embed import MTCNNEmbeddings
 from sklearn_deepfake.features._pooling import (
     ScorePooling,
@@ -32,6 +33,7 @@ __all__ = [
     "AudioFeatures",
     "CNNFeatureExtractor",
     "FaceContextFeatures",
+    "FaceShapeFeatures",
     "MTCNNEmbeddings",
     "OpticalFlowFeatures",
     "RaggedFeatureUnion",

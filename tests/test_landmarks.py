@@ -1,0 +1,74 @@
+"""FaceShapeFeatures: dlib's 68 landmarks on real MTCNN face crops."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from sklearn_deepfake.faces import FaceCropper
+from sklearn_deepfake.features import FaceShapeFeatures, face_boxes_in_crop
+from sklearn_deepfake.features._landmarks import default_model_path, landmarks68
+from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.video import FrameSampler
+
+pytest.importorskip("dlib")
+
+
+@pytest.fixture(scope="module")
+def face_tracks(tiny_videos):
+    plans = FrameSampler(4).fit_transform(tiny_videos.paths[:2])
+    return FaceCropper(size=128, device="cpu").fit_transform(plans)
+
+
+def test_points_sit_on_the_face(face_tracks):
+    t = face_tracks[0]
+    boxes = face_boxes_in_crop(t)
+    points = landmarks68(t.crops, boxes, default_model_path())
+    assert points.shape == (len(t), 68, 2)
+    for p, (x0, y0, x1, y1) in zip(points, boxes):
+        w, h = x1 - x0, y1 - y0
+        # every point within the face box grown by a quarter
+        assert np.all(p[:, 0] > x0 - w / 4)
+        assert np.all(p[:, 0] < x1 + w / 4)
+        assert np.all(p[:, 1] > y0 - h / 4)
+        assert np.all(p[:, 1] < y1 + h / 4)
+        # the eyes (36-47) are above the mouth (48-67), the jaw tip lowest
+        assert p[36:48, 1].mean() < p[48:68, 1].mean() < p[8, 1]
+
+
+def test_features_are_shape_only(face_tracks):
+    est = FaceShapeFeatures().fit(face_tracks)
+    out = est.transform(face_tracks)
+    assert [o.shape for o in out] == [(len(t), 136) for t in face_tracks]
+    assert out[0].dtype == np.float32
+    jaw = out[0][:, :34].reshape(-1, 17, 2)
+    inner = out[0][:, 34:].reshape(-1, 51, 2)
+    for group in (jaw, inner):  # each group centred, unit spread per axis
+        np.testing.assert_allclose(group.mean(axis=1), 0, atol=1e-4)
+        np.testing.assert_allclose(group.std(axis=1), 1, atol=1e-3)
+    assert est.feature_names_[0] == "jaw0_x"
+    assert est.feature_names_[-1] == "inner50_y"
+    assert est.n_features_out_ == 136
+    # a face moved and scaled inside its crop keeps its features
+    t = face_tracks[0]
+    import cv2
+
+    boxes = face_boxes_in_crop(t)
+    mat = np.float32([[0.8, 0, 10], [0, 0.8, 6]])
+    crops = np.stack([cv2.warpAffine(c, mat, (128, 128)) for c in t.crops])
+    moved = landmarks68(crops, boxes * 0.8 + [10, 6, 10, 6], default_model_path())
+    base = landmarks68(t.crops, boxes, default_model_path())
+    err = np.abs(moved - (base * 0.8 + [10, 6]))  # dlib returns whole pixels
+    assert np.median(err) < 1.0
+    assert err.max() < 5.0
+
+
+def test_empty_videos_pickling_and_bad_model_path(face_tracks, tmp_path):
+    empty = FaceTracks.empty("none.mp4", size=128)
+    est = FaceShapeFeatures().fit([empty, face_tracks[1]])
+    out = est.transform([empty, face_tracks[1]])
+    assert out[0].shape == (0, 136)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.transform(face_tracks[1:])[0], out[1])
+    with pytest.raises(ValueError, match="is not a file"):
+        FaceShapeFeatures(model_path=tmp_path / "missing.dat").fit([empty])
