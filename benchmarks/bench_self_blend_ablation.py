@@ -4,10 +4,12 @@ Uses ``../shared/data`` (never shipped with the project). Each row is one
 :class:`~sklearn_deepfake.nets.SelfBlendedFaces` setting. Pseudo-fakes are
 made offline with :func:`~sklearn_deepfake.nets.make_self_blended` from the
 real videos: the ``dfl-pairs`` originals and the 21 ``real-only`` clips,
-one blended copy of each. They are scored by the ``swap`` preset's features
-(:class:`~sklearn_deepfake.features.FaceContextFeatures` plus
-:class:`~sklearn_deepfake.features.MTCNNEmbeddings`) and its frame-level head
-(:class:`~sklearn_deepfake.classifiers.FramewiseClassifier`), at temperature 1.
+one blended copy of each. They are scored by the ``swap`` preset's pixel
+features (:class:`~sklearn_deepfake.features.FaceContextFeatures` plus
+:class:`~sklearn_deepfake.features.MTCNNEmbeddings`; not the face shapes,
+which a blend of a face onto itself leaves unchanged) and its frame-level
+head (:class:`~sklearn_deepfake.classifiers.FramewiseClassifier`), at
+temperature 1.
 
 Two columns, both leave-swap-faces-out cross-validation over the 40
 ``dfl-pairs`` (6 folds of whole swapped-in faces, ``--repeats`` shuffles),
@@ -92,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     g = np.array([swap_face[n] for n in names])
 
     pipe = make_default_pipeline(
-        preset="swap", n_frames=args.n_frames, cache_dir=args.cache, device="cpu"
+        preset="swap",
+        features="context+mtcnn",
+        n_frames=args.n_frames,
+        cache_dir=args.cache,
+        device="cpu",
     )
     faces, feats, head = pipe[:2], pipe.named_steps["features"], pipe[-1]
     head.set_params(temperature=1.0)
