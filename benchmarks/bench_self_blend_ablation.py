@@ -7,7 +7,7 @@ real videos: the ``dfl-pairs`` originals and the 21 ``real-only`` clips,
 one blended copy of each. They are scored by the ``swap`` preset's pixel
 features (:class:`~sklearn_deepfake.features.FaceContextFeatures` plus
 :class:`~sklearn_deepfake.features.MTCNNEmbeddings`; not the face shapes,
-which a blend of a face onto itself leaves unchanged) and its frame-level
+which a blend of a face onto itself barely changes) and its frame-level
 head (:class:`~sklearn_deepfake.classifiers.FramewiseClassifier`), at
 temperature 1.
 
