@@ -151,6 +151,7 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
     "SpectrumFeatures": {"n_bins": 8},
     "FaceContextFeatures": {},
     "MTCNNEmbeddings": {"batch_size": 8},
+    "FaceShapeFeatures": {},
     "AudioFeatures": {"n_mfcc": 4, "n_mels": 16},
     "AVSyncFeatures": {"max_lag": 2},
     "RaggedFeatureUnion": lambda: {
