@@ -6,6 +6,7 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -27,12 +28,6 @@ _AGGREGATIONS = {"mean": np.mean, "median": np.median}
 
 def _default_estimator() -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=3000))
-
-
-def _last_step(est: Any) -> tuple[str | None, Any]:
-    if isinstance(est, Pipeline):
-        return est.steps[-1]
-    return None, est
 
 
 class FramewiseClassifier(ClassifierMixin, BaseEstimator):
@@ -206,21 +201,21 @@ class FramewiseClassifier(ClassifierMixin, BaseEstimator):
         per_row = w[has] / counts[has] if self.weighting == "video" else w[has]
         fit_params = {}
         if self.weighting == "video" or sample_weight is not None:
-            name, last = _last_step(est)
+            steps = est.steps if isinstance(est, Pipeline) else [(None, est)]
+            last = steps[-1][1]
             if not has_fit_parameter(last, "sample_weight"):
                 raise ValueError(
                     f"{type(last).__name__} does not accept sample_weight; use "
                     "weighting='frame' without sample_weight, or another estimator."
                 )
             row_weight = np.repeat(per_row, counts[has])
-            if name is None:
-                fit_params["sample_weight"] = row_weight
-            else:  # every step that takes weights, so a scaler sees them too
-                for step_name, step in est.steps:
-                    if step not in (None, "passthrough") and has_fit_parameter(
-                        step, "sample_weight"
-                    ):
-                        fit_params[f"{step_name}__sample_weight"] = row_weight
+            # every step that takes weights, so that a scaler sees them too
+            for name, step in steps:
+                if step not in (None, "passthrough") and has_fit_parameter(
+                    step, "sample_weight"
+                ):
+                    key = "sample_weight" if name is None else f"{name}__sample_weight"
+                    fit_params[key] = row_weight
         self.estimator_ = clone(est).fit(rows, labels, **fit_params)
         return self
 
@@ -288,9 +283,7 @@ class FramewiseClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         frames = check_frame_rows(self, X, reset=False, one_d="row")
-        logp = self._video_log_proba(frames)
-        proba = np.exp(logp - logp.max(axis=1, keepdims=True))
-        proba /= proba.sum(axis=1, keepdims=True)
+        proba = softmax(self._video_log_proba(frames), axis=1)
         proba = np.clip(proba, self.eps, 1 - self.eps)
         return proba / proba.sum(axis=1, keepdims=True)
 
