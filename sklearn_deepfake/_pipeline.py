@@ -252,6 +252,7 @@ def make_default_pipeline(
         )
         return Pipeline([*faces, ("classifier", net)], memory=memory)
     features = chosen["features"] if features is None else features
+    C = chosen["C"] if C is None else C
     if preset == "swap":
         if calibration is not None or pooling is not None:
             raise ValueError(
@@ -260,31 +261,32 @@ def make_default_pipeline(
             )
         from sklearn_deepfake.classifiers import FramewiseClassifier
 
-        frame_lr = LogisticRegression(C=chosen["C"] if C is None else C, max_iter=3000)
-        head = FramewiseClassifier(
-            make_pipeline(StandardScaler(), frame_lr),
-            temperature=chosen["temperature"],
-            eps=eps,
-        )
-        return Pipeline(
-            [
-                *faces,
-                ("features", _features(features, backbone, device, verbose)),
-                ("classifier", head),
-            ],
-            memory=memory,
-        )
-    head = LogisticRegression(C=chosen["C"] if C is None else C, max_iter=2000)
-    if calibration is not None:
-        head = CalibratedClassifierCV(head, method=calibration, cv=cv)
-    pooling = chosen["pooling"] if pooling is None else tuple(pooling)
+        frame_lr = LogisticRegression(C=C, max_iter=3000)
+        head_steps = [
+            (
+                "classifier",
+                FramewiseClassifier(
+                    make_pipeline(StandardScaler(), frame_lr),
+                    temperature=chosen["temperature"],
+                    eps=eps,
+                ),
+            )
+        ]
+    else:
+        head = LogisticRegression(C=C, max_iter=2000)
+        if calibration is not None:
+            head = CalibratedClassifierCV(head, method=calibration, cv=cv)
+        pooling = chosen["pooling"] if pooling is None else tuple(pooling)
+        head_steps = [
+            ("temporalpooling", TemporalPooling(stats=pooling)),
+            ("standardscaler", StandardScaler()),
+            ("classifier", ClippedClassifier(head, eps=eps)),
+        ]
     return Pipeline(
         [
             *faces,
             ("features", _features(features, backbone, device, verbose)),
-            ("temporalpooling", TemporalPooling(stats=pooling)),
-            ("standardscaler", StandardScaler()),
-            ("classifier", ClippedClassifier(head, eps=eps)),
+            *head_steps,
         ],
         memory=memory,
     )
