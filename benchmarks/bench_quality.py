@@ -120,6 +120,21 @@ def _oof(model, X, y, g, folds) -> np.ndarray:
     return p
 
 
+def lofo_folds(groups: np.ndarray, repeats: int) -> list[list]:
+    """Leave-faces-out splits: 6 folds of whole groups, one list per shuffle.
+
+    Shuffle ``r`` renumbers the groups with seed ``r`` before ``GroupKFold``,
+    so each repeat puts the faces into different folds.
+    """
+    faces = np.unique(groups)
+    out = []
+    for r in range(repeats):
+        ids = dict(zip(faces, np.random.default_rng(r).permutation(len(faces))))
+        gi = np.array([ids[v] for v in groups])
+        out.append(list(GroupKFold(6).split(gi, gi, gi)))
+    return out
+
+
 def _blend_reals(X_real, seed):
     from sklearn_deepfake.nets import make_self_blended
 
@@ -178,13 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     y_all = np.r_[y_tr, y_te]
     g_all = np.r_[g_tr, [swap_face[n] for n in test.filenames]]
     cv_folds = list(GroupKFold(4).split(X_tr, y_tr, g_tr))
-    faces_u = np.unique(g_all)
-    lofo = []
-    for r in range(args.lofo_repeats):
-        perm = np.random.default_rng(r).permutation(len(faces_u))
-        ids = dict(zip(faces_u, perm))
-        gi = np.array([ids[v] for v in g_all])
-        lofo.append(list(GroupKFold(6).split(X_all, y_all, gi)))
+    lofo = lofo_folds(g_all, args.lofo_repeats)
     reals = [x for x, lab in zip(X_tr, y_tr) if lab == 0] + list(X_ro)
 
     print()

@@ -40,8 +40,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_quality import lofo_folds  # same leave-faces-out splits
 from sklearn.metrics import log_loss, roc_auc_score
-from sklearn.model_selection import GroupKFold
 
 from sklearn_deepfake import load_dfdc, load_video_folder, make_default_pipeline
 from sklearn_deepfake.nets import SelfBlendedFaces, make_self_blended
@@ -61,16 +61,6 @@ ROWS: dict[str, dict | None] = {
     "no-warp": {"scale": (1.0, 1.0), "translate": 0.0},
     "jpeg": {"p_compress": 1.0},
 }
-
-
-def _lofo_folds(groups: np.ndarray, repeats: int) -> list[list]:
-    faces = np.unique(groups)
-    out = []
-    for r in range(repeats):
-        ids = dict(zip(faces, np.random.default_rng(r).permutation(len(faces))))
-        gi = np.array([ids[v] for v in groups])
-        out.append(list(GroupKFold(6).split(gi, gi, gi)))
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"faces and features of {len(X) + len(X_ro)} videos: "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
     reals = np.flatnonzero(y == 0)
-    folds = _lofo_folds(g, args.repeats)
+    folds = lofo_folds(g, args.repeats)
 
     print()
     print("| setting | self-blended only: LOFO log loss | AUC "
