@@ -25,6 +25,10 @@ preset's frame-level head replaced; the ``swap`` features trained on
 real videos plus self-blended fakes only (no real fake at all);
 ``FaceCNNClassifier`` (random initialisation: no weights can be downloaded
 here) without and with self-blending, and with self-blending on real videos
+only; ``cnn-imagenet`` rows: the same fine-tuner from ImageNet weights
+(``tf_efficientnet_lite0``, ``pretrained=True``, loaded offline from the
+``imagenet`` extra) at 224 px on their own 256-px crops of 16 frames
+(``--imagenet-faces``), supervised and on real videos plus self-blended fakes
 only. Faces come from ``FrameSampler(n)`` (``--n-frames``, default 16; the
 ``swap`` preset itself samples 64) -> ``FaceCropper(128)`` through a face
 cache, so the face step runs once per video; the extraction time is printed on
@@ -65,6 +69,8 @@ ROWS = (
     "cnn",
     "cnn-self-blended",
     "cnn-self-blended-only",
+    "cnn-imagenet",
+    "cnn-imagenet-self-blended-only",
 )
 EPS = 1e-3
 
@@ -78,9 +84,22 @@ def _head(preset: str) -> object:
     return make_default_pipeline(preset=preset, device="cpu")[2:]
 
 
-def _cnn(args: argparse.Namespace, self_blend: bool) -> object:
+def _cnn(args: argparse.Namespace, self_blend: bool, imagenet: bool) -> object:
     from sklearn_deepfake.nets import FaceCNNClassifier
 
+    if imagenet:  # ImageNet weights from the imagenet extra, 224-px input
+        return FaceCNNClassifier(
+            args.imagenet_backbone,
+            pretrained=True,
+            input_size=224,
+            max_epochs=args.imagenet_epochs,
+            lr=1e-3,
+            backbone_lr_mult=0.3,
+            self_blend=True if self_blend else None,
+            frames_per_video=8,
+            device="cpu",
+            random_state=0,
+        )
     return FaceCNNClassifier(
         args.backbone,
         input_size=args.input_size,
@@ -150,6 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backbone", default="resnet18")
     parser.add_argument("--input-size", type=int, default=112)
     parser.add_argument("--cnn-epochs", type=int, default=12)
+    parser.add_argument("--imagenet-backbone", default="tf_efficientnet_lite0")
+    parser.add_argument("--imagenet-epochs", type=int, default=6)
+    parser.add_argument(
+        "--imagenet-faces",
+        type=int,
+        nargs=2,
+        default=(16, 256),
+        metavar=("N_FRAMES", "SIZE"),
+        help="frames and crop size of the cnn-imagenet rows' own face step",
+    )
     parser.add_argument("--lofo-repeats", type=int, default=5)
     parser.add_argument(
         "--cv-cnn",
@@ -174,27 +203,30 @@ def main(argv: list[str] | None = None) -> int:
         swap_face = {r["filename"]: r["swap_face"] for r in csv.DictReader(f)}
     real_only = sorted(str(p) for p in (root / "real-only").glob("*.mp4"))
 
-    faces = make_default_pipeline(
-        n_frames=args.n_frames, cache_dir=args.cache, device="cpu"
-    )[:2]
-    t0 = time.perf_counter()
-    X_tr = faces.fit_transform(list(train.paths))
-    X_te = faces.transform(list(test.paths))
-    X_ro = faces.transform(real_only)
-    n_videos = len(X_tr) + len(X_te) + len(X_ro)
-    print(
-        f"faces: {n_videos} videos in {time.perf_counter() - t0:.0f} s "
-        f"(FrameSampler({args.n_frames}) -> FaceCropper(128); cached runs only "
-        "read the cache)"
-    )
+    def face_sets(n_frames: int, size: int) -> tuple[list, list, list]:
+        faces = make_default_pipeline(
+            n_frames=n_frames, size=size, cache_dir=args.cache, device="cpu"
+        )[:2]
+        t0 = time.perf_counter()
+        sets = [faces.fit_transform(list(train.paths))]
+        sets += [faces.transform(list(test.paths)), faces.transform(real_only)]
+        print(
+            f"faces: {sum(map(len, sets))} videos in "
+            f"{time.perf_counter() - t0:.0f} s (FrameSampler({n_frames}) -> "
+            f"FaceCropper({size}); cached runs only read the cache)"
+        )
+        return sets
+
+    own_sets = face_sets(args.n_frames, 128)
+    imagenet_sets = None
+    if any(row.startswith("cnn-imagenet") for row in args.rows):
+        imagenet_sets = face_sets(*args.imagenet_faces)
     y_tr, y_te = np.asarray(train.target), np.asarray(test.target)
     g_tr = np.array([swap_face[n] for n in train.filenames])
-    X_all = list(X_tr) + list(X_te)
     y_all = np.r_[y_tr, y_te]
     g_all = np.r_[g_tr, [swap_face[n] for n in test.filenames]]
-    cv_folds = list(GroupKFold(4).split(X_tr, y_tr, g_tr))
+    cv_folds = list(GroupKFold(4).split(g_tr, y_tr, g_tr))
     lofo = lofo_folds(g_all, args.lofo_repeats)
-    reals = [x for x, lab in zip(X_tr, y_tr) if lab == 0] + list(X_ro)
 
     print()
     print(
@@ -204,18 +236,26 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for row in args.rows:
         t0 = time.perf_counter()
+        imagenet = row.startswith("cnn-imagenet")
+        X_tr, X_te, X_ro = imagenet_sets if imagenet else own_sets
+        X_all = list(X_tr) + list(X_te)
+        reals = [x for x, lab in zip(X_tr, y_tr) if lab == 0] + list(X_ro)
         cv = lofo_s = fp = "-"
         if row in ("prior", "default", "swap", "swap-pooled"):
             model = "prior" if row == "prior" else _head(row)
         elif row == "swap-self-blended-only":
             model = None
         else:
-            model = _cnn(args, self_blend=row != "cnn")
+            model = _cnn(
+                args,
+                self_blend=row not in ("cnn", "cnn-imagenet"),
+                imagenet=imagenet,
+            )
         if row == "swap-self-blended-only":
             # offline pseudo-fakes: one self-blended copy of each real video
             Xb, yb, gb = _blend_reals(reals, 0)
             p = _fit_predict(_head("swap"), Xb, yb, gb, X_te)
-        elif row == "cnn-self-blended-only":
+        elif row.startswith("cnn") and row.endswith("self-blended-only"):
             # on-the-fly pseudo-fakes: the CNN sees real videos only
             zeros = np.zeros(len(reals), dtype=int)
             p = _fit_predict(model, reals, zeros, np.arange(len(reals)), X_te)

@@ -104,8 +104,8 @@ def test_face_cnn_starts_from_them():
     # The new one-logit head is small: every video starts near 0.5 (timm's
     # own 1-output initialisation gave logits of +-20 on real faces).
     head = clf.net_.module_.backbone.get_classifier()
-    assert float(head.weight.std()) < 0.02
-    assert float(head.bias.abs().max()) < 1e-6
+    assert float(head.weight.detach().std()) < 0.02
+    assert float(head.bias.detach().abs().max()) < 1e-6
     p = clf.predict_proba(X)[:, 1]
     assert np.all(np.abs(p - 0.5) < 0.15), p
 
