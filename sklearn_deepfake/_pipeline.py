@@ -133,7 +133,9 @@ def make_default_pipeline(
         - ``"self-blended"``: for folders with few or no fakes. The head is a
           :class:`~sklearn_deepfake.nets.FaceCNNClassifier` on the face
           crops (``backbone``, random initialisation unless you set
-          ``classifier__pretrained=True`` or ``classifier__weights=PATH``)
+          ``classifier__pretrained=True`` or ``classifier__weights=PATH``;
+          offline, ``backbone="tf_efficientnet_lite0"`` with the
+          ``imagenet`` extra has ImageNet weights)
           trained with ``self_blend=True``: every real video's crops also
           yield self-blended pseudo-fakes, so it trains from whatever labels
           the folder has, real videos only included. The steps are then

@@ -16,7 +16,7 @@ from sklearn_deepfake.features import (
     RandomInitWarning,
     packaged_weights_file,
 )
-from sklearn_deepfake.features import _packaged as packaged
+from sklearn_deepfake.features import _weights as packaged
 from sklearn_deepfake.features._cnn import build_backbone
 from sklearn_deepfake.nets import FaceCNNClassifier
 from sklearn_deepfake.utils._testing import make_tiny_face_tracks

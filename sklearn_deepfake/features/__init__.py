@@ -21,15 +21,15 @@ from sklearn_deepfake.features._handcrafted import (
 )
 from sklearn_deepfake.features._landmarks import FaceShapeFeatures
 from sklearn_deepfake.features._mtcnn_embed import MTCNNEmbeddings
-from sklearn_deepfake.features._packaged import (
-    PACKAGED_WEIGHTS,
-    packaged_weights_file,
-)
 from sklearn_deepfake.features._pooling import (
     ScorePooling,
     TemporalPooling,
     pool_scores,
     pool_track_scores,
+)
+from sklearn_deepfake.features._weights import (
+    PACKAGED_WEIGHTS,
+    packaged_weights_file,
 )
 
 __all__ = [

