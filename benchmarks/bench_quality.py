@@ -40,7 +40,10 @@ Usage::
         [--n-frames 16] [--cnn-epochs 12] [--backbone resnet18]
 
 The figures in the closing note of issue 7 come from
-``--n-frames 64 --rows prior default swap swap-pooled swap-self-blended-only``.
+``--n-frames 64 --rows prior default swap swap-pooled swap-self-blended-only``,
+and those of the ImageNet fine-tuner from
+``--rows prior cnn-imagenet cnn-imagenet-self-blended-only`` (needs the
+``imagenet`` extra).
 """
 
 from __future__ import annotations
