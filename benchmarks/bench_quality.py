@@ -91,22 +91,22 @@ def _cnn(args: argparse.Namespace, self_blend: bool, imagenet: bool) -> object:
     from sklearn_deepfake.nets import FaceCNNClassifier
 
     if imagenet:  # ImageNet weights from the imagenet extra, 224-px input
-        return FaceCNNClassifier(
-            args.imagenet_backbone,
-            pretrained=True,
-            input_size=224,
-            max_epochs=args.imagenet_epochs,
-            lr=1e-3,
-            backbone_lr_mult=0.3,
-            self_blend=True if self_blend else None,
-            frames_per_video=8,
-            device="cpu",
-            random_state=0,
-        )
+        own = {
+            "backbone": args.imagenet_backbone,
+            "pretrained": True,
+            "input_size": 224,
+            "max_epochs": args.imagenet_epochs,
+            "lr": 1e-3,
+            "backbone_lr_mult": 0.3,
+        }
+    else:
+        own = {
+            "backbone": args.backbone,
+            "input_size": args.input_size,
+            "max_epochs": args.cnn_epochs,
+        }
     return FaceCNNClassifier(
-        args.backbone,
-        input_size=args.input_size,
-        max_epochs=args.cnn_epochs,
+        **own,
         self_blend=True if self_blend else None,
         frames_per_video=8,
         device="cpu",

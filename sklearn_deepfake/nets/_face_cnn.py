@@ -387,7 +387,7 @@ default="mean_logit"
         if self.pretrained or self.weights is not None:
             # The new one-logit head: timm's TensorFlow-style initialisation
             # of a 1-output layer (uniform in +-1) puts the first logits of a
-            # pretrained EfficientNet at +-20, a loss of 10+ before any step.
+            # pretrained EfficientNet at +-20 (a first-epoch loss above 3).
             # A small head starts every video near 0.5 instead.
             _small_head(backbone.get_classifier(), seed)
         cfg = getattr(backbone, "pretrained_cfg", {}) or {}
