@@ -18,6 +18,7 @@ _PUBLIC = {
     "FaceContextFeatures": "sklearn_deepfake.features",
     "MTCNNEmbeddings": "sklearn_deepfake.features",
     "FaceShapeFeatures": "sklearn_deepfake.features",
+    "TemporalNoiseFeatures": "sklearn_deepfake.features",
     "SpectrumFeatures": "sklearn_deepfake.features",
     "TemporalPooling": "sklearn_deepfake.features",
     "ScorePooling": "sklearn_deepfake.features",

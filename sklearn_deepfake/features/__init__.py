@@ -27,6 +27,7 @@ from sklearn_deepfake.features._pooling import (
     pool_scores,
     pool_track_scores,
 )
+from sklearn_deepfake.features._temporal_noise import TemporalNoiseFeatures
 from sklearn_deepfake.features._weights import (
     PACKAGED_WEIGHTS,
     packaged_weights_file,
@@ -45,6 +46,7 @@ __all__ = [
     "RandomInitWarning",
     "ScorePooling",
     "SpectrumFeatures",
+    "TemporalNoiseFeatures",
     "TemporalPooling",
     "face_boxes_in_crop",
     "log_mel_spectrogram",

@@ -152,6 +152,7 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
     "FaceContextFeatures": {},
     "MTCNNEmbeddings": {"batch_size": 8},
     "FaceShapeFeatures": {},
+    "TemporalNoiseFeatures": {},
     "AudioFeatures": {"n_mfcc": 4, "n_mels": 16},
     "AVSyncFeatures": {"max_lag": 2},
     "RaggedFeatureUnion": lambda: {
