@@ -16,6 +16,7 @@ FEATURE_SETS = (
     "context+spectrum",
     "context+mtcnn",
     "context+mtcnn+shape",
+    "context+mtcnn+shape+noise",
     "cnn",
 )
 
@@ -45,8 +46,12 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
         return RaggedFeatureUnion(
             [("context", FaceContextFeatures()), ("mtcnn", MTCNNEmbeddings("rnet"))]
         )
-    if name == "context+mtcnn+shape":
-        from sklearn_deepfake.features import FaceShapeFeatures, MTCNNEmbeddings
+    if name in ("context+mtcnn+shape", "context+mtcnn+shape+noise"):
+        from sklearn_deepfake.features import (
+            FaceShapeFeatures,
+            MTCNNEmbeddings,
+            TemporalNoiseFeatures,
+        )
         from sklearn_deepfake.features._landmarks import default_model_path
 
         try:  # a clear ImportError now rather than at fit
@@ -56,13 +61,14 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
                 f"{exc} Without it, pass features='context+mtcnn' (the swap "
                 "preset's features less the face shapes)."
             ) from exc
-        return RaggedFeatureUnion(
-            [
-                ("context", FaceContextFeatures()),
-                ("mtcnn", MTCNNEmbeddings("rnet")),
-                ("shape", FaceShapeFeatures()),
-            ]
-        )
+        steps = [
+            ("context", FaceContextFeatures()),
+            ("mtcnn", MTCNNEmbeddings("rnet")),
+            ("shape", FaceShapeFeatures()),
+        ]
+        if name.endswith("+noise"):
+            steps.append(("noise", TemporalNoiseFeatures("dlib")))
+        return RaggedFeatureUnion(steps)
     if name == "cnn":
         return CNNFeatureExtractor(backbone, device=device, verbose=verbose)
     raise ValueError(f"features must be one of {FEATURE_SETS}, got {name!r}.")
@@ -228,7 +234,10 @@ def make_default_pipeline(
     chosen = _PRESET_VALUES[preset]
     n_frames = chosen["n_frames"] if n_frames is None else n_frames
     faces = [
-        ("framesampler", FrameSampler(n_frames=n_frames)),
+        (
+            "framesampler",
+            FrameSampler(n_frames=n_frames, **chosen.get("sampler", {})),
+        ),
         (
             "facecropper",
             FaceCropper(
@@ -297,10 +306,11 @@ def make_default_pipeline(
 _PRESET_VALUES: dict[str, dict[str, Any]] = {
     "default": {"features": "context", "pooling": ("mean",), "C": 0.1, "n_frames": 32},
     "swap": {
-        "features": "context+mtcnn+shape",
+        "features": "context+mtcnn+shape+noise",
         "C": 0.3,
         "temperature": 1.5,
-        "n_frames": 64,
+        "n_frames": 128,
+        "sampler": {"strategy": "bursts", "burst_len": 2},
     },
     "self-blended": {"n_frames": 32},
 }

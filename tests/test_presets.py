@@ -34,12 +34,20 @@ def test_swap_preset_and_explicit_arguments_win():
         "context",
         "mtcnn",
         "shape",
+        "noise",
     ]
+    assert feats.transformer_list[-1][1].landmarks == "dlib"
     assert "temporalpooling" not in pipe.named_steps  # frame-level head
     assert pipe.get_params()["classifier__estimator__logisticregression__C"] == 0.3
-    assert pipe.named_steps["framesampler"].n_frames == 64
+    sampler = pipe.named_steps["framesampler"]  # 64 pairs of consecutive frames
+    assert (sampler.n_frames, sampler.strategy, sampler.burst_len) == (
+        128,
+        "bursts",
+        2,
+    )
     pipe = make_default_pipeline(preset="swap", features="context", C=1.0, n_frames=8)
     assert pipe.named_steps["framesampler"].n_frames == 8
+    assert pipe.named_steps["framesampler"].strategy == "bursts"
     assert isinstance(pipe.named_steps["features"], FaceContextFeatures)
     assert pipe.get_params()["classifier__estimator__logisticregression__C"] == 1.0
     pipe = make_default_pipeline(pooling=["mean", "std"])
