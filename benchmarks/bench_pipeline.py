@@ -4,8 +4,9 @@ Two parts, both offline on CPU:
 
 ``speed``: for each 1080p clip (``../shared/data/dfdc-1080p/`` by default),
 in one process and one run, the median over ``--repeat`` runs of (a)
-decoding the frames the pipeline samples and (b) a fitted default
-pipeline's ``predict_proba`` on that video (no face cache), and their ratio.
+decoding the frames the pipeline samples and (b) a fitted pipeline's
+``predict_proba`` on that video (no face cache), and their ratio; the
+pipeline is ``make_default_pipeline(preset=--preset)``.
 
 ``quality``: on a DFDC-layout folder with a labelled test split
 (``../shared/data/dfl-pairs/`` by default: real webcam clips and their
@@ -15,7 +16,7 @@ folder, and fit-then-score on the test folder, against the constant 0.5.
 
 Usage::
 
-    python benchmarks/bench_pipeline.py speed
+    python benchmarks/bench_pipeline.py speed [--preset swap] [--n-frames N]
     python benchmarks/bench_pipeline.py quality [--data DIR] [--n-frames 16]
 """
 
@@ -37,10 +38,11 @@ SHARED = HERE.parent.parent / "shared" / "data"
 
 def speed(args: argparse.Namespace) -> None:
     import torch
+    from sklearn.base import clone
 
     from sklearn_deepfake import make_default_pipeline
     from sklearn_deepfake.datasets import make_face_videos
-    from sklearn_deepfake.video import FrameSampler, read_frames
+    from sklearn_deepfake.video import read_frames
 
     videos = args.videos or sorted(glob.glob(str(SHARED / "dfdc-1080p" / "*.mp4")))
     torch.set_num_threads(2)
@@ -53,12 +55,14 @@ def speed(args: argparse.Namespace) -> None:
         random_state=0,
         directory=tempfile.mkdtemp(),
     )
-    pipe = make_default_pipeline(n_frames=args.n_frames, device="cpu")
+    pipe = make_default_pipeline(
+        preset=args.preset, n_frames=args.n_frames, device="cpu"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe.fit(train.paths, train.target)
         pipe.predict_proba(videos[:1])  # warm-up
-    sampler = FrameSampler(n_frames=args.n_frames).fit(videos)
+    sampler = clone(pipe.named_steps["framesampler"]).fit(videos)
     print(
         f"{'video':<16} {'decode s':>9} {'predict s':>10} {'ratio':>6} {'P(fake)':>8}"
     )
@@ -146,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="part", required=True)
     s = sub.add_parser("speed")
     s.add_argument("videos", nargs="*")
-    s.add_argument("--n-frames", type=int, default=32)
+    s.add_argument("--n-frames", type=int, default=None, help="default: the preset's")
+    s.add_argument("--preset", default="default", help="of make_default_pipeline")
     s.add_argument("--repeat", type=int, default=3)
     q = sub.add_parser("quality")
     q.add_argument("--data", default=str(SHARED / "dfl-pairs"))

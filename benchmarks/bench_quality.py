@@ -19,20 +19,24 @@ Every row reports:
   training by these rows) that the test-folder model calls fake (p > 0.5).
 
 Rows: the constant 0.5 prior (the floor); the ``default`` and ``swap``
-presets of :func:`make_default_pipeline`; ``swap-pooled``, the ``swap``
-features pooled per video (median) before a logistic regression, which the
-preset's frame-level head replaced; the ``swap`` features trained on
-real videos plus self-blended fakes only (no real fake at all);
-``FaceCNNClassifier`` (random initialisation: no weights can be downloaded
-here) without and with self-blending, and with self-blending on real videos
-only; ``cnn-imagenet`` rows: the same fine-tuner from ImageNet weights
-(``tf_efficientnet_lite0``, ``pretrained=True``, loaded offline from the
-``imagenet`` extra) at 224 px on their own 256-px crops of 16 frames
-(``--imagenet-faces``), supervised and on real videos plus self-blended fakes
-only. Faces come from ``FrameSampler(n)`` (``--n-frames``, default 16; the
-``swap`` preset itself samples 64) -> ``FaceCropper(128)`` through a face
-cache, so the face step runs once per video; the extraction time is printed on
-its own line and each row's time is its fitting and scoring.
+presets of :func:`make_default_pipeline`; ``swap-no-noise``, the ``swap``
+preset without ``TemporalNoiseFeatures`` (on the same frames);
+``swap-pooled``, the context and MTCNN features pooled per video (median)
+before a logistic regression, the head the preset's frame-level head
+replaced; the ``swap`` preset trained on real videos plus self-blended fakes
+only (no real fake at all); ``FaceCNNClassifier`` (random initialisation: no
+weights can be downloaded here) without and with self-blending, and with
+self-blending on real videos only; ``cnn-imagenet`` rows: the same
+fine-tuner from ImageNet weights (``tf_efficientnet_lite0``,
+``pretrained=True``, loaded offline from the ``imagenet`` extra) at 224 px on
+their own 256-px crops of 16 frames (``--imagenet-faces``), supervised and on
+real videos plus self-blended fakes only. Faces come through a face cache, so
+the face step runs once per video (its time is printed on its own line): the
+``swap`` rows use the preset's own face steps (64 pairs of consecutive
+frames), the others ``FrameSampler(n)`` (``--n-frames``, default 16) ->
+``FaceCropper(128)``. A row's time is its fitting and scoring; the linear
+rows compute their per-frame features (which learn nothing) once, inside
+that time, rather than in every fit.
 
 Usage::
 
@@ -40,7 +44,8 @@ Usage::
         [--n-frames 16] [--cnn-epochs 12] [--backbone resnet18]
 
 The figures in the closing note of issue 7 come from
-``--n-frames 64 --rows prior default swap swap-pooled swap-self-blended-only``,
+``--n-frames 64 --rows prior default swap swap-no-noise swap-pooled
+swap-self-blended-only``,
 and those of the ImageNet fine-tuner from
 ``--rows prior cnn-imagenet cnn-imagenet-self-blended-only`` (needs the
 ``imagenet`` extra).
@@ -67,6 +72,7 @@ ROWS = (
     "prior",
     "default",
     "swap",
+    "swap-no-noise",
     "swap-pooled",
     "swap-self-blended-only",
     "cnn",
@@ -78,11 +84,20 @@ ROWS = (
 EPS = 1e-3
 
 
+#: Rows fitted on the ``swap`` preset's own faces (64 pairs of consecutive
+#: frames); the others on ``--n-frames`` evenly spaced frames.
+SWAP_FACE_ROWS = ("swap", "swap-no-noise", "swap-self-blended-only")
+
+
 def _head(preset: str) -> object:
     """The steps of ``preset`` after the face steps (fitted on face tracks)."""
     if preset == "swap-pooled":  # the swap features, pooled per video first
         return make_default_pipeline(
             features="context+mtcnn", pooling=("median",), C=0.03, device="cpu"
+        )[2:]
+    if preset == "swap-no-noise":  # the swap preset less TemporalNoiseFeatures
+        return make_default_pipeline(
+            preset="swap", features="context+mtcnn+shape", device="cpu"
         )[2:]
     return make_default_pipeline(preset=preset, device="cpu")[2:]
 
@@ -206,21 +221,30 @@ def main(argv: list[str] | None = None) -> int:
         swap_face = {r["filename"]: r["swap_face"] for r in csv.DictReader(f)}
     real_only = sorted(str(p) for p in (root / "real-only").glob("*.mp4"))
 
-    def face_sets(n_frames: int, size: int) -> tuple[list, list, list]:
+    def face_sets(
+        n_frames: int | None, size: int, preset: str = "default"
+    ) -> tuple[list, list, list]:
         faces = make_default_pipeline(
-            n_frames=n_frames, size=size, cache_dir=args.cache, device="cpu"
+            preset=preset,
+            n_frames=n_frames,
+            size=size,
+            cache_dir=args.cache,
+            device="cpu",
         )[:2]
         t0 = time.perf_counter()
         sets = [faces.fit_transform(list(train.paths))]
         sets += [faces.transform(list(test.paths)), faces.transform(real_only)]
         print(
             f"faces: {sum(map(len, sets))} videos in "
-            f"{time.perf_counter() - t0:.0f} s (FrameSampler({n_frames}) -> "
+            f"{time.perf_counter() - t0:.0f} s ({faces[0]!r} -> "
             f"FaceCropper({size}); cached runs only read the cache)"
         )
         return sets
 
     own_sets = face_sets(args.n_frames, 128)
+    swap_sets = None
+    if any(row in SWAP_FACE_ROWS for row in args.rows):
+        swap_sets = face_sets(None, 128, preset="swap")
     imagenet_sets = None
     if any(row.startswith("cnn-imagenet") for row in args.rows):
         imagenet_sets = face_sets(*args.imagenet_faces)
@@ -240,12 +264,25 @@ def main(argv: list[str] | None = None) -> int:
     for row in args.rows:
         t0 = time.perf_counter()
         imagenet = row.startswith("cnn-imagenet")
-        X_tr, X_te, X_ro = imagenet_sets if imagenet else own_sets
+        X_tr, X_te, X_ro = (
+            imagenet_sets
+            if imagenet
+            else swap_sets
+            if row in SWAP_FACE_ROWS
+            else own_sets
+        )
         X_all = list(X_tr) + list(X_te)
         reals = [x for x, lab in zip(X_tr, y_tr) if lab == 0] + list(X_ro)
         cv = lofo_s = fp = "-"
-        if row in ("prior", "default", "swap", "swap-pooled"):
-            model = "prior" if row == "prior" else _head(row)
+        if row == "prior":
+            model = "prior"
+        elif row in ("default", "swap", "swap-no-noise", "swap-pooled"):
+            # The features learn nothing: compute them once, fit the rest.
+            head = _head(row)
+            feats = head.named_steps["features"].fit(list(X_tr))
+            X_tr, X_te, X_ro = (feats.transform(list(s)) for s in (X_tr, X_te, X_ro))
+            X_all = list(X_tr) + list(X_te)
+            model = head[1:]
         elif row == "swap-self-blended-only":
             model = None
         else:
@@ -273,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 ll, auc = np.mean([r[0] for r in res]), np.mean([r[1] for r in res])
                 sd = np.std([r[1] for r in res])
-                lofo_s = f"{ll:.3f} | {auc:.2f} ± {sd:.2f}"
+                lofo_s = f"{ll:.3f} | {auc:.3f} ± {sd:.3f}"
             p_both = _fit_predict(model, X_tr, y_tr, g_tr, X_te + list(X_ro))
             p, p_ro = p_both[: len(X_te)], p_both[len(X_te) :]
             fp = f"{np.mean(p_ro > 0.5):.2f}"
