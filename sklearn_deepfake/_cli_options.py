@@ -30,6 +30,7 @@ _FEATURE_SETS = (
     "context+spectrum",
     "context+mtcnn",
     "context+mtcnn+shape",
+    "context+mtcnn+shape+noise",
     "cnn",
 )
 _PRESETS = ("default", "swap", "self-blended")
@@ -119,7 +120,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         default="default",
         help="named recipe of make_default_pipeline: 'default' (weight-free "
         "context features), 'swap' (context + MTCNN embeddings + dlib face "
-        "shapes on 64 frames, needs the 'landmarks' extra; a "
+        "shapes + frame-to-frame noise on 64 pairs of consecutive frames, "
+        "needs the 'landmarks' extra; a "
         "logistic regression fitted on every frame, "
         "best on real face swaps in benchmarks/bench_quality.py) or "
         "'self-blended' (a FaceCNNClassifier that also trains on self-blended "

@@ -116,23 +116,29 @@ def make_default_pipeline(
           ``C=0.1``, ``n_frames=32``; weight-free and the cheapest.
         - ``"swap"``: the recipe that scored best on real face swaps in
           ``benchmarks/bench_quality.py`` (grouped cross-validation that
-          leaves whole swap faces out): ``features="context+mtcnn+shape"``
+          leaves whole swap faces out). It reads 64 pairs of consecutive
+          frames (``n_frames=128``,
+          ``FrameSampler(strategy="bursts", burst_len=2)``), describes every
+          face row with ``features="context+mtcnn+shape+noise"``
           (:class:`~sklearn_deepfake.features.FaceContextFeatures`,
-          :class:`~sklearn_deepfake.features.MTCNNEmbeddings` and
-          :class:`~sklearn_deepfake.features.FaceShapeFeatures`; needs
-          ``pip install 'sklearn-deepfake[landmarks]'``) on ``n_frames=64``,
-          then no pooling step: a
+          :class:`~sklearn_deepfake.features.MTCNNEmbeddings`,
+          :class:`~sklearn_deepfake.features.FaceShapeFeatures` and
+          :class:`~sklearn_deepfake.features.TemporalNoiseFeatures`; needs
+          ``pip install 'sklearn-deepfake[landmarks]'``), then has no pooling
+          step: a
           :class:`~sklearn_deepfake.classifiers.FramewiseClassifier` fits a
           standardised logistic regression (``C=0.3``) on every frame, each
           video weighing the same, and scores a video by its mean frame
           logit at ``temperature=1.5``. The frame-level head lowered the
           leave-swap-faces-out log loss from 0.611 to 0.586 and raised the
           AUC from 0.745 to 0.763 against pooling each video's frames by
-          their median first; the face shapes then took them to 0.562 and
-          0.798 (0.574 and 0.781 when C is chosen inside each training
+          their median first; the face shapes took them to 0.562 and 0.798,
+          and the frame-to-frame noise of the face against its surroundings
+          to 0.549 and 0.812 (0.560 and 0.796 without it on the same
+          frames; 0.553 and 0.800 when C is chosen inside each training
           fold). The temperature hedges against videos unlike the training
           ones: on 21 real clips from other sources it keeps the log loss
-          below the prior's (0.666). Steps: ``framesampler``,
+          below the prior's. Steps: ``framesampler``,
           ``facecropper``, ``features``, ``classifier``; ``pooling`` and
           ``calibration`` do not apply. Without the extra, pass
           ``features="context+mtcnn"``.
@@ -149,7 +155,7 @@ def make_default_pipeline(
           ``features``, ``C``, ``pooling``, ``calibration`` and ``cv`` do
           not apply.
     features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
-"context+mtcnn+shape", "cnn"}, default=None
+"context+mtcnn+shape", "context+mtcnn+shape+noise", "cnn"}, default=None
         Per-frame features (None: the preset's). ``"context"``:
         face-versus-surroundings sharpness, noise and colour statistics
         (:class:`~sklearn_deepfake.features.FaceContextFeatures`), which need
@@ -160,13 +166,17 @@ def make_default_pipeline(
         ship with facenet-pytorch). ``"context+mtcnn+shape"``: those plus
         the shapes of the jaw line and of the inner face from dlib's 68
         landmarks (:class:`~sklearn_deepfake.features.FaceShapeFeatures`;
-        needs the ``landmarks`` extra). ``"cnn"``: embeddings of a timm
+        needs the ``landmarks`` extra). ``"context+mtcnn+shape+noise"``:
+        those plus the frame-to-frame noise of the inner and outer face
+        against the background
+        (:class:`~sklearn_deepfake.features.TemporalNoiseFeatures`, which needs
+        consecutive frames: the ``swap`` preset samples them in pairs).
+        ``"cnn"``: embeddings of a timm
         ``backbone`` (random weights unless you set
         ``features__pretrained=True`` or ``features__weights=PATH``).
     n_frames : int, default=None
-        Frames sampled per video (None: the preset's, 64 for ``"swap"`` and
-        32 otherwise; more frames steady the per-video median, see the
-        preset).
+        Frames sampled per video (None: the preset's, 128 for ``"swap"``,
+        read as 64 pairs of consecutive frames, and 32 otherwise).
     size : int, default=128
         Side of the face crops.
     margin : float, default=0.3
