@@ -89,7 +89,7 @@ def test_frames_of_other_tracks_or_further_apart_are_not_pairs():
     t = _video(True)
     # max_gap=1: frames 0 and 2 are not a pair, nor are two tracks' rows
     apart = dataclasses.replace(t, frame_indices=np.array([0, 2, 30, 32]))
-    with pytest.warns(UserWarning, match="no pair of face frames"):
+    with pytest.warns(UserWarning, match="no usable pair of face frames"):
         out = TemporalNoiseFeatures().transform([apart])[0]
     np.testing.assert_array_equal(out, 0)
     assert np.isfinite(TemporalNoiseFeatures(max_gap=2).transform([apart])[0]).all()

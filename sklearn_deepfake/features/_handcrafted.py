@@ -233,7 +233,12 @@ class _PerFrameFeatures(TransformerMixin, BaseEstimator):
         """
         # Stateless (``requires_fit=False``): works before ``fit`` as well.
         self._validate_params()
-        X = check_per_video(X, kind=FaceTracks, allow_empty=True)
+        return self._transform_videos(
+            check_per_video(X, kind=FaceTracks, allow_empty=True)
+        )
+
+    def _transform_videos(self, X: list[FaceTracks]) -> list[np.ndarray]:
+        """Rows of every video, from ``_compute`` on chunks of its crops."""
         d = len(self._names())
         out = []
         for tracks in X:

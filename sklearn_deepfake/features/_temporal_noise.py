@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any
 
 import cv2
 import numpy as np
@@ -12,7 +11,7 @@ import numpy as np
 from sklearn_deepfake.features._flow import flow_pairs
 from sklearn_deepfake.features._handcrafted import _PerFrameFeatures, face_boxes_in_crop
 from sklearn_deepfake.utils._checks import list_some
-from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = ["TemporalNoiseFeatures"]
 
@@ -268,25 +267,7 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
             names += [f"noise{k}_inner_bg", f"noise{k}_ring_bg", f"noise{k}_inner_ring"]
         return [*names, "flicker_inner_bg"]
 
-    def transform(self, X: Any) -> list[np.ndarray]:
-        """Measure every face row of every video against its partner frame.
-
-        Nothing is learned, so this works without calling ``fit``.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video, with consecutive frames (see the class
-            docstring).
-
-        Returns
-        -------
-        features : list of ndarray of float32, shape (n_rows_i, n_features)
-            One array per video, in the order of ``X``; ``(0, n_features)``
-            for a video without faces.
-        """
-        self._validate_params()
-        X = check_per_video(X, kind=FaceTracks, allow_empty=True)
+    def _transform_videos(self, X: list[FaceTracks]) -> list[np.ndarray]:
         d = len(self._names())
         out, unpaired = [], []
         for tracks in X:
@@ -296,13 +277,14 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
             out.append(_fill_missing(rows).astype(np.float32))
         if unpaired:
             warnings.warn(
-                f"{len(unpaired)} of {len(X)} videos have no pair of face frames "
-                f"at most max_gap={self.max_gap} source frames apart; their "
+                f"{len(unpaired)} of {len(X)} videos have no usable pair of face "
+                f"frames (at most max_gap={self.max_gap} source frames apart, "
+                "with the inner face, outer face and background in view); their "
                 "temporal-noise columns are 0. Sample consecutive frames with "
                 "FrameSampler(strategy='bursts', burst_len=2): "
                 f"{list_some(unpaired, _MAX_LISTED)}.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return out
 
