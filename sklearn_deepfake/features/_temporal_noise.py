@@ -170,9 +170,10 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
     ``swap`` preset of :func:`~sklearn_deepfake.make_default_pipeline` does).
     A row without a partner within ``max_gap`` (or whose regions are too
     small) gets its video's per-column median over the rows that have one; a
-    video with no usable pair at all (evenly spaced frames, one frame, no
-    face) gets zeros, which mean "no difference between face and
-    surroundings", and a ``UserWarning`` naming it.
+    video with faces but no usable pair at all (evenly spaced frames, a
+    single face frame) gets zeros, which mean "no difference between face
+    and surroundings", and a ``UserWarning`` naming it; a video without
+    faces has no rows, as with every per-frame feature.
 
     On the ``dfl-pairs`` face swaps (``benchmarks/bench_quality.py``, the
     same 64 pairs of frames per video), adding these columns
