@@ -180,9 +180,11 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
     (``landmarks="dlib"``) to the ``swap`` preset's other features raised
     the leave-swap-faces-out AUC from 0.80 to 0.81 and lowered the log loss
     from 0.560 to 0.549; alone they reach an AUC of 0.72 (0.69 with
-    ``landmarks="mtcnn"``). In 37 of the 40 pairs the swapped face's outer
-    region keeps less frame-to-frame noise, relative to the background,
-    than its real twin. The signal needs the camera's noise to survive
+    ``landmarks="mtcnn"``). In 38 of the 40 pairs the swapped face's outer
+    region (cheeks, jaw, forehead) keeps less frame-to-frame noise,
+    relative to the background, than its real twin's (``noise0_ring_bg``;
+    39 of 40 at the coarser scale), while its inner face changes as much
+    as the real one's. The signal needs the camera's noise to survive
     compression: expect less of it from heavily re-encoded video.
 
     Parameters
