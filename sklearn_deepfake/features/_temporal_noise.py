@@ -312,19 +312,18 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
             )
         sigmas = tuple(float(s) for s in self.sigmas)
         # One measurement per pair, from its first row's regions, shared by
-        # both rows (a row in the middle of a longer run keeps its first).
+        # both rows; pairs come in time order, so only the first row can
+        # already hold one (a row in the middle of a longer run keeps it).
         for a, b, _ in pairs:
-            if np.isfinite(rows[a]).all() and np.isfinite(rows[b]).all():
-                continue
             if points is None:
                 regions = _regions_mtcnn(tracks.landmarks[a], boxes[a], side)
             else:
                 regions = _regions_dlib(points[a], side)
             row = _pair_row(tracks.crops[a], tracks.crops[b], regions, sigmas)
             if row is not None:
-                for k in (a, b):
-                    if not np.isfinite(rows[k]).all():
-                        rows[k] = row
+                rows[b] = row
+                if np.isnan(rows[a, 0]):
+                    rows[a] = row
         return rows
 
 
