@@ -212,6 +212,24 @@ class FaceTracks:
     def __len__(self) -> int:
         return len(self.crops)
 
+    def crops_at(self, rows: Any) -> np.ndarray:
+        """Return the crops of ``rows`` (indices or a boolean mask).
+
+        The same as ``self.crops[rows]``; records that keep their crops on
+        disk override it to read only the rows asked for.
+
+        Parameters
+        ----------
+        rows : array-like of int or bool
+            Which rows.
+
+        Returns
+        -------
+        crops : ndarray of uint8, shape (n_selected, size, size, 3)
+            The selected crops.
+        """
+        return self.crops[np.asarray(rows)]
+
     def track(self, track_id: int = 0) -> FaceTracks:
         """Return a record that keeps only the rows of one track."""
         keep = self.track_ids == track_id
