@@ -282,7 +282,7 @@ def test_track_pooling_one_fake_face_makes_a_fake_video():
     clf = _tiny(max_epochs=1, eps=0.0).fit(X, [0, 1, 0])
     video = _two_track_video()
     scores = np.array([0.1, 0.1, 0.1, 0.1, 0.9, 0.9], np.float32)
-    clf._score_rows = lambda track: scores  # known per-crop scores
+    clf._stream_scores = lambda X: [scores for _ in X]  # known per-crop scores
     assert clf.get_params()["track_pooling"] == "max"
     p = {}
     for rule in ("max", "mean", None):
@@ -297,7 +297,7 @@ def test_track_pooling_one_fake_face_makes_a_fake_video():
     assert clf.predict_proba([video])[0, 1] == pytest.approx(0.9, rel=1e-5)
     # One track: all rules agree; frame scores are not pooled at all.
     one = _two_track_video(n_fake=0)
-    clf._score_rows = lambda track: scores[:4]
+    clf._stream_scores = lambda X: [scores[:4] for _ in X]
     assert clf.predict_frame_proba([one])[0].tolist() == scores[:4].tolist()
     with pytest.raises(ValueError, match="track_pooling"):
         _tiny(track_pooling="min").fit(X, [0, 1, 0])

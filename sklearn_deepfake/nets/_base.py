@@ -69,6 +69,28 @@ class VideoClassifierMixin(ClassifierMixin):
         return tags
 
 
+def check_loader_params(est: Any) -> None:
+    """Check ``num_workers``, ``pin_memory``, ``persistent_workers``, ``class_balance``.
+
+    The ``DataLoader`` and epoch-sampling parameters the deep classifiers
+    share; raises ``ValueError`` naming the parameter.
+    """
+    from numbers import Integral
+
+    n = est.num_workers
+    if not isinstance(n, Integral) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"num_workers must be an int >= 0, got {n!r}.")
+    for name in ("pin_memory", "persistent_workers"):
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise ValueError(f"{name} must be a bool, got {getattr(est, name)!r}.")
+    if est.persistent_workers and not n:
+        raise ValueError("persistent_workers=True needs num_workers > 0.")
+    if est.class_balance not in (None, "epoch"):
+        raise ValueError(
+            f"class_balance must be 'epoch' or None, got {est.class_balance!r}."
+        )
+
+
 class NetTrainingMixin:
     """Parameter checks and the seeded skorch training of the deep classifiers.
 

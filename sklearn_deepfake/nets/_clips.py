@@ -22,7 +22,7 @@ import numpy as np
 from sklearn_deepfake.nets._compress import compress_frames
 from sklearn_deepfake.utils._ragged import FaceTracks
 
-__all__ = ["clip_augment", "make_clips", "to_tensor"]
+__all__ = ["clip_augment", "clip_frames", "clip_windows", "make_clips", "to_tensor"]
 
 
 def make_clips(
@@ -100,33 +100,70 @@ def make_clips(
             f"min_clip_len ({min_clip_len}) must not exceed clip_len ({clip_len})."
         )
     side = tracks.size if size is None else size
+    index, clip_tracks = clip_windows(
+        tracks, clip_len=clip_len, stride=stride, track=track, min_clip_len=min_clip_len
+    )
+    if not len(index):
+        return (
+            np.zeros((0, clip_len, side, side, 3), np.uint8),
+            np.zeros(0, np.int64),
+        )
+    return clip_frames(tracks, index, size), clip_tracks
 
-    ids = np.unique(tracks.track_ids)
+
+def clip_windows(
+    tracks: FaceTracks,
+    *,
+    clip_len: int,
+    stride: int,
+    track: str = "best",
+    min_clip_len: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of each clip of :func:`make_clips`, without reading any crop.
+
+    Reads only ``track_ids`` and ``frame_pos`` of the record.
+
+    Returns
+    -------
+    index : ndarray of int64, shape (n_clips, clip_len)
+        Row of each frame of each clip.
+    track_ids : ndarray of int64, shape (n_clips,)
+        Track of each clip.
+    """
+    min_clip_len = clip_len if min_clip_len is None else min_clip_len
+    track_ids = np.asarray(tracks.track_ids)
+    frame_pos = np.asarray(tracks.frame_pos)
+    ids = np.unique(track_ids)
     if track == "best" and ids.size:
         ids = ids[:1] if 0 not in ids else np.array([0])
     windows: list[np.ndarray] = []  # row indices into tracks, length clip_len
     clip_tracks: list[int] = []
     for tid in ids:
-        rows = np.flatnonzero(tracks.track_ids == tid)
-        rows = rows[np.argsort(tracks.frame_pos[rows], kind="stable")]
-        breaks = np.flatnonzero(np.diff(tracks.frame_pos[rows]) != 1) + 1
+        rows = np.flatnonzero(track_ids == tid)
+        rows = rows[np.argsort(frame_pos[rows], kind="stable")]
+        breaks = np.flatnonzero(np.diff(frame_pos[rows]) != 1) + 1
         for run in np.split(rows, breaks):
             for w in _windows(len(run), clip_len, stride, min_clip_len):
                 windows.append(run[w])
                 clip_tracks.append(int(tid))
-
     if not windows:
-        return (
-            np.zeros((0, clip_len, side, side, 3), np.uint8),
-            np.zeros(0, np.int64),
-        )
-    index = np.stack(windows)
+        return np.zeros((0, clip_len), np.int64), np.zeros(0, np.int64)
+    return np.stack(windows).astype(np.int64), np.asarray(clip_tracks, np.int64)
+
+
+def clip_frames(tracks: FaceTracks, index: np.ndarray, size: int | None) -> np.ndarray:
+    """Return the crops of the clips ``index`` (rows from :func:`clip_windows`).
+
+    Reads only the rows used, once each, with
+    :meth:`~sklearn_deepfake.utils.FaceTracks.crops_at`.
+    """
+    index = np.asarray(index, np.int64).reshape(-1, np.shape(index)[-1])
     needed = np.unique(index)
-    frames = tracks.crops[needed]
+    frames = tracks.crops_at(needed)
     if size is not None and size != tracks.size:
         frames = np.stack([_resize(f, size) for f in frames])
     lookup = np.searchsorted(needed, index)
-    return np.ascontiguousarray(frames[lookup]), np.asarray(clip_tracks, np.int64)
+    return np.ascontiguousarray(frames[lookup])
 
 
 def _windows(n: int, clip_len: int, stride: int, min_len: int) -> list[np.ndarray]:

@@ -11,7 +11,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.features._pooling import TRACK_POOLINGS, pool_track_scores
-from sklearn_deepfake.nets._base import NetTrainingMixin, VideoClassifierMixin
+from sklearn_deepfake.nets._base import (
+    NetTrainingMixin,
+    VideoClassifierMixin,
+    check_loader_params,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["FaceCNNClassifier"]
@@ -100,7 +104,18 @@ class FaceCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         pseudo-fake with probability 1/2.
     frames_per_video : int or None, default=8
         At most this many crops per video and epoch (drawn anew each epoch);
-        bounds the epoch size. ``None`` uses every crop.
+        bounds the epoch size. ``None`` uses every crop. Keep it small on
+        large data: an epoch then reads ``frames_per_video`` crops per video.
+    class_balance : {"epoch"} or None, default=None
+        ``"epoch"``: each epoch uses every training video of the smaller
+        class and as many videos of the larger class, drawn anew each epoch
+        (DFDC is about 5 fakes per real video: an epoch then holds all real
+        videos and a different sixth of the fakes each time). The epoch is
+        balanced by itself, so ``class_weight="balanced"`` then gives a
+        ``pos_weight`` of about 1 (it is computed on the first epoch's
+        crops), and the validation split is left as it is.
+
+        .. versionadded:: 0.2
     valid_size : float or None, default=0.2
         Fraction of the videos (or groups) held out for early stopping.
         ``None`` or 0 trains on everything for ``max_epochs``.
@@ -132,7 +147,21 @@ default="mean_logit"
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Mixed precision and channels-last memory are used on CUDA only.
     num_workers : int, default=0
-        Data-loader worker processes.
+        ``DataLoader`` worker processes that read (and augment) the crops,
+        for training, validation and prediction (skorch's
+        ``iterator_train__num_workers`` and ``iterator_valid__num_workers``).
+        Items are seeded by ``(random_state, epoch, item)``, so the fitted
+        weights do not depend on it.
+    pin_memory : bool, default=False
+        Page-locked batches for faster copies to the GPU (CUDA only;
+        ignored on CPU).
+
+        .. versionadded:: 0.2
+    persistent_workers : bool, default=False
+        Keep the worker processes (and what they opened) from one epoch to
+        the next; needs ``num_workers > 0``.
+
+        .. versionadded:: 0.2
     random_state : int, RandomState or None, default=None
         Seeds the initial weights (without pretrained weights), the split,
         the sampling, the augmentation and the batch order. The global torch
@@ -204,6 +233,7 @@ default="mean_logit"
         self_blend: Any = None,
         self_blend_mode: str = "add",
         frames_per_video: int | None = 8,
+        class_balance: str | None = None,
         valid_size: float | None = 0.2,
         patience: int = 3,
         aggregation: str = "mean_logit",
@@ -214,6 +244,8 @@ default="mean_logit"
         callbacks: list | None = None,
         device: Any = "auto",
         num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
@@ -234,6 +266,7 @@ default="mean_logit"
         self.self_blend = self_blend
         self.self_blend_mode = self_blend_mode
         self.frames_per_video = frames_per_video
+        self.class_balance = class_balance
         self.valid_size = valid_size
         self.patience = patience
         self.aggregation = aggregation
@@ -244,6 +277,8 @@ default="mean_logit"
         self.callbacks = callbacks
         self.device = device
         self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers
         self.random_state = random_state
         self.verbose = verbose
 
@@ -263,10 +298,7 @@ default="mean_logit"
             value = getattr(self, name)
             if not isinstance(value, Integral) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
-        if not isinstance(self.num_workers, Integral) or self.num_workers < 0:
-            raise ValueError(
-                f"num_workers must be an int >= 0, got {self.num_workers!r}."
-            )
+        check_loader_params(self)
         for name in ("frames_per_video", "input_size"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, Integral) or value < 1):
@@ -409,7 +441,11 @@ default="mean_logit"
         previous: Any,
     ) -> None:
         from sklearn_deepfake.nets._augment import FaceAugmenter
-        from sklearn_deepfake.nets._training import FrameDataset, best_valid_epoch
+        from sklearn_deepfake.nets._training import (
+            FrameDataset,
+            best_valid_epoch,
+            loader_kwargs,
+        )
         from sklearn_deepfake.utils._checks import check_groups
 
         if self.valid_size:
@@ -435,6 +471,7 @@ default="mean_logit"
             shuffle_rows=True,
             self_blend=self._self_blend,
             self_blend_mode=self.self_blend_mode,
+            balance=self.class_balance == "epoch",
         )
         module = self._build_module(previous, seed)
         module.freeze_backbone = bool(self.freeze_backbone)
@@ -466,8 +503,12 @@ default="mean_logit"
             cutmix_p=probs["cutmix"],
             label_smoothing=self.label_smoothing,
             optimizer__param_groups=[(n, {"lr": float(self.lr)}) for n in head_names],
-            iterator_train__num_workers=int(self.num_workers),
-            iterator_valid__num_workers=int(self.num_workers),
+            **loader_kwargs(
+                self.num_workers,
+                self.pin_memory,
+                self.persistent_workers,
+                self.device_,
+            ),
         )
         self.best_epoch_ = best_valid_epoch(self.net_, valid_ds is not None)
 
@@ -490,24 +531,20 @@ default="mean_logit"
         """
         check_is_fitted(self)
         X = check_per_video(X, kind=FaceTracks)
-        return [self._score_rows(t) for t in X]
+        return self._stream_scores(X)
 
-    def _score_rows(self, track: FaceTracks) -> np.ndarray:
-        import torch
+    def _stream_scores(self, X: list) -> list[np.ndarray]:
+        """Per-crop scores of every video, the crops read batch by batch."""
+        from sklearn_deepfake.nets._training import stream_row_scores
 
-        if not len(track):
-            return np.zeros(0, np.float32)
-        module = self.net_.module_
-        module.eval()
-        dev = self.device_
-        use_amp = dev.type == "cuda"
-        out = []
-        with torch.inference_mode(), torch.autocast(dev.type, enabled=use_amp):
-            for start in range(0, len(track), int(self.batch_size)):
-                batch = np.array(track.crops[start : start + int(self.batch_size)])
-                x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(dev)
-                out.append(torch.sigmoid(module(x).float()).cpu().numpy())
-        return np.concatenate(out).astype(np.float32)
+        return stream_row_scores(
+            self.net_.module_,
+            X,
+            batch_size=int(self.batch_size),
+            device=self.device_,
+            num_workers=int(getattr(self, "num_workers", 0)),
+            pin_memory=bool(getattr(self, "pin_memory", False)),
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Return ``(n_videos, 2)`` class probabilities.
@@ -527,8 +564,10 @@ default="mean_logit"
         """
         check_is_fitted(self)
         X = check_per_video(X, kind=FaceTracks)
+        scores = self._stream_scores(X)
         fake = np.array(
-            [self._pool_video(t, self._score_rows(t)) for t in X], dtype=np.float64
+            [self._pool_video(t, p) for t, p in zip(X, scores, strict=True)],
+            dtype=np.float64,
         )
         return self._proba_columns(fake)
 

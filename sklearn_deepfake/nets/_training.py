@@ -32,21 +32,206 @@ from sklearn_deepfake.nets._augment import FaceAugmenter, cutmix_batch
 from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = [
+    "EpochItems",
+    "EpochSampler",
     "EpochSetter",
     "FaceNet",
     "FrameDataset",
     "FrameNet",
+    "RowChunks",
     "balanced_pos_weight",
+    "balanced_videos",
     "best_valid_epoch",
     "group_train_valid_split",
+    "loader_kwargs",
     "one_cycle",
+    "stream_row_scores",
     "torch_seeded",
     "train_frame_net",
 ]
 
 
-class FrameDataset(torch.utils.data.Dataset):
+class EpochItems:
+    """Epoch-keyed items: what the datasets of the deep classifiers share.
+
+    A subclass computes the items of an epoch in :meth:`epoch_items`, a pure
+    function of ``(seed, epoch)``; :meth:`set_epoch` makes an epoch current
+    (in the main process). Items are fetched either by position in the
+    current epoch or by an ``(epoch, position)`` key, as yielded by
+    :class:`EpochSampler`: a copy of the dataset held by a (persistent)
+    ``DataLoader`` worker process then recomputes the items of the epoch
+    named in the key, so it never serves a stale epoch whatever the worker
+    count. Pickles leave out the per-epoch arrays (they are recomputed).
+    """
+
+    epoch = 0
+    _items: Any = None
+    _items_epoch: int | None = None
+
+    def epoch_items(self, epoch: int) -> Any:
+        """Return the items of ``epoch`` (defined by the subclass)."""
+        raise NotImplementedError
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make ``epoch`` the current epoch."""
+        self.epoch = int(epoch)
+        self._use_epoch(self.epoch)
+
+    def _use_epoch(self, epoch: int) -> Any:
+        if self._items_epoch != epoch or self._items is None:
+            self._items = self.epoch_items(epoch)
+            self._items_epoch = epoch
+        return self._items
+
+    def _key(self, key: Any) -> tuple[int, int]:
+        """``(epoch, position)`` of an item key; makes its epoch's items ready."""
+        if isinstance(key, (tuple, list)):
+            epoch, i = int(key[0]), int(key[1])
+        else:
+            epoch, i = self.epoch, int(key)
+        self._use_epoch(epoch)
+        return epoch, i
+
+    def epoch_len(self, epoch: int) -> int:
+        """Return the number of items of ``epoch``."""
+        return len(self.epoch_items(epoch)[0])
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_items"] = None
+        state["_items_epoch"] = None
+        for name in self._transient:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    _transient: tuple[str, ...] = ()
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """Yield ``(epoch, position)`` keys of an :class:`EpochItems` dataset.
+
+    The keys carry the epoch to the ``DataLoader`` worker processes
+    (persistent ones included), which fetch the items of that epoch. The
+    order is drawn in the main process, so it does not depend on the number
+    of workers: with ``generator``, from it exactly as
+    :class:`~torch.utils.data.RandomSampler` does (one ``randperm`` per
+    epoch and one more when the pass ends), so that a ``DataLoader`` given
+    the same generator shuffles as with ``shuffle=True``; without it, a
+    permutation drawn from ``(seed, epoch)``.
+
+    Parameters
+    ----------
+    dataset : EpochItems
+        The dataset; its ``epoch`` (set by :class:`EpochSetter`) is read at
+        the start of each pass.
+    seed : int, default=0
+        Seed of the order when ``generator`` is None.
+    shuffle : bool, default=True
+        Shuffle each epoch.
+    generator : torch.Generator or None, default=None
+        Generator of the order (the ``DataLoader``'s own, typically).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deepfake.nets._training import EpochSampler, FrameDataset
+    >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
+    >>> ds = FrameDataset(make_tiny_face_tracks(2, size=16, empty=()), [0, 1],
+    ...                   frames_per_video=2, augmenter=None, size=16, seed=0,
+    ...                   shuffle_rows=True)
+    >>> keys = list(EpochSampler(ds, seed=0))
+    >>> len(keys), sorted(i for _, i in keys), {e for e, _ in keys}
+    (4, [0, 1, 2, 3], {0})
+    """
+
+    def __init__(
+        self,
+        dataset: EpochItems,
+        seed: int = 0,
+        shuffle: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.seed = int(seed)
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch = int(self.dataset.epoch)
+        n = self.dataset.epoch_len(epoch)
+        if not self.shuffle:
+            order = range(n)
+        elif self.generator is not None:
+            order = torch.randperm(n, generator=self.generator).tolist()
+        else:
+            order = np.random.default_rng([self.seed, epoch, 17]).permutation(n)
+        for i in order:
+            yield epoch, int(i)
+        if self.shuffle and self.generator is not None:
+            torch.randperm(n, generator=self.generator)  # as RandomSampler
+
+
+def balanced_videos(
+    labels: np.ndarray, has_items: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Sorted positions of an epoch's videos, as many real ones as fake ones.
+
+    Every video of the smaller class that has items is kept, and as many
+    videos of the larger class are drawn without replacement from ``rng``
+    (undersampling anew each epoch, so the larger class is seen in full over
+    a few epochs). With one class only, every video is kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deepfake.nets._training import balanced_videos
+    >>> labels = np.array([1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1], np.float32)
+    >>> v = balanced_videos(labels, np.ones(12, bool), np.random.default_rng(0))
+    >>> len(v), int(labels[v].sum())
+    (4, 2)
+    """
+    ok = np.asarray(has_items, bool)
+    fake = np.flatnonzero(ok & (labels > 0.5))
+    real = np.flatnonzero(ok & (labels <= 0.5))
+    n = min(len(fake), len(real))
+    if n == 0:
+        return np.flatnonzero(ok)
+    if len(fake) > n:
+        fake = rng.choice(fake, size=n, replace=False)
+    if len(real) > n:
+        real = rng.choice(real, size=n, replace=False)
+    return np.sort(np.concatenate([fake, real]))
+
+
+class _LRU(dict):
+    """A small dict that forgets its oldest entries (per-video caches)."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.maxsize:
+            del self[next(iter(self))]
+
+
+class FrameDataset(EpochItems, torch.utils.data.Dataset):
     """Face crops of several videos, indexed lazily as ``(video, row)`` pairs.
+
+    Only ``len(track)`` of each record is read up front; each item reads its
+    one crop with :meth:`~sklearn_deepfake.utils.FaceTracks.crops_at` (and,
+    when augmenting or blending, that video's landmarks and boxes), so
+    records that keep their crops on disk (the face store's lazy records)
+    are never loaded whole, and the dataset's memory grows by one integer
+    per video. Items can be fetched by ``(epoch, position)`` keys from
+    :class:`EpochSampler`, so that ``DataLoader`` workers follow the epochs.
 
     Parameters
     ----------
@@ -75,6 +260,10 @@ class FrameDataset(torch.utils.data.Dataset):
         ``"add"``: every real row of the epoch gives two items, the crop and
         its pseudo-fake. ``"replace"``: every real row is replaced by its
         pseudo-fake with probability 1/2 (the epoch keeps its size).
+    balance : bool, default=False
+        Each epoch uses every video of the smaller class (among videos with
+        rows) and as many videos of the larger class, drawn anew from
+        ``(seed, epoch)`` (see :func:`balanced_videos`).
 
     Attributes
     ----------
@@ -83,6 +272,8 @@ class FrameDataset(torch.utils.data.Dataset):
     blended : ndarray of bool, shape (n_items,)
         Whether each item is a self-blended pseudo-fake.
     """
+
+    _transient = ("_boxes",)
 
     def __init__(
         self,
@@ -96,9 +287,11 @@ class FrameDataset(torch.utils.data.Dataset):
         shuffle_rows: bool,
         self_blend: Any = None,
         self_blend_mode: str = "add",
+        balance: bool = False,
     ) -> None:
         self.tracks = list(tracks)
         self.labels = np.asarray(labels, dtype=np.float32)
+        self.n_rows = np.array([len(t) for t in self.tracks], dtype=np.int64)
         self.frames_per_video = frames_per_video
         self.augmenter = augmenter
         self.size = int(size)
@@ -106,17 +299,31 @@ class FrameDataset(torch.utils.data.Dataset):
         self.shuffle_rows = shuffle_rows
         self.self_blend = self_blend
         self.self_blend_mode = self_blend_mode
-        self._boxes: dict[int, np.ndarray] = {}
+        self.balance = bool(balance)
         self.set_epoch(0)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the ``(video, row)`` pairs of ``epoch``."""
-        self.epoch = int(epoch)
-        rng = np.random.default_rng([self.seed, self.epoch, 7])
+    @property
+    def pairs(self) -> np.ndarray:
+        return self._use_epoch(self.epoch)[0]
+
+    @property
+    def blended(self) -> np.ndarray:
+        return self._use_epoch(self.epoch)[1]
+
+    def epoch_items(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(pairs, blended)`` of ``epoch``; reads no record beyond ``len``."""
+        rng = np.random.default_rng([self.seed, int(epoch), 7])
         k = self.frames_per_video
+        videos = np.arange(len(self.tracks))
+        if self.balance:
+            videos = balanced_videos(
+                self.labels,
+                self.n_rows > 0,
+                np.random.default_rng([self.seed, int(epoch), 13]),
+            )
         pairs = []
-        for v, t in enumerate(self.tracks):
-            n = len(t)
+        for v in videos:
+            n = int(self.n_rows[v])
             if k is None or n <= k:
                 rows = np.arange(n)
             elif self.shuffle_rows:
@@ -142,8 +349,7 @@ class FrameDataset(torch.utils.data.Dataset):
                 ]
             else:
                 blended = real & (rng.random(len(pairs)) < 0.5)
-        self.pairs = pairs.astype(np.int64)
-        self.blended = blended
+        return pairs.astype(np.int64), blended
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -152,37 +358,125 @@ class FrameDataset(torch.utils.data.Dataset):
         """Label of every item of the current epoch."""
         return np.where(self.blended, np.float32(1), self.labels[self.pairs[:, 0]])
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, key: Any) -> tuple[torch.Tensor, torch.Tensor]:
         import cv2
 
-        v, r = self.pairs[i]
+        epoch, i = self._key(key)
+        pairs, blended = self._items
+        v, r = (int(a) for a in pairs[i])
         track = self.tracks[v]
-        img = track.crops[r]
+        img = track.crops_at([r])[0]
         if img.shape[0] != self.size or img.shape[1] != self.size:
             img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
         label = self.labels[v]
-        if self.blended[i]:
-            img, label = self._blend(img, v, r, i), np.float32(1)
+        landmarks = None
+        if blended[i] or self.augmenter is not None:
+            landmarks = np.asarray(track.landmarks[r])
+        if blended[i]:
+            img = self._blend(img, landmarks, v, r, epoch, i)
+            label = np.float32(1)
         if self.augmenter is not None:
-            rng = np.random.default_rng([self.seed, self.epoch, int(i)])
-            img = self.augmenter(img, track.landmarks[r], rng)
+            rng = np.random.default_rng([self.seed, epoch, int(i)])
+            img = self.augmenter(img, landmarks, rng)
         x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         return x, torch.tensor(label)
 
-    def _blend(self, img: np.ndarray, v: int, r: int, i: int) -> np.ndarray:
+    def _blend(
+        self, img: np.ndarray, landmarks: np.ndarray, v: int, r: int, epoch: int, i: int
+    ) -> np.ndarray:
         from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
 
         track = self.tracks[v]
-        if v not in self._boxes:
-            self._boxes[v] = face_boxes_in_crop_raw(track)
-        box = self._boxes[v][r]
-        landmarks = track.landmarks[r]
+        boxes = self.__dict__.setdefault("_boxes", _LRU())
+        if v not in boxes:
+            boxes[v] = face_boxes_in_crop_raw(track)
+        box = boxes[v][r]
         if track.size != self.size:  # the crop was resized above
             f = self.size / track.size
             box, landmarks = box * f, landmarks * f
         box = None if np.isnan(box).any() else box
-        rng = np.random.default_rng([self.seed, self.epoch, int(i), 3])
+        rng = np.random.default_rng([self.seed, epoch, int(i), 3])
         return self.self_blend.blend(img, landmarks, box, rng)[0]
+
+
+class RowChunks(torch.utils.data.Dataset):
+    """All face rows of a list of records, in order, in chunks of ``batch_size``.
+
+    Item ``i`` holds the global rows ``[i * batch_size, (i + 1) * batch_size)``
+    as a list of ``(video, uint8 crops)`` segments, each read with
+    :meth:`~sklearn_deepfake.utils.FaceTracks.crops_at`; only the rows'
+    offsets (one integer per video) are kept. The prediction ``DataLoader``
+    of :func:`stream_row_scores` goes through it with ``batch_size=None``.
+    """
+
+    def __init__(self, tracks: Sequence[FaceTracks], batch_size: int) -> None:
+        self.tracks = list(tracks)
+        self.batch_size = int(batch_size)
+        self.offsets = np.concatenate(
+            [[0], np.cumsum([len(t) for t in self.tracks], dtype=np.int64)]
+        )
+
+    def __len__(self) -> int:
+        return math.ceil(int(self.offsets[-1]) / self.batch_size)
+
+    def __getitem__(self, i: int) -> list[tuple[int, torch.Tensor]]:
+        start = int(i) * self.batch_size
+        rows = np.arange(start, min(start + self.batch_size, int(self.offsets[-1])))
+        video = np.searchsorted(self.offsets, rows, side="right") - 1
+        out = []
+        for v in np.unique(video):
+            crops = self.tracks[v].crops_at(rows[video == v] - self.offsets[v])
+            out.append((int(v), torch.from_numpy(np.ascontiguousarray(crops))))
+        return out
+
+
+def stream_row_scores(
+    module: torch.nn.Module,
+    tracks: Sequence[FaceTracks],
+    *,
+    batch_size: int,
+    device: torch.device,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+) -> list[np.ndarray]:
+    """Sigmoid of ``module`` on every face row, streamed batch by batch.
+
+    A ``DataLoader`` (``num_workers`` processes) reads the crops of one
+    batch at a time through :class:`RowChunks`, so the crops of all videos
+    are never held at once; only the scores are kept.
+
+    Returns
+    -------
+    scores : list of ndarray of float32, shape (n_rows_i,)
+        One array per record, empty for a record without rows.
+    """
+    device = torch.device(device)
+    per_video: list[list[np.ndarray]] = [[] for _ in tracks]
+    loader = torch.utils.data.DataLoader(
+        RowChunks(tracks, batch_size),
+        batch_size=None,
+        num_workers=int(num_workers),
+        pin_memory=bool(pin_memory) and device.type == "cuda",
+    )
+    module.eval()
+    with (
+        torch.inference_mode(),
+        torch.autocast(device.type, enabled=device.type == "cuda"),
+    ):
+        for segments in loader:
+            by_shape: dict[tuple, list] = {}
+            for v, crops in segments:
+                by_shape.setdefault(tuple(crops.shape[1:]), []).append((v, crops))
+            for group in by_shape.values():
+                x = torch.cat([c for _, c in group]).permute(0, 3, 1, 2)
+                p = torch.sigmoid(module(x.to(device)).float()).cpu().numpy()
+                bounds = np.cumsum([len(c) for _, c in group])[:-1]
+                for (v, _), part in zip(group, np.split(p, bounds), strict=True):
+                    per_video[v].append(part)
+    return [
+        np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+        for parts in per_video
+    ]
 
 
 def group_train_valid_split(
@@ -336,6 +630,35 @@ class FrameNet(NeuralNet):
         )
         return {"loss": loss, "y_pred": y_pred}
 
+    def get_iterator(self, dataset: Any, training: bool = False) -> Any:
+        """Return the ``DataLoader``, kept across epochs with persistent workers.
+
+        skorch builds a new ``DataLoader`` every epoch, which would start new
+        worker processes each time even with ``persistent_workers=True``;
+        here the loader of a dataset is built once per fit in that case. The
+        epoch still reaches the workers through the ``(epoch, position)``
+        keys of :class:`EpochSampler`.
+        """
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        if not (kwargs.get("persistent_workers") and kwargs.get("num_workers", 0)):
+            return super().get_iterator(dataset, training=training)
+        loaders = self.__dict__.setdefault("_loaders", {})
+        kept = loaders.get(training)
+        if kept is None or kept[0] is not dataset:
+            loaders[training] = (dataset, super().get_iterator(dataset, training))
+        else:
+            # A new DataLoader iterator draws a base seed from the loader's
+            # generator (torch's global one when None); reusing the iterator
+            # does not. Draw it, so that the batches and the random state
+            # (dropout) are the same with and without persistent workers.
+            torch.empty((), dtype=torch.int64).random_(generator=kept[1].generator)
+        return loaders[training][1]
+
+    def on_train_end(self, net: Any, X: Any = None, y: Any = None, **kw: Any) -> None:
+        """Stop the persistent data-loader workers."""
+        self.__dict__.pop("_loaders", None)
+        super().on_train_end(net, X=X, y=y, **kw)
+
     def release_training_state(self) -> None:
         """Drop what only training needs: data, optimiser, schedule, best copy.
 
@@ -345,6 +668,9 @@ class FrameNet(NeuralNet):
         """
         self.train_split = None
         self.optimizer_ = None
+        self.__dict__.pop("_loaders", None)
+        for name in [k for k in vars(self) if k.startswith("iterator_train__sampler")]:
+            setattr(self, name, None)
         # The module instance given to __init__ is module_ itself; keep its
         # class only, or pickles would hold the weights twice.
         if isinstance(self.module, torch.nn.Module):
@@ -358,13 +684,14 @@ class FrameNet(NeuralNet):
         state = super().__getstate__()
         state.pop("_mix_rng", None)
         state.pop("_scaler", None)
+        state.pop("_loaders", None)
         return state
 
 
 class EpochSetter(Callback):
     """Tell the training dataset which epoch starts (row sampling, augment)."""
 
-    def __init__(self, dataset: FrameDataset | None = None) -> None:
+    def __init__(self, dataset: EpochItems | None = None) -> None:
         self.dataset = dataset
 
     def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
@@ -548,15 +875,25 @@ def train_frame_net(
     """
     from skorch.helper import predefined_split
 
-    steps_per_epoch = math.ceil(len(train_ds) / int(batch_size))
+    total_steps = _total_steps(train_ds, int(max_epochs), int(batch_size))
     all_callbacks = training_callbacks(
         train_ds,
-        total_steps=int(max_epochs) * steps_per_epoch,
+        total_steps=total_steps,
         early_stopping=valid_ds is not None,
         patience=int(patience),
         verbose=int(verbose),
     )
     all_callbacks += list(callbacks)
+    generator = torch.Generator().manual_seed(seed)
+    if isinstance(train_ds, EpochItems):
+        # The keys carry the epoch to the workers; the order is drawn from
+        # the loader's generator as with shuffle=True.
+        net_kwargs.setdefault(
+            "iterator_train__sampler",
+            EpochSampler(train_ds, seed, generator=generator),
+        )
+    else:
+        net_kwargs.setdefault("iterator_train__shuffle", True)
     net = FrameNet(
         module,
         criterion=torch.nn.BCEWithLogitsLoss,
@@ -566,8 +903,7 @@ def train_frame_net(
         lr=float(lr),
         max_epochs=int(max_epochs),
         batch_size=int(batch_size),
-        iterator_train__shuffle=True,
-        iterator_train__generator=torch.Generator().manual_seed(seed),
+        iterator_train__generator=generator,
         train_split=predefined_split(valid_ds) if valid_ds is not None else None,
         callbacks=all_callbacks,
         device=device,
@@ -586,6 +922,33 @@ def train_frame_net(
     net.release_training_state()
     net.module_.eval()
     return net
+
+
+def _total_steps(train_ds: Any, max_epochs: int, batch_size: int) -> int:
+    """Batches of all epochs (their sizes may differ with class balance)."""
+    if isinstance(train_ds, EpochItems):
+        return sum(
+            math.ceil(train_ds.epoch_len(e) / batch_size) for e in range(max_epochs)
+        )
+    return max_epochs * math.ceil(len(train_ds) / batch_size)
+
+
+def loader_kwargs(
+    num_workers: int, pin_memory: bool, persistent_workers: bool, device: Any
+) -> dict[str, Any]:
+    """``iterator_train__*`` and ``iterator_valid__*`` arguments of skorch.
+
+    ``pin_memory`` applies on CUDA only; ``persistent_workers`` only with
+    workers (``DataLoader`` refuses it otherwise).
+    """
+    kw: dict[str, Any] = {"num_workers": int(num_workers)}
+    if pin_memory and torch.device(device).type == "cuda":
+        kw["pin_memory"] = True
+    if persistent_workers and num_workers:
+        kw["persistent_workers"] = True
+    return {
+        f"iterator_{side}__{k}": v for side in ("train", "valid") for k, v in kw.items()
+    }
 
 
 def best_valid_epoch(net: NeuralNet, validated: bool) -> int | None:

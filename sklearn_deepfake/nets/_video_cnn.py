@@ -11,9 +11,23 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.nets._base import NetTrainingMixin, VideoClassifierMixin
-from sklearn_deepfake.nets._clips import clip_augment, make_clips
-from sklearn_deepfake.nets._training import encode_video_labels
+from sklearn_deepfake.nets._base import (
+    NetTrainingMixin,
+    VideoClassifierMixin,
+    check_loader_params,
+)
+from sklearn_deepfake.nets._clips import (
+    clip_augment,
+    clip_frames,
+    clip_windows,
+    make_clips,
+)
+from sklearn_deepfake.nets._training import (
+    EpochItems,
+    balanced_videos,
+    encode_video_labels,
+    loader_kwargs,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 _MEAN = (0.43216, 0.394666, 0.37645)  # torchvision's Kinetics video models
@@ -23,13 +37,20 @@ _STD = (0.22803, 0.22145, 0.216989)
 _CLIP_AUGMENT = {"p_h264": 0.2}
 
 
-class ClipDataset(torch.utils.data.Dataset):
+class ClipDataset(EpochItems, torch.utils.data.Dataset):
     """Clips of several videos' face tracks, cut lazily on access.
 
     Each epoch takes up to ``clips_per_video`` clips of every video (drawn at
     random when ``shuffle`` is True, evenly spaced otherwise). Items are
     ``(uint8 (3, T, S, S), label)``; augmentation draws once per clip, so all
-    its frames change together.
+    its frames change together. Only the number of clips of each video is
+    kept: an item reads that video's ``track_ids`` and ``frame_pos`` and the
+    crops of its one clip (:meth:`~sklearn_deepfake.utils.FaceTracks.crops_at`),
+    so records that keep their crops on disk are never loaded whole. Items
+    can be fetched by the ``(epoch, position)`` keys of
+    :class:`~sklearn_deepfake.nets._training.EpochSampler`. With
+    ``balance``, each epoch takes every video of the smaller class (among
+    videos with clips) and as many of the larger one, drawn anew.
     """
 
     def __init__(
@@ -44,28 +65,44 @@ class ClipDataset(torch.utils.data.Dataset):
         augment: bool | dict | None,
         seed: int,
         shuffle: bool,
+        balance: bool = False,
     ) -> None:
-        self.tracks = tracks
+        self.tracks = list(tracks)
         self.labels = np.asarray(labels, dtype=np.float32)
-        self.kw = {"clip_len": clip_len, "stride": stride, "size": size}
+        self.kw = {"clip_len": clip_len, "stride": stride}
+        self.size = size
         self.clips_per_video = clips_per_video
         if isinstance(augment, bool) or augment is None:
             augment = {} if augment else None
         self.augment = augment
         self.seed = seed
         self.shuffle = shuffle
-        self.n_clips = [len(self._clips(v)) for v in range(len(tracks))]
+        self.balance = bool(balance)
+        self.n_clips = np.array(
+            [len(self._windows(v)) for v in range(len(self.tracks))], np.int64
+        )
         self.set_epoch(0)
 
-    def _clips(self, v: int) -> np.ndarray:
-        return make_clips(self.tracks[v], min_clip_len=1, **self.kw)[0]
+    def _windows(self, v: int) -> np.ndarray:
+        return clip_windows(self.tracks[v], min_clip_len=1, **self.kw)[0]
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the ``(video, clip)`` pairs of ``epoch``."""
-        self.epoch = int(epoch)
-        rng = np.random.default_rng([self.seed, self.epoch, 5])
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        return [(int(v), int(c)) for v, c in self._use_epoch(self.epoch)[0]]
+
+    def epoch_items(self, epoch: int) -> tuple[np.ndarray]:
+        """Return the ``(video, clip)`` pairs of ``epoch``, in a 1-tuple."""
+        rng = np.random.default_rng([self.seed, int(epoch), 5])
+        videos = np.arange(len(self.tracks))
+        if self.balance:
+            videos = balanced_videos(
+                self.labels,
+                self.n_clips > 0,
+                np.random.default_rng([self.seed, int(epoch), 13]),
+            )
         pairs = []
-        for v, n in enumerate(self.n_clips):
+        for v in videos:
+            n = int(self.n_clips[v])
             k = min(n, self.clips_per_video)
             if not k:
                 continue
@@ -73,24 +110,49 @@ class ClipDataset(torch.utils.data.Dataset):
                 chosen = np.sort(rng.choice(n, size=k, replace=False))
             else:
                 chosen = np.unique(np.linspace(0, n - 1, k).round().astype(int))
-            pairs += [(v, int(c)) for c in chosen]
-        self.pairs = pairs
+            pairs += [(int(v), int(c)) for c in chosen]
+        return (np.array(pairs, np.int64).reshape(-1, 2),)
 
     def __len__(self) -> int:
-        return len(self.pairs)
+        return len(self._use_epoch(self.epoch)[0])
 
     def item_labels(self) -> np.ndarray:
         """Label of every item of the current epoch."""
-        return np.array([self.labels[v] for v, _ in self.pairs], dtype=np.float32)
+        pairs = self._use_epoch(self.epoch)[0]
+        return self.labels[pairs[:, 0]].astype(np.float32)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        v, c = self.pairs[i]
-        clip = self._clips(v)[c]
+    def __getitem__(self, key: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, i = self._key(key)
+        v, c = (int(a) for a in self._items[0][i])
+        clip = clip_frames(self.tracks[v], self._windows(v)[c : c + 1], self.size)[0]
         if self.augment is not None:
-            rng = np.random.default_rng([self.seed, self.epoch, i])
+            rng = np.random.default_rng([self.seed, epoch, i])
             clip = clip_augment(clip, rng, **self.augment)
         x = torch.from_numpy(np.ascontiguousarray(clip.transpose(3, 0, 1, 2)))
         return x, torch.tensor(self.labels[v])
+
+
+class _VideoClips(torch.utils.data.Dataset):
+    """Prediction items: all clips of video ``i`` (uint8 ``(n, 3, T, S, S)``)."""
+
+    def __init__(
+        self, tracks: list[FaceTracks], clip_len: int, stride: int, size: int
+    ) -> None:
+        self.tracks = list(tracks)
+        self.clip_len, self.stride, self.size = clip_len, stride, size
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        clips, _ = make_clips(
+            self.tracks[i],
+            clip_len=self.clip_len,
+            stride=self.stride,
+            size=self.size,
+            min_clip_len=1,
+        )
+        return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 4, 1, 2, 3)))
 
 
 def _resolve_clip_augment(augment: Any) -> dict | None:
@@ -160,7 +222,15 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
     size : int, default=112
         Side of the clip frames (112 on CPU; 224 is a GPU setting).
     clips_per_video : int, default=2
-        Clips of each video used per epoch.
+        Clips of each video used per epoch (drawn anew each epoch); an item
+        reads only its clip's crops.
+    class_balance : {"epoch"} or None, default=None
+        ``"epoch"``: each epoch uses every training video of the smaller
+        class and as many videos of the larger one, drawn anew each epoch.
+        The epoch is then balanced by itself and ``class_weight="balanced"``
+        gives a ``pos_weight`` of about 1.
+
+        .. versionadded:: 0.2
     max_epochs : int, default=10
         Training epochs (fewer with early stopping).
     batch_size : int, default=4
@@ -194,6 +264,20 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         schedule, early stopping); for example an Optuna pruning callback.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Training device; mixed precision on CUDA.
+    num_workers : int, default=0
+        ``DataLoader`` worker processes that read, cut and augment the clips
+        (training, validation and prediction). Items are seeded by
+        ``(random_state, epoch, item)``, so the weights do not depend on it.
+
+        .. versionadded:: 0.2
+    pin_memory : bool, default=False
+        Page-locked batches (CUDA only; ignored on CPU).
+
+        .. versionadded:: 0.2
+    persistent_workers : bool, default=False
+        Keep the workers from one epoch to the next (needs workers).
+
+        .. versionadded:: 0.2
     random_state : int, RandomState or None, default=None
         Seeds initialisation, splits, sampling and augmentation.
     verbose : int, default=0
@@ -233,6 +317,7 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         stride: int = 8,
         size: int = 112,
         clips_per_video: int = 2,
+        class_balance: str | None = None,
         max_epochs: int = 10,
         batch_size: int = 4,
         lr: float = 1e-3,
@@ -246,6 +331,9 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         eps: float = 0.01,
         callbacks: list | None = None,
         device: Any = "auto",
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
@@ -256,6 +344,7 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         self.stride = stride
         self.size = size
         self.clips_per_video = clips_per_video
+        self.class_balance = class_balance
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -269,6 +358,9 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         self.eps = eps
         self.callbacks = callbacks
         self.device = device
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers
         self.random_state = random_state
         self.verbose = verbose
 
@@ -305,6 +397,7 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
             raise ValueError(
                 f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
             )
+        check_loader_params(self)
         self._clip_augment_kw = _resolve_clip_augment(self.augment)
         if self.callbacks is not None and not isinstance(self.callbacks, list):
             raise ValueError(
@@ -347,6 +440,7 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
             augment=self._clip_augment_kw if train else None,
             seed=seed,
             shuffle=train,
+            balance=train and self.class_balance == "epoch",
         )
 
     def _fit_net(self, X: list, y01: np.ndarray, groups: Any, seed: int) -> None:
@@ -390,28 +484,42 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
             seed=seed,
             train_labels=train_ds.item_labels(),
             cutmix_p=self.cutmix,
+            **loader_kwargs(
+                self.num_workers,
+                self.pin_memory,
+                self.persistent_workers,
+                self.device_,
+            ),
         )
 
-    def _video_logit(self, track: FaceTracks) -> float | None:
-        clips, _ = make_clips(
-            track,
-            clip_len=int(self.clip_len),
-            stride=int(self.stride),
-            size=int(self.size),
-            min_clip_len=1,
-        )
-        if not len(clips):
-            return None
+    def _video_logits(self, X: list) -> list[float | None]:
+        """Mean clip logit of each video (None without a clip), streamed.
+
+        A ``DataLoader`` cuts the clips of one video per item (in
+        ``num_workers`` processes), so only a few videos' clips are held.
+        """
         module = self.net_.module_
+        module.eval()
         dev = next(module.parameters()).device
-        logits = []
+        loader = torch.utils.data.DataLoader(
+            _VideoClips(X, int(self.clip_len), int(self.stride), int(self.size)),
+            batch_size=None,
+            num_workers=int(getattr(self, "num_workers", 0)),
+            pin_memory=bool(getattr(self, "pin_memory", False)) and dev.type == "cuda",
+        )
+        out: list[float | None] = []
+        bs = int(self.batch_size)
         with torch.inference_mode():
-            for start in range(0, len(clips), int(self.batch_size)):
-                batch = np.ascontiguousarray(
-                    clips[start : start + int(self.batch_size)].transpose(0, 4, 1, 2, 3)
-                )
-                logits.append(module(torch.from_numpy(batch).to(dev)).cpu().numpy())
-        return float(np.concatenate(logits).mean())
+            for clips in loader:
+                if not len(clips):
+                    out.append(None)
+                    continue
+                logits = [
+                    module(clips[start : start + bs].to(dev)).cpu().numpy()
+                    for start in range(0, len(clips), bs)
+                ]
+                out.append(float(np.concatenate(logits).mean()))
+        return out
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Return ``(n_videos, 2)`` clipped probabilities of both classes.
@@ -431,7 +539,6 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_per_video(X, kind=FaceTracks)
         p = np.empty(len(X))
-        for i, track in enumerate(X):
-            logit = self._video_logit(track)
+        for i, logit in enumerate(self._video_logits(X)):
             p[i] = self.prior_ if logit is None else 1.0 / (1.0 + np.exp(-logit))
         return self._proba_columns(p)
