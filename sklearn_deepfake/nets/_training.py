@@ -33,6 +33,7 @@ from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = [
     "EpochItems",
+    "EpochLoader",
     "EpochSampler",
     "EpochSetter",
     "FaceNet",
@@ -178,23 +179,27 @@ class EpochSampler(torch.utils.data.Sampler):
 
 
 def balanced_videos(
-    labels: np.ndarray, has_items: np.ndarray, rng: np.random.Generator
+    labels: np.ndarray, has_items: np.ndarray, seed: int, epoch: int
 ) -> np.ndarray:
     """Sorted positions of an epoch's videos, as many real ones as fake ones.
 
-    Every video of the smaller class that has items is kept, and as many
-    videos of the larger class are drawn without replacement from ``rng``
-    (undersampling anew each epoch, so the larger class is seen in full over
-    a few epochs). With one class only, every video is kept.
+    Every video of the smaller class that has items is kept, with as many
+    videos of the larger class: the larger class is shuffled once per cycle
+    of ``ceil(n_larger / n_smaller)`` epochs (from ``(seed, cycle)``) and
+    each epoch of the cycle takes the next slice, so that every video of the
+    larger class is used once per cycle (DFDC, 5:1: every fake once in 5
+    epochs). With one class only, every video with items is kept.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn_deepfake.nets._training import balanced_videos
     >>> labels = np.array([1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1], np.float32)
-    >>> v = balanced_videos(labels, np.ones(12, bool), np.random.default_rng(0))
-    >>> len(v), int(labels[v].sum())
-    (4, 2)
+    >>> epochs = [balanced_videos(labels, np.ones(12, bool), 0, e) for e in range(5)]
+    >>> [int(labels[v].sum()) for v in epochs]
+    [2, 2, 2, 2, 2]
+    >>> sorted(set(np.concatenate(epochs[:5]).tolist())) == list(range(12))
+    True
     """
     ok = np.asarray(has_items, bool)
     fake = np.flatnonzero(ok & (labels > 0.5))
@@ -202,11 +207,13 @@ def balanced_videos(
     n = min(len(fake), len(real))
     if n == 0:
         return np.flatnonzero(ok)
-    if len(fake) > n:
-        fake = rng.choice(fake, size=n, replace=False)
-    if len(real) > n:
-        real = rng.choice(real, size=n, replace=False)
-    return np.sort(np.concatenate([fake, real]))
+    major, minor = (fake, real) if len(fake) > len(real) else (real, fake)
+    cycle, part = divmod(int(epoch), math.ceil(len(major) / n))
+    perm = np.random.default_rng([int(seed), cycle, 13]).permutation(major)
+    chosen = perm[part * n : (part + 1) * n]
+    if len(chosen) < n:  # the last slice of a cycle: fill from its start
+        chosen = np.concatenate([chosen, perm[: n - len(chosen)]])
+    return np.sort(np.concatenate([minor, chosen]))
 
 
 class _LRU(dict):
@@ -317,9 +324,7 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         videos = np.arange(len(self.tracks))
         if self.balance:
             videos = balanced_videos(
-                self.labels,
-                self.n_rows > 0,
-                np.random.default_rng([self.seed, int(epoch), 13]),
+                self.labels, self.n_rows > 0, self.seed, int(epoch)
             )
         pairs = []
         for v in videos:
@@ -630,35 +635,6 @@ class FrameNet(NeuralNet):
         )
         return {"loss": loss, "y_pred": y_pred}
 
-    def get_iterator(self, dataset: Any, training: bool = False) -> Any:
-        """Return the ``DataLoader``, kept across epochs with persistent workers.
-
-        skorch builds a new ``DataLoader`` every epoch, which would start new
-        worker processes each time even with ``persistent_workers=True``;
-        here the loader of a dataset is built once per fit in that case. The
-        epoch still reaches the workers through the ``(epoch, position)``
-        keys of :class:`EpochSampler`.
-        """
-        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
-        if not (kwargs.get("persistent_workers") and kwargs.get("num_workers", 0)):
-            return super().get_iterator(dataset, training=training)
-        loaders = self.__dict__.setdefault("_loaders", {})
-        kept = loaders.get(training)
-        if kept is None or kept[0] is not dataset:
-            loaders[training] = (dataset, super().get_iterator(dataset, training))
-        else:
-            # A new DataLoader iterator draws a base seed from the loader's
-            # generator (torch's global one when None); reusing the iterator
-            # does not. Draw it, so that the batches and the random state
-            # (dropout) are the same with and without persistent workers.
-            torch.empty((), dtype=torch.int64).random_(generator=kept[1].generator)
-        return loaders[training][1]
-
-    def on_train_end(self, net: Any, X: Any = None, y: Any = None, **kw: Any) -> None:
-        """Stop the persistent data-loader workers."""
-        self.__dict__.pop("_loaders", None)
-        super().on_train_end(net, X=X, y=y, **kw)
-
     def release_training_state(self) -> None:
         """Drop what only training needs: data, optimiser, schedule, best copy.
 
@@ -668,7 +644,6 @@ class FrameNet(NeuralNet):
         """
         self.train_split = None
         self.optimizer_ = None
-        self.__dict__.pop("_loaders", None)
         for name in [k for k in vars(self) if k.startswith("iterator_train__sampler")]:
             setattr(self, name, None)
         # The module instance given to __init__ is module_ itself; keep its
@@ -684,8 +659,23 @@ class FrameNet(NeuralNet):
         state = super().__getstate__()
         state.pop("_mix_rng", None)
         state.pop("_scaler", None)
-        state.pop("_loaders", None)
         return state
+
+
+class EpochLoader(torch.utils.data.DataLoader):
+    """A ``DataLoader`` whose persistent-worker passes draw as fresh ones do.
+
+    skorch builds its loaders once per fit; with ``persistent_workers`` a
+    new pass reuses the workers and skips the base-seed draw that a fresh
+    pass makes from the loader's generator (torch's global one when None).
+    Drawing it here keeps the batch order and the training's random state
+    (dropout) the same with and without persistent workers.
+    """
+
+    def __iter__(self) -> Any:
+        if self.persistent_workers and getattr(self, "_iterator", None) is not None:
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        return super().__iter__()
 
 
 class EpochSetter(Callback):
@@ -894,6 +884,8 @@ def train_frame_net(
         )
     else:
         net_kwargs.setdefault("iterator_train__shuffle", True)
+    net_kwargs.setdefault("iterator_train", EpochLoader)
+    net_kwargs.setdefault("iterator_valid", EpochLoader)
     net = FrameNet(
         module,
         criterion=torch.nn.BCEWithLogitsLoss,

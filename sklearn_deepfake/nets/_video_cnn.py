@@ -96,9 +96,7 @@ class ClipDataset(EpochItems, torch.utils.data.Dataset):
         videos = np.arange(len(self.tracks))
         if self.balance:
             videos = balanced_videos(
-                self.labels,
-                self.n_clips > 0,
-                np.random.default_rng([self.seed, int(epoch), 13]),
+                self.labels, self.n_clips > 0, self.seed, int(epoch)
             )
         pairs = []
         for v in videos:
