@@ -301,3 +301,20 @@ def test_clip_dataset_balance_and_epoch_keys(tmp_path):
     x, _ = ds[1]
     assert torch.equal(copy[(2, 1)][0], x)
     assert x.shape == (3, 2, 8, 8)
+
+
+def test_temporal_class_balance_trains_on_a_balanced_epoch():
+    from sklearn_deepfake.nets import TemporalClassifier
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(6, 3)).astype(np.float32) for _ in range(12)]
+    y = np.array([0 if i % 6 == 0 else 1 for i in range(12)])
+    clf = TemporalClassifier(
+        hidden_size=4, max_epochs=2, batch_size=4, valid_size=None,
+        class_balance="epoch", device="cpu", random_state=0,
+    ).fit(X, y)  # fmt: skip
+    for h in clf.net_.history:
+        assert sum(b["train_batch_size"] for b in h["batches"]) == 4  # 2 + 2
+    assert float(clf.net_.criterion__pos_weight) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="class_balance"):
+        TemporalClassifier(class_balance=True).fit(X, y)

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from sklearn_deepfake.nets._base import NetTrainingMixin, VideoClassifierMixin
+from sklearn_deepfake.nets._training import EpochItems, balanced_videos
 from sklearn_deepfake.utils._ragged import check_per_video
 
 __all__ = ["SequenceDataset", "TemporalClassifier", "TemporalNet", "pad_sequences"]
@@ -72,8 +73,11 @@ def _collate(batch: list) -> tuple[torch.Tensor, torch.Tensor]:
     return pad_sequences(seqs), torch.tensor([float(y) for _, y in batch])
 
 
-class SequenceDataset(torch.utils.data.Dataset):
+class SequenceDataset(EpochItems, torch.utils.data.Dataset):
     """Whole videos as sequences; training items are random temporal crops.
+
+    Items can also be fetched by the ``(epoch, position)`` keys of
+    :class:`~sklearn_deepfake.nets._training.EpochSampler`.
 
     Parameters
     ----------
@@ -88,6 +92,9 @@ class SequenceDataset(torch.utils.data.Dataset):
         Seed of the crops.
     random_crop : bool
         Crop (training) or return whole sequences (validation).
+    balance : bool, default=False
+        Each epoch uses every video of the smaller class and as many of the
+        larger one (:func:`~sklearn_deepfake.nets._training.balanced_videos`).
     """
 
     def __init__(
@@ -98,29 +105,40 @@ class SequenceDataset(torch.utils.data.Dataset):
         crop_len: int | None,
         seed: int,
         random_crop: bool,
+        balance: bool = False,
     ) -> None:
         self.seqs = seqs
         self.labels = np.asarray(labels, dtype=np.float32)
         self.crop_len = crop_len
         self.seed = int(seed)
         self.random_crop = random_crop
-        self.epoch = 0
+        self.balance = bool(balance)
+        self.set_epoch(0)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the crops of ``epoch``."""
-        self.epoch = int(epoch)
+    def epoch_items(self, epoch: int) -> tuple[np.ndarray]:
+        """Return the videos of ``epoch``, in a 1-tuple."""
+        if not self.balance:
+            return (np.arange(len(self.seqs)),)
+        has = np.array([len(s) > 0 for s in self.seqs], bool)
+        return (balanced_videos(self.labels, has, self.seed, int(epoch)),)
 
     def __len__(self) -> int:
-        return len(self.seqs)
+        return len(self._use_epoch(self.epoch)[0])
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, float]:
-        s = self.seqs[i]
+    def item_labels(self) -> np.ndarray:
+        """Label of every item of the current epoch."""
+        return self.labels[self._use_epoch(self.epoch)[0]]
+
+    def __getitem__(self, key: Any) -> tuple[np.ndarray, float]:
+        epoch, i = self._key(key)
+        v = int(self._items[0][i])
+        s = self.seqs[v]
         n, k = len(s), self.crop_len
         if self.random_crop and k is not None and n > k:
-            rng = np.random.default_rng([self.seed, self.epoch, int(i), 3])
+            rng = np.random.default_rng([self.seed, epoch, int(i), 3])
             start = int(rng.integers(0, n - k + 1))
             s = s[start : start + k]
-        return s, float(self.labels[i])
+        return s, float(self.labels[v])
 
 
 class TemporalNet(nn.Module):
@@ -280,6 +298,14 @@ class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         ``crop_len`` consecutive rows, drawn anew each epoch (augmentation,
         and a bound on the cost per step). Validation and prediction read
         whole sequences. ``None`` trains on whole sequences.
+    class_balance : {"epoch"} or None, default=None
+        ``"epoch"``: each epoch uses every training video of the smaller
+        class and as many videos of the larger one, the next slice of a
+        shuffled order each epoch (see the user guide); the epoch is then
+        balanced and ``class_weight="balanced"`` gives a ``pos_weight`` of
+        about 1.
+
+        .. versionadded:: 0.2
     standardize : bool, default=True
         Centre and scale every feature by its mean and standard deviation
         over the training frames (embeddings come at any scale).
@@ -376,6 +402,7 @@ class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         dropout: float = 0.1,
         pooling: str = "mean",
         crop_len: int | None = 16,
+        class_balance: str | None = None,
         standardize: bool = True,
         max_epochs: int = 30,
         batch_size: int = 32,
@@ -400,6 +427,7 @@ class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         self.dropout = dropout
         self.pooling = pooling
         self.crop_len = crop_len
+        self.class_balance = class_balance
         self.standardize = standardize
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -421,6 +449,10 @@ class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
     # ------------------------------------------------------------------
 
     def _validate_params(self) -> None:
+        if self.class_balance not in (None, "epoch"):
+            raise ValueError(
+                f"class_balance must be 'epoch' or None, got {self.class_balance!r}."
+            )
         if self.cell not in _CELLS:
             raise ValueError(f"cell must be one of {_CELLS}, got {self.cell!r}.")
         if self.pooling not in _POOLINGS:
@@ -555,6 +587,7 @@ class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
             crop_len=crop,
             seed=seed,
             random_crop=True,
+            balance=self.class_balance == "epoch",
         )
         valid_ds = None
         if len(valid):
@@ -575,7 +608,7 @@ class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
             train_ds,
             valid_ds,
             seed=seed,
-            train_labels=y01[train],
+            train_labels=train_ds.item_labels(),
             iterator_train__collate_fn=_collate,
             iterator_valid__collate_fn=_collate,
         )
