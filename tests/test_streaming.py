@@ -318,3 +318,13 @@ def test_temporal_class_balance_trains_on_a_balanced_epoch():
     assert float(clf.net_.criterion__pos_weight) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="class_balance"):
         TemporalClassifier(class_balance=True).fit(X, y)
+
+
+def test_prediction_leaves_the_global_torch_generator_alone():
+    tracks, y = _videos(4)
+    clf = _fit_quiet(_face_cnn(max_epochs=1), tracks, y)
+    torch.manual_seed(5)
+    clf.predict_proba(tracks)
+    after = torch.rand(1)
+    torch.manual_seed(5)
+    assert torch.equal(torch.rand(1), after)

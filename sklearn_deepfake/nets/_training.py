@@ -462,6 +462,7 @@ def stream_row_scores(
         batch_size=None,
         num_workers=int(num_workers),
         pin_memory=bool(pin_memory) and device.type == "cuda",
+        generator=torch.Generator().manual_seed(0),  # leaves torch's global one
     )
     module.eval()
     with (

@@ -504,6 +504,7 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
             batch_size=None,
             num_workers=int(getattr(self, "num_workers", 0)),
             pin_memory=bool(getattr(self, "pin_memory", False)) and dev.type == "cuda",
+            generator=torch.Generator().manual_seed(0),  # not torch's global one
         )
         out: list[float | None] = []
         bs = int(self.batch_size)
