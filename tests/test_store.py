@@ -15,9 +15,9 @@ from sklearn.pipeline import Pipeline
 
 import sklearn_deepfake.faces._store as store_mod
 from sklearn_deepfake.cli import main
-from sklearn_deepfake.exceptions import NoFaceWarning
+from sklearn_deepfake.exceptions import NoFaceWarning, StoreCorruptionError
 from sklearn_deepfake.faces import FaceCropper, FaceStore, LazyFaceTracks
-from sklearn_deepfake.faces._store import StoreCorruptionError, content_key
+from sklearn_deepfake.faces._store import content_key
 from sklearn_deepfake.features import FaceContextFeatures, TemporalPooling
 from sklearn_deepfake.utils import FaceTracks
 from sklearn_deepfake.video import FrameSampler

@@ -49,9 +49,10 @@ from typing import Any
 
 import numpy as np
 
+from sklearn_deepfake.exceptions import StoreCorruptionError
 from sklearn_deepfake.utils._ragged import FaceTracks
 
-__all__ = ["FaceStore", "LazyFaceTracks", "StoreCorruptionError"]
+__all__ = ["FaceStore", "LazyFaceTracks"]
 
 #: Bump when the record layout or the extraction algorithm changes.
 FORMAT_VERSION = 2
@@ -77,10 +78,6 @@ _ARRAYS = {
     "frame_pos": np.int64,
     "detected": np.bool_,
 }
-
-
-class StoreCorruptionError(ValueError):
-    """A face-store record is truncated, has a bad checksum or cannot be parsed."""
 
 
 # --------------------------------------------------------------- file hashing
@@ -381,14 +378,14 @@ class FaceStore:
     the same folder, flushed to disk and renamed into place: a run killed
     mid-write leaves no partial record, and two processes writing the same
     record write the same bytes. Records are keyed by the video's content
-    (its size and a hash of sampled blocks, see :func:`content_key`), not by
+    (its size and a hash of sampled blocks, see ``content_key``), not by
     its path, so a renamed or moved dataset keeps every record. A video
     whose ``(size, mtime_ns)`` has not been seen is hashed whole once and
     compared with the hash taken at extraction, so a change anywhere in the
     file is re-extracted. A record whose header or sections fail their
-    checksums is named in a :class:`UserWarning` and recomputed.
+    checksums is named in a ``UserWarning`` and recomputed.
 
-    Read more in the :ref:`User Guide <face_cache>`.
+    Read more in the :ref:`User Guide <user_guide_cache>`.
 
     Parameters
     ----------
@@ -498,7 +495,7 @@ class FaceStore:
     ) -> LazyFaceTracks | None:
         """Return the stored tracks of a video, or ``None`` when absent.
 
-        A record that fails its checksums gives a :class:`UserWarning`
+        A record that fails its checksums gives a ``UserWarning``
         naming the record and the video, and ``None`` (so the caller
         recomputes it). A record of a file whose bytes changed gives
         ``None``.
@@ -588,7 +585,7 @@ class FaceStore:
         tracks : FaceTracks
             The extracted tracks.
         whole : str, default=None
-            The file's :func:`full_hash` when already computed (it is
+            The file's ``full_hash`` when already computed (it is
             computed here otherwise).
 
         Returns
