@@ -358,3 +358,45 @@ def test_parallel_fill_gives_the_serial_records(tiny_videos, tmp_path):
             if isinstance(getattr(a, f.name), np.ndarray):
                 np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name))
     assert not list(Path(shared.root).rglob("*.tmp"))
+
+
+def test_lazy_record_replace_and_rewritten_record(tiny_videos, tmp_path):
+    paths = list(tiny_videos.paths)[:2]
+    store = FaceStore(tmp_path)
+    a, b = _extract(paths, store)
+    swapped = dataclasses.replace(a, crops=b.crops[: len(a)], error="x")
+    assert type(swapped) is FaceTracks
+    assert swapped.error == "x"
+    np.testing.assert_array_equal(swapped.boxes, a.boxes)
+    # The one-slot crop cache notices a record rewritten in place.
+    first = a.crops
+    other = dataclasses.replace(a.load(), crops=255 - a.load().crops)
+    replaced = store.put(
+        paths[0],
+        FrameSampler(n_frames=8).fit_transform(paths)[0].indices,
+        {"other": 1},
+        other,
+    )
+    os.replace(replaced.record, a.record)
+    np.testing.assert_array_equal(a.crops, 255 - first)
+    np.testing.assert_array_equal(a.crops_at([0]), 255 - first[:1])
+
+
+def test_store_write_failure_keeps_the_faces(tiny_videos, tmp_path, monkeypatch):
+    def disk_full(path, chunks):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_mod, "_atomic_write", disk_full)
+    with pytest.warns(UserWarning, match="could not be written to the face store"):
+        (t,) = _extract(list(tiny_videos.paths)[:1], FaceStore(tmp_path))
+    assert type(t) is FaceTracks
+    assert len(t) > 0
+    assert t.error is None
+
+
+def test_relative_store_root_survives_chdir(tiny_videos, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (t,) = _extract(list(tiny_videos.paths)[:1], "faces")
+    monkeypatch.chdir("/")
+    assert t.root == str(tmp_path / "faces")
+    assert t.boxes.shape == (len(t), 4)

@@ -375,9 +375,19 @@ class FaceCropper(TransformerMixin, BaseEstimator):
                 _warn_no_face(plan.path, tracks.n_frames)
             return tracks
         tracks = self._crop_one(plan)
-        if tracks.error is None:
+        if tracks.error is not None:
+            return tracks
+        try:
             return store.put(plan.path, plan.indices, params, tracks)
-        return tracks
+        except OSError as exc:  # a full or read-only store: keep the faces
+            warnings.warn(
+                f"{plan.path}: its faces could not be written to the face store "
+                f"{store.root} ({type(exc).__name__}: {exc}); they are kept in "
+                "memory.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return tracks
 
     def _crop_one(self, plan: FramePlan) -> FaceTracks:
         """Decode, detect, track and crop one video (the per-video unit of work).

@@ -432,7 +432,7 @@ class FaceStore:
             raise ValueError(
                 f"jpeg_quality must be an int in [1, 100], got {jpeg_quality!r}."
             )
-        self.root = os.fspath(root)
+        self.root = os.path.abspath(os.fspath(root))
         self.crop_format = crop_format
         self.jpeg_quality = jpeg_quality
 
@@ -546,7 +546,10 @@ class FaceStore:
             return False
         triples = [t for t in seen.get("seen", []) if t != fid.triple]
         triples.append(fid.triple)
-        self._write_seen(key, whole, triples[-64:])
+        try:
+            self._write_seen(key, whole, triples[-64:])
+        except OSError:  # a read-only store: hash again next time
+            pass
         return True
 
     def _read_seen(self, key: str) -> dict:
@@ -857,6 +860,13 @@ class LazyFaceTracks(FaceTracks):
     (4, 32, (4, 4), (2, 32, 32, 3))
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # ``dataclasses.replace(t, crops=...)`` builds the class from every
+        # FaceTracks field: give it the in-memory record it describes.
+        if "crops" in kwargs and "frame_indices" in kwargs:
+            return FaceTracks(**kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self,
         root: str,
@@ -945,14 +955,30 @@ class LazyFaceTracks(FaceTracks):
             arr.setflags(write=False)
         return arr
 
-    def _crops(self) -> np.ndarray:
+    def _stamp(self) -> tuple | None:
+        """Identify the record file's current version (for the one-slot cache)."""
+        try:
+            st = os.stat(self.record)
+        except OSError:
+            return None
+        return (self.record, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _cached_crops(self) -> np.ndarray | None:
+        stamp = self._stamp()
         with _LAST_LOCK:
-            if _LAST_CROPS.get("record") == self.record:
+            if stamp is not None and _LAST_CROPS.get("stamp") == stamp:
                 return _LAST_CROPS["crops"]
+        return None
+
+    def _crops(self) -> np.ndarray:
+        crops = self._cached_crops()
+        if crops is not None:
+            return crops
+        stamp = self._stamp()
         crops = self._read("crops")
         with _LAST_LOCK:
             _LAST_CROPS.clear()
-            _LAST_CROPS.update(record=self.record, crops=crops)
+            _LAST_CROPS.update(stamp=stamp, crops=crops)
         return crops
 
     crops = property(_crops, doc="RGB face crops (read from the store).")
@@ -995,9 +1021,9 @@ class LazyFaceTracks(FaceTracks):
                 )
             rows = np.flatnonzero(rows)
         rows = np.arange(self.n_rows)[rows.astype(np.int64)]  # bounds, negatives
-        with _LAST_LOCK:
-            if _LAST_CROPS.get("record") == self.record:
-                return _LAST_CROPS["crops"][rows]
+        cached = self._cached_crops()
+        if cached is not None:
+            return cached[rows]
         record = self.record
         try:
             with open(record, "rb") as fh:
