@@ -330,9 +330,9 @@ def _read_tracks(record: str, *, verify: bool = True) -> FaceTracks:
             arrays = {}
             for name in _ARRAYS:
                 arrays[name] = _array_from(fh, record, header, start, name, verify)
-    except (OSError, KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, (StoreCorruptionError, FileNotFoundError)):
-            raise
+    except (StoreCorruptionError, OSError):
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
         raise StoreCorruptionError(f"{record}: {type(exc).__name__}: {exc}") from exc
     return FaceTracks(
         path=header["path"],
@@ -521,12 +521,14 @@ class FaceStore:
             return None
         try:
             header = _verify_record(record)
-        except FileNotFoundError:
+        except FileNotFoundError:  # removed meanwhile (prune)
             return None
-        except StoreCorruptionError as exc:
+        except (StoreCorruptionError, OSError) as exc:
+            what = "is corrupt" if isinstance(exc, ValueError) else "cannot be read"
+            reason = str(exc).removeprefix(f"{record}: ")
             warnings.warn(
-                f"face store record {record} of video {os.fspath(path)} is "
-                f"corrupt ({exc}); its faces are extracted again.",
+                f"face store record {record} of video {os.fspath(path)} {what} "
+                f"({reason}); its faces are extracted again.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -791,7 +793,9 @@ def _verify_record(record: str) -> dict:
             for name in _ARRAYS:
                 if name not in header["sections"]:
                     raise StoreCorruptionError(f"{record}: no section {name!r}")
-    except (KeyError, TypeError) as exc:
+    except StoreCorruptionError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
         raise StoreCorruptionError(f"{record}: malformed header ({exc})") from exc
     return header
 
