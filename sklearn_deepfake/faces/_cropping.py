@@ -127,11 +127,8 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         :class:`~sklearn_deepfake.faces.LazyFaceTracks`, which hold a few
         hundred bytes and read their arrays from the store on access.
         Records are written atomically; a corrupt one is named in a warning
-        and recomputed. Videos that failed to decode are not stored.
-
-        .. versionchanged:: 0.2
-           A :class:`~sklearn_deepfake.faces.FaceStore` keyed by content
-           replaces the per-path ``.npz`` cache; lazy records are returned.
+        and recomputed. Videos that failed to decode are not stored. See
+        :ref:`user_guide_cache`.
     n_jobs : int or None, default=None
         Videos processed in parallel with :class:`joblib.Parallel` (each
         worker uses one torch thread). ``None`` means 1 unless in a
