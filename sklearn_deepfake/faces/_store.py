@@ -393,13 +393,18 @@ class FaceStore:
         Folder of the store (created on the first write).
     crop_format : {"raw", "png", "jpeg"}, default="raw"
         How face crops are kept. ``"raw"`` stores the uint8 array as is
-        (fastest to read, rows read without touching the others, largest);
-        ``"png"`` is lossless and about 2x smaller but about 15x slower to
-        read; ``"jpeg"`` (quality ``jpeg_quality``) is about 7x smaller and
-        lossy. Measured in ``benchmarks/bench_store.py``; the default is raw
-        because reads are the hot path and JPEG q95 changes noise features
-        (see the User Guide). Records written with another format are still
-        read.
+        (lossless, fastest to read, single rows read without touching the
+        others; 4.8 MB per video of 32 crops of 224 px); ``"png"`` is
+        lossless, 2.4x smaller and about 30x slower to read; ``"jpeg"``
+        (quality ``jpeg_quality``) is 7-11x smaller, about 11x slower to read
+        and lossy. Measured in ``benchmarks/bench_store.py``. The default is
+        raw because reads are the hot path of training and JPEG at quality
+        95 moves the frame-to-frame noise features
+        (:class:`~sklearn_deepfake.features.TemporalNoiseFeatures`) by 0.2
+        of their spread; choose ``"jpeg"`` when disk is the limit and the
+        pipeline uses no noise features (the ``default`` preset's P(FAKE)
+        moved by 0.003). See the User Guide. Records written with another
+        format are still read.
     jpeg_quality : int, default=95
         JPEG quality (1-100) when ``crop_format="jpeg"``.
 
