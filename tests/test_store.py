@@ -120,6 +120,8 @@ def test_moved_dataset_reextracts_nothing(tiny_videos, tmp_path, monkeypatch):
     for a, b, path in zip(first, second, moved):
         assert b.path == path  # the record answers under its new path
         _assert_same(a, b)
+    # The new place is remembered: nothing counts as gone.
+    assert store.info()["gone"] == []
 
 
 def test_changed_byte_reextracts_that_file_only(tiny_videos, tmp_path, monkeypatch):

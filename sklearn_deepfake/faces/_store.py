@@ -545,17 +545,20 @@ class FaceStore:
     def _same_content(self, key: str, fid: _FileId, header: dict) -> bool:
         """Whether the file is the one the record was extracted from."""
         seen = self._read_seen(key)
-        pairs = {(s, m) for _, s, m in seen.get("seen", [])}
-        if (fid.size, fid.mtime_ns) in pairs:
+        triples = [t for t in seen.get("seen", []) if len(t) == 3]
+        if fid.triple in triples:
             return True
-        whole = full_hash(fid.path)
-        if whole != header.get("full_hash"):
-            return False
-        triples = [t for t in seen.get("seen", []) if t != fid.triple]
+        if (fid.size, fid.mtime_ns) in {(s, m) for _, s, m in triples}:
+            whole = seen.get("full_hash") or header.get("full_hash")
+        else:  # not seen with this size and mtime: compare the whole file
+            whole = full_hash(fid.path)
+            if whole != header.get("full_hash"):
+                return False
+        # Remember the new place (``prune`` and ``info`` look there).
         triples.append(fid.triple)
         try:
             self._write_seen(key, whole, triples[-64:])
-        except OSError:  # a read-only store: hash again next time
+        except OSError:  # a read-only store: nothing to remember
             pass
         return True
 
