@@ -17,7 +17,8 @@ def add_subparser(commands: Any) -> None:
         "formats and the records whose video is gone (no path it was seen "
         "under still holds a file of its size); 'verify' also checks every "
         "record's checksums and exits with 1 when one fails; 'prune' removes "
-        "the records whose video is gone and stray temporary files.",
+        "the records whose video is gone, stray temporary files and records "
+        "of the earlier .npz face cache.",
     )
     cache.add_argument("action", choices=("info", "verify", "prune"))
     cache.add_argument("dir", metavar="DIR", help="the face store folder")
@@ -53,6 +54,10 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     print(f"  records whose video is gone: {len(info['gone'])}")
     if info["n_tmp"]:
         print(f"  stray temporary files: {info['n_tmp']}")
+    if info["n_legacy"]:
+        print(
+            f"  records of the earlier .npz face cache (not read): {info['n_legacy']}"
+        )
     code = 0
     if args.action == "verify":
         failures = store.verify()

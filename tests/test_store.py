@@ -311,10 +311,12 @@ def test_store_info_verify_prune_and_cache_command(tiny_videos, tmp_path, capsys
     store = FaceStore(tmp_path / "store")
     lazy = _extract(paths, store)
     (Path(store.root) / lazy[0].key[:2] / ".x.tmp").write_bytes(b"stray")
+    (Path(store.root) / lazy[0].key[:2] / "old.npz").write_bytes(b"legacy")
     info = store.info()
     assert info["n_records"] == len(store) == 3
     assert info["gone"] == []
     assert info["n_tmp"] == 1
+    assert info["n_legacy"] == 1
     assert info["formats"] == {"raw": 3}
     assert info["bytes"] > 0
     assert sorted(store) == sorted(t.key for t in lazy) == store.keys()
@@ -336,12 +338,13 @@ def test_store_info_verify_prune_and_cache_command(tiny_videos, tmp_path, capsys
     assert "checksum failures: 1" in out
     assert lazy[1].key in out
     assert main(["cache", "prune", "--dry-run", store.root]) == 0
-    assert "would remove 1 record(s) and 2 other file(s)" in capsys.readouterr().out
+    assert "would remove 1 record(s) and 3 other file(s)" in capsys.readouterr().out
     assert len(store) == 3
     assert main(["cache", "prune", store.root]) == 0
     assert "removed 1 record(s)" in capsys.readouterr().out
     assert sorted(store) == sorted(t.key for t in lazy[1:])
     assert store.info()["n_tmp"] == 0
+    assert store.info()["n_legacy"] == 0
     assert main(["cache", "info", str(tmp_path / "nowhere")]) == 2
 
 

@@ -702,10 +702,11 @@ class FaceStore:
         info : dict
             ``root``, ``n_records``, ``bytes`` (on disk, sidecars included),
             ``formats`` (number of records per crop format), ``gone`` (keys
-            of records whose video is gone) and ``n_tmp`` (stray temporary
-            files).
+            of records whose video is gone), ``n_tmp`` (stray temporary
+            files) and ``n_legacy`` (``.npz`` records of the earlier face
+            cache, which are not read).
         """
-        n_bytes, formats, gone, n_tmp, n = 0, {}, [], 0, 0
+        n_bytes, formats, gone, n_tmp, n, n_legacy = 0, {}, [], 0, 0, 0
         for folder, name in self._files():
             full = os.path.join(folder, name)
             try:
@@ -714,6 +715,8 @@ class FaceStore:
                 continue
             if name.endswith(".tmp"):
                 n_tmp += 1
+            if name.endswith(".npz"):
+                n_legacy += 1
             if not name.endswith(RECORD_EXT) or name.startswith("."):
                 continue
             n += 1
@@ -733,6 +736,7 @@ class FaceStore:
             "formats": formats,
             "gone": gone,
             "n_tmp": n_tmp,
+            "n_legacy": n_legacy,
         }
 
     def verify(self) -> dict[str, str]:
@@ -753,10 +757,11 @@ class FaceStore:
         return failures
 
     def prune(self, *, dry_run: bool = False) -> list[str]:
-        """Remove records whose video is gone, and stray temporary files.
+        """Remove records whose video is gone, and stray or obsolete files.
 
         A record's video is gone when none of the paths it was seen under
-        exists with the size it had.
+        exists with the size it had. Temporary files left by killed runs and
+        ``.npz`` records of the earlier face cache (never read) go too.
 
         Parameters
         ----------
@@ -771,7 +776,7 @@ class FaceStore:
         removed = []
         for folder, name in list(self._files()):
             full = os.path.join(folder, name)
-            if name.endswith(".tmp"):
+            if name.endswith((".tmp", ".npz")):
                 removed.append(full)
             elif name.endswith(RECORD_EXT) and self._gone(name[: -len(RECORD_EXT)]):
                 removed.append(full)
