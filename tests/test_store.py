@@ -405,3 +405,19 @@ def test_relative_store_root_survives_chdir(tiny_videos, tmp_path, monkeypatch):
     monkeypatch.chdir("/")
     assert t.root == str(tmp_path / "faces")
     assert t.boxes.shape == (len(t), 4)
+
+
+def _store_contract_params():
+    from sklearn_deepfake.utils._testing import contract_checks
+
+    for check in contract_checks(FaceCropper()):
+        yield pytest.param(check, id=check.__name__)
+
+
+@pytest.mark.parametrize("check", list(_store_contract_params()))
+def test_store_backed_cropper_keeps_the_contract(check, tiny_videos, tmp_path):
+    from sklearn_deepfake.utils._testing import make_contract_input
+
+    cropper = FaceCropper(size=32, device="cpu", cache_dir=FaceStore(tmp_path))
+    X, y = make_contract_input(cropper, tiny_videos.paths)
+    check("FaceCropper", cropper, X, y)
