@@ -189,7 +189,7 @@ def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
 def _count_records(cache_dir: str | None) -> int:
     if cache_dir is None or not os.path.isdir(cache_dir):
         return 0
-    return sum(1 for _ in Path(cache_dir).glob("*/*.npz"))
+    return sum(1 for _ in Path(cache_dir).glob("*/*.skdf"))
 
 
 def _find_faces(pipe: Any, paths: list[str], cache_dir: str | None) -> dict:

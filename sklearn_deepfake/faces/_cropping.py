@@ -16,12 +16,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.exceptions import NoFaceWarning, VideoReadError, VideoReadWarning
-from sklearn_deepfake.faces._cache import (
-    cache_file,
-    cache_key,
-    load_tracks,
-    save_tracks,
-)
 from sklearn_deepfake.faces._detector import (
     Detections,
     detect_faces,
@@ -29,6 +23,7 @@ from sklearn_deepfake.faces._detector import (
     get_mtcnn,
     resolve_detect_scale,
 )
+from sklearn_deepfake.faces._store import FaceStore
 from sklearn_deepfake.faces._tracking import (
     TrackRows,
     fill_track,
@@ -119,14 +114,21 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Device for MTCNN. ``"auto"`` picks CUDA when available. On CUDA the
         detector frames of a video are sent in one batch.
-    cache_dir : str or path-like, default=None
-        Folder of the face cache. When given, each video's tracks are stored
-        there, keyed by the file's identity (path, size, modification time),
-        the planned frames and the parameters that change the tracks, and
-        read back on the next call instead of decoding the video again: all
-        folds of a cross-validation, later fits with other classifier
-        parameters and a rerun after an interruption share them. Records are
-        written atomically. Videos that failed to decode are not cached.
+    cache_dir : str, path-like or FaceStore, default=None
+        The face store (a folder, or a
+        :class:`~sklearn_deepfake.faces.FaceStore` that also sets the crop
+        format). When given, each video's tracks are stored there, keyed by
+        the file's content (not its path: a moved or renamed dataset keeps
+        its records), the planned frames and the parameters that change the
+        tracks, and read back on the next call instead of decoding the video
+        again: all folds of a cross-validation, later fits with other
+        classifier parameters and a rerun after an interruption share them.
+        ``transform`` then returns
+        :class:`~sklearn_deepfake.faces.LazyFaceTracks`, which hold a few
+        hundred bytes and read their arrays from the store on access.
+        Records are written atomically; a corrupt one is named in a warning
+        and recomputed. Videos that failed to decode are not stored. See
+        :ref:`user_guide_cache`.
     n_jobs : int or None, default=None
         Videos processed in parallel with :class:`joblib.Parallel` (each
         worker uses one torch thread). ``None`` means 1 unless in a
@@ -347,22 +349,42 @@ class FaceCropper(TransformerMixin, BaseEstimator):
                 plan.path, int(self.size), fps=plan.fps, error=error
             )
 
+    def _face_store(self) -> FaceStore | None:
+        """Return the store named by ``cache_dir`` (``None`` without one)."""
+        if self.cache_dir is None or isinstance(self.cache_dir, FaceStore):
+            return self.cache_dir
+        return FaceStore(self.cache_dir)
+
+    def _store_params(self) -> dict:
+        """Return the parameters that change the tracks (part of the record key)."""
+        skip = {"cache_dir", "n_jobs", "verbose", "device", "scheduler"}
+        return {k: v for k, v in self.get_params().items() if k not in skip}
+
     def _crop_cached(self, plan: FramePlan) -> FaceTracks:
-        """Read the tracks of ``plan`` from the cache, or extract and store them."""
-        if self.cache_dir is None or plan.error is not None:
+        """Read the tracks of ``plan`` from the store, or extract and store them."""
+        store = self._face_store()
+        if store is None or plan.error is not None:
             return self._crop_one(plan)
-        skip = {"cache_dir", "n_jobs", "verbose", "device"}
-        params = {k: v for k, v in self.get_params().items() if k not in skip}
-        record = cache_file(self.cache_dir, cache_key(plan, params))
-        tracks = load_tracks(record)
+        params = self._store_params()
+        tracks = store.get(plan.path, plan.indices, params)
         if tracks is not None:
             if not len(tracks):
-                _warn_no_face(plan.path, len(tracks.frame_indices))
+                _warn_no_face(plan.path, tracks.n_frames)
             return tracks
         tracks = self._crop_one(plan)
-        if tracks.error is None:
-            save_tracks(record, tracks)
-        return tracks
+        if tracks.error is not None:
+            return tracks
+        try:
+            return store.put(plan.path, plan.indices, params, tracks)
+        except OSError as exc:  # a full or read-only store: keep the faces
+            warnings.warn(
+                f"{plan.path}: its faces could not be written to the face store "
+                f"{store.root} ({type(exc).__name__}: {exc}); they are kept in "
+                "memory.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return tracks
 
     def _crop_one(self, plan: FramePlan) -> FaceTracks:
         """Decode, detect, track and crop one video (the per-video unit of work).
