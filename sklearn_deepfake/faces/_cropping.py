@@ -274,6 +274,11 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             scheduler=self.scheduler,
         )
 
+    def __setstate__(self, state: dict) -> None:
+        # croppers pickled before ``scheduler`` existed (saved models)
+        state.setdefault("scheduler", None)
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False

@@ -9,17 +9,18 @@ worker process).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from numbers import Integral
 from typing import Any
 
-__all__ = ["check_scheduler", "map_videos"]
+__all__ = ["check_scheduler", "local_cluster", "map_videos"]
 
 _DASK_HINT = 'pip install "sklearn-deepfake[dask]"'
 _ADDRESS = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
@@ -238,35 +239,51 @@ def _import_distributed() -> Any:
     return distributed
 
 
+@contextlib.contextmanager
+def local_cluster(n_workers: int) -> Iterator[str]:
+    """Run a dask ``LocalCluster`` of ``n_workers`` processes; yield its address.
+
+    Each worker has one thread (the per-video work is single-threaded) and
+    a nanny that restarts it if its process dies. The cluster is closed when
+    the block ends.
+
+    Parameters
+    ----------
+    n_workers : int
+        Number of worker processes.
+
+    Yields
+    ------
+    address : str
+        The scheduler's address, to pass as ``scheduler=``.
+    """
+    import logging
+
+    distributed = _import_distributed()
+    with distributed.LocalCluster(
+        n_workers=int(n_workers),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
 def _map_dask(
     func: Callable[[Any], Any], items: list, scheduler: Any, verbose: int, desc: str
 ) -> list:
     distributed = _import_distributed()
     if not items:
         return []
-    cluster = None
-    if isinstance(scheduler, int):
-        import logging
-
-        cluster = distributed.LocalCluster(
-            n_workers=scheduler,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = distributed.Client(cluster)
-    elif isinstance(scheduler, str):
-        client = distributed.Client(scheduler)
-    else:
-        client = scheduler
-    try:
+    with contextlib.ExitStack() as stack:
+        if isinstance(scheduler, int):
+            scheduler = stack.enter_context(local_cluster(scheduler))
+        if isinstance(scheduler, str):
+            client = stack.enter_context(distributed.Client(scheduler))
+        else:
+            client = scheduler
         return _run_on(client, distributed, func, items, verbose, desc)
-    finally:
-        if client is not scheduler:
-            client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _run_on(
