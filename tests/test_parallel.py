@@ -54,6 +54,20 @@ def test_results_and_warnings_come_back_in_input_order(n_jobs):
     ]
 
 
+def _same_warning(x):
+    warnings.warn("the same warning for every video", UserWarning)
+    return x
+
+
+def test_a_repeated_warning_is_replayed_for_every_video():
+    # a worker process shows each warning once per location by default; the
+    # caller must still get one per video, however the videos are spread
+    for _ in range(2):  # a second run on the same, reused worker processes
+        out, caught = _caught(map_videos, _same_warning, range(6), n_jobs=2)
+        assert out == list(range(6))
+        assert len(caught) == 6
+
+
 def test_thread_backend_keeps_the_warnings_too():
     with parallel_config(backend="threading"):
         out, caught = _caught(map_videos, _square_and_warn, [1, 2, 3], n_jobs=2)

@@ -15,6 +15,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from numbers import Integral
@@ -110,19 +111,14 @@ def map_videos(
 
             it = tqdm(items, desc=desc, unit="video")
         return [func(x) for x in it]
-    # Threads share this process's warning filters and thread counts: record
-    # and limit only where the work runs in other processes.
-    in_threads = _joblib_uses_threads()
-    task = func if in_threads else _InWorker(func)
     out: Iterable = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(task)(x) for x in items
+        delayed(_InWorker(func))(x) for x in items
     )
     if verbose:
         from tqdm.auto import tqdm
 
         out = tqdm(out, total=len(items), desc=desc, unit="video")
-    results = list(out)
-    return results if in_threads else _replay(results)
+    return _replay(list(out))
 
 
 def check_scheduler(scheduler: Any) -> Any:
@@ -164,23 +160,58 @@ def check_scheduler(scheduler: Any) -> Any:
 
 
 class _InWorker:
-    """Picklable wrapper run in a worker: one thread, warnings recorded.
+    """Picklable wrapper of ``func`` for the workers: one thread, warnings kept.
 
-    Returns ``(result, [(category, message), ...])``.
+    Returns ``(result, [(category, message), ...])``. In a worker process the
+    warnings raised by ``func`` are recorded per thread (a dask worker may run
+    several tasks at once in threads), with every warning shown (a worker
+    process sees the same video's warning again on a second run). In the
+    caller's own process (threads of an in-process dask cluster) nothing is
+    recorded or changed: the warnings reach the caller directly.
     """
 
     def __init__(self, func: Callable[[Any], Any]) -> None:
         self.func = func
+        self.home = os.getpid()
 
     def __call__(self, x: Any) -> tuple[Any, list[tuple[type, str]]]:
+        if os.getpid() == self.home:
+            return self.func(x), []
         _one_thread()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                result = self.func(x)
-            finally:
-                _one_thread()  # torch may have been imported by func
-        return result, [(w.category, str(w.message)) for w in caught]
+        _record_in_this_process()
+        caught: list[tuple[type, str]] = []
+        _RECORD.caught = caught
+        try:
+            result = self.func(x)
+        finally:
+            _RECORD.caught = None
+            _one_thread()  # torch may have been imported by func
+        return result, caught
+
+
+_RECORD = threading.local()
+_RECORD_LOCK = threading.Lock()
+_RECORDING_PID: list[int] = []
+
+
+def _record_in_this_process() -> None:
+    """Route warnings of threads that record to their list (once per process)."""
+    with _RECORD_LOCK:
+        if _RECORDING_PID == [os.getpid()]:
+            return
+        shown = warnings.showwarning
+
+        def showwarning(message, category, filename, lineno, file=None, line=None):
+            caught = getattr(_RECORD, "caught", None)
+            if caught is None:
+                return shown(message, category, filename, lineno, file, line)
+            caught.append((category, str(message)))
+            return None
+
+        warnings.showwarning = showwarning
+        for category in (UserWarning, RuntimeWarning):  # not library deprecations
+            warnings.filterwarnings("always", category=category)
+        _RECORDING_PID[:] = [os.getpid()]
 
 
 def _one_thread() -> None:
@@ -201,13 +232,6 @@ def _replay(results: list) -> list:
             warnings.warn(message, category, stacklevel=3)
         out.append(result)
     return out
-
-
-def _joblib_uses_threads() -> bool:
-    from joblib.parallel import ThreadingBackend, get_active_backend
-
-    backend, _ = get_active_backend()
-    return isinstance(backend, ThreadingBackend)
 
 
 def _token(obj: Any) -> str:
