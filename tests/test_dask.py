@@ -145,8 +145,7 @@ def test_killing_a_worker_mid_run_still_gives_every_video(videos, client, tmp_pa
     assert done_at_kill  # a worker was killed ...
     assert done_at_kill[0] < len(videos)  # ... in the middle of the run
     assert victim not in client.run(os.getpid).values()  # that process is gone
-    _assert_same_records(ref, out)
-    assert all(t.n_tracks >= 1 for t in out[:-1])
+    _assert_same_records(ref, out)  # every video, as in a serial run
 
 
 def test_extract_command_with_a_local_dask_cluster(tiny_videos, tmp_path):

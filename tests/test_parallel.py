@@ -183,3 +183,24 @@ def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
     with pytest.raises(ImportError, match=r'pip install "sklearn-deepfake\[dask\]"'):
         map_videos(_square_and_warn, [1, 2], scheduler=2)
+
+
+@pytest.mark.parametrize("command", ["extract", "predict"])
+def test_cli_rejects_a_bad_scheduler(command, capsys):
+    from sklearn_deepfake.cli import main
+
+    args = ["model.joblib"] if command == "predict" else []
+    assert main([command, *args, "video.mp4", "--scheduler", "zero"]) == 2
+    assert "--scheduler" in capsys.readouterr().err
+
+
+def test_predict_hands_the_scheduler_to_the_face_step():
+    from sklearn_deepfake import make_default_pipeline
+    from sklearn_deepfake.cli import _build_parser, _configure_model
+
+    model = make_default_pipeline(n_frames=4, size=32)
+    args = _build_parser().parse_args(
+        ["predict", "m.joblib", "v.mp4", "-o", "s.csv", "--no-cache"]
+    )
+    _configure_model(model, args, "tcp://10.0.0.5:8786")
+    assert model.named_steps["facecropper"].scheduler == "tcp://10.0.0.5:8786"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import threading
@@ -265,8 +266,12 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             paths = [x for x in X if isinstance(x, str)]
             plans = iter(FrameSampler().fit_transform(paths))
             X = [x if isinstance(x, FramePlan) else next(plans) for x in X]
+        cropper = self
+        if self.scheduler is not None:  # workers get a cropper without it
+            cropper = copy.copy(self)  # (a distributed.Client does not pickle)
+            cropper.scheduler = None
         return map_videos(
-            self._crop_safe,
+            cropper._crop_safe,
             X,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
