@@ -204,3 +204,18 @@ def test_predict_hands_the_scheduler_to_the_face_step():
     )
     _configure_model(model, args, "tcp://10.0.0.5:8786")
     assert model.named_steps["facecropper"].scheduler == "tcp://10.0.0.5:8786"
+
+
+def test_n_jobs_does_not_change_face_shapes():
+    pytest.importorskip("dlib")
+    from sklearn_deepfake.features import FaceShapeFeatures
+
+    try:
+        est = FaceShapeFeatures().fit(_tracks())
+    except (ImportError, ValueError) as exc:  # no shape-predictor file
+        pytest.skip(str(exc))
+    X = _tracks()
+    ref = est.transform(X)
+    out = est.set_params(n_jobs=2).transform(X)
+    for a, b in zip(ref, out):
+        np.testing.assert_array_equal(a, b)
