@@ -219,3 +219,12 @@ def test_n_jobs_does_not_change_face_shapes():
     out = est.set_params(n_jobs=2).transform(X)
     for a, b in zip(ref, out):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_cropper_saved_before_scheduler_existed_still_loads():
+    state = FaceCropper(size=32).__getstate__()
+    del state["scheduler"]  # as pickled by an older version
+    old = FaceCropper.__new__(FaceCropper)
+    old.__setstate__(state)
+    assert old.get_params()["scheduler"] is None
+    assert old.get_params()["size"] == 32
