@@ -9,8 +9,10 @@ instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,44 @@ def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -
         help=f"device of the face detector: auto, cpu, cuda, cuda:1 ... "
         f"(default: {what})",
     )
+
+
+def _scheduler(text: str) -> int | str:
+    from sklearn_deepfake.utils._parallel import check_scheduler
+
+    try:
+        return check_scheduler(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected tcp://HOST:PORT or a number of workers >= 1, got {text!r}"
+        ) from None
+
+
+def _add_scheduler_option(parser: argparse.ArgumentParser) -> None:
+    """--scheduler: run the face step on a dask cluster."""
+    parser.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        default=None,
+        metavar="ADDRESS|N",
+        help="run the face step on dask: the tcp address of a running "
+        "scheduler (tcp://HOST:8786), or a number of local worker processes; "
+        "the face cache must be on storage every worker sees (needs the 'dask' "
+        "extra; default: joblib with --n-jobs)",
+    )
+
+
+@contextlib.contextmanager
+def _scheduler_address(scheduler: int | str | None) -> Iterator[str | None]:
+    """Yield ``--scheduler`` as an address (N local workers: one cluster)."""
+    if not isinstance(scheduler, int):
+        yield scheduler
+        return
+    from sklearn_deepfake.utils._parallel import local_cluster
+
+    print(f"Starting a local dask cluster of {scheduler} worker processes")
+    with local_cluster(scheduler) as address:
+        yield address
 
 
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:

@@ -47,9 +47,21 @@ def test_cli_help_lists_commands(capsys):
     ("command", "options"),
     [
         ("demo", ["--dir", "--n-jobs", "--keep", "--n-originals", "--device"]),
-        ("extract", ["--cache", "--no-cache", "--n-frames", "--size", "--set"]),
+        (
+            "extract",
+            ["--cache", "--no-cache", "--n-frames", "--size", "--set", "--scheduler"],
+        ),
         ("fit", ["--output", "--cv", "--features", "--set", "--n-jobs", "--device"]),
-        ("predict", ["--output", "--sample-submission", "--fallback", "--no-cache"]),
+        (
+            "predict",
+            [
+                "--output",
+                "--sample-submission",
+                "--fallback",
+                "--no-cache",
+                "--scheduler",
+            ],
+        ),
     ],
 )
 def test_cli_command_help_lists_options(command, options, capsys):

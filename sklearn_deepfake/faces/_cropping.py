@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import threading
@@ -33,6 +34,7 @@ from sklearn_deepfake.faces._tracking import (
     smooth_boxes,
 )
 from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._parallel import check_scheduler, map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, FramePlan, check_per_video
 
 
@@ -132,7 +134,21 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     n_jobs : int or None, default=None
         Videos processed in parallel with :class:`joblib.Parallel` (each
         worker uses one torch thread). ``None`` means 1 unless in a
-        :func:`joblib.parallel_config` context.
+        :func:`joblib.parallel_config` context. Ignored when ``scheduler``
+        is given.
+    scheduler : None, str, int or distributed.Client, default=None
+        Run the videos as tasks on a dask.distributed cluster instead of
+        joblib: a scheduler address (``"tcp://HOST:8786"``), an existing
+        :class:`distributed.Client`, or a number ``N`` (or ``"local:N"``) of
+        local worker processes with one thread each, started and closed by
+        each :meth:`transform`. Each video is one task with a key derived
+        from the video and the parameters; a worker that dies has its videos
+        re-run on the others. Workers write into ``cache_dir``, which must
+        then be on storage that every worker and the caller see; warnings
+        raised on the workers are emitted again in the caller. Needs
+        ``pip install "sklearn-deepfake[dask]"``.
+
+        .. versionadded:: 0.1
     verbose : int, default=0
         ``> 0`` shows a progress bar.
 
@@ -186,6 +202,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         device: Any = "auto",
         cache_dir: str | os.PathLike | None = None,
         n_jobs: int | None = None,
+        scheduler: Any = None,
         verbose: int = 0,
     ) -> None:
         self.size = size
@@ -206,6 +223,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         self.device = device
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
+        self.scheduler = scheduler
         self.verbose = verbose
 
     # ------------------------------------------------------------------ API
@@ -250,7 +268,23 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             paths = [x for x in X if isinstance(x, str)]
             plans = iter(FrameSampler().fit_transform(paths))
             X = [x if isinstance(x, FramePlan) else next(plans) for x in X]
-        return _map_videos(self._crop_safe, X, self.n_jobs, self.verbose, "faces")
+        cropper = self
+        if self.scheduler is not None:  # workers get a cropper without it
+            cropper = copy.copy(self)  # (a distributed.Client does not pickle)
+            cropper.scheduler = None
+        return map_videos(
+            cropper._crop_safe,
+            X,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc="faces",
+            scheduler=self.scheduler,
+        )
+
+    def __setstate__(self, state: dict) -> None:
+        # croppers pickled before ``scheduler`` existed (saved models)
+        state.setdefault("scheduler", None)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -332,6 +366,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             "None or an int >= 64",
         )
         check("verbose", is_int(self.verbose), "an int")
+        check_scheduler(self.scheduler)
 
     def _crop_safe(self, plan: FramePlan) -> FaceTracks:
         """Never let one video end a batch: any failure gives a flagged record."""
@@ -757,40 +792,3 @@ def _prefetch(iterator: Any, depth: int = 4) -> Any:
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-def _map_videos(func: Any, items: list, n_jobs: Any, verbose: int, desc: str) -> list:
-    """Apply ``func`` to each video, in order, serially or with joblib."""
-    from joblib import Parallel, delayed, effective_n_jobs
-
-    if effective_n_jobs(n_jobs) == 1:
-        it = items
-        if verbose:
-            from tqdm.auto import tqdm
-
-            it = tqdm(items, desc=desc, unit="video")
-        return [func(x) for x in it]
-    # One torch thread per worker: the workers already use every core.
-    out = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_thread(func))(x) for x in items
-    )
-    if verbose:
-        from tqdm.auto import tqdm
-
-        out = tqdm(out, total=len(items), desc=desc, unit="video")
-    return list(out)
-
-
-class _one_thread:
-    """Picklable wrapper running ``func`` with one torch and OpenCV thread."""
-
-    def __init__(self, func: Any) -> None:
-        self.func = func
-
-    def __call__(self, x: Any) -> Any:
-        import torch
-
-        if torch.get_num_threads() != 1:
-            torch.set_num_threads(1)
-        cv2.setNumThreads(1)
-        return self.func(x)
