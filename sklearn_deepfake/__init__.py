@@ -14,6 +14,8 @@ __version__ = "0.1.0.dev0"
 _PUBLIC = {
     "FrameSampler": "sklearn_deepfake.video",
     "FaceCropper": "sklearn_deepfake.faces",
+    "FaceStore": "sklearn_deepfake.faces",
+    "LazyFaceTracks": "sklearn_deepfake.faces",
     "CNNFeatureExtractor": "sklearn_deepfake.features",
     "FaceContextFeatures": "sklearn_deepfake.features",
     "MTCNNEmbeddings": "sklearn_deepfake.features",

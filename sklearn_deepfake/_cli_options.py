@@ -9,8 +9,10 @@ instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,44 @@ def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -
     )
 
 
+def _scheduler(text: str) -> int | str:
+    from sklearn_deepfake.utils._parallel import check_scheduler
+
+    try:
+        return check_scheduler(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected tcp://HOST:PORT or a number of workers >= 1, got {text!r}"
+        ) from None
+
+
+def _add_scheduler_option(parser: argparse.ArgumentParser) -> None:
+    """--scheduler: run the face step on a dask cluster."""
+    parser.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        default=None,
+        metavar="ADDRESS|N",
+        help="run the face step on dask: the tcp address of a running "
+        "scheduler (tcp://HOST:8786), or a number of local worker processes; "
+        "the face cache must be on storage every worker sees (needs the 'dask' "
+        "extra; default: joblib with --n-jobs)",
+    )
+
+
+@contextlib.contextmanager
+def _scheduler_address(scheduler: int | str | None) -> Iterator[str | None]:
+    """Yield ``--scheduler`` as an address (N local workers: one cluster)."""
+    if not isinstance(scheduler, int):
+        yield scheduler
+        return
+    from sklearn_deepfake.utils._parallel import local_cluster
+
+    print(f"Starting a local dask cluster of {scheduler} worker processes")
+    with local_cluster(scheduler) as address:
+        yield address
+
+
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     """--preset, --n-frames, --size and --set: they decide the face cache keys."""
     parser.add_argument(
@@ -189,7 +229,7 @@ def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
 def _count_records(cache_dir: str | None) -> int:
     if cache_dir is None or not os.path.isdir(cache_dir):
         return 0
-    return sum(1 for _ in Path(cache_dir).glob("*/*.npz"))
+    return sum(1 for _ in Path(cache_dir).glob("*/*.skdf"))
 
 
 def _find_faces(pipe: Any, paths: list[str], cache_dir: str | None) -> dict:

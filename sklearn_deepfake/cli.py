@@ -36,6 +36,7 @@ from sklearn_deepfake._cli_options import (
     _FEATURE_SETS,
     _add_pipeline_options,
     _add_runtime_options,
+    _add_scheduler_option,
     _at_least,
     _build_pipeline,
     _cache_dir,
@@ -44,6 +45,7 @@ from sklearn_deepfake._cli_options import (
     _n_jobs,
     _non_negative_int,
     _probability,
+    _scheduler_address,
 )
 from sklearn_deepfake._cli_utils import (
     UsageError,
@@ -162,6 +164,7 @@ def _build_parser() -> argparse.ArgumentParser:
     extract.add_argument("videos", nargs="+", metavar="VIDEO", help="files/folders")
     _add_pipeline_options(extract)
     _add_runtime_options(extract, "auto")
+    _add_scheduler_option(extract)
     extract.set_defaults(func=_cmd_extract)
 
     fit = commands.add_parser(
@@ -234,9 +237,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="probability written for videos that cannot be scored (default: 0.5)",
     )
     _add_runtime_options(predict, None)
+    _add_scheduler_option(predict)
     predict.set_defaults(func=_cmd_predict)
     __import__("sklearn_deepfake._cli_tune", fromlist=["_"]).add_subparser(commands)
     __import__("sklearn_deepfake._cli_explain", fromlist=["_"]).add_subparser(commands)
+    __import__("sklearn_deepfake._cli_cache", fromlist=["_"]).add_subparser(commands)
     return parser
 
 
@@ -315,7 +320,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     )
     if cache_dir is None:
         print("  (--no-cache: the faces are found but not stored)")
-    _find_faces(pipe, paths, cache_dir)
+    with _scheduler_address(args.scheduler) as scheduler:
+        pipe.set_params(facecropper__scheduler=scheduler)
+        _find_faces(pipe, paths, cache_dir)
     return 0
 
 
@@ -470,8 +477,10 @@ def _predict_inputs(
     return videos, sample, labels
 
 
-def _configure_model(model: Any, args: argparse.Namespace) -> str:
-    """Apply --cache/--n-jobs/--device to the model's face step."""
+def _configure_model(
+    model: Any, args: argparse.Namespace, scheduler: str | None = None
+) -> str:
+    """Apply --cache/--n-jobs/--device/--scheduler to the model's face step."""
     steps = getattr(model, "named_steps", {})
     if "facecropper" not in steps:
         return "the model has no facecropper step; --cache/--device not applied"
@@ -482,6 +491,8 @@ def _configure_model(model: Any, args: argparse.Namespace) -> str:
         update["n_jobs"] = args.n_jobs
     if args.device is not None:
         update["device"] = args.device
+    if scheduler is not None:
+        update["scheduler"] = scheduler
     fc.set_params(**update)
     fc.fit(None)  # learns nothing: validates and resolves the device again
     return f"face cache {cache_dir}" if cache_dir else "no face cache"
@@ -518,9 +529,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     videos, sample, labels = _predict_inputs(args.videos, args.sample_submission)
     model = joblib.load(args.model)
-    note = _configure_model(model, args)
-    print(f"Scoring {len(videos)} video(s) with {args.model} ({note})")
-    proba, failed = predict_in_chunks(model, videos)
+    with _scheduler_address(args.scheduler) as scheduler:
+        note = _configure_model(model, args, scheduler)
+        print(f"Scoring {len(videos)} video(s) with {args.model} ({note})")
+        proba, failed = predict_in_chunks(model, videos)
     for path, message in failed.items():
         print(f"warning: cannot score {path}: {message}", file=sys.stderr)
     submission = write_submission(

@@ -7,6 +7,7 @@ thousands can be found and the batch can go on.
 __all__ = [
     "NoAudioWarning",
     "NoFaceWarning",
+    "StoreCorruptionError",
     "VideoReadError",
     "VideoReadWarning",
 ]
@@ -36,4 +37,15 @@ class NoAudioWarning(UserWarning):
     The audio transformers give it a documented fallback row with its
     ``has_audio`` indicator set to 0; the message names the file. Sound that
     cannot be decoded gives a :class:`VideoReadWarning` instead.
+    """
+
+
+class StoreCorruptionError(ValueError):
+    """A face-store record is truncated, corrupt or cannot be parsed.
+
+    :class:`~sklearn_deepfake.faces.FaceCropper` catches it when it looks a
+    record up, warns (naming the record file and the video) and extracts the
+    faces again. A :class:`~sklearn_deepfake.faces.LazyFaceTracks` whose
+    record is damaged after it was handed out raises it when its arrays are
+    read; run the face step again to recompute the record.
     """

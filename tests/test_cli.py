@@ -1,5 +1,6 @@
 import contextlib
 import csv
+import dataclasses
 import io
 import os
 import shutil
@@ -25,6 +26,7 @@ from sklearn_deepfake._cli_utils import (
     predict_in_chunks,
 )
 from sklearn_deepfake.cli import main
+from sklearn_deepfake.faces import FaceStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,9 +47,21 @@ def test_cli_help_lists_commands(capsys):
     ("command", "options"),
     [
         ("demo", ["--dir", "--n-jobs", "--keep", "--n-originals", "--device"]),
-        ("extract", ["--cache", "--no-cache", "--n-frames", "--size", "--set"]),
+        (
+            "extract",
+            ["--cache", "--no-cache", "--n-frames", "--size", "--set", "--scheduler"],
+        ),
         ("fit", ["--output", "--cv", "--features", "--set", "--n-jobs", "--device"]),
-        ("predict", ["--output", "--sample-submission", "--fallback", "--no-cache"]),
+        (
+            "predict",
+            [
+                "--output",
+                "--sample-submission",
+                "--fallback",
+                "--no-cache",
+                "--scheduler",
+            ],
+        ),
     ],
 )
 def test_cli_command_help_lists_options(command, options, capsys):
@@ -496,7 +510,7 @@ def test_cli_second_fit_hits_the_face_cache(fitted, monkeypatch, tmp_path):
 
 
 def _records(cache):
-    return sorted(p.relative_to(cache) for p in Path(cache).glob("*/*.npz"))
+    return sorted(p.relative_to(cache) for p in Path(cache).glob("*/*.skdf"))
 
 
 @pytest.mark.slow
@@ -534,10 +548,13 @@ def test_cli_extract_killed_then_rerun_matches_clean_run(fitted, tmp_path):
     assert len(_records(killed)) == len(videos)
     assert set(_records(killed)) <= set(_records(clean))
     for rel in _records(killed):
-        with np.load(killed / rel) as a, np.load(clean / rel) as b:
-            assert sorted(a.files) == sorted(b.files)
-            for name in b.files:
-                np.testing.assert_array_equal(a[name], b[name], err_msg=str(rel))
+        key = rel.name.split(".")[0]
+        a, b = FaceStore(killed).load(key), FaceStore(clean).load(key)
+        for f in dataclasses.fields(b):
+            if isinstance(getattr(b, f.name), np.ndarray):
+                np.testing.assert_array_equal(
+                    getattr(a, f.name), getattr(b, f.name), err_msg=str(rel)
+                )
 
 
 @pytest.mark.slow

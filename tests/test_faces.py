@@ -195,7 +195,7 @@ def test_face_cache_serves_second_call_without_decoding(moving, tmp_path, monkey
     plans = FrameSampler(n_frames=8).fit_transform(moving.paths)
     cropper = FaceCropper(size=32, device="cpu", cache_dir=tmp_path / "cache").fit()
     first = cropper.transform(plans)
-    records = sorted((tmp_path / "cache").rglob("*.npz"))
+    records = sorted((tmp_path / "cache").rglob("*.skdf"))
     assert len(records) == 2
     assert not list((tmp_path / "cache").rglob("*.tmp"))
 
@@ -223,14 +223,16 @@ def test_face_cache_recomputes_corrupt_or_changed_records(moving, tmp_path):
     cropper = FaceCropper(size=32, device="cpu", cache_dir=cache).fit()
     sampler = FrameSampler(n_frames=8).fit([str(video)])
     ref = cropper.transform(sampler.transform([str(video)]))[0]
-    (record,) = cache.rglob("*.npz")
+    (record,) = cache.rglob("*.skdf")
+    ref = ref.load()
     record.write_bytes(b"half a record")  # as if killed mid-write without rename
-    again = cropper.transform(sampler.transform([str(video)]))[0]
+    with pytest.warns(UserWarning, match="corrupt"):
+        again = cropper.transform(sampler.transform([str(video)]))[0]
     np.testing.assert_array_equal(ref.crops, again.crops)
-    # Touching the file changes its identity: a second record appears.
+    # Touching the file keeps its content: the record stays (content key).
     os.utime(video, ns=(1, 1))
     cropper.transform(sampler.transform([str(video)]))
-    assert len(list(cache.rglob("*.npz"))) == 2
+    assert len(list(cache.rglob("*.skdf"))) == 1
 
 
 def test_unexpected_failure_on_one_video_keeps_the_batch(moving, monkeypatch):

@@ -489,13 +489,13 @@ def test_stack_of_video_pipelines_extracts_faces_once(tiny_dfdc, tmp_path, monke
     from sklearn_deepfake import make_default_pipeline
 
     saved = []
-    real_save = cropping.save_tracks
+    real_put = cropping.FaceStore.put
 
-    def counting_save(path, tracks):
+    def counting_put(self, path, indices, params, tracks, **kwargs):
         saved.append(tracks.path)
-        real_save(path, tracks)
+        return real_put(self, path, indices, params, tracks, **kwargs)
 
-    monkeypatch.setattr(cropping, "save_tracks", counting_save)
+    monkeypatch.setattr(cropping.FaceStore, "put", counting_put)
     cache = tmp_path / "faces"
 
     def pipe(features):
@@ -515,7 +515,7 @@ def test_stack_of_video_pipelines_extracts_faces_once(tiny_dfdc, tmp_path, monke
     # 2 bases x (2 folds x (fit + predict) + refit) transforms, but each
     # video's faces were extracted and stored once.
     assert sorted(saved) == sorted(paths)
-    records = sorted(cache.rglob("*.npz"))
+    records = sorted(cache.rglob("*.skdf"))
     assert len(records) == len(paths)
     stamps = {p: p.stat().st_mtime_ns for p in records}
 

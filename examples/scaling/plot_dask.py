@@ -58,6 +58,18 @@ with (
     print(f"{len(stream.data)} tasks ran on {len(workers)} workers")
 
     # %%
+    # Or hand the cluster to the face step directly
+    # ---------------------------------------------
+    # ``scheduler=`` takes a client, a scheduler address such as
+    # ``"tcp://10.0.0.5:8786"`` or a number of local worker processes
+    # (``sklearn-deepfake extract --scheduler ...`` on the command line): one
+    # task per video, re-run elsewhere if its worker dies, and the warnings
+    # raised on the workers are shown here.
+    direct = FaceCropper(size=64, device="cpu", scheduler=client).fit_transform(plans)
+    for a, b in zip(tracks, direct):
+        np.testing.assert_array_equal(a.crops, b.crops)
+
+    # %%
     # A grouped cross-validation on the cluster
     # -----------------------------------------
     # ``cross_val_score(..., n_jobs=-1)`` inside the same context sends each

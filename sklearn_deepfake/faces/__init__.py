@@ -1,5 +1,6 @@
-"""Face detection and face tracks (MTCNN from facenet-pytorch)."""
+"""Face detection, face tracks and the on-disk face store."""
 
 from sklearn_deepfake.faces._cropping import FaceCropper
+from sklearn_deepfake.faces._store import FaceStore, LazyFaceTracks
 
-__all__ = ["FaceCropper"]
+__all__ = ["FaceCropper", "FaceStore", "LazyFaceTracks"]

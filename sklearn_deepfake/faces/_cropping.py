@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import threading
@@ -16,12 +17,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.exceptions import NoFaceWarning, VideoReadError, VideoReadWarning
-from sklearn_deepfake.faces._cache import (
-    cache_file,
-    cache_key,
-    load_tracks,
-    save_tracks,
-)
 from sklearn_deepfake.faces._detector import (
     Detections,
     detect_faces,
@@ -29,6 +24,7 @@ from sklearn_deepfake.faces._detector import (
     get_mtcnn,
     resolve_detect_scale,
 )
+from sklearn_deepfake.faces._store import FaceStore
 from sklearn_deepfake.faces._tracking import (
     TrackRows,
     fill_track,
@@ -38,6 +34,7 @@ from sklearn_deepfake.faces._tracking import (
     smooth_boxes,
 )
 from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._parallel import check_scheduler, map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, FramePlan, check_per_video
 
 
@@ -119,18 +116,39 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Device for MTCNN. ``"auto"`` picks CUDA when available. On CUDA the
         detector frames of a video are sent in one batch.
-    cache_dir : str or path-like, default=None
-        Folder of the face cache. When given, each video's tracks are stored
-        there, keyed by the file's identity (path, size, modification time),
-        the planned frames and the parameters that change the tracks, and
-        read back on the next call instead of decoding the video again: all
-        folds of a cross-validation, later fits with other classifier
-        parameters and a rerun after an interruption share them. Records are
-        written atomically. Videos that failed to decode are not cached.
+    cache_dir : str, path-like or FaceStore, default=None
+        The face store (a folder, or a
+        :class:`~sklearn_deepfake.faces.FaceStore` that also sets the crop
+        format). When given, each video's tracks are stored there, keyed by
+        the file's content (not its path: a moved or renamed dataset keeps
+        its records), the planned frames and the parameters that change the
+        tracks, and read back on the next call instead of decoding the video
+        again: all folds of a cross-validation, later fits with other
+        classifier parameters and a rerun after an interruption share them.
+        ``transform`` then returns
+        :class:`~sklearn_deepfake.faces.LazyFaceTracks`, which hold a few
+        hundred bytes and read their arrays from the store on access.
+        Records are written atomically; a corrupt one is named in a warning
+        and recomputed. Videos that failed to decode are not stored. See
+        :ref:`user_guide_cache`.
     n_jobs : int or None, default=None
         Videos processed in parallel with :class:`joblib.Parallel` (each
         worker uses one torch thread). ``None`` means 1 unless in a
-        :func:`joblib.parallel_config` context.
+        :func:`joblib.parallel_config` context. Ignored when ``scheduler``
+        is given.
+    scheduler : None, str, int or distributed.Client, default=None
+        Run the videos as tasks on a dask.distributed cluster instead of
+        joblib: a scheduler address (``"tcp://HOST:8786"``), an existing
+        :class:`distributed.Client`, or a number ``N`` (or ``"local:N"``) of
+        local worker processes with one thread each, started and closed by
+        each :meth:`transform`. Each video is one task with a key derived
+        from the video and the parameters; a worker that dies has its videos
+        re-run on the others. Workers write into ``cache_dir``, which must
+        then be on storage that every worker and the caller see; warnings
+        raised on the workers are emitted again in the caller. Needs
+        ``pip install "sklearn-deepfake[dask]"``.
+
+        .. versionadded:: 0.1
     verbose : int, default=0
         ``> 0`` shows a progress bar.
 
@@ -184,6 +202,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         device: Any = "auto",
         cache_dir: str | os.PathLike | None = None,
         n_jobs: int | None = None,
+        scheduler: Any = None,
         verbose: int = 0,
     ) -> None:
         self.size = size
@@ -204,6 +223,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         self.device = device
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
+        self.scheduler = scheduler
         self.verbose = verbose
 
     # ------------------------------------------------------------------ API
@@ -248,7 +268,23 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             paths = [x for x in X if isinstance(x, str)]
             plans = iter(FrameSampler().fit_transform(paths))
             X = [x if isinstance(x, FramePlan) else next(plans) for x in X]
-        return _map_videos(self._crop_safe, X, self.n_jobs, self.verbose, "faces")
+        cropper = self
+        if self.scheduler is not None:  # workers get a cropper without it
+            cropper = copy.copy(self)  # (a distributed.Client does not pickle)
+            cropper.scheduler = None
+        return map_videos(
+            cropper._crop_safe,
+            X,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc="faces",
+            scheduler=self.scheduler,
+        )
+
+    def __setstate__(self, state: dict) -> None:
+        # croppers pickled before ``scheduler`` existed (saved models)
+        state.setdefault("scheduler", None)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -330,6 +366,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             "None or an int >= 64",
         )
         check("verbose", is_int(self.verbose), "an int")
+        check_scheduler(self.scheduler)
 
     def _crop_safe(self, plan: FramePlan) -> FaceTracks:
         """Never let one video end a batch: any failure gives a flagged record."""
@@ -347,22 +384,42 @@ class FaceCropper(TransformerMixin, BaseEstimator):
                 plan.path, int(self.size), fps=plan.fps, error=error
             )
 
+    def _face_store(self) -> FaceStore | None:
+        """Return the store named by ``cache_dir`` (``None`` without one)."""
+        if self.cache_dir is None or isinstance(self.cache_dir, FaceStore):
+            return self.cache_dir
+        return FaceStore(self.cache_dir)
+
+    def _store_params(self) -> dict:
+        """Return the parameters that change the tracks (part of the record key)."""
+        skip = {"cache_dir", "n_jobs", "verbose", "device", "scheduler"}
+        return {k: v for k, v in self.get_params().items() if k not in skip}
+
     def _crop_cached(self, plan: FramePlan) -> FaceTracks:
-        """Read the tracks of ``plan`` from the cache, or extract and store them."""
-        if self.cache_dir is None or plan.error is not None:
+        """Read the tracks of ``plan`` from the store, or extract and store them."""
+        store = self._face_store()
+        if store is None or plan.error is not None:
             return self._crop_one(plan)
-        skip = {"cache_dir", "n_jobs", "verbose", "device"}
-        params = {k: v for k, v in self.get_params().items() if k not in skip}
-        record = cache_file(self.cache_dir, cache_key(plan, params))
-        tracks = load_tracks(record)
+        params = self._store_params()
+        tracks = store.get(plan.path, plan.indices, params)
         if tracks is not None:
             if not len(tracks):
-                _warn_no_face(plan.path, len(tracks.frame_indices))
+                _warn_no_face(plan.path, tracks.n_frames)
             return tracks
         tracks = self._crop_one(plan)
-        if tracks.error is None:
-            save_tracks(record, tracks)
-        return tracks
+        if tracks.error is not None:
+            return tracks
+        try:
+            return store.put(plan.path, plan.indices, params, tracks)
+        except OSError as exc:  # a full or read-only store: keep the faces
+            warnings.warn(
+                f"{plan.path}: its faces could not be written to the face store "
+                f"{store.root} ({type(exc).__name__}: {exc}); they are kept in "
+                "memory.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return tracks
 
     def _crop_one(self, plan: FramePlan) -> FaceTracks:
         """Decode, detect, track and crop one video (the per-video unit of work).
@@ -735,40 +792,3 @@ def _prefetch(iterator: Any, depth: int = 4) -> Any:
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-def _map_videos(func: Any, items: list, n_jobs: Any, verbose: int, desc: str) -> list:
-    """Apply ``func`` to each video, in order, serially or with joblib."""
-    from joblib import Parallel, delayed, effective_n_jobs
-
-    if effective_n_jobs(n_jobs) == 1:
-        it = items
-        if verbose:
-            from tqdm.auto import tqdm
-
-            it = tqdm(items, desc=desc, unit="video")
-        return [func(x) for x in it]
-    # One torch thread per worker: the workers already use every core.
-    out = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_thread(func))(x) for x in items
-    )
-    if verbose:
-        from tqdm.auto import tqdm
-
-        out = tqdm(out, total=len(items), desc=desc, unit="video")
-    return list(out)
-
-
-class _one_thread:
-    """Picklable wrapper running ``func`` with one torch and OpenCV thread."""
-
-    def __init__(self, func: Any) -> None:
-        self.func = func
-
-    def __call__(self, x: Any) -> Any:
-        import torch
-
-        if torch.get_num_threads() != 1:
-            torch.set_num_threads(1)
-        cv2.setNumThreads(1)
-        return self.func(x)

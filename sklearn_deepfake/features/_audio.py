@@ -27,6 +27,7 @@ from sklearn_deepfake.utils._checks import (
     check_n_jobs,
     check_video_paths,
 )
+from sklearn_deepfake.utils._parallel import map_videos
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
 
@@ -447,7 +448,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         paths = check_video_paths(X)
-        rows = _map_with_warnings(self._row, paths, self.n_jobs)
+        rows = map_videos(self._row, paths, n_jobs=self.n_jobs, desc="audio")
         width = len(_SCALAR_NAMES) + 3 * self.n_mfcc
         return np.asarray(rows, dtype=np.float64).reshape(len(paths), width)
 
@@ -476,7 +477,9 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         paths = check_video_paths(X)
-        return _map_with_warnings(self._spectrogram, paths, self.n_jobs, 3)
+        return map_videos(
+            self._spectrogram, paths, n_jobs=self.n_jobs, desc="spectrograms"
+        )
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the output column names.
@@ -497,58 +500,52 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         names += [f"dmfcc{k}_std" for k in range(self.n_mfcc)]
         return np.asarray([f"audio_{n}" for n in names], dtype=object)
 
-    # -- per video (may run in a worker: warnings are returned) -------------
+    # -- per video (may run in a worker: map_videos replays its warnings) -------------
 
-    def _load(self, path: str, messages: list) -> tuple[np.ndarray | None, bool]:
+    def _load(self, path: str) -> tuple[np.ndarray | None, bool]:
         """Return (samples or None when unusable, whether a stream exists)."""
         from sklearn_deepfake.exceptions import VideoReadError
 
         try:
             x, partial = _decode_audio(path, self.sample_rate, self.max_duration)
         except _NoAudioStream:
-            messages.append(
-                (
-                    NoAudioWarning,
-                    f"Video {path!r} has no audio stream; it gets the no-audio row.",
-                )
+            warnings.warn(
+                f"Video {path!r} has no audio stream; it gets the no-audio row.",
+                NoAudioWarning,
+                stacklevel=2,
             )
             return None, False
         except VideoReadError as exc:
-            messages.append(
-                (
-                    VideoReadWarning,
-                    f"Cannot read the audio of {path!r}; it gets "
-                    f"the no-audio row: {exc}",
-                )
+            warnings.warn(
+                f"Cannot read the audio of {path!r}; it gets the no-audio row: {exc}",
+                VideoReadWarning,
+                stacklevel=2,
             )
             return None, bool(getattr(exc, "has_audio_stream", False))
         if partial:
-            messages.append(
-                (
-                    VideoReadWarning,
-                    f"Audio of {path!r} could only be decoded in part: {partial}",
-                )
+            warnings.warn(
+                f"Audio of {path!r} could only be decoded in part: {partial}",
+                VideoReadWarning,
+                stacklevel=2,
             )
         return x, True
 
-    def _spectrogram(self, path: str) -> tuple[np.ndarray, list]:
-        messages: list = []
-        x, _ = self._load(path, messages)
+    def _spectrogram(self, path: str) -> np.ndarray:
+        x, _ = self._load(path)
         if x is None or x.size == 0:
-            return np.zeros((0, self.n_mels), np.float32), messages
+            return np.zeros((0, self.n_mels), np.float32)
         spec = log_mel_spectrogram(
             x, self.sample_rate, n_mels=self.n_mels, window=self.window, hop=self.hop
         )
-        return spec, messages
+        return spec
 
-    def _row(self, path: str) -> tuple[np.ndarray, list]:
-        messages: list = []
+    def _row(self, path: str) -> np.ndarray:
         width = len(_SCALAR_NAMES) + 3 * self.n_mfcc
         row = np.zeros(width)
-        x, has_stream = self._load(path, messages)
+        x, has_stream = self._load(path)
         row[0] = float(has_stream)
         if x is None:
-            return row, messages
+            return row
         sr = self.sample_rate
         row[2] = x.size / sr
         frames, power, n_fft = _spectra(x, sr, self.window, self.hop)
@@ -557,15 +554,14 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         loud = rms_db >= self.silence_db
         row[3] = 1.0 - loud.mean()
         if loud.sum() < 2:
-            messages.append(
-                (
-                    NoAudioWarning,
-                    f"The audio of {path!r} is silent (no window above "
-                    f"{self.silence_db} dBFS); it gets the no-audio row.",
-                )
+            warnings.warn(
+                f"The audio of {path!r} is silent (no window above "
+                f"{self.silence_db} dBFS); it gets the no-audio row.",
+                NoAudioWarning,
+                stacklevel=2,
             )
             row[3] = 1.0
-            return row, messages
+            return row
         row[1] = 1.0
         row[4:7] = rms_db.mean(), rms_db.std(), rms_db.max()
         signs = np.signbit(frames)
@@ -596,7 +592,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         row[start : start + k] = mfcc.mean(axis=0)
         row[start + k : start + 2 * k] = mfcc.std(axis=0)
         row[start + 2 * k :] = delta.std(axis=0)
-        return np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0), messages
+        return np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
 
     def __sklearn_is_fitted__(self) -> bool:
         """Return True: the transformer is stateless."""
@@ -622,25 +618,3 @@ def _syllabic_modulation(rms_db: np.ndarray, rate: float) -> float:
     if total <= 0:
         return 0.0
     return float(power[(freqs >= 2.0) & (freqs <= 8.0)].sum() / total)
-
-
-def _map_with_warnings(
-    func: Any, items: list, n_jobs: Any, stacklevel: int = 4
-) -> list:
-    """Apply ``func`` (returning ``(result, messages)``) to each item, in order.
-
-    The messages are ``(warning class, text)`` pairs, emitted here in the
-    calling process, so that warnings from joblib workers are not lost.
-    """
-    from joblib import Parallel, delayed, effective_n_jobs
-
-    if effective_n_jobs(n_jobs) == 1 or len(items) < 2:
-        results = [func(x) for x in items]
-    else:
-        results = Parallel(n_jobs=n_jobs)(delayed(func)(x) for x in items)
-    out = []
-    for result, messages in results:
-        for category, text in messages:
-            warnings.warn(text, category, stacklevel=stacklevel)
-        out.append(result)
-    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
 from sklearn_deepfake.features._audio import (
     _decode_audio,
-    _map_with_warnings,
     _NoAudioStream,
 )
 from sklearn_deepfake.utils._checks import check_int_range, check_n_jobs
+from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["AVSyncFeatures"]
@@ -71,7 +72,7 @@ def _mouth_signals(tracks: FaceTracks) -> tuple[np.ndarray, np.ndarray, np.ndarr
     width = float(np.median(np.hypot(*(right - left).T)))
     width = max(width, 4.0)
     size = tracks.size
-    gray = tracks.crops[rows].astype(np.float32) @ np.array(
+    gray = tracks.crops_at(rows).astype(np.float32) @ np.array(
         [0.299, 0.587, 0.114], np.float32
     )
     patches = np.empty((rows.size, _PATCH[1], _PATCH[0]), np.float32)
@@ -251,7 +252,7 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         tracks = check_per_video(X, kind=FaceTracks)
-        rows = _map_with_warnings(self._row, tracks, self.n_jobs)
+        rows = map_videos(self._row, tracks, n_jobs=self.n_jobs, desc="av-sync")
         return np.asarray(rows, dtype=np.float64).reshape(len(tracks), len(_NAMES))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -269,8 +270,7 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
         """
         return np.asarray([f"av_{n}" for n in _NAMES], dtype=object)
 
-    def _row(self, tracks: FaceTracks) -> tuple[np.ndarray, list]:
-        messages: list = []
+    def _row(self, tracks: FaceTracks) -> np.ndarray:
         row = np.zeros(len(_NAMES))
         frames, openness, motion = _mouth_signals(tracks)
         row[1] = float(frames.size >= 4)
@@ -280,52 +280,45 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
         try:
             x, partial = _decode_audio(path, self.sample_rate, None)
         except _NoAudioStream:
-            messages.append(
-                (
-                    NoAudioWarning,
-                    f"Video {path!r} has no audio stream; its "
-                    "audio-visual features are 0.",
-                )
+            warnings.warn(
+                f"Video {path!r} has no audio stream; its audio-visual features are 0.",
+                NoAudioWarning,
+                stacklevel=2,
             )
         except OSError as exc:  # missing file or VideoReadError
-            messages.append(
-                (
-                    VideoReadWarning,
-                    f"Cannot read the audio of {path!r}; its "
-                    f"audio-visual features are 0: {exc}",
-                )
+            warnings.warn(
+                f"Cannot read the audio of {path!r}; its "
+                f"audio-visual features are 0: {exc}",
+                VideoReadWarning,
+                stacklevel=2,
             )
         else:
             if partial:
-                messages.append(
-                    (
-                        VideoReadWarning,
-                        f"Audio of {path!r} could only be decoded in part: {partial}",
-                    )
+                warnings.warn(
+                    f"Audio of {path!r} could only be decoded in part: {partial}",
+                    VideoReadWarning,
+                    stacklevel=2,
                 )
             if tracks.fps > 0 and x.size:
                 env = _audio_envelope(x, self.sample_rate, tracks.fps)
                 peak = 20 * np.log10(max(float(env.max(initial=0.0)), 1e-10))
                 if peak < self.silence_db:
-                    messages.append(
-                        (
-                            NoAudioWarning,
-                            f"The audio of {path!r} is silent; its "
-                            "audio-visual features are 0.",
-                        )
+                    warnings.warn(
+                        f"The audio of {path!r} is silent; its "
+                        "audio-visual features are 0.",
+                        NoAudioWarning,
+                        stacklevel=2,
                     )
                     env = None
             elif x.size == 0:
-                messages.append(
-                    (
-                        NoAudioWarning,
-                        f"The audio of {path!r} is empty; its "
-                        "audio-visual features are 0.",
-                    )
+                warnings.warn(
+                    f"The audio of {path!r} is empty; its audio-visual features are 0.",
+                    NoAudioWarning,
+                    stacklevel=2,
                 )
         row[0] = float(env is not None)
         if env is None or frames.size < 4:
-            return row, messages
+            return row
         lags = np.arange(-self.max_lag, self.max_lag + 1)
         change = np.abs(np.diff(env, prepend=env[:1]))
         for start, visual, audio in ((3, openness, env), (6, motion, change)):
@@ -335,7 +328,7 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
                 row[start] = np.nan_to_num(corr[self.max_lag])
                 row[start + 1] = corr[best]
                 row[start + 2] = lags[best]
-        return row, messages
+        return row
 
     def __sklearn_is_fitted__(self) -> bool:
         """Return True: the transformer is stateless."""

@@ -116,7 +116,13 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
     Each video's ``crops`` (uint8 RGB) are resized to ``input_size``,
     normalised with the backbone's pretrained mean and standard deviation and
     passed through the network without its classifier, in batches, under
-    :func:`torch.inference_mode`.
+    :func:`torch.inference_mode`. Videos are processed one at a time:
+    each record's crops are read (a record may load them from disk on
+    access), embedded and dropped, and only the small ``(n_rows, D)`` arrays
+    are kept. There is no ``n_jobs``: batching the crops of a video through
+    one network in this process (torch's own threads, or the GPU) is faster
+    than copying the network into worker processes that compete for the
+    same cores.
 
     Parameters
     ----------

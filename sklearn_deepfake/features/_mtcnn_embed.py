@@ -35,6 +35,12 @@ class MTCNNEmbeddings(_PerFrameFeatures):
     raised the grouped cross-validated AUC (leaving whole swap faces out)
     from 0.69 to 0.72 (``benchmarks/bench_quality.py``).
 
+    Videos are processed one at a time, keeping only their rows (a record
+    that loads its crops from disk is read once). There is no ``n_jobs``: the
+    forward passes run in this process with torch's own threads, as in
+    :class:`~sklearn_deepfake.features.CNNFeatureExtractor`; worker processes
+    would each load the network and compete for the same cores.
+
     Parameters
     ----------
     net : {"rnet", "onet"}, default="rnet"

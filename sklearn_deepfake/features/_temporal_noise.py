@@ -10,7 +10,8 @@ import numpy as np
 
 from sklearn_deepfake.features._flow import flow_pairs
 from sklearn_deepfake.features._handcrafted import _PerFrameFeatures, face_boxes_in_crop
-from sklearn_deepfake.utils._checks import list_some
+from sklearn_deepfake.utils._checks import check_n_jobs, list_some
+from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = ["TemporalNoiseFeatures"]
@@ -196,6 +197,15 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
     max_gap : int, default=1
         Largest distance, in source frames, between a row and its partner.
 
+    n_jobs : int or None, default=None
+        Videos processed in parallel with :class:`joblib.Parallel` (each
+        worker reads one video's crops, measures them and returns only its
+        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context. The output does not depend on it, and warnings raised in the
+        workers are emitted again in the caller.
+
+        .. versionadded:: 0.1
+
     Attributes
     ----------
     feature_names_ : ndarray of str
@@ -228,12 +238,15 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
         *,
         sigmas: tuple[float, ...] = (0.7, 1.5),
         max_gap: int = 1,
+        n_jobs: int | None = None,
     ) -> None:
         self.landmarks = landmarks
         self.sigmas = sigmas
         self.max_gap = max_gap
+        self.n_jobs = n_jobs
 
     def _validate_params(self) -> None:
+        check_n_jobs(self.n_jobs)
         if self.landmarks not in _LANDMARKS:
             raise ValueError(
                 f"landmarks must be one of {_LANDMARKS}, got {self.landmarks!r}."
@@ -271,13 +284,11 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
         return [*names, "flicker_inner_bg"]
 
     def _transform_videos(self, X: list[FaceTracks]) -> list[np.ndarray]:
-        d = len(self._names())
-        out, unpaired = [], []
-        for tracks in X:
-            rows = self._video_rows(tracks, d)
-            if len(tracks) and not np.isfinite(rows).all(axis=1).any():
-                unpaired.append(tracks.path)
-            out.append(_fill_missing(rows).astype(np.float32))
+        results = map_videos(
+            self._video_result, X, n_jobs=self.n_jobs, desc="TemporalNoiseFeatures"
+        )
+        out = [rows for rows, _ in results]
+        unpaired = [t.path for t, (_, paired) in zip(X, results) if not paired]
         if unpaired:
             warnings.warn(
                 f"{len(unpaired)} of {len(X)} videos have no usable pair of face "
@@ -291,13 +302,20 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
             )
         return out
 
+    def _video_result(self, tracks: FaceTracks) -> tuple[np.ndarray, bool]:
+        """Return the filled rows of one video and whether it had a usable pair."""
+        rows = self._video_rows(tracks, len(self._names()))
+        paired = not len(tracks) or np.isfinite(rows).all(axis=1).any()
+        return _fill_missing(rows).astype(np.float32), bool(paired)
+
     def _video_rows(self, tracks: FaceTracks, d: int) -> np.ndarray:
         rows = np.full((len(tracks), d), np.nan)
         pairs = flow_pairs(tracks, int(self.max_gap))
         if not len(pairs):
             return rows
         boxes = face_boxes_in_crop(tracks)
-        side = tracks.crops.shape[1]
+        crops = tracks.crops  # read once (a record may load it from disk)
+        side = crops.shape[1]
         points = None
         if self.landmarks == "dlib":
             from sklearn_deepfake.features._landmarks import (
@@ -307,9 +325,7 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
 
             used = np.unique(pairs[:, 0])
             points = np.zeros((len(tracks), 68, 2))
-            points[used] = landmarks68(
-                tracks.crops[used], boxes[used], default_model_path()
-            )
+            points[used] = landmarks68(crops[used], boxes[used], default_model_path())
         sigmas = tuple(float(s) for s in self.sigmas)
         # One measurement per pair, from its first row's regions, shared by
         # both rows; pairs come in time order, so only the first row can
@@ -319,7 +335,7 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
                 regions = _regions_mtcnn(tracks.landmarks[a], boxes[a], side)
             else:
                 regions = _regions_dlib(points[a], side)
-            row = _pair_row(tracks.crops[a], tracks.crops[b], regions, sigmas)
+            row = _pair_row(crops[a], crops[b], regions, sigmas)
             if row is not None:
                 rows[b] = row
                 if np.isnan(rows[a, 0]):
