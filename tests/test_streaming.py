@@ -328,3 +328,34 @@ def test_prediction_leaves_the_global_torch_generator_alone():
     after = torch.rand(1)
     torch.manual_seed(5)
     assert torch.equal(torch.rand(1), after)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crop_format", ["raw", "jpeg"])
+def test_face_cnn_on_face_store_records(
+    tiny_videos, tmp_path, monkeypatch, crop_format
+):
+    """Real MTCNN crops in a FaceStore: lazy records train as loaded ones."""
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_deepfake.faces import FaceCropper, FaceStore, LazyFaceTracks
+    from sklearn_deepfake.video import FrameSampler
+
+    store = FaceStore(tmp_path / "store", crop_format=crop_format)
+    steps = make_pipeline(
+        FrameSampler(n_frames=6), FaceCropper(size=32, device="cpu", cache_dir=store)
+    )
+    lazy = steps.fit_transform(tiny_videos.paths)
+    assert all(isinstance(t, LazyFaceTracks) for t in lazy)
+    loaded = [t.load() for t in lazy]
+    y = tiny_videos.target
+    ref = _fit_quiet(_face_cnn(batch_size=3), loaded, y)
+
+    def no_whole_crops(self):
+        raise AssertionError("all crops of a video were read")
+
+    monkeypatch.setattr(LazyFaceTracks, "crops", property(no_whole_crops))
+    clf = _fit_quiet(_face_cnn(batch_size=3), lazy, y)
+    np.testing.assert_array_equal(clf.predict_proba(lazy), ref.predict_proba(loaded))
+    two = _fit_quiet(_face_cnn(batch_size=3, num_workers=2), lazy, y)
+    np.testing.assert_array_equal(two.predict_proba(lazy), ref.predict_proba(loaded))
