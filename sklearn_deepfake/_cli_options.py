@@ -133,7 +133,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="frames sampled per video (default: the preset's, 32 or 64)",
+        help="frames sampled per video (default: the preset's: 128 for 'swap', "
+        "read as 64 pairs of consecutive frames, 32 otherwise)",
     )
     parser.add_argument(
         "--size",

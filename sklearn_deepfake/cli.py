@@ -69,8 +69,10 @@ _DESCRIPTION = """\
 Deepfake video detection with scikit-learn pipelines.
 
 Videos go through FrameSampler (which frames to read), FaceCropper (MTCNN
-face tracks), per-frame features and TemporalPooling (one row per video),
-then a calibrated classifier (see make_default_pipeline).
+face tracks), then a preset's head (see make_default_pipeline): by default
+per-frame features, TemporalPooling (one row per video) and a logistic
+regression whose probabilities are clipped (no calibration step unless
+'fit --calibration' asks for one).
 
 Typical use:
   sklearn-deepfake extract DATA_DIR            # find faces once (cached)
@@ -168,9 +170,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "fit",
         help="fit the default pipeline on a labelled folder and save it",
         description="Fit make_default_pipeline on DATA_DIR (DFDC layout with "
-        "metadata.json, or real/ + fake/ subfolders), print the grouped "
-        "cross-validated log loss and AUC, and save the fitted model with "
-        "joblib (written atomically).",
+        "metadata.json, or real/ + fake/ subfolders) and save the fitted "
+        "model with joblib (written atomically). The loader's groups (for "
+        "DFDC, the original each fake was made from) reach every step that "
+        "splits, e.g. the self-blended preset's early-stopping split. With "
+        "--report-cv K it first prints the grouped K-fold cross-validated "
+        "log loss and AUC.",
     )
     fit.add_argument(
         "data_dir",
@@ -181,12 +186,18 @@ def _build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="MODEL", help="model file to write"
     )
     fit.add_argument(
+        "--report-cv",
         "--cv",
+        dest="cv",
         type=_non_negative_int,
-        default=5,
+        default=0,
         metavar="K",
-        help="grouped cross-validation folds before the final fit; 0 or 1 "
-        "skips it (default: 5)",
+        help="before the final fit, report the grouped K-fold cross-validated "
+        "log loss and AUC (a fake and its source never on both sides). It "
+        "costs K more fits of the whole pipeline: each fold computes the "
+        "features again (the faces come from the face cache) and refits the "
+        "head, or retrains the network of the self-blended preset; 0 or 1 "
+        "skips it (default: 0, no report)",
     )
     fit.add_argument(
         "--features",
@@ -352,6 +363,8 @@ def _cross_validate(
     from sklearn.base import clone
     from sklearn.model_selection import GroupKFold, cross_validate
 
+    from sklearn_deepfake._pipeline import _groups_fit_params
+
     splits = list(GroupKFold(n_splits=k).split(paths, y, groups))
     cv_pipe = clone(pipe)
     try:
@@ -374,6 +387,7 @@ def _cross_validate(
             cv=splits,
             scoring={"log_loss": "neg_log_loss", "auc": "roc_auc"},
             error_score="raise",
+            params=_groups_fit_params(cv_pipe, groups),
         )
     loss = -res["test_log_loss"]
     auc = res["test_auc"]
@@ -388,6 +402,8 @@ def _cross_validate(
 def _cmd_fit(args: argparse.Namespace) -> int:
     """Fit the default pipeline on a labelled folder and save it."""
     import numpy as np
+
+    from sklearn_deepfake._pipeline import _groups_fit_params
 
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)
@@ -405,7 +421,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print("Finding faces:")
         _find_faces(pipe, paths, cache_dir)
     else:
-        print("--no-cache: every fold finds the faces again")
+        print("--no-cache: the faces are found again at every fit")
     k = min(args.cv, len(np.unique(groups)))
     if k >= 2:
         _cross_validate(pipe, paths, y, groups, k, explicit_cal)
@@ -415,7 +431,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # already reported while finding faces
-        pipe.fit(paths, y)
+        pipe.fit(paths, y, **_groups_fit_params(pipe, groups))
     print(
         f"Fitted on all {len(paths)} videos{cal.replace(';', ',')} "
         f"[{time.perf_counter() - t:.1f} s]"
@@ -578,7 +594,7 @@ def _run_demo(
     import numpy as np
     from sklearn.metrics import log_loss, roc_auc_score
 
-    from sklearn_deepfake._pipeline import make_default_pipeline
+    from sklearn_deepfake._pipeline import _groups_fit_params, make_default_pipeline
     from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
     from sklearn_deepfake.submission import write_submission
 
@@ -628,7 +644,7 @@ def _run_demo(
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no-face warnings were shown above
-        pipe.fit(list(train.paths), y)
+        pipe.fit(list(train.paths), y, **_groups_fit_params(pipe, groups))
         proba = pipe.predict_proba(list(test.paths))[:, fake_column(pipe)]
     print(
         f"\nFitted on all {len(y)} training videos{cal.replace(';', ',')}, "
