@@ -235,5 +235,6 @@ def _load_training(data_dir: str) -> Any:
     except ValueError:
         raise ValueError(
             f"{data_dir} holds neither a DFDC metadata.json nor real/ and fake/ "
-            "subfolders"
+            "subfolders (a FaceForensics++ layout? load it with "
+            "sklearn_deepfake.datasets.load_faceforensics)"
         ) from None
