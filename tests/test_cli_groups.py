@@ -252,7 +252,7 @@ def test_cli_help_says_what_the_code_does():
     fit = _help("fit")
     assert "--report-cv" in fit
     assert "default: 0" in fit
-    assert "K more fits" in fit
+    assert "computed once for all folds" in fit
     assert "32 or 64" not in fit
     assert "128 for 'swap'" in fit
     # the default pipeline has no calibration step
@@ -289,3 +289,38 @@ def test_cli_fit_report_is_opt_in(monkeypatch, tmp_path):
     assert _run([*argv, "--report-cv", "3"])[0] == 0
     assert _run([*argv, "--cv", "2"])[0] == 0
     assert calls == [3, 2]
+
+
+def test_cli_report_computes_the_features_once(capsys):
+    """The report's folds refit only the head on features computed once, and
+    score exactly as cross-validating the whole pipeline does."""
+    from sklearn.model_selection import GroupKFold, cross_val_score
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklearn_deepfake.cli import _cross_validate
+
+    seen = []
+
+    def features(X):
+        seen.append(len(X))
+        return np.asarray(X, dtype=float) * 2.0
+
+    rng = np.random.RandomState(0)
+    y = np.tile([0, 1], 15)
+    X = rng.normal(size=(30, 3)) + y[:, None]
+    groups = np.arange(30) // 2
+    pipe = Pipeline(
+        [
+            ("features", FunctionTransformer(features)),
+            ("standardscaler", StandardScaler()),
+            ("classifier", LogisticRegression()),
+        ]
+    )
+    loss = _cross_validate(pipe, X, y, groups, 3, explicit=False)
+    assert seen == [30]  # once, on every video
+    assert "computed once for all folds" in capsys.readouterr().out
+    whole = -cross_val_score(
+        pipe, X, y, groups=groups, cv=GroupKFold(3), scoring="neg_log_loss"
+    )
+    np.testing.assert_allclose(loss, whole)
