@@ -173,7 +173,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="frames sampled per video (default: the preset's, 32 or 64)",
+        help="frames sampled per video (default: the preset's: 128 for 'swap', "
+        "read as 64 pairs of consecutive frames, 32 otherwise)",
     )
     parser.add_argument(
         "--size",
@@ -274,5 +275,6 @@ def _load_training(data_dir: str) -> Any:
     except ValueError:
         raise ValueError(
             f"{data_dir} holds neither a DFDC metadata.json nor real/ and fake/ "
-            "subfolders"
+            "subfolders (a FaceForensics++ layout? load it with "
+            "sklearn_deepfake.datasets.load_faceforensics)"
         ) from None

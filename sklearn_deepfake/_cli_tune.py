@@ -111,7 +111,9 @@ def add_subparser(commands: Any) -> None:
         "--features",
         choices=_FEATURE_SETS,
         default=None,
-        help="per-frame features (default: context)",
+        help="per-frame features (default: the preset's: context for "
+        "'default', context+mtcnn+shape+noise for 'swap'; the self-blended "
+        "preset has no feature step and rejects this option)",
     )
     tune.add_argument(
         "--tune-faces",

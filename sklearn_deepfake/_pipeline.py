@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -111,6 +112,8 @@ def make_default_pipeline(
     preset : {"default", "swap", "self-blended"}, default="default"
         Named recipe; ``features``, ``C``, ``pooling`` and ``n_frames`` left
         at None take the preset's values, anything given explicitly wins.
+        An option the preset has no step for raises a ValueError that names
+        it, rather than being silently ignored (see each preset).
 
         - ``"default"``: ``features="context"``, ``pooling=("mean",)``,
           ``C=0.1``, ``n_frames=32``; weight-free and the cheapest.
@@ -139,8 +142,8 @@ def make_default_pipeline(
           fold). The temperature hedges against videos unlike the training
           ones: on 21 real clips from other sources it keeps the log loss
           below the prior's. Steps: ``framesampler``,
-          ``facecropper``, ``features``, ``classifier``; ``pooling`` and
-          ``calibration`` do not apply. Without the extra, pass
+          ``facecropper``, ``features``, ``classifier``; an explicit
+          ``pooling`` or ``calibration`` raises a ValueError. Without the extra, pass
           ``features="context+mtcnn"``.
         - ``"self-blended"``: for folders with few or no fakes. The head is a
           :class:`~sklearn_deepfake.nets.FaceCNNClassifier` on the face
@@ -151,9 +154,15 @@ def make_default_pipeline(
           trained with ``self_blend=True``: every real video's crops also
           yield self-blended pseudo-fakes, so it trains from whatever labels
           the folder has, real videos only included. The steps are then
-          ``framesampler``, ``facecropper`` and ``classifier``;
-          ``features``, ``C``, ``pooling``, ``calibration`` and ``cv`` do
-          not apply.
+          ``framesampler``, ``facecropper`` and ``classifier``; an explicit
+          ``features``, ``C``, ``pooling`` or ``calibration`` raises a
+          ValueError (``cv`` is unused). Its early stopping holds out
+          ``classifier__valid_size`` of the videos, grouped when the groups
+          reach the classifier: ``pipe.fit(paths, y,
+          classifier__groups=groups)`` (or, with metadata routing on, whose
+          request this function sets, ``pipe.fit(paths, y, groups=groups)``);
+          without them each video is its own group, so a fake and its
+          original can fall on both sides.
     features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
 "context+mtcnn+shape", "context+mtcnn+shape+noise", "cnn"}, default=None
         Per-frame features (None: the preset's). ``"context"``:
@@ -242,6 +251,9 @@ def make_default_pipeline(
     if preset not in _PRESET_VALUES:
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}.")
     chosen = _PRESET_VALUES[preset]
+    _check_preset_options(
+        preset, features=features, C=C, pooling=pooling, calibration=calibration
+    )
     n_frames = chosen["n_frames"] if n_frames is None else n_frames
     faces = [
         (
@@ -271,15 +283,15 @@ def make_default_pipeline(
             device=device,
             verbose=verbose,
         )
+        from sklearn import get_config
+
+        if get_config().get("enable_metadata_routing", False):
+            # the early-stopping split is grouped when the groups reach fit
+            net.set_fit_request(groups=True)
         return Pipeline([*faces, ("classifier", net)], memory=memory)
     features = chosen["features"] if features is None else features
     C = chosen["C"] if C is None else C
     if preset == "swap":
-        if calibration is not None or pooling is not None:
-            raise ValueError(
-                "preset='swap' scores videos from their frames with a "
-                "FramewiseClassifier: calibration and pooling do not apply."
-            )
         from sklearn_deepfake.classifiers import FramewiseClassifier
 
         frame_lr = LogisticRegression(C=C, max_iter=3000)
@@ -313,6 +325,36 @@ def make_default_pipeline(
     )
 
 
+# Options of make_default_pipeline that a preset has no step for.
+_NOT_APPLICABLE: dict[str, tuple[str, ...]] = {
+    "swap": ("pooling", "calibration"),
+    "self-blended": ("features", "C", "pooling", "calibration"),
+}
+
+
+def _check_preset_options(preset: str, **options: Any) -> None:
+    """Raise a ValueError naming every explicit option ``preset`` cannot use."""
+    ignored = [
+        name
+        for name in _NOT_APPLICABLE.get(preset, ())
+        if options.get(name) is not None
+    ]
+    if not ignored:
+        return
+    what = {
+        "swap": "scores videos from their frames with a FramewiseClassifier "
+        "(no pooling step, no calibration wrapper)",
+        "self-blended": "trains a FaceCNNClassifier on the face crops (no "
+        "feature step, no logistic regression, no pooling, no calibration "
+        "wrapper)",
+    }[preset]
+    given = ", ".join(f"{name}={options[name]!r}" for name in ignored)
+    raise ValueError(
+        f"preset={preset!r} {what}, so {given} would be ignored; leave "
+        f"{' and '.join(ignored)} at None, or use preset='default'."
+    )
+
+
 _PRESET_VALUES: dict[str, dict[str, Any]] = {
     "default": {"features": "context", "pooling": ("mean",), "C": 0.1, "n_frames": 32},
     "swap": {
@@ -324,3 +366,69 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
     },
     "self-blended": {"n_frames": 32},
 }
+
+
+def _takes_groups(estimator: Any) -> bool:
+    """Whether ``estimator.fit`` has a ``groups`` parameter."""
+    fit = getattr(estimator, "fit", None)
+    if fit is None:
+        return False
+    try:
+        return "groups" in inspect.signature(fit).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+
+
+def _groups_fit_params(estimator: Any, groups: Any) -> dict[str, Any]:
+    """Fit parameters that hand ``groups`` to every step that splits.
+
+    Without metadata routing, the result names each step (of a
+    :class:`~sklearn.pipeline.Pipeline`, nested ones included) whose ``fit``
+    takes ``groups``: ``{"classifier__groups": groups}`` for the
+    ``self-blended`` preset, ``{"groups": groups}`` for an estimator that
+    takes them itself, ``{}`` when none does. With metadata routing on, it is
+    ``{"groups": groups}`` when a step requests them
+    (``set_fit_request(groups=True)``), else ``{}``. Pass the result to
+    ``fit(X, y, **params)`` or as ``params=`` of
+    :func:`~sklearn.model_selection.cross_validate` (which slices it per
+    fold).
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        What will be fitted.
+    groups : array-like of shape (n_samples,) or None
+        Group of each sample (a fake shares its original's group).
+
+    Returns
+    -------
+    params : dict
+        Empty when ``groups`` is None.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake._pipeline import _groups_fit_params
+    >>> pipe = make_default_pipeline(preset="self-blended")
+    >>> list(_groups_fit_params(pipe, [0, 0, 1]))
+    ['classifier__groups']
+    >>> _groups_fit_params(make_default_pipeline(), [0, 0, 1])
+    {}
+    """
+    from sklearn import get_config
+
+    if groups is None:
+        return {}
+    if get_config().get("enable_metadata_routing", False):
+        from sklearn.utils.metadata_routing import get_routing_for_object
+
+        routing = get_routing_for_object(estimator)
+        return {"groups": groups} if routing.consumes("fit", ["groups"]) else {}
+    if isinstance(estimator, Pipeline):
+        out: dict[str, Any] = {}
+        for name, step in estimator.steps:
+            if step is None or isinstance(step, str):
+                continue
+            for key, value in _groups_fit_params(step, groups).items():
+                out[f"{name}__{key}"] = value
+        return out
+    return {"groups": groups} if _takes_groups(estimator) else {}

@@ -71,8 +71,10 @@ _DESCRIPTION = """\
 Deepfake video detection with scikit-learn pipelines.
 
 Videos go through FrameSampler (which frames to read), FaceCropper (MTCNN
-face tracks), per-frame features and TemporalPooling (one row per video),
-then a calibrated classifier (see make_default_pipeline).
+face tracks), then a preset's head (see make_default_pipeline): by default
+per-frame features, TemporalPooling (one row per video) and a logistic
+regression whose probabilities are clipped (no calibration step unless
+'fit --calibration' asks for one).
 
 Typical use:
   sklearn-deepfake extract DATA_DIR            # find faces once (cached)
@@ -171,9 +173,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "fit",
         help="fit the default pipeline on a labelled folder and save it",
         description="Fit make_default_pipeline on DATA_DIR (DFDC layout with "
-        "metadata.json, or real/ + fake/ subfolders), print the grouped "
-        "cross-validated log loss and AUC, and save the fitted model with "
-        "joblib (written atomically).",
+        "metadata.json, or real/ + fake/ subfolders) and save the fitted "
+        "model with joblib (written atomically). The loader's groups (for "
+        "DFDC, the original each fake was made from) reach every step that "
+        "splits, e.g. the self-blended preset's early-stopping split. With "
+        "--report-cv K it first prints the grouped K-fold cross-validated "
+        "log loss and AUC.",
     )
     fit.add_argument(
         "data_dir",
@@ -184,18 +189,25 @@ def _build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="MODEL", help="model file to write"
     )
     fit.add_argument(
+        "--report-cv",
         "--cv",
+        dest="cv",
         type=_non_negative_int,
-        default=5,
+        default=0,
         metavar="K",
-        help="grouped cross-validation folds before the final fit; 0 or 1 "
-        "skips it (default: 5)",
+        help="before the final fit, report the grouped K-fold cross-validated "
+        "log loss and AUC (a fake and its source never on both sides). The "
+        "per-frame features are computed once for all folds, and each fold "
+        "refits only the head (cheap); with the self-blended preset each fold "
+        "trains the network again, so the report costs K more trainings. 0 or "
+        "1 skips it (default: 0, no report)",
     )
     fit.add_argument(
         "--features",
         choices=_FEATURE_SETS,
         default=None,
-        help="per-frame features (default: the preset's)",
+        help="per-frame features (default: the preset's; the self-blended "
+        "preset has no feature step and rejects this option)",
     )
     fit.add_argument(
         "--calibration",
@@ -203,7 +215,8 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="wrap the logistic regression in CalibratedClassifierCV with this "
         "method (default: none; its folds are lowered to what the smallest "
-        "class allows, or set classifier__estimator__cv)",
+        "class allows, or set classifier__estimator__cv; the default preset "
+        "only: swap and self-blended reject it)",
     )
     _add_pipeline_options(fit)
     _add_runtime_options(fit, "auto")
@@ -351,6 +364,31 @@ def _set_calibration_cv(pipe: Any, y: Any, train_sets: list, explicit: bool) -> 
     return f"; calibration cv={k}{lowered}"
 
 
+def _label_free_once(pipe: Any, paths: list) -> tuple[Any, Any]:
+    """Compute the steps up to ``features`` once; return their output and the head.
+
+    The frame sampler, the face step and the per-frame feature extractors
+    learn nothing from the videos or their labels, so their output is the
+    same in every fold: the folds then refit only the head (pooling, scaler,
+    classifier). A pipeline without a ``features`` step (the self-blended
+    preset) is returned whole, with the paths.
+    """
+    from sklearn.base import clone
+
+    names = list(getattr(pipe, "named_steps", {}))
+    if "features" not in names or names[-1] == "features":
+        return paths, pipe
+    cut = names.index("features") + 1
+    t = time.perf_counter()
+    features = clone(pipe[:cut]).fit_transform(paths)
+    print(
+        f"  features of the {len(paths)} videos computed once for all folds "
+        f"[{time.perf_counter() - t:.1f} s]; each fold refits "
+        + " -> ".join(names[cut:])
+    )
+    return features, pipe[cut:]
+
+
 def _cross_validate(
     pipe: Any, paths: list, y: Any, groups: Any, k: int, explicit: bool
 ) -> Any:
@@ -358,6 +396,8 @@ def _cross_validate(
     import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import GroupKFold, cross_validate
+
+    from sklearn_deepfake._pipeline import _groups_fit_params
 
     splits = list(GroupKFold(n_splits=k).split(paths, y, groups))
     cv_pipe = clone(pipe)
@@ -373,14 +413,16 @@ def _cross_validate(
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # per-fold repeats of the same warnings
+        X, cv_pipe = _label_free_once(cv_pipe, paths)
         res = cross_validate(
             cv_pipe,
-            paths,
+            X,
             y,
             groups=groups,
             cv=splits,
             scoring={"log_loss": "neg_log_loss", "auc": "roc_auc"},
             error_score="raise",
+            params=_groups_fit_params(cv_pipe, groups),
         )
     loss = -res["test_log_loss"]
     auc = res["test_auc"]
@@ -395,6 +437,8 @@ def _cross_validate(
 def _cmd_fit(args: argparse.Namespace) -> int:
     """Fit the default pipeline on a labelled folder and save it."""
     import numpy as np
+
+    from sklearn_deepfake._pipeline import _groups_fit_params
 
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)
@@ -412,7 +456,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print("Finding faces:")
         _find_faces(pipe, paths, cache_dir)
     else:
-        print("--no-cache: every fold finds the faces again")
+        print("--no-cache: the faces are found again at every fit")
     k = min(args.cv, len(np.unique(groups)))
     if k >= 2:
         _cross_validate(pipe, paths, y, groups, k, explicit_cal)
@@ -422,7 +466,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # already reported while finding faces
-        pipe.fit(paths, y)
+        pipe.fit(paths, y, **_groups_fit_params(pipe, groups))
     print(
         f"Fitted on all {len(paths)} videos{cal.replace(';', ',')} "
         f"[{time.perf_counter() - t:.1f} s]"
@@ -590,7 +634,7 @@ def _run_demo(
     import numpy as np
     from sklearn.metrics import log_loss, roc_auc_score
 
-    from sklearn_deepfake._pipeline import make_default_pipeline
+    from sklearn_deepfake._pipeline import _groups_fit_params, make_default_pipeline
     from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
     from sklearn_deepfake.submission import write_submission
 
@@ -640,7 +684,7 @@ def _run_demo(
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no-face warnings were shown above
-        pipe.fit(list(train.paths), y)
+        pipe.fit(list(train.paths), y, **_groups_fit_params(pipe, groups))
         proba = pipe.predict_proba(list(test.paths))[:, fake_column(pipe)]
     print(
         f"\nFitted on all {len(y)} training videos{cal.replace(';', ',')}, "

@@ -480,7 +480,7 @@ def test_load_dfdc_malformed_json(tmp_path):
         ('["a.mp4"]', "JSON object"),
         ('{"a.mp4": "REAL"}', "'a.mp4'.*'label'"),
         ('{"a.mp4": {"split": "train"}}', "'a.mp4'.*'label'"),
-        ('{"a.mp4": {"label": "MAYBE"}}', "Unknown label 'MAYBE' for 'a.mp4'"),
+        ('{"a.mp4": {"label": "MAYBE"}}', "other than REAL or FAKE.*'a.mp4': 'MAYBE'"),
         ('{"a.mp4": {"label": "FAKE", "original": 3}}', "non-string 'original'"),
     ],
 )

@@ -476,32 +476,41 @@ def test_face_cnn_string_labels_self_blend_and_submission(tmp_path):
 
 
 @pytest.mark.slow
-def test_face_cnn_self_blend_learns_to_separate():
-    """Ten epochs on real crops only: held-out blends score above real crops.
+@pytest.mark.parametrize("random_state", [0, 1, 2])
+def test_face_cnn_self_blend_learns_to_separate(random_state):
+    """Twenty epochs on real crops only: held-out blends score above real crops.
 
-    (Random-init resnet18; AUC 0.86 / 0.64 / 0.89 for random_state 0 / 1 / 2
-    when written; the test uses 0, deterministic on CPU.)
+    Must hold for every seed, not one lucky draw. Ten epochs, scored on 6
+    held-out crops and one draw of blends, gave AUCs from 0.64 to 0.89
+    across seeds (and thread counts); twenty epochs, scored on 16 held-out
+    crops of another video and three draws of blends each (64 scores), gave
+    0.97 to 0.99 for random_state 0, 1 and 2 on one CPU thread, so the bound
+    of 0.85 leaves a margin.
     """
+    from sklearn.metrics import roc_auc_score
+
     X = _astronaut_tracks(4, n_rows=6, size=32)
     sbi = SelfBlendedFaces(blend_ratios=(1.0,), rgb_shift=40, p_color=1.0)
     clf = FaceCNNClassifier(
-        "resnet18", max_epochs=10, batch_size=16, lr=1e-3, backbone_lr_mult=1.0,
+        "resnet18", max_epochs=20, batch_size=16, lr=1e-3, backbone_lr_mult=1.0,
         valid_size=None, device="cpu", self_blend=sbi, augment=False,
-        frames_per_video=None, random_state=0,
+        frames_per_video=None, random_state=random_state,
     )  # fmt: skip
     clf.fit(X[:3], [0, 0, 0])
-    test = X[3:]
-    (fake,), _, _ = make_self_blended(
-        test, method=sbi, include_original=False, consistent=False, random_state=1
-    )
+    test = _astronaut_tracks(5, n_rows=16, size=32)[4:]  # a video not trained on
+    fake_p = []
+    for draw in (1, 2, 3):
+        (fake,), _, _ = make_self_blended(
+            test, method=sbi, include_original=False, consistent=False,
+            random_state=draw,
+        )  # fmt: skip
+        fake_p.append(clf.predict_frame_proba([fake])[0])
+    fake_p = np.concatenate(fake_p)
     real_p = clf.predict_frame_proba(test)[0]
-    fake_p = clf.predict_frame_proba([fake])[0]
-    from sklearn.metrics import roc_auc_score
-
     auc = roc_auc_score(
         np.r_[np.zeros(len(real_p)), np.ones(len(fake_p))], np.r_[real_p, fake_p]
     )
-    assert auc > 0.7
+    assert auc > 0.85
     assert fake_p.mean() > real_p.mean()
 
 

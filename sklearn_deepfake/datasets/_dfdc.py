@@ -274,11 +274,17 @@ def _videos_on_disk(folder: Path) -> set[str]:
 
 def _read_metadata(path: Path) -> dict[str, dict]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM is not an error
     except FileNotFoundError:
         raise FileNotFoundError(
             f"No metadata.json in {path.parent} (expected {path})."
         ) from None
+    if not text.strip():
+        raise ValueError(
+            f"{path} is empty ({path.stat().st_size} bytes): a download or "
+            "extraction cut short? Fetch that part's metadata.json again, or "
+            "move the folder aside to load the others."
+        )
     try:
         metadata = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -291,6 +297,8 @@ def _read_metadata(path: Path) -> dict[str, dict]:
             f"{path} must hold a JSON object mapping file names to entries, "
             f"got {type(metadata).__name__}."
         )
+    if not metadata:
+        raise ValueError(f"{path} lists no video (it holds an empty object).")
     for name, entry in metadata.items():
         if not isinstance(entry, dict) or "label" not in entry:
             raise ValueError(
@@ -315,13 +323,54 @@ def _find_train_folders(root: Path) -> list[Path]:
     )
 
 
-def _load_train(root: Path) -> Bunch:
+def _check_labels(metadata: dict[str, dict], path: Path) -> None:
+    """Raise one ValueError naming ``path`` and every unknown label in it."""
+    bad = {
+        name: entry["label"]
+        for name, entry in metadata.items()
+        if str(entry["label"]).strip().upper() not in _LABELS
+    }
+    if bad:
+        values = sorted({repr(v) for v in bad.values()})
+        shown = ", ".join(f"{n!r}: {v!r}" for n, v in list(bad.items())[:5])
+        more = " ..." if len(bad) > 5 else ""
+        raise ValueError(
+            f"{path} has {len(bad)} entr{'y' if len(bad) == 1 else 'ies'} with "
+            f"a label other than REAL or FAKE (any case; 0 and 1 also work): "
+            f"{shown}{more}. Labels "
+            f"found: {', '.join(values)}; fix or remove those entries."
+        )
+
+
+def _unsourced_fakes(rows: list[dict], missing_original: str) -> None:
+    """Warn or raise for fakes without an ``original`` (``missing_original``)."""
+    lacking = [r for r in rows if r["target"] == 1 and r["original"] is None]
+    if not lacking or missing_original == "ignore":
+        return
+    files = sorted({os.path.join(os.path.dirname(r["path"]), "metadata.json")
+                    for r in lacking})  # fmt: skip
+    names = [r["filename"] for r in lacking]
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    message = (
+        f"{len(names)} FAKE video(s) in {', '.join(files)} have no 'original': "
+        f"{shown}. Each is put in a group of its own, so grouped splits cannot "
+        "keep it on its source's side (its source may leak into the other "
+        "fold). Pass missing_original='ignore' to accept this, or complete "
+        "the metadata."
+    )
+    if missing_original == "raise":
+        raise ValueError(message)
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _load_train(root: Path, missing_original: str = "warn") -> Bunch:
     import pandas as pd
 
     rows = []
     for folder in _find_train_folders(root):
         meta_path = folder / "metadata.json"
         metadata = _read_metadata(meta_path)
+        _check_labels(metadata, meta_path)
         on_disk = _videos_on_disk(folder)
         _check_listed(folder, list(metadata), on_disk, meta_path)
         for name in sorted(metadata):
@@ -337,12 +386,13 @@ def _load_train(root: Path) -> Bunch:
                 {
                     **entry,
                     "filename": name,
-                    "label": str(entry["label"]).upper(),
+                    "label": str(entry["label"]).strip().upper(),
                     "target": _label_code(entry["label"], f"{name!r} in {meta_path}"),
                     "original": original,
                     "path": os.fspath(folder / name),
                 }
             )
+    _unsourced_fakes(rows, missing_original)
     frame = pd.DataFrame(rows)
     names = [row["filename"] for row in rows]
     frame["group"] = _group_codes(names, [row["original"] for row in rows])
@@ -446,7 +496,9 @@ def _check_listed(folder: Path, listed: list, on_disk: set, source: Path) -> Non
         )
 
 
-def load_dfdc(root: str | os.PathLike, *, subset: str = "train") -> Bunch:
+def load_dfdc(
+    root: str | os.PathLike, *, subset: str = "train", missing_original: str = "warn"
+) -> Bunch:
     """Load video paths, labels and leakage groups of a DFDC-style folder.
 
     Parameters
@@ -461,6 +513,13 @@ def load_dfdc(root: str | os.PathLike, *, subset: str = "train") -> Bunch:
         the order of ``sample_submission.csv`` (sorted file names, with a
         warning, when that file is absent); labels and groups come from
         ``test_labels.csv`` when it exists.
+    missing_original : {"warn", "raise", "ignore"}, default="warn"
+        What to do when FAKE entries of ``metadata.json`` have no
+        ``original`` (some DFDC parts and re-packaged copies lack it): each
+        such fake becomes a group of its own, which grouped splits cannot
+        keep with its source. ``"warn"`` names them in a UserWarning,
+        ``"raise"`` raises a ValueError instead, ``"ignore"`` says nothing.
+        Labels are read in any case (``fake``, ``Real``).
 
     Returns
     -------
@@ -488,14 +547,17 @@ def load_dfdc(root: str | os.PathLike, *, subset: str = "train") -> Bunch:
     FileNotFoundError
         When the folder, its ``metadata.json`` or a listed video is missing.
     ValueError
-        When ``metadata.json`` is not valid JSON or not a mapping of entries
-        with a ``label``, or a label is neither REAL nor FAKE.
+        When a ``metadata.json`` is empty, is not valid JSON, is not a
+        mapping of entries with a ``label`` or lists no video, or has labels
+        that are neither REAL nor FAKE in any case (the message names the
+        file, the entries and the labels found).
 
     Warns
     -----
     UserWarning
         Naming videos found on disk that the metadata does not list; they are
-        not returned.
+        not returned. Naming the FAKE entries without an ``original`` (see
+        ``missing_original``).
 
     See Also
     --------
@@ -517,11 +579,16 @@ def load_dfdc(root: str | os.PathLike, *, subset: str = "train") -> Bunch:
     """
     if subset not in ("train", "test"):
         raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")
+    if missing_original not in ("warn", "raise", "ignore"):
+        raise ValueError(
+            "missing_original must be 'warn', 'raise' or 'ignore', got "
+            f"{missing_original!r}."
+        )
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Dataset folder {root} does not exist.")
     if subset == "train":
-        return _load_train(root)
+        return _load_train(root, missing_original)
     if not (root / "test_videos").is_dir() and (root / "metadata.json").is_file():
         root = root.parent  # root named the training folder itself
     return _load_test(root)

@@ -189,8 +189,15 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
       ``fit``, sliced to each training fold). The same holds for
       ``GridSearchCV.fit``.
 
-    Without routing, other ``fit`` parameters go to every base estimator's
-    ``fit``, and ``sample_weight`` also to the head and the calibration map;
+    Without routing, the ``groups`` given to :meth:`fit` also reach every
+    base estimator that splits inside its own ``fit`` (one whose ``fit``
+    takes ``groups``, such as
+    :class:`~sklearn_deepfake.nets.FaceCNNClassifier` for its early
+    stopping, or a pipeline step that does: ``classifier__groups``), sliced
+    to each fold; with routing, those that request them
+    (``set_fit_request(groups=True)``). Without routing, other ``fit``
+    parameters go to every base estimator's ``fit``, and ``sample_weight``
+    also to the head and the calibration map;
     with routing, to the base estimators and the head that request them
     (``set_fit_request``), the head's ``sample_weight`` weighting the
     calibration map.
@@ -449,7 +456,12 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
             base_params = {name: dict(routed[name].fit) for name in names}
             final_params = dict(routed["final_estimator"].fit)
         else:
-            base_params = {name: dict(fit_params) for name in names}
+            from sklearn_deepfake._pipeline import _groups_fit_params
+
+            base_params = {
+                name: {**_groups_fit_params(est, groups), **fit_params}
+                for name, est in self.estimators
+            }
             final_params = {}
             if fit_params.get("sample_weight") is not None:
                 final_params["sample_weight"] = fit_params["sample_weight"]

@@ -759,8 +759,13 @@ def tune_pipeline(
         sampler = optuna.samplers.TPESampler(seed=random_state)
 
     def objective(trial: Any) -> float:
+        from sklearn_deepfake._pipeline import _groups_fit_params
+
         params = suggest_params(trial, pipeline, space)
         estimator = clone(pipeline).set_params(**params)
+        # the steps that split inside fit (a net's early stopping) get the
+        # groups too, sliced to each training fold by cross_val_score
+        fit_params = _groups_fit_params(estimator, groups)
         scores: list[float] = []
         try:
             for fold, split in enumerate(splits):
@@ -772,7 +777,13 @@ def tune_pipeline(
                 )
                 with context:
                     score = cross_val_score(
-                        estimator, X, y, cv=[split], scoring=scorer, error_score="raise"
+                        estimator,
+                        X,
+                        y,
+                        cv=[split],
+                        scoring=scorer,
+                        error_score="raise",
+                        params=fit_params,
                     )[0]
                 scores.append(float(score))
                 trial.set_user_attr("fold_scores", scores)
@@ -835,7 +846,10 @@ def tune_pipeline(
     best_params = suggest_params(optuna.trial.FixedTrial(best.params), pipeline, space)
     best_estimator = None
     if refit:
-        best_estimator = clone(pipeline).set_params(**best_params).fit(X, y)
+        from sklearn_deepfake._pipeline import _groups_fit_params
+
+        best_estimator = clone(pipeline).set_params(**best_params)
+        best_estimator.fit(X, y, **_groups_fit_params(best_estimator, groups))
     return TuneResult(
         study=study,
         best_params_=best_params,
