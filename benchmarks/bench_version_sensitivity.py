@@ -209,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     result: dict = {
-        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "command": " ".join(
+            [f"PYTHONPATH={os.environ['PYTHONPATH']}"] * ("PYTHONPATH" in os.environ)
+            + [os.path.basename(sys.executable), *sys.argv]
+        ),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"
         ),

@@ -64,16 +64,18 @@ def test_normalisation_removes_position_and_scale_exactly():
 def test_a_face_moved_and_scaled_in_its_crop_keeps_its_features(face_tracks):
     """dlib on the real image of a face shrunk to 0.8 and shifted by (10, 6).
 
-    The bounds come from measurements on the fixture's 8 faces (2 videos x 4
-    frames) of ``make_face_videos(random_state=s)`` for s = 0 ... 5, each
-    under OpenCV 4.14 and 5.1 (whose bilinear warps differ by up to 6 grey
-    levels, so the synthetic videos differ): the points' median error was
-    0.2-0.8 px and their 95th percentile 1.2-3.6 px (the single worst point
-    2.6-10.2 px: dlib slides jaw points along the jaw line, so the maximum
-    says nothing about this code); the features' RMS change per face had a
-    median of 0.037-0.073 and a maximum of 0.155 (the features have unit
-    spread per face), and the median change was 0.17-0.67 of the median
-    distance between two different faces of the fixture.
+    The bounds come from ``benchmarks/bench_version_sensitivity.py``
+    (``benchmarks/results/version_sensitivity_opencv{4,5}.json``): the faces
+    of this fixture's 2 videos x 4 frames for ``make_face_videos(
+    random_state=s)``, s = 0 ... 5, under OpenCV 4.14 and 5.1 (whose
+    bilinear warps differ by a few grey levels, so the synthetic videos
+    differ). The points' median error was 0.4-0.8 px and their 95th
+    percentile 1.2-3.6 px (the single worst point 2.6-10.2 px: dlib slides
+    jaw points along the jaw line, so the maximum says nothing about this
+    code); the features' RMS change per face had a median of 0.037-0.073
+    and a maximum of 0.155 (the features have unit spread per face), and
+    the median change was 0.17-0.67 of the median distance between two
+    different faces of the fixture.
     """
     import cv2
 
