@@ -132,7 +132,8 @@ def load_video_folder(
             raise ValueError(
                 f"No class folder in {root}: expected subfolders named real/fake "
                 "(or original/manipulated); pass label='real' or label='fake' "
-                "to read a folder of videos that share one label."
+                "to read a folder of videos that share one label; for "
+                "FaceForensics++'s layout use load_faceforensics(root)."
             )
         for folder, value in class_dirs:
             entries.extend((p, value, folder) for p in _list_videos(folder, extensions))
