@@ -309,16 +309,6 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
         from sklearn_deepfake.utils._device import resolve_device
 
         device = resolve_device(self.device)
-        if self.weights is None and not self.pretrained:
-            from sklearn_deepfake.features._cnn import RandomInitWarning
-
-            warnings.warn(
-                "FaceRecognitionEmbeddings(pretrained=False) describes faces with "
-                "a randomly initialised network; its features carry no face "
-                "knowledge.",
-                RandomInitWarning,
-                stacklevel=3,
-            )
         net = _network(self.pretrained, self.weights).to(device)
         out = []
         with torch.no_grad():
@@ -329,6 +319,16 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
 
     def _transform_videos(self, X: list[FaceTracks]) -> list[np.ndarray]:
         d = len(self._names())
+        if self.weights is None and not self.pretrained:
+            from sklearn_deepfake.features._cnn import RandomInitWarning
+
+            warnings.warn(
+                "FaceRecognitionEmbeddings(pretrained=False) describes faces with "
+                "a randomly initialised network; its features carry no face "
+                "knowledge.",
+                RandomInitWarning,
+                stacklevel=3,
+            )
         out = []
         for tracks in X:
             if len(tracks) == 0:
