@@ -91,7 +91,7 @@ def align_face_chips(
     """Align face crops to dlib's 150 px face-chip geometry.
 
     Each crop is warped by the similarity transform that best maps its five
-    MTCNN points onto :data:`TEMPLATE`, the mean position of those points in
+    MTCNN points onto ``TEMPLATE``, the mean position of those points in
     the chips dlib's own face-recognition pipeline uses
     (``get_face_chip(img, shape, 150, padding=0.25)``). Rows whose points are
     missing or degenerate are aligned from their face box instead. Pixels
