@@ -50,12 +50,10 @@ LICENSE_FILE = OUT_DIR / "dlib_face_recognition.LICENSE.txt"
 _DLIB_NOTE = """\
 The network and its trained weights are dlib's
 dlib_face_recognition_resnet_model_v1 by Davis E. King
-(http://dlib.net, https://github.com/davisking/dlib-models). dlib-models
-states for this model: "This model is licensed under the Creative Commons
-Zero v1.0 Universal license" (CC0 1.0, public domain dedication); it was
-trained on about 3 million faces from the face scrub dataset, the VGG
-dataset and images scraped from the internet. The same file ships in the
-PyPI package face-recognition-models (MIT/CC0).
+(http://dlib.net, https://github.com/davisking/dlib-models), trained on
+about 3 million faces. The PyPI package face-recognition-models 0.3.0, which
+ships the same model file, states: "These models were created by Davis King
+and are licensed in the public domain or under CC0 1.0 Universal."
 
 The copy converted here comes from the npm package {package}
 (model/face_recognition_model.bin and its manifest; 8-bit quantised TFJS
