@@ -19,6 +19,7 @@ _PUBLIC = {
     "CNNFeatureExtractor": "sklearn_deepfake.features",
     "FaceContextFeatures": "sklearn_deepfake.features",
     "MTCNNEmbeddings": "sklearn_deepfake.features",
+    "FaceRecognitionEmbeddings": "sklearn_deepfake.features",
     "FaceShapeFeatures": "sklearn_deepfake.features",
     "TemporalNoiseFeatures": "sklearn_deepfake.features",
     "SpectrumFeatures": "sklearn_deepfake.features",

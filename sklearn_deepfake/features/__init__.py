@@ -12,6 +12,10 @@ from sklearn_deepfake.features._audio import (
 )
 from sklearn_deepfake.features._av_sync import AVSyncFeatures
 from sklearn_deepfake.features._cnn import CNNFeatureExtractor, RandomInitWarning
+from sklearn_deepfake.features._face_recognition import (
+    FaceRecognitionEmbeddings,
+    align_face_chips,
+)
 from sklearn_deepfake.features._flow import OpticalFlowFeatures
 from sklearn_deepfake.features._handcrafted import (
     FaceContextFeatures,
@@ -39,6 +43,7 @@ __all__ = [
     "AudioFeatures",
     "CNNFeatureExtractor",
     "FaceContextFeatures",
+    "FaceRecognitionEmbeddings",
     "FaceShapeFeatures",
     "MTCNNEmbeddings",
     "OpticalFlowFeatures",
@@ -48,6 +53,7 @@ __all__ = [
     "SpectrumFeatures",
     "TemporalNoiseFeatures",
     "TemporalPooling",
+    "align_face_chips",
     "face_boxes_in_crop",
     "log_mel_spectrogram",
     "packaged_weights_file",

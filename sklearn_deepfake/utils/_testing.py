@@ -151,6 +151,7 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
     "SpectrumFeatures": {"n_bins": 8},
     "FaceContextFeatures": {},
     "MTCNNEmbeddings": {"batch_size": 8},
+    "FaceRecognitionEmbeddings": {"parts": ("face", "outer"), "batch_size": 4},
     "FaceShapeFeatures": {},
     "TemporalNoiseFeatures": {},
     "AudioFeatures": {"n_mfcc": 4, "n_mels": 16},
