@@ -119,6 +119,18 @@ def _pipeline(args: argparse.Namespace, store: Path):
 
 
 def _maxrss_mb() -> float:
+    """Peak resident memory of this process in MB.
+
+    ``VmHWM`` belongs to the process image, so a stage started by ``exec``
+    does not inherit the parent's peak, as ``ru_maxrss`` does on Linux.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
