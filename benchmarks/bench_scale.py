@@ -37,7 +37,11 @@ Results go to ``benchmarks/results/bench_scale.json`` and ``.md``.
 Usage::
 
     python benchmarks/bench_scale.py --sizes 500 2000 8000
+    python benchmarks/bench_scale.py --sizes 8000 --stages extract fit --extend
     python benchmarks/bench_scale.py --sizes 20 40 --workdir /tmp/s  # smoke run
+
+``--extend`` adds sizes to those already in the results file (the
+``1080p`` figures and the projection are measured again).
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import write_results  # noqa: E402
+from _results import RESULTS, write_results  # noqa: E402
 
 STAGES = ("extract", "extract-dask", "fit", "fit-cnn", "predict")
 DFDC_VIDEOS = 119_000
@@ -274,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--cnn-frames", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="keep the sizes of the results file and add these to them",
+    )
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -284,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     make_videos(Path(args.workdir), max(args.sizes))
     clip = measure_1080p(args)
     results: dict = {}
+    if args.extend and (RESULTS / "bench_scale.json").exists():
+        earlier = json.loads((RESULTS / "bench_scale.json").read_text())["outputs"]
+        results = {int(n): st for n, st in earlier["stages"].items()}
     for n in sorted(args.sizes):
         results[n] = {}
         for stage in args.stages:
@@ -325,7 +337,8 @@ def _report(args: argparse.Namespace, results: dict, clip: dict) -> None:
             "s_per_video": results[hi][stage]["s_per_video"]
             / results[lo][stage]["s_per_video"],
         }
-        for stage in args.stages
+        for stage in STAGES
+        if stage in results[hi] and stage in results[lo]
     }
     bytes_per_crop = {}
     ext = results[hi].get("extract")
@@ -340,8 +353,8 @@ def _report(args: argparse.Namespace, results: dict, clip: dict) -> None:
     write_results(
         "bench_scale",
         inputs={
-            "sizes": sorted(args.sizes),
-            "stages": list(args.stages),
+            "sizes": sorted(results),
+            "stages_per_size": {n: list(st) for n, st in sorted(results.items())},
             "frames": args.frames,
             "crop_size": args.size,
             "cnn_frames": args.cnn_frames,
