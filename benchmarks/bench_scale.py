@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         earlier = json.loads((RESULTS / "bench_scale.json").read_text())["outputs"]
         results = {int(n): st for n, st in earlier["stages"].items()}
     for n in sorted(args.sizes):
-        results[n] = {}
+        results.setdefault(n, {})
         for stage in args.stages:
             cmd = [sys.executable, __file__, "--stage", stage, "--n", str(n)]
             for opt in ("workdir", "frames", "size", "cnn_frames", "workers"):
