@@ -177,7 +177,7 @@ def test_swap_preset_uses_the_framewise_head():
     assert pipe.get_params()["classifier__estimator__logisticregression__C"] == 0.3
     pipe = make_default_pipeline(preset="swap", C=1.0)
     assert pipe.get_params()["classifier__estimator__logisticregression__C"] == 1.0
-    with pytest.raises(ValueError, match="calibration=.sigmoid. would be ignored"):
+    with pytest.raises(ValueError, match=r"calibration=.sigmoid. would be ignored"):
         make_default_pipeline(preset="swap", calibration="sigmoid")
 
 
