@@ -1,6 +1,7 @@
 """The documentation builds without warnings, and its generated pages are complete."""
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -112,3 +113,50 @@ def test_docs_build_without_warnings(tmp_path):
     for name in importlib.import_module("sklearn_deepfake.exceptions").__all__:
         assert name in troubleshooting
     assert (out / "auto_examples/basics/plot_grouped_cv.html").exists()
+
+
+def test_the_benchmarks_page_shows_every_results_file(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "bench_a.json").write_text(
+        json.dumps(
+            {
+                "command": "python benchmarks/bench_a.py --n 3",
+                "date": "2026-12-03T05:00:00+00:00",
+                "machine": {"cpus": 2, "memory_gib": 23.5, "python": "3.11.7"},
+                "versions": {"numpy": "2.4.6"},
+                "inputs": {"n_videos": 3, "clips": ["a.mp4", "b.mp4"]},
+                "outputs": {"auc": 0.8134, "per_fold": [{"s_per_video": 0.25}]},
+            }
+        )
+    )
+    (results / "bench_a.md").write_text(
+        "# Speed\n\n| stage | s / video |\n|---|---|\n| extract_all | 0.25 |\n"
+    )
+    (results / "old_style.json").write_text(
+        json.dumps({"machine": {"cpu_count": 2}, "packages": {"av": "18.1.0"}})
+    )
+    (results / "table_only.md").write_text("- one *item*\n- two\n")
+    skdf_docs.generate_benchmarks(tmp_path, results)
+    page = (tmp_path / "generated" / "benchmarks.rst.inc").read_text()
+    for name in ("bench_a", "old_style", "table_only"):
+        assert f".. _bench-{name}:" in page
+    assert "``python benchmarks/bench_a.py --n 3``" in page
+    assert "cpus 2, memory\\_gib 23.5, python 3.11.7" in page
+    assert "numpy 2.4.6" in page
+    assert "av 18.1.0" in page
+    assert "     - 0.8134" in page
+    assert "per\\_fold[0].s\\_per\\_video" in page
+    assert "extract\\_all" in page
+    assert ".. rubric:: Speed" in page
+    assert "* one \\*item\\*" in page
+
+
+def test_the_benchmarks_page_is_valid_restructuredtext(tmp_path):
+    docutils_core = pytest.importorskip("docutils.core")
+    skdf_docs.generate_benchmarks(tmp_path)
+    page = (tmp_path / "generated" / "benchmarks.rst.inc").read_text()
+    # the labels are Sphinx's; docutils alone reads them as plain targets
+    docutils_core.publish_doctree(
+        page, settings_overrides={"halt_level": 2, "report_level": 2}
+    )

@@ -6,8 +6,12 @@
 * ``generated/messages.rst.inc``: every error raised and warning emitted by
   the package (found in its source with :mod:`ast`), included by
   ``troubleshooting.rst``.
+* ``generated/benchmarks.rst.inc``: one section per results file of
+  ``benchmarks/results/`` (the command, date, machine, package versions,
+  inputs and outputs, and the Markdown table written beside it), included by
+  ``benchmarks.rst``.
 
-Both are written at ``config-inited``, before Sphinx looks for source files,
+All are written at ``config-inited``, before Sphinx looks for source files,
 and only when their content changed (so incremental builds stay incremental).
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import json
 import pkgutil
 import re
 from collections import defaultdict
@@ -337,10 +342,166 @@ def generate_messages(srcdir: Path) -> None:
     _write(srcdir / "generated" / "messages.rst.inc", "\n".join(lines))
 
 
+# --------------------------------------------------------------------------
+# The benchmarks page
+# --------------------------------------------------------------------------
+
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+_MAX_ROWS = 60  # leaf values listed per results file; the file has them all
+
+
+def _escape(text: str) -> str:
+    """Escape reStructuredText markup in plain text."""
+    text = " ".join(str(text).split())
+    return re.sub(r"([\\`*_|])", r"\\\1", text) if text else "\\ "
+
+
+def _short(value: object, width: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _leaves(obj: object, prefix: str = "") -> list[tuple[str, object]]:
+    """``(path, value)`` of every non-container value, in file order."""
+    if isinstance(obj, dict):
+        out = []
+        for key, value in obj.items():
+            out += _leaves(value, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(obj, list) and any(isinstance(v, dict | list) for v in obj):
+        out = []
+        for i, value in enumerate(obj):
+            out += _leaves(value, f"{prefix}[{i}]")
+        return out
+    return [(prefix or "value", obj)]
+
+
+def _list_table(rows: list[list[str]], header: bool = True) -> list[str]:
+    width = max(len(r) for r in rows)
+    lines = [".. list-table::", "   :class: skdf-results"]
+    if header:
+        lines.append("   :header-rows: 1")
+    lines.append("")
+    for row in rows:
+        row = [*row, *[""] * (width - len(row))]
+        lines.append(f"   * - {_escape(row[0])}")
+        lines += [f"     - {_escape(cell)}" for cell in row[1:]]
+    return [*lines, ""]
+
+
+def markdown_to_rst(text: str) -> list[str]:
+    """Render a results file's Markdown (pipe tables, headings, paragraphs)."""
+    out: list[str] = []
+    blocks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.strip():
+            blocks[-1].append(line.rstrip())
+        elif blocks[-1]:
+            blocks.append([])
+    for block in blocks:
+        if not block:
+            continue
+        if all(line.lstrip().startswith("|") for line in block):
+            rows = [
+                [cell.strip() for cell in line.strip().strip("|").split("|")]
+                for line in block
+                if not re.fullmatch(r"\|?[\s:|-]+\|?", line.strip())
+            ]
+            out += _list_table(rows)
+        elif block[0].startswith("#"):
+            out += [f".. rubric:: {_escape(block[0].lstrip('#'))}", ""]
+            if block[1:]:
+                out += [_escape(" ".join(block[1:])), ""]
+        elif all(re.match(r"\s*[-*] ", line) for line in block):
+            items = [re.sub(r"^\s*[-*] ", "", line) for line in block]
+            out += [f"* {_escape(item)}" for item in items]
+            out.append("")
+        else:
+            out += [_escape(" ".join(block)), ""]
+    return out
+
+
+def _record_lines(name: str, record: dict) -> list[str]:
+    machine = record.get("machine") or {}
+    versions = record.get("versions") or record.get("packages") or {}
+    where = ", ".join(
+        f"{key} {machine[key]}"
+        for key in ("cpus", "cpu_count", "memory_gib", "processor", "python")
+        if machine.get(key) is not None
+    )
+    lines = [
+        f"* **command**: ``{' '.join(str(record.get('command', '?')).split())}``",
+        f"* **date**: {_escape(record.get('date', 'not recorded'))}",
+        f"* **machine**: {_escape(where or 'not recorded')}",
+        "* **versions**: "
+        + _escape(", ".join(f"{k} {v}" for k, v in versions.items()) or "none"),
+        "",
+    ]
+    inputs = record.get("inputs")
+    if isinstance(inputs, dict) and inputs:
+        lines += [".. rubric:: Inputs", ""]
+        lines += _list_table(
+            [["input", "value"], *[[k, _short(v)] for k, v in inputs.items()]]
+        )
+    outputs = record.get(
+        "outputs",
+        {
+            k: v
+            for k, v in record.items()
+            if k not in {"command", "date", "machine", "versions", "packages", "inputs"}
+        },
+    )
+    leaves = _leaves(outputs)
+    lines += [".. rubric:: Outputs", ""]
+    rows = [["output", "value"], *[[k, _short(v)] for k, v in leaves[:_MAX_ROWS]]]
+    lines += _list_table(rows)
+    if len(leaves) > _MAX_ROWS:
+        lines += [
+            f"{len(leaves) - _MAX_ROWS} more values in ``benchmarks/results/{name}``.",
+            "",
+        ]
+    return lines
+
+
+def generate_benchmarks(srcdir: Path, results: Path = RESULTS) -> None:
+    """Write the benchmarks page's body from the results files."""
+    lines = [
+        ".. This file is generated by docs/sphinxext/skdf_docs.py: do not edit.",
+        "",
+    ]
+    files = sorted(results.glob("*.json")) if results.is_dir() else []
+    stems = {p.stem for p in files}
+    tables_only = sorted(p for p in results.glob("*.md") if p.stem not in stems)
+    if not files and not tables_only:
+        lines += ["No results files were found in ``benchmarks/results``.", ""]
+    for path in [*files, *tables_only]:
+        title = f"{path.stem}"
+        lines += [f".. _bench-{path.stem}:", "", _title(_escape(title), "-")]
+        lines += [f"``benchmarks/results/{path.name}``", ""]
+        if path.suffix == ".json":
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                logger.warning(f"{path}: not valid JSON ({exc})")
+                lines += ["This file is not valid JSON.", ""]
+                continue
+            if not isinstance(record, dict):
+                record = {"outputs": record}
+            lines += _record_lines(path.name, record)
+        table = path.with_suffix(".md")
+        if table.exists():
+            lines += [".. rubric:: Table", ""]
+            lines += markdown_to_rst(table.read_text(encoding="utf-8"))
+    _write(srcdir / "generated" / "benchmarks.rst.inc", "\n".join(lines))
+
+
 def _on_config_inited(app, config) -> None:
     srcdir = Path(app.srcdir)
     generate_api(srcdir)
     generate_messages(srcdir)
+    generate_benchmarks(srcdir)
 
 
 def _skip_member(app, what, name, obj, skip, options):
