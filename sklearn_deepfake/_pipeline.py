@@ -132,16 +132,10 @@ def make_default_pipeline(
           :class:`~sklearn_deepfake.classifiers.FramewiseClassifier` fits a
           standardised logistic regression (``C=0.3``) on every frame, each
           video weighing the same, and scores a video by its mean frame
-          logit at ``temperature=1.5``. The frame-level head lowered the
-          leave-swap-faces-out log loss from 0.611 to 0.586 and raised the
-          AUC from 0.745 to 0.763 against pooling each video's frames by
-          their median first; the face shapes took them to 0.562 and 0.798,
-          and the frame-to-frame noise of the face against its surroundings
-          to 0.549 and 0.812 (0.560 and 0.796 without it on the same
-          frames; 0.553 and 0.800 when C is chosen inside each training
-          fold). The temperature hedges against videos unlike the training
-          ones: on 21 real clips from other sources it keeps the log loss
-          below the prior's. Steps: ``framesampler``,
+          logit at ``temperature=1.5``, which softens the scores as a
+          hedge against videos unlike the training ones. How this recipe
+          and its parts score is on the :ref:`benchmarks` page
+          (``benchmarks/bench_quality.py``). Steps: ``framesampler``,
           ``facecropper``, ``features``, ``classifier``; an explicit
           ``pooling`` or ``calibration`` raises a ValueError. Without the extra, pass
           ``features="context+mtcnn"``.
@@ -201,11 +195,9 @@ def make_default_pipeline(
     calibration : {None, "sigmoid", "isotonic"}, default=None
         ``None``: the logistic regression's own probabilities, clipped. It is
         fitted by minimising log loss, so on the pooled features its
-        probabilities are already calibrated, and on the real pairs of
-        ``dfl-pairs`` it scored better than a calibrated one: grouped CV log
-        loss 0.665 against 0.713 for ``CalibratedClassifierCV(cv=5)``, test
-        log loss 0.659 against 0.689 (``benchmarks/bench_pipeline.py``). The
-        reason is leakage: the calibration folds of
+        probabilities are already close to calibrated, and a calibrator
+        fitted on top can make them worse through leakage: the calibration
+        folds of
         :class:`~sklearn.calibration.CalibratedClassifierCV` are not grouped,
         so a fake and its original sit on both sides and the calibrator
         learns from over-optimistic scores. ``"sigmoid"`` or ``"isotonic"``

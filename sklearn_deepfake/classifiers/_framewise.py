@@ -48,11 +48,9 @@ class FramewiseClassifier(ClassifierMixin, BaseEstimator):
     strength of the default logistic regression does not depend on how many
     frames were sampled.
 
-    On the ``dfl-pairs`` face swaps (context features plus MTCNN RNet
-    embeddings, 64 frames, leave-swap-faces-out cross-validation) it lowered
-    the log loss from 0.611 to 0.586 and raised the AUC from 0.745 to 0.763
-    against the pooled-median head (``benchmarks/bench_quality.py``, row
-    ``swap``).
+    It is the head of the ``swap`` preset; how it compares with a pooled
+    head on real face swaps is on the :ref:`benchmarks` page
+    (``benchmarks/bench_quality.py``).
 
     Parameters
     ----------

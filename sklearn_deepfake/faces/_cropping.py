@@ -427,9 +427,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         On the CPU, MTCNN runs with one torch thread: its hundreds of tiny
         operations gain nothing from a second thread, and when the cores are
         shared (decoding in the prefetch thread, other processes) every
-        operation's thread barrier waits for a descheduled thread. Measured
-        on a 1080p clip with the machine loaded: 1.2 s per video with one
-        thread, 2 to 13 s with two.
+        operation's thread barrier waits for a descheduled thread.
         """
         if self.device_.type != "cpu":
             return self._crop_one_threaded(plan)

@@ -112,9 +112,8 @@ def detect_faces(
     else:
         small = list(frames)
     # The P-net pyramid starts at faces of 20 px in the image MTCNN sees:
-    # smaller ones are found unreliably, and starting at 14 px costs twice
-    # the time (measured on the 1080p DFDC clips, 70 ms -> 50 ms a frame at a
-    # third of full size, with the same faces found on all 103 shared clips).
+    # smaller ones are found unreliably, and starting lower (14 px) costs
+    # more time for the same faces on the 1080p DFDC clips.
     # Smaller faces are searched at twice the scale when a video shows none.
     minsize = max(20.0, min_face_size * scale)
     groups = [np.stack(small)] if batch else [s[None] for s in small]

@@ -394,10 +394,10 @@ class FaceStore:
     crop_format : {"raw", "png", "jpeg"}, default="raw"
         How face crops are kept. ``"raw"`` stores the uint8 array as is
         (lossless, fastest to read, single rows read without touching the
-        others; 4.8 MB per video of 32 crops of 224 px); ``"png"`` is
-        lossless, 2.4x smaller and about 30x slower to read; ``"jpeg"``
-        (quality ``jpeg_quality``) is 7-11x smaller, about 11x slower to read
-        and lossy. Measured in ``benchmarks/bench_store.py``. The default is
+        others, largest on disk); ``"png"`` is lossless, smaller and slower
+        to read; ``"jpeg"`` (quality ``jpeg_quality``) is the smallest, slower
+        to read than raw and lossy. Sizes and read rates are on the
+        :ref:`benchmarks` page (``benchmarks/bench_store.py``). The default is
         raw because reads are the hot path of training and JPEG at quality
         95 moves the frame-to-frame noise features
         (:class:`~sklearn_deepfake.features.TemporalNoiseFeatures`) by 0.2

@@ -144,7 +144,7 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
     amp : bool, default=True
         Mixed precision (float16 autocast) on CUDA; ignored on CPU.
     channels_last : bool, default=True
-        Use the channels-last memory format (1.4-3.5x faster on CPU here).
+        Use the channels-last memory format (usually faster on CPU).
     pickle_weights : bool, default=False
         Store the network's weights when pickled. By default a pickled
         extractor stores only how to rebuild them (the name, the weights

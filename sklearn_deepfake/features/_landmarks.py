@@ -102,11 +102,9 @@ class FaceShapeFeatures(_PerFrameFeatures):
     the original head, so the two shapes come from different people; a real
     face's jaw and features belong together.
 
-    On the ``dfl-pairs`` face swaps, adding these to the ``swap`` preset's
-    features (context statistics and MTCNN embeddings, frame-level logistic
-    regression) raised the leave-swap-faces-out AUC from 0.763 to 0.798 and
-    lowered the log loss from 0.586 to 0.562 (``benchmarks/bench_quality.py``);
-    alone they reach an AUC of 0.71.
+    They are part of the ``swap`` preset's features; what they add on real
+    face swaps is on the :ref:`benchmarks` page
+    (``benchmarks/bench_quality.py``).
 
     Needs the ``landmarks`` extra: ``pip install
     'sklearn-deepfake[landmarks]'`` (``dlib-bin`` and

@@ -30,10 +30,9 @@ class MTCNNEmbeddings(_PerFrameFeatures):
     Because the input is small (24 or 48 px), these embeddings see the
     face's overall appearance (shading, shape, smoothness of the skin) rather
     than pixel-level texture; they complement
-    :class:`~sklearn_deepfake.features.FaceContextFeatures`. On the
-    ``dfl-pairs`` face swaps, RNet embeddings with the context features
-    raised the grouped cross-validated AUC (leaving whole swap faces out)
-    from 0.69 to 0.72 (``benchmarks/bench_quality.py``).
+    :class:`~sklearn_deepfake.features.FaceContextFeatures` (what they add
+    on real face swaps is on the :ref:`benchmarks` page,
+    ``benchmarks/bench_quality.py``).
 
     Videos are processed one at a time, keeping only their rows (a record
     that loads its crops from disk is read once). There is no ``n_jobs``: the

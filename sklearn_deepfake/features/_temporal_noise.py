@@ -176,17 +176,14 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
     and surroundings", and a ``UserWarning`` naming it; a video without
     faces has no rows, as with every per-frame feature.
 
-    On the ``dfl-pairs`` face swaps (``benchmarks/bench_quality.py``, the
-    same 64 pairs of frames per video), adding these columns
-    (``landmarks="dlib"``) to the ``swap`` preset's other features raised
-    the leave-swap-faces-out AUC from 0.80 to 0.81 and lowered the log loss
-    from 0.560 to 0.549; alone they reach an AUC of 0.72 (0.69 with
-    ``landmarks="mtcnn"``). In 38 of the 40 pairs the swapped face's outer
-    region (cheeks, jaw, forehead) keeps less frame-to-frame noise,
-    relative to the background, than its real twin's (``noise0_ring_bg``;
-    39 of 40 at the coarser scale), while its inner face changes as much
-    as the real one's. The signal needs the camera's noise to survive
-    compression: expect less of it from heavily re-encoded video.
+    The signal these columns look for: a swapped-in face's outer region
+    (cheeks, jaw, forehead) tends to keep less frame-to-frame noise,
+    relative to the background, than a real face's (``noise0_ring_bg`` and
+    its coarser scale), while its inner face changes as much as a real
+    one's. The signal needs the camera's noise to survive compression:
+    expect less of it from heavily re-encoded video. What the columns add
+    to the ``swap`` preset on real face swaps is on the :ref:`benchmarks`
+    page (``benchmarks/bench_quality.py``).
 
     Parameters
     ----------

@@ -37,9 +37,8 @@ def torch_threads(n: int) -> Iterator[None]:
 
     Networks made of many tiny operations (MTCNN's stages) gain nothing from
     a second thread on the CPU, and when the cores are shared every
-    operation's thread barrier waits for a descheduled thread: RNet on 160
-    faces took 2.6 s with two threads on a loaded machine and 0.07 s with
-    one.
+    operation's thread barrier waits for a descheduled thread, so one
+    thread is faster there.
 
     Examples
     --------
