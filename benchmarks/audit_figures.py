@@ -30,7 +30,9 @@ Settings and facts that still look like figures (an Optuna heartbeat of 3
 minutes, the log loss of a constant 0.5, which is ln 2 = 0.693) are listed in
 ``benchmarks/audit_allow.txt``, one per line, ``TEXT | REASON``: a figure is
 allowed when TEXT occurs in its sentence and contains the figure. A line
-without a reason is an error.
+without a reason is an error. A reason that starts with ``pending`` marks a
+figure whose results file is still to come (from another branch): it is
+listed apart, as pending, until the line is removed.
 
 Every other figure must be *backed*, beside its command: the figure's
 sentence, else its paragraph, else its section (a whole docstring, a whole
@@ -43,7 +45,9 @@ the other way round. A figure that names nothing, or names a script that
 writes no results, is an orphan. In a ``.json`` file, the numbers of
 ``outputs`` (strings included) count; in a ``.md`` file, every number. A
 stored number backs a figure when it rounds to the figure as shown (``0.81``
-is backed by ``0.8134``); a percentage may be stored as a fraction
+is backed by ``0.8134``; an integer's trailing zeros are not taken as
+digits, so ``8,600`` is backed by ``8,585.6``); a percentage may be stored
+as a fraction
 (``99.6%`` from ``0.9962``), milliseconds as seconds, MB as bytes or MiB.
 The check knows that the number is in the named results, not which row of
 them it is: it catches figures with no source and figures that their source
@@ -126,7 +130,7 @@ _METRIC = re.compile(
 _SCRIPT = re.compile(r"benchmarks/([\w-]+\.py)")
 _RESULT = re.compile(r"(?<![\w.-])([\w-]+)\.(?:json|md)\b")
 _METRIC_WINDOW = 100  # a metric figure follows its metric word within this
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(`*])")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`*])")
 
 
 @dataclass
@@ -282,9 +286,16 @@ def _names(text: str) -> set[str]:
 
 
 def _value(token: str) -> tuple[float, int]:
+    """The number and its shown precision, in decimal places.
+
+    An integer's trailing zeros are not taken as precise: ``8,600`` is
+    shown to the hundred (precision ``-2``), ``50`` to the ten.
+    """
     token = token.replace(",", "")
-    decimals = len(token.split(".")[1]) if "." in token else 0
-    return float(token), decimals
+    if "." in token:
+        return float(token), len(token.split(".")[1])
+    stripped = token.rstrip("0")
+    return float(token), -(len(token) - len(stripped)) if stripped else 0
 
 
 def find_figures(text: str, source: str, *, first_line: int = 1) -> list[Figure]:
@@ -592,7 +603,8 @@ def audit(
     for fig in figures:
         reason = _allowed(fig, allow)
         if reason:
-            fig.status, fig.backed_by = "allowed", reason
+            status = "pending" if reason.lower().startswith("pending") else "allowed"
+            fig.status, fig.backed_by = status, reason
             continue
         found, name = back(fig, pool, repo)
         if found:
@@ -600,20 +612,35 @@ def audit(
     return figures
 
 
-def table(figures: list[Figure]) -> str:
-    """A Markdown table of the orphans."""
-    rows = [
-        "| where | figure | sentence | named |",
-        "|---|---|---|---|",
-    ]
+def table(figures: list[Figure], status: str = "orphan") -> str:
+    """A Markdown table of the figures of one status (the orphans by default)."""
+    last = "reason" if status in {"allowed", "pending"} else "named"
+    rows = [f"| where | figure | sentence | {last} |", "|---|---|---|---|"]
     for f in figures:
-        if f.status != "orphan":
+        if f.status != status:
             continue
         sentence = f.sentence if len(f.sentence) < 160 else f.sentence[:157] + "..."
         sentence = sentence.replace("|", "\\|")
-        named = ", ".join(f.named) or "-"
-        rows.append(f"| {f.source}:{f.line} | {f.text} | {sentence} | {named} |")
+        extra = f.backed_by if last == "reason" else ", ".join(f.named) or "-"
+        rows.append(f"| {f.source}:{f.line} | {f.text} | {sentence} | {extra} |")
     return "\n".join(rows)
+
+
+def report(figures: list[Figure]) -> str:
+    """The counts, then the pending figures and the orphans, as Markdown."""
+    counts = {
+        s: sum(f.status == s for f in figures)
+        for s in ("backed", "allowed", "pending", "orphan")
+    }
+    text = f"{len(figures)} figures: " + ", ".join(
+        f"{n} {s}" for s, n in counts.items()
+    )
+    if counts["pending"]:
+        text += "\n\nPending (a results file still to come):\n\n"
+        text += table(figures, "pending")
+    if counts["orphan"]:
+        text += "\n\nOrphans:\n\n" + table(figures, "orphan")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -622,16 +649,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="write no results")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
-    figures = audit(collect(REPO), load_pool(RESULTS), read_allow(ALLOW), REPO)
-    orphans = [f for f in figures if f.status == "orphan"]
-    counts = {
-        s: sum(f.status == s for f in figures) for s in ("backed", "allowed", "orphan")
-    }
-    print(
-        f"{len(figures)} figures: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-    )
-    if orphans:
-        print(table(figures))
+    pool = load_pool(RESULTS)
+    allow = read_allow(ALLOW)
+    figures = audit(collect(REPO), pool, allow, REPO)
+    text = report(figures)
+    print(text)
+
+    def listed(status: str) -> list[dict]:
+        return [
+            {"where": f"{f.source}:{f.line}", "figure": f.text, "note": f.backed_by}
+            for f in figures
+            if f.status == status
+        ]
+
     if not args.no_write:
         sys.path.insert(0, str(REPO / "benchmarks"))
         from _results import write_results
@@ -639,24 +669,20 @@ def main(argv: list[str] | None = None) -> int:
         write_results(
             NAME,
             inputs={
-                "sources": sorted({f.source.split(":")[0] for f in figures}),
-                "results_files": sorted(load_pool(RESULTS).numbers),
-                "allow_list_entries": len(read_allow(ALLOW)),
+                "sources": len({f.source.split(":")[0] for f in figures}),
+                "results_files": sorted(pool.numbers),
+                "allow_list_entries": len(allow),
             },
             outputs={
                 "figures": len(figures),
-                **counts,
-                "orphans": [
-                    {"where": f"{f.source}:{f.line}", "figure": f.text} for f in orphans
-                ],
+                **{s: len(listed(s)) for s in ("backed", "allowed", "pending")},
+                "orphan": len(listed("orphan")),
+                "pending_figures": listed("pending"),
+                "orphans": listed("orphan"),
             },
-            markdown=(
-                f"{len(figures)} figures: "
-                + ", ".join(f"{n} {s}" for s, n in counts.items())
-                + ("\n\n" + table(figures) if orphans else "")
-            ),
+            markdown=text,
         )
-    return 1 if orphans else 0
+    return 1 if any(f.status == "orphan" for f in figures) else 0
 
 
 if __name__ == "__main__":
