@@ -21,7 +21,8 @@ Measures, on real clips of ``../shared/data`` (``dfl-pairs`` and
   full-content hash on the 1080p DFDC clips, with the file's pages dropped
   from the OS cache first (``posix_fadvise(DONTNEED)``) and warm.
 
-Writes ``benchmarks/results/bench_store.json``. Usage::
+Writes ``benchmarks/results/bench_store.json`` with ``benchmarks/_results.py``.
+Usage::
 
     PYTHONPATH=. python benchmarks/bench_store.py    # a few minutes on 2 cores
     PYTHONPATH=. python benchmarks/bench_store.py --n-train 8 --n-ffpp 2 --sizes 128
@@ -30,12 +31,10 @@ Writes ``benchmarks/results/bench_store.json``. Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import glob
 import json
 import os
 import pickle
-import platform
 import shutil
 import statistics
 import sys
@@ -48,21 +47,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _results import write_results  # noqa: E402
+
 DATA = HERE.parent.parent / "shared" / "data"
-
-
-def _versions() -> dict:
-    import cv2
-    import sklearn
-    import torch
-
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "opencv": cv2.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-    }
 
 
 def _drop_cache(path: str) -> None:
@@ -154,22 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     ffpp = ffpp[:: max(1, len(ffpp) // max(args.n_ffpp, 1))][: args.n_ffpp]
     big = sorted(glob.glob(str(data / "dfdc-1080p/*.mp4")))
 
+    inputs = {
+        "dfl_pairs": [os.path.basename(p) for p in dfl],
+        "ffpp_c23": [os.path.relpath(p, data / "ffpp-c23") for p in ffpp],
+        "dfdc_1080p": [os.path.basename(p) for p in big],
+        "n_frames": args.n_frames,
+        "sampler": "FrameSampler(n_frames, strategy='bursts', burst_len=2)",
+        "load_avg_1min_at_start": os.getloadavg()[0],
+        "opencv": cv2.__version__,
+    }
     result: dict = {
-        "command": " ".join([sys.executable, *sys.argv]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "load_avg_1min": os.getloadavg()[0],
-        },
-        "versions": _versions(),
-        "inputs": {
-            "dfl_pairs": [os.path.basename(p) for p in dfl],
-            "ffpp_c23": [os.path.relpath(p, data / "ffpp-c23") for p in ffpp],
-            "dfdc_1080p": [os.path.basename(p) for p in big],
-            "n_frames": args.n_frames,
-            "sampler": "FrameSampler(n_frames, strategy='bursts', burst_len=2)",
-        },
         "key_cost": key_cost(big, args.repeat),
         "sizes": {},
     }
@@ -299,11 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             result["sizes"][str(size)] = res
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    part = args.output + ".tmp"
-    with open(part, "w") as fh:
-        json.dump(result, fh, indent=1)
-    os.replace(part, args.output)
+    output = Path(args.output)
+    write_results(output.stem, inputs=inputs, outputs=result, folder=output.parent)
     print("wrote", args.output)
     return 0
 

@@ -28,16 +28,16 @@ in front of the installed one::
     PYTHONPATH=/tmp/cv4 python benchmarks/bench_version_sensitivity.py
 
 Each run writes ``benchmarks/results/version_sensitivity_opencv<MAJOR>.json``
-(command, date, machine, package versions, inputs, outputs).
+with ``benchmarks/_results.py`` (command, date, machine, package versions,
+inputs, outputs; the ``PYTHONPATH`` that swapped a package in, and the
+versions of every package listed here, are among the inputs).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -45,6 +45,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results
 
 PACKAGES = [
     "numpy", "scipy", "scikit-learn", "torch", "torchvision", "opencv-python-headless",
@@ -208,26 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     t0 = time.time()
-    result: dict = {
-        "command": " ".join(
-            [f"PYTHONPATH={os.environ['PYTHONPATH']}"] * ("PYTHONPATH" in os.environ)
-            + [os.path.basename(sys.executable), *sys.argv]
-        ),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        },
+    inputs = {
+        "pythonpath": os.environ.get("PYTHONPATH"),
         "packages": _versions(),
-        "inputs": {
-            "seeds": args.seeds,
-            "video_cnn": args.video_cnn,
-            "net_seeds": args.net_seeds,
-        },
+        "seeds": args.seeds,
+        "video_cnn": args.video_cnn,
+        "net_seeds": args.net_seeds,
     }
     outputs: dict = {"warp_max_deviation_from_exact_bilinear": warp_deviation()}
     print(json.dumps(outputs), flush=True)
@@ -237,17 +227,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(outputs["landmarks"][-1]), flush=True)
     if args.video_cnn:
         outputs["video_cnn"] = video_cnn([int(v) for v in args.net_seeds.split(",")])
-    result["outputs"] = outputs
-    result["seconds"] = round(time.time() - t0, 1)
+    outputs["seconds"] = round(time.time() - t0, 1)
     major = cv2.__version__.split(".")[0]
     path = Path(
         args.out
         or Path(__file__).parent / "results" / f"version_sensitivity_opencv{major}.json"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, path)  # atomic
+    path = write_results(path.stem, inputs=inputs, outputs=outputs, folder=path.parent)
     print(f"wrote {path}")
     return 0
 
