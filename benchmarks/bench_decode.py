@@ -12,6 +12,8 @@ seconds (all threads), which a busy machine disturbs less. ``--check`` also veri
 that the PyAV fast path (non-reference frames skipped) returns exactly the
 frames of a full decode, and compares PyAV with OpenCV. ``--threads`` pins
 the process to that many CPU cores (Linux), to match the 2-core target.
+Everything printed is written to ``benchmarks/results/bench_decode.json`` and
+``.md``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ import argparse
 import glob
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results
 
 from sklearn_deepfake.video import iter_frames, probe_video
 from sklearn_deepfake.video._reading import _iter_pyav
@@ -72,9 +80,11 @@ def main() -> None:
         os.sched_setaffinity(0, cores)
     import cv2
 
-    print(f"cv2 threads: {cv2.getNumThreads()}, cores: {len(os.sched_getaffinity(0))}")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    print(f"cv2 threads: {cv2.getNumThreads()}, cores: {cores}")
     readers = _readers(args.max_size)
     plans = [(p, _indices(p, args.n_frames)) for p in args.paths]
+    checks, backends = [], {}
     if args.check:
         for path, idx in plans:
             full = readers["pyav (full decode)"](path, idx)
@@ -87,6 +97,14 @@ def main() -> None:
             diff = max(
                 (np.abs(a.astype(int) - b).mean() for (_, a), (_, b) in zip(full, ocv)),
                 default=0.0,
+            )
+            checks.append(
+                {
+                    "video": os.path.basename(path),
+                    "skip_nonref_equals_full_decode": bool(same),
+                    "same_frames_pyav_opencv": bool(same_ocv),
+                    "mean_abs_pyav_minus_opencv": float(diff),
+                }
             )
             print(
                 f"check {os.path.basename(path)}: skip==full {same}, "
@@ -101,10 +119,40 @@ def main() -> None:
                 read(path, idx)
             per_clip.append((time.perf_counter() - start) / len(plans))
             cpu.append((time.process_time() - start_cpu) / len(plans))
+        backends[name] = {
+            "wall_min_s_per_clip": min(per_clip),
+            "wall_median_s_per_clip": statistics.median(per_clip),
+            "cpu_min_s_per_clip": min(cpu),
+        }
         print(
             f"{name:20s} wall min {min(per_clip):.3f} s, median "
             f"{statistics.median(per_clip):.3f} s; CPU min {min(cpu):.3f} s per clip"
         )
+    table = [
+        f"{args.n_frames} frames per clip, {len(plans)} clip(s), {args.runs} runs,"
+        f" {cores} cores.",
+        "",
+        "| backend | wall min s / clip | wall median s / clip | CPU min s / clip |",
+        "|---|---|---|---|",
+        *[
+            f"| {name} | {b['wall_min_s_per_clip']:.3f} | "
+            f"{b['wall_median_s_per_clip']:.3f} | {b['cpu_min_s_per_clip']:.3f} |"
+            for name, b in backends.items()
+        ],
+    ]
+    write_results(
+        "bench_decode",
+        inputs={
+            "videos": [os.path.basename(p) for p in args.paths],
+            "n_frames": args.n_frames,
+            "runs": args.runs,
+            "max_size": args.max_size,
+            "cores": cores,
+            "cv2_threads": cv2.getNumThreads(),
+        },
+        outputs={"backends": backends, "checks": checks},
+        markdown="\n".join(table),
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@ pipeline is ``make_default_pipeline(preset=--preset)``.
 (``../shared/data/dfl-pairs/`` by default: real webcam clips and their
 face-swapped twins), face tracks are extracted once (face cache), then the
 head variants are compared: grouped 5-fold CV log loss and AUC on the train
-folder, and fit-then-score on the test folder, against the constant 0.5.
+folder, and fit-then-score on the test folder, against the constant 0.5,
+each with a 95% bootstrap interval over the folder's groups (the source
+video of each pair) when ``benchmarks/_intervals.py`` is present.
+
+Each part writes ``benchmarks/results/bench_pipeline_<part>.json`` and ``.md``.
 
 Usage::
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import glob
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -33,7 +38,21 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _results import write_results  # noqa: E402
+
 SHARED = HERE.parent.parent / "shared" / "data"
+
+
+def _interval(y, p, groups, metric: str) -> dict | None:
+    """95% interval over groups, from ``_intervals`` when it is available."""
+    try:
+        from _intervals import bootstrap_ci
+    except ImportError:  # the helper comes with the grouped-bootstrap scorer
+        return None
+    return bootstrap_ci(y, p, groups, metric=metric)
 
 
 def speed(args: argparse.Namespace) -> None:
@@ -66,7 +85,7 @@ def speed(args: argparse.Namespace) -> None:
     print(
         f"{'video':<16} {'decode s':>9} {'predict s':>10} {'ratio':>6} {'P(fake)':>8}"
     )
-    ratios = []
+    ratios, rows = [], []
     for path in videos:
         dec, pred = [], []
         for _ in range(args.repeat):
@@ -81,8 +100,44 @@ def speed(args: argparse.Namespace) -> None:
             pred.append(t2 - t1)
         d, f = statistics.median(dec), statistics.median(pred)
         ratios.append(f / d)
+        rows.append(
+            {
+                "video": Path(path).name,
+                "decode_s": d,
+                "predict_s": f,
+                "ratio": f / d,
+                "p_fake": float(p),
+            }
+        )
         print(f"{Path(path).name:<16} {d:9.3f} {f:10.3f} {f / d:6.2f} {p:8.3f}")
     print(f"median ratio predict/decode: {statistics.median(ratios):.2f}")
+    write_results(
+        "bench_pipeline_speed",
+        inputs={
+            "videos": [Path(v).name for v in videos],
+            "preset": args.preset,
+            "n_frames": args.n_frames,
+            "repeat": args.repeat,
+            "torch_threads": 2,
+        },
+        outputs={
+            "per_video": rows,
+            "median_ratio_predict_to_decode": statistics.median(ratios),
+        },
+        markdown="\n".join(
+            [
+                "| video | decode s | predict s | ratio |",
+                "|---|---|---|---|",
+                *[
+                    f"| {r['video']} | {r['decode_s']:.3f} | {r['predict_s']:.3f} "
+                    f"| {r['ratio']:.2f} |"
+                    for r in rows
+                ],
+                "",
+                f"Median ratio predict / decode: {statistics.median(ratios):.2f}.",
+            ]
+        ),
+    )
 
 
 def quality(args: argparse.Namespace) -> None:
@@ -124,6 +179,8 @@ def quality(args: argparse.Namespace) -> None:
     print(
         f"{'head':<45} {'CV logloss':>10} {'CV AUC':>7} {'test logloss':>12} {'AUC':>5}"
     )
+    test_groups = np.asarray(test.groups) if test.groups is not None else None
+    rows = {}
     for name, head in heads.items():
         if head is None:
             oof, p = np.full(len(y), 0.5), np.full(len(yt), 0.5)
@@ -138,11 +195,47 @@ def quality(args: argparse.Namespace) -> None:
             )[:, 1]
             p = head.fit(X_train, y).predict_proba(X_test)[:, 1]
         p, oof = np.clip(p, 0.01, 0.99), np.clip(oof, 0.01, 0.99)
+        rows[name] = {
+            "cv_log_loss": log_loss(y, oof),
+            "cv_auc": roc_auc_score(y, oof),
+            "test_log_loss": log_loss(yt, p),
+            "test_auc": roc_auc_score(yt, p),
+            "cv_log_loss_ci": _interval(y, oof, groups, "log_loss"),
+            "cv_auc_ci": _interval(y, oof, groups, "roc_auc"),
+        }
+        if test_groups is not None:
+            rows[name]["test_auc_ci"] = _interval(yt, p, test_groups, "roc_auc")
         print(
             f"{name:<45} {log_loss(y, oof):10.3f} {roc_auc_score(y, oof):7.2f}"
             f" {log_loss(yt, p):12.3f} {roc_auc_score(yt, p):5.2f}"
         )
     print(f"({n} videos, {args.n_frames} frames each)")
+    write_results(
+        "bench_pipeline_quality",
+        inputs={
+            "data": args.data,
+            "n_train": len(train.paths),
+            "n_test": len(test.paths),
+            "train_groups": len(np.unique(groups)),
+            "n_frames": args.n_frames,
+            "cv": "GroupKFold(5) by source video",
+        },
+        outputs=rows,
+        markdown="\n".join(
+            [
+                "| head | CV log loss | CV AUC | test log loss | test AUC |",
+                "|---|---|---|---|---|",
+                *[
+                    f"| {k} | {r['cv_log_loss']:.3f} | {r['cv_auc']:.2f} | "
+                    f"{r['test_log_loss']:.3f} | {r['test_auc']:.2f} |"
+                    for k, r in rows.items()
+                ],
+                "",
+                f"{len(train.paths)} train videos in {len(np.unique(groups))} "
+                f"groups, {len(test.paths)} test videos.",
+            ]
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
