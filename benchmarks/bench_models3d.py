@@ -16,17 +16,29 @@ Run::
     /work/venv/bin/python benchmarks/bench_models3d.py --archs r3d_18 --sizes 112
 
 Numbers depend on the machine's load; the 1-minute load average is printed.
+Everything printed is written to ``benchmarks/results/bench_models3d.json`` and
+``.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from sklearn_deepfake.nets._models3d import VIDEO_ARCHS, build_video_model
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results
+
+from sklearn_deepfake.nets._models3d import (
+    VIDEO_ARCHS,
+    build_video_model,
+)
 
 # On a shared machine other processes only ever slow a run down, so the
 # fastest of several timed repetitions (after a warm-up) is reported.
@@ -85,6 +97,8 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     g = torch.Generator().manual_seed(0)
+    load_start = os.getloadavg()[0]
+    rows = []
     for arch, size in runs:
         x0 = torch.randn(args.batch, 3, args.frames, size, size, generator=g)
         y = torch.randint(0, 2, (args.batch, 1), generator=g).float()
@@ -98,12 +112,43 @@ def main() -> None:
             fwd = _time_forward(model, x, args.repeats)
             step = _time_train_step(model, x, y, args.repeats)
             layout = "channels_last_3d" if channels_last else "contiguous"
+            rows.append(
+                {
+                    "arch": arch,
+                    "size": size,
+                    "layout": layout,
+                    "params_millions": n_params,
+                    "forward_clips_per_s": fwd,
+                    "train_step_s": step,
+                }
+            )
             print(
                 f"{arch:<12} {size:>4} {layout:<16} {n_params:>8.1f} "
                 f"{fwd:>11.2f} {step:>12.2f}",
                 flush=True,
             )
     print(f"load average at end {os.getloadavg()[0]:.2f}")
+    write_results(
+        "bench_models3d",
+        inputs={
+            **vars(args),
+            "torch_threads": args.threads,
+            "load_avg_1min_at_start": load_start,
+        },
+        outputs={"rows": rows, "load_avg_1min_at_end": os.getloadavg()[0]},
+        markdown="\n".join(
+            [
+                "| arch | px | layout | params M | forward clips/s | train step s |",
+                "|---|---|---|---|---|---|",
+                *[
+                    f"| {r['arch']} | {r['size']} | {r['layout']} | "
+                    f"{r['params_millions']:.1f} | {r['forward_clips_per_s']:.2f} | "
+                    f"{r['train_step_s']:.2f} |"
+                    for r in rows
+                ],
+            ]
+        ),
+    )
 
 
 if __name__ == "__main__":

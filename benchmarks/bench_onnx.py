@@ -22,18 +22,27 @@ Run::
         --size 224 --n-crops 64 --threads 4 --repeats 5
 
 Numbers depend on the machine's load; the 1-minute load average is printed.
+Everything printed is written to ``benchmarks/results/bench_onnx.json`` and
+``.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results
 
 from sklearn_deepfake.export import ONNXFeatureExtractor, export_onnx
 from sklearn_deepfake.features import CNNFeatureExtractor
@@ -84,6 +93,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     X = _tracks(args.n_crops, args.size)
+    load_start = os.getloadavg()[0]
+    rows = []
     print(
         f"load average {os.getloadavg()[0]:.2f}, {args.threads} thread(s), "
         f"{args.n_crops} crops of {args.size}x{args.size}, batch {args.batch_size}"
@@ -115,10 +126,39 @@ def main() -> None:
         diff = float(np.abs(got[0] - ref[0]).max())
         scale = float(np.abs(ref[0]).max())
         for label, r in rates.items():
+            rows.append({"backbone": name, "runtime": label, "crops_per_s": r})
             print(f"{name:<18}{label:<26}{r:>9.1f}")
+        rows.append(
+            {
+                "backbone": name,
+                "runtime": "onnxruntime CPU",
+                "crops_per_s": rate,
+                "max_abs_diff": diff,
+                "max_abs_torch": scale,
+            }
+        )
         print(
             f"{name:<18}{'onnxruntime CPU':<26}{rate:>9.1f}{diff:>12.2e}{scale:>13.2e}"
         )
+    write_results(
+        "bench_onnx",
+        inputs={**vars(args), "load_avg_1min_at_start": load_start},
+        outputs={"rows": rows, "load_avg_1min_at_end": os.getloadavg()[0]},
+        markdown="\n".join(
+            [
+                "| backbone | runtime | crops/s | max abs diff |",
+                "|---|---|---|---|",
+                *[
+                    f"| {r['backbone']} | {r['runtime']} | {r['crops_per_s']:.1f} | "
+                    f"{r['max_abs_diff']:.2e} |"
+                    if "max_abs_diff" in r
+                    else f"| {r['backbone']} | {r['runtime']} | "
+                    f"{r['crops_per_s']:.1f} | |"
+                    for r in rows
+                ],
+            ]
+        ),
+    )
 
 
 if __name__ == "__main__":
