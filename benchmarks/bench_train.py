@@ -47,6 +47,8 @@ Usage::
     python benchmarks/bench_train.py --faces ../shared/data/dfdc-1080p --models
 
 Numbers depend on the machine's load; the load average is printed.
+Every row printed is written to ``benchmarks/results/bench_train.json`` and the
+printed tables to ``.md``.
 """
 
 from __future__ import annotations
@@ -55,11 +57,18 @@ import argparse
 import glob
 import os
 import statistics
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results
 
 FACE_MODELS = ("seresnext50_32x4d", "resnet18", "efficientnet_b0")
 VIDEO_MODELS = ("r3d_18", "mc3_18", "r2plus1d_18", "r3d_34", "i3d_r18")
@@ -204,14 +213,14 @@ def _measure(model, size, device, args, channels_last, amp_train, amp_infer):
     return batch, n_params, batch / step, batch / fwd
 
 
-def _face_extraction(folder: str, size: int, device: str) -> None:
+def _face_extraction(folder: str, size: int, device: str) -> list[dict]:
     from sklearn_deepfake.faces import FaceCropper
     from sklearn_deepfake.video import FrameSampler
 
     paths = sorted(glob.glob(os.path.join(folder, "*.mp4")))
     if not paths:
         print(f"no .mp4 in {folder}: face extraction not measured")
-        return
+        return []
     print(f"\nFace extraction, once per video ({len(paths)} videos in {folder}):\n")
     print("| sampling | crop box | s/video (median) |")
     print("|---|---|---|")
@@ -219,6 +228,7 @@ def _face_extraction(folder: str, size: int, device: str) -> None:
         ("32 uniform", FrameSampler(32), "frame"),
         ("32 every 2nd", FrameSampler(32, strategy="every_nth", step=2), "track"),
     ]
+    rows = []
     for name, sampler, box in settings:
         cropper = FaceCropper(size=size, clip_box=box, device=device)
         times = []
@@ -227,6 +237,15 @@ def _face_extraction(folder: str, size: int, device: str) -> None:
             cropper.fit_transform(sampler.fit_transform([path]))
             times.append(time.perf_counter() - start)
         print(f"| {name} | {box} | {statistics.median(times):.2f} |", flush=True)
+        rows.append(
+            {
+                "sampling": name,
+                "crop_box": box,
+                "s_per_video_median": statistics.median(times),
+                "videos": len(paths),
+            }
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
             torch.backends.cudnn.benchmark = True
         else:
             print("no CUDA: CUDA rows skipped")
+    load_start = os.getloadavg()[0]
+    rows, lines = [], []
     print(
         f"torch {torch.__version__}, {args.threads} CPU threads, random init, "
         f"batch {args.batch or '32 crops / 4 clips'}, median of {args.repeats} "
@@ -290,11 +311,12 @@ def main(argv: list[str] | None = None) -> int:
         f"clips_per_video={args.clips_per_video}); predict uses all "
         f"{args.n_frames} crops / {clips_all} clips\n"
     )
-    print(
+    lines += [
         "| model | device | px | batch | params M | layout | train/s | infer/s "
-        "| aug ms | epoch min | predict s/video |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+        "| aug ms | epoch min | predict s/video |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines))
     for device in devices:
         cuda = device.type == "cuda"
         for model in args.models:
@@ -319,15 +341,55 @@ def main(argv: list[str] | None = None) -> int:
                     if amp_train
                     else ""
                 )
-                print(
+                lines.append(
                     f"| {model} | {device.type} | {size} | {batch} | {n_params:.1f} "
                     f"| {layout} | {train_rate:.2f} {unit} | {infer_rate:.2f} {unit} "
-                    f"| {1000 * aug:.1f} | {epoch / 60:.1f} | {predict:.2f} |",
-                    flush=True,
+                    f"| {1000 * aug:.1f} | {epoch / 60:.1f} | {predict:.2f} |"
                 )
-    if args.faces:
-        _face_extraction(args.faces, args.face_size, "cpu")
+                print(lines[-1], flush=True)
+                rows.append(
+                    {
+                        "model": model,
+                        "device": device.type,
+                        "size": size,
+                        "batch": batch,
+                        "params_millions": n_params,
+                        "layout": layout,
+                        "unit": unit,
+                        "train_per_s": train_rate,
+                        "infer_per_s": infer_rate,
+                        "augment_ms": 1000 * aug,
+                        "epoch_minutes": epoch / 60,
+                        "predict_s_per_video": predict,
+                    }
+                )
+    faces = _face_extraction(args.faces, args.face_size, "cpu") if args.faces else []
+    if faces:
+        lines += [
+            "",
+            "| sampling | crop box | s/video (median) |",
+            "|---|---|---|",
+            *[
+                f"| {r['sampling']} | {r['crop_box']} | {r['s_per_video_median']:.2f} |"
+                for r in faces
+            ],
+        ]
     print(f"\nload average at end {os.getloadavg()[0]:.2f}")
+    write_results(
+        "bench_train",
+        inputs={
+            **vars(args),
+            "load_avg_1min_at_start": load_start,
+            "clips_used_per_video": clips_used,
+            "clips_per_video_all": clips_all,
+        },
+        outputs={
+            "rows": rows,
+            "face_extraction": faces,
+            "load_avg_1min_at_end": os.getloadavg()[0],
+        },
+        markdown="\n".join(lines),
+    )
     print(
         "epoch min = n_videos * items per video * (1 / train rate + aug s); "
         "face extraction (once per video) and validation are not included."
