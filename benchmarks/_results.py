@@ -119,3 +119,17 @@ def _atomic_write(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def interval(y: Any, p: Any, groups: Any, metric: str = "roc_auc") -> dict | None:
+    """95% bootstrap interval of ``metric`` over whole groups, or None.
+
+    Delegates to ``benchmarks/_intervals.py`` (``bootstrap_ci``: the point,
+    the interval and the number of groups); returns None, recorded as such in
+    the results file, where that helper is not installed yet.
+    """
+    try:
+        from _intervals import bootstrap_ci
+    except ImportError:
+        return None
+    return bootstrap_ci(y, p, groups, metric=metric)

@@ -41,18 +41,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _results import write_results  # noqa: E402
+from _results import interval, write_results  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "data"
-
-
-def _interval(y, p, groups, metric: str) -> dict | None:
-    """95% interval over groups, from ``_intervals`` when it is available."""
-    try:
-        from _intervals import bootstrap_ci
-    except ImportError:  # the helper comes with the grouped-bootstrap scorer
-        return None
-    return bootstrap_ci(y, p, groups, metric=metric)
 
 
 def speed(args: argparse.Namespace) -> None:
@@ -200,11 +191,11 @@ def quality(args: argparse.Namespace) -> None:
             "cv_auc": roc_auc_score(y, oof),
             "test_log_loss": log_loss(yt, p),
             "test_auc": roc_auc_score(yt, p),
-            "cv_log_loss_ci": _interval(y, oof, groups, "log_loss"),
-            "cv_auc_ci": _interval(y, oof, groups, "roc_auc"),
+            "cv_log_loss_ci": interval(y, oof, groups, "log_loss"),
+            "cv_auc_ci": interval(y, oof, groups, "roc_auc"),
         }
         if test_groups is not None:
-            rows[name]["test_auc_ci"] = _interval(yt, p, test_groups, "roc_auc")
+            rows[name]["test_auc_ci"] = interval(yt, p, test_groups, "roc_auc")
         print(
             f"{name:<45} {log_loss(y, oof):10.3f} {roc_auc_score(y, oof):7.2f}"
             f" {log_loss(yt, p):12.3f} {roc_auc_score(yt, p):5.2f}"
