@@ -35,13 +35,16 @@ Usage (re-runnable; faces are cached in ``--cache``)::
         [--size 112] [--cost-videos 6] [--real-only ../shared/data/real-only]
         [--cost-only | --skip-cost]
 
-Timings depend on the machine and its load: run on an idle one.
+Timings depend on the machine and its load: run on an idle one. The tables
+are written to ``benchmarks/results/bench_branches.md`` and every figure, with
+grouped 95% intervals of the CV AUC and log loss, to ``.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import sys
 import tempfile
 import time
 import warnings
@@ -50,6 +53,11 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _results import interval, write_results  # noqa: E402
+
 SHARED = HERE.parent.parent / "shared" / "data"
 
 
@@ -139,7 +147,7 @@ def quality(args: argparse.Namespace):
     real = (
         sorted(glob.glob(str(Path(args.real_only) / "*.mp4"))) if args.real_only else []
     )
-    results = {}
+    results, intervals = {}, {}
     for name, model in _models(args).items():
         t = time.perf_counter()
         params = (
@@ -168,8 +176,12 @@ def quality(args: argparse.Namespace):
             fpr,
             time.perf_counter() - t,
         )
+        intervals[name] = {
+            "cv_auc": interval(y, oof, groups, "roc_auc"),
+            "cv_log_loss": interval(y, oof, groups, "log_loss"),
+        }
         print(f"{name}: {results[name]}", flush=True)
-    return train, results
+    return train, results, intervals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,9 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cost_only:
         from sklearn_deepfake import load_dfdc
 
-        train, results = load_dfdc(args.data), {}
+        train, results, intervals = load_dfdc(args.data), {}, {}
     else:
-        train, results = quality(args)
+        train, results, intervals = quality(args)
     costs = {}
     if not args.skip_cost:
         clips = sorted(glob.glob(str(Path(args.audio_videos) / "*.mp4")))
@@ -213,14 +225,15 @@ def main(argv: list[str] | None = None) -> int:
         "face + flow + audio (fused)": ("face", "flow", "audio"),
         "face + temporal + flow + audio (stack)": ("face", "temporal", "flow", "audio"),
     }
+    lines: list[str] = []
     if results:
         fpr_col = " FP rate real-only |" if args.real_only else ""
-        print()
-        print(
+        lines += [
+            "",
             "| model | CV log loss | CV AUC | test log loss | test AUC |"
-            f"{fpr_col} s/video (cold, all branches) |"
-        )
-        print("|---|---|---|---|---|" + ("---|" if args.real_only else "") + "---|")
+            f"{fpr_col} s/video (cold, all branches) |",
+            "|---|---|---|---|---|" + ("---|" if args.real_only else "") + "---|",
+        ]
         for name, (cll, cauc, tll, tauc, fpr, _) in results.items():
             if costs:
                 # One extraction (the first visual branch), the others shared.
@@ -233,23 +246,47 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 total_s = "-"
             fpr_s = f" {fpr:.2f} |" if args.real_only else ""
-            print(
+            lines.append(
                 f"| {name} | {cll:.3f} | {cauc:.2f} | {tll:.3f} | {tauc:.2f} |"
                 f"{fpr_s} {total_s} |"
             )
     if costs:
-        print()
-        print(
+        lines += [
+            "",
             "| branch | cold s/video (own face extraction) | shared s/video "
-            "(face cache filled) | videos |"
-        )
-        print("|---|---|---|---|")
+            "(face cache filled) | videos |",
+            "|---|---|---|---|",
+        ]
         for name, (cold, warm, n) in costs.items():
-            print(f"| {name} | {cold:.3f} | {warm:.3f} | {n} |")
-    print(
+            lines.append(f"| {name} | {cold:.3f} | {warm:.3f} | {n} |")
+    lines.append(
         f"\n({len(train.paths)} train videos, grouped {args.folds}-fold CV; "
         f"{args.n_frames} frames, {args.size} px crops; dfl-pairs clips have no "
         "audio stream: the audio branch gets its no-audio row there)"
+    )
+    print("\n".join(lines))
+    write_results(
+        "bench_branches",
+        inputs={**vars(args), "n_train": len(train.paths)},
+        outputs={
+            "quality": {
+                name: {
+                    "cv_log_loss": cll,
+                    "cv_auc": cauc,
+                    "test_log_loss": tll,
+                    "test_auc": tauc,
+                    "false_positive_rate_real_only": fpr,
+                    "seconds": sec,
+                    "intervals": intervals.get(name),
+                }
+                for name, (cll, cauc, tll, tauc, fpr, sec) in results.items()
+            },
+            "cost": {
+                name: {"cold_s_per_video": c, "shared_s_per_video": w, "videos": n}
+                for name, (c, w, n) in costs.items()
+            },
+        },
+        markdown="\n".join(lines),
     )
     return 0
 
