@@ -24,6 +24,9 @@ scored on the held-out faces' real and fake clips:
   real-only clips.
 
 The face step runs once per video through the face cache (``--cache``).
+Writes ``benchmarks/results/bench_self_blend_ablation`` (``.json``, ``.md``):
+each cell's mean over the shuffles and its 95% interval over the swapped-in
+faces (bootstrap over ``swap_face`` groups).
 
 Usage::
 
@@ -35,15 +38,25 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from bench_quality import lofo_folds  # same leave-faces-out splits
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import interval, write_results
+from bench_quality import lofo_folds  # the same leave-faces-out splits
 from sklearn.metrics import log_loss, roc_auc_score
 
-from sklearn_deepfake import load_dfdc, load_video_folder, make_default_pipeline
+from sklearn_deepfake import (
+    load_dfdc,
+    load_video_folder,
+    make_default_pipeline,
+)
 from sklearn_deepfake.nets import SelfBlendedFaces, make_self_blended
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -102,10 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     reals = np.flatnonzero(y == 0)
     folds = lofo_folds(g, args.repeats)
 
-    print()
-    print("| setting | self-blended only: LOFO log loss | AUC "
-          "| with real fakes: LOFO log loss | AUC | time |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+    lines = [
+        "| setting | self-blended only: LOFO log loss | AUC "
+        "| with real fakes: LOFO log loss | AUC | time |",
+        "|---|---|---|---|---|---|",
+    ]
+    print("\n" + "\n".join(lines))
+    results: dict[str, dict] = {}
     for row in args.rows:
         t0 = time.perf_counter()
         if ROWS[row] is None:
@@ -121,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             blend_of = dict(zip(reals, F_b[: len(reals)]))  # dfl original -> blend
         cells = [] if F_b else ["- | -"]
         for with_fakes in (False, True) if F_b else (True,):
-            lls, aucs = [], []
+            lls, aucs, oofs = [], [], []
             for split in folds:
                 oof = np.zeros(len(y))
                 for a, b in split:
@@ -140,9 +156,31 @@ def main(argv: list[str] | None = None) -> int:
                     oof[b] = model.predict_proba([F[i] for i in b])[:, 1]
                 lls.append(log_loss(y, oof))
                 aucs.append(roc_auc_score(y, oof))
+                oofs.append(oof)
             cells.append(f"{np.mean(lls):.3f} | {np.mean(aucs):.2f}")
-        print(f"| {row} | {cells[0]} | {cells[1]} | "
-              f"{time.perf_counter() - t0:.0f} s |", flush=True)  # fmt: skip
+            column = "with_real_fakes" if with_fakes else "self_blended_only"
+            results.setdefault(row, {})[column] = {
+                "log_loss": float(np.mean(lls)),
+                "auc": float(np.mean(aucs)),
+                "log_loss_ci": interval(y, np.asarray(oofs), g, "log_loss"),
+                "auc_ci": interval(y, np.asarray(oofs), g, "roc_auc"),
+            }
+        lines.append(
+            f"| {row} | {cells[0]} | {cells[1]} | {time.perf_counter() - t0:.0f} s |"
+        )
+        print(lines[-1], flush=True)
+    write_results(
+        "bench_self_blend_ablation",
+        inputs={
+            **vars(args),
+            "videos": len(y),
+            "swap_faces": len(np.unique(g)),
+            "real_only_clips": len(X_ro),
+            "settings": {r: ROWS[r] for r in args.rows},
+        },
+        outputs=results,
+        markdown="\n".join(lines),
+    )
     return 0
 
 
