@@ -34,6 +34,8 @@ from sklearn_deepfake import load_dfdc, make_default_pipeline
 from sklearn_deepfake.nets import FaceCNNClassifier
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+if not SHARED.is_dir():  # a worktree: the shared data of the main checkout
+    SHARED = Path("/work/shared/data")
 
 
 def main(argv: list[str] | None = None) -> int:

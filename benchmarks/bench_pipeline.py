@@ -44,6 +44,8 @@ sys.path.insert(0, str(HERE))
 from _results import interval, write_results  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "data"
+if not SHARED.is_dir():  # a worktree: the shared data of the main checkout
+    SHARED = Path("/work/shared/data")
 
 
 def speed(args: argparse.Namespace) -> None:

@@ -60,6 +60,8 @@ from sklearn_deepfake import (
 from sklearn_deepfake.nets import SelfBlendedFaces, make_self_blended
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+if not SHARED.is_dir():  # a worktree: the shared data of the main checkout
+    SHARED = Path("/work/shared/data")
 
 #: Settings compared, as ``SelfBlendedFaces`` keyword arguments.
 ROWS: dict[str, dict | None] = {

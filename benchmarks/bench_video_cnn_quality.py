@@ -41,6 +41,8 @@ from sklearn_deepfake.nets import VideoCNNClassifier
 from sklearn_deepfake.video import FrameSampler
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+if not SHARED.is_dir():  # a worktree: the shared data of the main checkout
+    SHARED = Path("/work/shared/data")
 
 
 def main(argv: list[str] | None = None) -> int:
