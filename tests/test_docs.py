@@ -160,3 +160,8 @@ def test_the_benchmarks_page_is_valid_restructuredtext(tmp_path):
     docutils_core.publish_doctree(
         page, settings_overrides={"halt_level": 2, "report_level": 2}
     )
+
+
+def test_markdown_tables_keep_escaped_pipes_in_their_cell():
+    rst = skdf_docs.markdown_to_rst("| a | b |\n|---|---|\n| x \\| y | z |\n")
+    assert rst[4:8] == ["   * - a", "     - b", "   * - x \\| y", "     - z"]

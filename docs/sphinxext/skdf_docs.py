@@ -405,7 +405,10 @@ def markdown_to_rst(text: str) -> list[str]:
             continue
         if all(line.lstrip().startswith("|") for line in block):
             rows = [
-                [cell.strip() for cell in line.strip().strip("|").split("|")]
+                [
+                    cell.strip().replace("\\|", "|")
+                    for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))
+                ]
                 for line in block
                 if not re.fullmatch(r"\|?[\s:|-]+\|?", line.strip())
             ]
