@@ -32,7 +32,9 @@ minutes, the log loss of a constant 0.5, which is ln 2 = 0.693) are listed in
 allowed when TEXT occurs in its sentence and contains the figure. A line
 without a reason is an error. A reason that starts with ``pending`` marks a
 figure whose results file is still to come (from another branch): it is
-listed apart, as pending, until the line is removed.
+listed apart, as pending, as long as the script or file its text names has
+no results; once they exist the figure is checked against them like any
+other (and the line can go).
 
 Every other figure must be *backed*, beside its command: the figure's
 sentence, else its paragraph, else its section (a whole docstring, a whole
@@ -545,8 +547,8 @@ def _candidates(fig: Figure) -> list[tuple[float, float]]:
     return out
 
 
-def back(fig: Figure, pool: Pool, repo: Path = REPO) -> tuple[bool, str]:
-    """Find the results file that holds ``fig``; return ``(found, file)``."""
+def named_results(fig: Figure, pool: Pool, repo: Path = REPO) -> set[str]:
+    """The results files of the scripts and files that ``fig``'s text names."""
     files: set[str] = set()
     for name in fig.named:  # nothing named: nothing to search
         kind, _, what = name.partition(":")
@@ -554,7 +556,12 @@ def back(fig: Figure, pool: Pool, repo: Path = REPO) -> tuple[bool, str]:
             files |= _script_results(what, pool, repo)
         else:
             files |= {n for n in pool.numbers if Path(n).stem == what}
-    for name in sorted(files):
+    return files
+
+
+def back(fig: Figure, pool: Pool, repo: Path = REPO) -> tuple[bool, str]:
+    """Find the results file that holds ``fig``; return ``(found, file)``."""
+    for name in sorted(named_results(fig, pool, repo)):
         for value, tol in _candidates(fig):
             if any(abs(stored - value) <= tol for stored in pool.numbers[name]):
                 return True, name
@@ -602,9 +609,14 @@ def audit(
     """Mark each figure ``backed``, ``allowed`` or ``orphan``; return them."""
     for fig in figures:
         reason = _allowed(fig, allow)
-        if reason:
-            status = "pending" if reason.lower().startswith("pending") else "allowed"
-            fig.status, fig.backed_by = status, reason
+        pending = reason.lower().startswith("pending")
+        if reason and not pending:
+            fig.status, fig.backed_by = "allowed", reason
+            continue
+        if pending and not named_results(fig, pool, repo):
+            # pending only while the named results do not exist; once they
+            # do, the figure is checked against them like any other
+            fig.status, fig.backed_by = "pending", reason
             continue
         found, name = back(fig, pool, repo)
         if found:

@@ -189,3 +189,15 @@ def test_results_files_give_their_outputs_and_tables(tmp_path):
     assert sorted(pool.numbers) == ["bench_z.json", "bench_z.md"]
     assert pool.numbers["bench_z.json"] == [0.8134, 1274.0]  # inputs left out
     assert 0.81 in pool.numbers["bench_z.md"]
+
+
+def test_pending_lasts_only_while_the_named_results_are_missing():
+    allow = [("AUC of 0.81", "pending results from another branch")]
+    waiting = _audit("An AUC of 0.81 (``benchmarks/bench_later.py``).", allow)
+    assert _status(waiting) == {"0.81": "pending"}
+    # the named results exist: checked like any other figure
+    held = _audit("An AUC of 0.81 (``benchmarks/bench_x.py``).", allow)
+    assert _status(held) == {"0.81": "backed"}
+    allow = [("AUC of 0.83", "pending results from another branch")]
+    missing = _audit("An AUC of 0.83 (``benchmarks/bench_x.py``).", allow)
+    assert _status(missing) == {"0.83": "orphan"}
