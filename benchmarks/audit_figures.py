@@ -45,7 +45,10 @@ script's results are the files it names or writes with ``write_results`` and
 the files whose recorded command ran it; a ``.json`` brings its ``.md`` and
 the other way round. A figure that names nothing, or names a script that
 writes no results, is an orphan. In a ``.json`` file, the numbers of
-``outputs`` (strings included) count; in a ``.md`` file, every number. A
+``outputs`` (strings included) count; in a ``.md`` file, every number. An
+AUC, log-loss... figure is backed only by a number stored under a metric's
+name: a JSON key path, a table column (or row label) or a line that names
+AUC, ROC, loss, Brier, ECE, accuracy, F1, precision, recall or score. A
 stored number backs a figure when it rounds to the figure as shown (``0.81``
 is backed by ``0.8134``; an integer's trailing zeros are not taken as
 digits, so ``8,600`` is backed by ``8,585.6``); a percentage may be stored
@@ -158,6 +161,10 @@ class Pool:
 
     numbers: dict[str, list[float]] = field(default_factory=dict)
     commands: dict[str, str] = field(default_factory=dict)
+    #: the numbers stored under a metric's name (a JSON key path, a table
+    #: column or a line that names AUC, log loss...): the only ones that can
+    #: back an AUC or log-loss figure
+    metric: dict[str, list[float]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------
@@ -464,25 +471,51 @@ def collect(repo: Path = REPO) -> list[Figure]:
 # --------------------------------------------------------------------------
 
 
-def _numbers(obj: object) -> Iterator[float]:
+_METRIC_KEY = re.compile(
+    r"auc|roc|loss|brier|\bece\b|acc|f1|precision|recall|score", re.IGNORECASE
+)
+
+
+def _numbers(obj: object, where: str = "") -> Iterator[tuple[float, str]]:
+    """``(number, where)`` of every number in a JSON value, strings included."""
     if isinstance(obj, bool):
         return
     if isinstance(obj, int | float):
         if math.isfinite(obj):
-            yield float(obj)
+            yield float(obj), where
     elif isinstance(obj, str):
         for token in re.findall(r"-?\d[\d,]*(?:\.\d+)?(?:[eE]-?\d+)?", obj):
             try:
-                yield float(token.replace(",", ""))
+                yield float(token.replace(",", "")), f"{where} {obj}"
             except ValueError:
                 continue
     elif isinstance(obj, dict):
         for key, value in obj.items():
-            yield from _numbers(key)
-            yield from _numbers(value)
+            yield from _numbers(key, where)
+            yield from _numbers(value, f"{where}.{key}")
     elif isinstance(obj, list | tuple):
         for value in obj:
-            yield from _numbers(value)
+            yield from _numbers(value, where)
+
+
+def _markdown_numbers(text: str) -> Iterator[tuple[float, str]]:
+    """``(number, where)`` of a Markdown file: a table cell's column, a line."""
+    header: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("|"):
+            header = []
+            yield from _numbers(stripped, stripped)
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", stripped.strip("|"))]
+        if re.fullmatch(r"[\s:|-]+", stripped):
+            continue
+        if not header:
+            header = cells
+            continue
+        for i, cell in enumerate(cells):
+            column = header[i] if i < len(header) else ""
+            yield from _numbers(cell, f"{column} {cells[0]}")
 
 
 def load_pool(folder: Path = RESULTS) -> Pool:
@@ -493,17 +526,19 @@ def load_pool(folder: Path = RESULTS) -> Pool:
             continue
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".md":
-            pool.numbers[path.name] = list(_numbers(text))
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError:
-            continue  # reported by the page builder; backs nothing
-        if isinstance(record, dict) and "outputs" in record:
-            pool.commands[path.name] = str(record.get("command", ""))
-            pool.numbers[path.name] = list(_numbers(record["outputs"]))
+            found = list(_markdown_numbers(text))
         else:
-            pool.numbers[path.name] = list(_numbers(record))
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError:
+                continue  # reported by the page builder; backs nothing
+            if isinstance(record, dict) and "outputs" in record:
+                pool.commands[path.name] = str(record.get("command", ""))
+                found = list(_numbers(record["outputs"]))
+            else:
+                found = list(_numbers(record))
+        pool.numbers[path.name] = [v for v, _ in found]
+        pool.metric[path.name] = [v for v, w in found if _METRIC_KEY.search(w)]
     return pool
 
 
@@ -561,9 +596,10 @@ def named_results(fig: Figure, pool: Pool, repo: Path = REPO) -> set[str]:
 
 def back(fig: Figure, pool: Pool, repo: Path = REPO) -> tuple[bool, str]:
     """Find the results file that holds ``fig``; return ``(found, file)``."""
+    numbers = pool.metric if not fig.unit else pool.numbers
     for name in sorted(named_results(fig, pool, repo)):
         for value, tol in _candidates(fig):
-            if any(abs(stored - value) <= tol for stored in pool.numbers[name]):
+            if any(abs(v - value) <= tol for v in numbers.get(name, ())):
                 return True, name
     return False, ""
 

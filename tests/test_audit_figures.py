@@ -22,6 +22,7 @@ POOL = audit_figures.Pool(
         "bench_y.json": [0.70],
     },
     commands={"bench_x.json": "python benchmarks/bench_x.py", "bench_y.json": ""},
+    metric={"bench_x.json": [0.8134, 0.5531], "bench_y.json": [0.70]},
 )
 
 
@@ -79,6 +80,8 @@ def test_a_figure_beside_its_command_is_backed_at_the_shown_precision():
         "An AUC of 0.70 (``benchmarks/bench_x.py``).",
         # a script that writes no results backs nothing
         "An AUC of 0.81 (``benchmarks/bench_nothing.py``).",
+        # an AUC is not backed by a number stored as a time (0.0013 s)
+        "An AUC of 0.0013 (``benchmarks/bench_x.py``).",
     ],
 )
 def test_a_figure_its_named_results_do_not_hold_is_an_orphan(text):
@@ -188,7 +191,9 @@ def test_results_files_give_their_outputs_and_tables(tmp_path):
     pool = audit_figures.load_pool(tmp_path)
     assert sorted(pool.numbers) == ["bench_z.json", "bench_z.md"]
     assert pool.numbers["bench_z.json"] == [0.8134, 1274.0]  # inputs left out
+    assert pool.metric["bench_z.json"] == [0.8134]  # stored under "auc"
     assert 0.81 in pool.numbers["bench_z.md"]
+    assert pool.metric["bench_z.md"] == [0.81]  # the "auc" column
 
 
 def test_pending_lasts_only_while_the_named_results_are_missing():
