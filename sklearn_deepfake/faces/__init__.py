@@ -1,6 +1,13 @@
 """Face detection, face tracks and the on-disk face store."""
 
 from sklearn_deepfake.faces._cropping import FaceCropper
+from sklearn_deepfake.faces._pairs import extract_pairs, pair_partners
 from sklearn_deepfake.faces._store import FaceStore, LazyFaceTracks
 
-__all__ = ["FaceCropper", "FaceStore", "LazyFaceTracks"]
+__all__ = [
+    "FaceCropper",
+    "FaceStore",
+    "LazyFaceTracks",
+    "extract_pairs",
+    "pair_partners",
+]
