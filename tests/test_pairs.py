@@ -177,3 +177,26 @@ def test_extract_pairs_n_jobs_matches_serial(dfdc5):
 def test_extract_pairs_bad_originals_length(dfdc5):
     with pytest.raises(ValueError, match="originals has 1 entries for 2 videos"):
         extract_pairs(_cropper(), dfdc5.paths[:2], [None])
+
+
+def test_face_cropper_pairs_metadata_in_a_pipeline(dfdc5, count_detection):
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+
+    data = dfdc5
+    pipe = make_pipeline(
+        FrameSampler(), FaceCropper(size=32, device="cpu", pairs="metadata")
+    )
+    tracks = clone(pipe).fit_transform(data.paths)
+    reals = [p for p, t in zip(data.paths, data.target) if t == 0]
+    assert sorted(count_detection["videos"]) == sorted(reals)
+    expected = extract_pairs(_cropper(), data.paths, data.originals)
+    for a, b in zip(tracks, expected):
+        assert a.meta == b.meta
+        np.testing.assert_array_equal(a.crop_boxes, b.crop_boxes)
+        np.testing.assert_array_equal(a.crops, b.crops)
+
+
+def test_face_cropper_pairs_invalid():
+    with pytest.raises(ValueError, match="pairs must be"):
+        FaceCropper(pairs="original").fit()

@@ -11,6 +11,7 @@ of a training set (DFDC has about five fakes per original).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import warnings
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.exceptions import VideoReadError, VideoReadWarning
@@ -27,7 +29,7 @@ from sklearn_deepfake.faces._store import _file_id
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, FramePlan, check_per_video
 
-__all__ = ["extract_pairs", "pair_partners"]
+__all__ = ["extract_pairs", "originals_from_metadata", "pair_partners"]
 
 #: ``FaceTracks.meta`` key holding the path of the original whose boxes cut
 #: a fake's crops (set only on records cut that way).
@@ -130,8 +132,11 @@ def extract_pairs(
     """
     try:
         check_is_fitted(cropper)
-    except Exception:
+    except NotFittedError:
         cropper = clone(cropper).fit()
+    if getattr(cropper, "pairs", None) is not None:  # pairing is done here
+        cropper = copy.copy(cropper)
+        cropper.pairs = None
     plans = _as_plans(X)
     originals = list(originals)
     if len(originals) != len(plans):
@@ -202,8 +207,6 @@ def extract_pairs(
 
 def _copy_without_scheduler(cropper: FaceCropper) -> FaceCropper:
     """Return a shallow copy of ``cropper`` that pickles (no dask client)."""
-    import copy
-
     worker = copy.copy(cropper)
     worker.scheduler = None
     return worker
@@ -355,6 +358,58 @@ def _cut_fake(
         error=error,
         meta={PAIR_KEY: os.fspath(original)},
     )
+
+
+def originals_from_metadata(X: Any) -> list[str | None]:
+    """Path of each video's original, from the ``metadata.json`` beside it.
+
+    Parameters
+    ----------
+    X : list of str or FramePlan
+        The videos.
+
+    Returns
+    -------
+    originals : list of (str or None)
+        None for a video that its folder's ``metadata.json`` does not list
+        with an ``original`` (or when there is no such file, or it cannot be
+        read).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_deepfake.datasets import make_dfdc_folder
+    >>> from sklearn_deepfake.faces import originals_from_metadata
+    >>> info = make_dfdc_folder(tempfile.mkdtemp(), n_originals=1, n_test=0,
+    ...                         n_frames=2, random_state=0)
+    >>> found = originals_from_metadata(info.train_paths)
+    >>> found == info.train_originals, sum(o is not None for o in found)
+    (True, 1)
+    """
+    import json
+
+    tables: dict[str, dict] = {}
+    out: list[str | None] = []
+    for x in check_per_video(X, kind=(FramePlan, str)):
+        path = x.path if isinstance(x, FramePlan) else x
+        folder = os.path.dirname(os.fspath(path))
+        if folder not in tables:
+            try:
+                with open(
+                    os.path.join(folder, "metadata.json"), encoding="utf-8-sig"
+                ) as fh:
+                    table = json.load(fh)
+            except (OSError, ValueError):
+                table = {}
+            tables[folder] = table if isinstance(table, dict) else {}
+        entry = tables[folder].get(os.path.basename(path))
+        original = entry.get("original") if isinstance(entry, dict) else None
+        out.append(
+            os.path.join(folder, original)
+            if isinstance(original, str) and original
+            else None
+        )
+    return out
 
 
 def pair_partners(tracks: Any) -> np.ndarray:
