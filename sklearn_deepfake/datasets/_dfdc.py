@@ -440,7 +440,7 @@ def _load_train(
             )
     else:
         frame["group"] = _group_codes(names, originals)
-    first = ["filename", "label", "target", "original", "group", "part", "path"]
+    first = ["filename", "label", "target", "original", "group", "path", "part"]
     frame = frame[first + [c for c in frame.columns if c not in first]]
     return Bunch(
         paths=frame["path"].tolist(),
@@ -612,8 +612,8 @@ def load_dfdc(
             File names as written in the metadata.
         frame : pandas.DataFrame
             One row per video: ``filename``, ``label``, ``target``,
-            ``original``, ``group``, ``part`` (training only: the folder,
-            or the metadata's ``part``), ``path`` and any other metadata key.
+            ``original``, ``group``, ``path``, ``part`` (training only: the
+            folder, or the metadata's ``part``) and any other metadata key.
         root : str
             The ``root`` given.
 
