@@ -200,3 +200,24 @@ def test_face_cropper_pairs_metadata_in_a_pipeline(dfdc5, count_detection):
 def test_face_cropper_pairs_invalid():
     with pytest.raises(ValueError, match="pairs must be"):
         FaceCropper(pairs="original").fit()
+
+
+def test_cli_extract_with_pairs_detects_on_originals_only(
+    dfdc5, tmp_path, count_detection
+):
+    import contextlib
+    import io
+
+    from sklearn_deepfake.cli import main
+
+    store = tmp_path / "store"
+    argv = [
+        "extract", *dfdc5.paths, "--cache", str(store), "--device", "cpu",
+        "--n-frames", "8", "--set", "facecropper__size=32",
+        "facecropper__pairs=metadata",
+    ]  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main(argv) == 0, out.getvalue()
+    reals = [p for p, t in zip(dfdc5.paths, dfdc5.target) if t == 0]
+    assert sorted(count_detection["videos"]) == sorted(reals)
+    assert f"{len(dfdc5.paths)} new record(s)" in out.getvalue()
