@@ -64,6 +64,7 @@ def make_dfdc_folder(
     face_size: float | tuple[float, float] = (0.35, 0.5),
     manipulation: str = "blend",
     write_test_labels: bool = True,
+    n_parts: int | None = None,
     random_state: int | np.random.RandomState | None = None,
 ) -> Bunch:
     """Write a small synthetic dataset in the DFDC layout.
@@ -98,6 +99,14 @@ def make_dfdc_folder(
     write_test_labels : bool, default=True
         Also write ``root/test_labels.csv`` (``filename,label,original``),
         which :func:`load_dfdc` reads for ``subset="test"``.
+    n_parts : int or None, default=None
+        ``None`` writes the training videos into ``train_sample_videos/``.
+        An int writes them into ``dfdc_train_part_0/`` ...
+        ``dfdc_train_part_{n_parts - 1}/``, each with its own
+        ``metadata.json``, as the full DFDC training set is split; original
+        ``j`` and its fakes go to part ``j % n_parts``.
+
+        .. versionadded:: 0.1
     random_state : int, RandomState instance or None, default=None
         Seed; the same seed writes byte-identical files with the same names.
 
@@ -105,8 +114,11 @@ def make_dfdc_folder(
     -------
     data : :class:`~sklearn.utils.Bunch`
         With ``root`` (str), ``train_paths``, ``train_target``,
-        ``train_groups``, ``test_paths`` (in ``sample_submission.csv`` order),
-        ``test_target`` (the true test labels, 1 = FAKE) and ``test_groups``.
+        ``train_groups``, ``train_originals`` (the path of each training
+        video's original, None for the originals themselves), ``test_paths``
+        (in ``sample_submission.csv`` order), ``test_target`` (the true test
+        labels, 1 = FAKE) and ``test_groups``. Training videos are in the
+        order :func:`load_dfdc` reads them.
 
     See Also
     --------
@@ -129,6 +141,7 @@ def make_dfdc_folder(
         ("n_originals", n_originals, 1),
         ("fakes_per_original", fakes_per_original, 0),
         ("n_test", n_test, 0),
+        ("n_parts", 1 if n_parts is None else n_parts, 1),
     ]:
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
@@ -146,10 +159,13 @@ def make_dfdc_folder(
     n_train = n_originals * (1 + fakes_per_original)
     n_pairs, n_extra = divmod(n_test, 2)
     names = _random_names(rng, n_train + n_test)
-    train_dir = Path(root) / "train_sample_videos"
+    if n_parts is None:
+        train_dirs = [Path(root) / "train_sample_videos"]
+    else:
+        train_dirs = [Path(root) / f"dfdc_train_part_{k}" for k in range(n_parts)]
     test_dir = Path(root) / "test_videos"
-    train_dir.mkdir(parents=True, exist_ok=True)
-    test_dir.mkdir(parents=True, exist_ok=True)
+    for folder in [*train_dirs, test_dir]:
+        folder.mkdir(parents=True, exist_ok=True)
     common: dict[str, Any] = {
         "width": width,
         "height": height,
@@ -171,8 +187,9 @@ def make_dfdc_folder(
     # (name, folder, scene seed, manipulation seed or None, original name)
     jobs: list[tuple[str, Path, int, int | None, str | None]] = []
     it = iter(names)
-    for _ in range(n_originals):
+    for j in range(n_originals):
         original, scene = next(it), seed()
+        train_dir = train_dirs[j % len(train_dirs)]
         jobs.append((original, train_dir, scene, None, None))
         jobs.extend(
             (next(it), train_dir, scene, seed(), original)
@@ -188,16 +205,19 @@ def make_dfdc_folder(
             os.fspath(folder / name), scene_seed=scene, manip_seed=manip, **common
         )
 
-    train = sorted((j for j in jobs if j[1] == train_dir), key=lambda j: j[0])
-    metadata = {
-        name: {
-            "label": "FAKE" if original else "REAL",
-            "split": "train",
-            "original": original,
+    train = sorted((j for j in jobs if j[1] != test_dir), key=lambda j: (j[1], j[0]))
+    for train_dir in train_dirs:
+        metadata = {
+            name: {
+                "label": "FAKE" if original else "REAL",
+                "split": "train",
+                "original": original,
+            }
+            for name, folder, _, _, original in train
+            if folder == train_dir
         }
-        for name, _, _, _, original in train
-    }
-    _write_text(train_dir / "metadata.json", json.dumps(metadata, indent=1) + "\n")
+        text = json.dumps(metadata, indent=1) + "\n"
+        _write_text(train_dir / "metadata.json", text)
     test = sorted((j for j in jobs if j[1] == test_dir), key=lambda j: j[0])
     lines = ["filename,label"] + [f"{j[0]},0.5" for j in test]
     _write_text(Path(root) / "sample_submission.csv", "\n".join(lines) + "\n")
@@ -217,6 +237,7 @@ def make_dfdc_folder(
         train_paths=[os.fspath(j[1] / j[0]) for j in train],
         train_target=np.array([int(j[4] is not None) for j in train], dtype=int),
         train_groups=groups(train),
+        train_originals=[os.fspath(j[1] / j[4]) if j[4] else None for j in train],
         test_paths=[os.fspath(j[1] / j[0]) for j in test],
         test_target=np.array([int(j[4] is not None) for j in test], dtype=int),
         test_groups=groups(test),
@@ -363,7 +384,16 @@ def _unsourced_fakes(rows: list[dict], missing_original: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=4)
 
 
-def _load_train(root: Path, missing_original: str = "warn") -> Bunch:
+def _part_codes(parts: list[str], names: list[str], originals: list) -> np.ndarray:
+    """Code each row by its part, merging parts that a fake links to another."""
+    part_of = dict(zip(names, parts))
+    linked = [part_of.get(o) if isinstance(o, str) else None for o in originals]
+    return _group_codes(parts, linked)
+
+
+def _load_train(
+    root: Path, missing_original: str = "warn", group_by: str = "original"
+) -> Bunch:
     import pandas as pd
 
     rows = []
@@ -389,19 +419,39 @@ def _load_train(root: Path, missing_original: str = "warn") -> Bunch:
                     "label": str(entry["label"]).strip().upper(),
                     "target": _label_code(entry["label"], f"{name!r} in {meta_path}"),
                     "original": original,
+                    "part": str(entry.get("part") or folder.name),
                     "path": os.fspath(folder / name),
                 }
             )
     _unsourced_fakes(rows, missing_original)
     frame = pd.DataFrame(rows)
     names = [row["filename"] for row in rows]
-    frame["group"] = _group_codes(names, [row["original"] for row in rows])
-    first = ["filename", "label", "target", "original", "group", "path"]
+    originals = [row["original"] for row in rows]
+    if group_by == "part":
+        parts = [row["part"] for row in rows]
+        frame["group"] = _part_codes(parts, names, originals)
+        if len(set(parts)) == 1:
+            warnings.warn(
+                f"group_by='part' found a single part ({parts[0]!r}) under "
+                f"{root}: every video is in one group, so no grouped split "
+                "is possible. Use group_by='original' for this folder.",
+                UserWarning,
+                stacklevel=3,
+            )
+    else:
+        frame["group"] = _group_codes(names, originals)
+    first = ["filename", "label", "target", "original", "group", "path", "part"]
     frame = frame[first + [c for c in frame.columns if c not in first]]
     return Bunch(
         paths=frame["path"].tolist(),
         target=frame["target"].to_numpy(dtype=int),
         groups=frame["group"].to_numpy(dtype=int),
+        originals=[
+            os.path.join(os.path.dirname(row["path"]), row["original"])
+            if row["original"]
+            else None
+            for row in rows
+        ],
         filenames=names,
         frame=frame,
         root=os.fspath(root),
@@ -466,10 +516,14 @@ def _load_test(root: Path) -> Bunch:
         frame["original"] = originals
         groups = _group_codes(names, originals)
         frame["group"] = groups
+        paired = [os.fspath(folder / o) if o else None for o in originals]
+    else:
+        paired = [None] * len(names)
     return Bunch(
         paths=frame["path"].tolist(),
         target=target,
         groups=groups,
+        originals=paired,
         filenames=names,
         frame=frame,
         root=os.fspath(root),
@@ -497,7 +551,11 @@ def _check_listed(folder: Path, listed: list, on_disk: set, source: Path) -> Non
 
 
 def load_dfdc(
-    root: str | os.PathLike, *, subset: str = "train", missing_original: str = "warn"
+    root: str | os.PathLike,
+    *,
+    subset: str = "train",
+    missing_original: str = "warn",
+    group_by: str = "original",
 ) -> Bunch:
     """Load video paths, labels and leakage groups of a DFDC-style folder.
 
@@ -520,6 +578,17 @@ def load_dfdc(
         keep with its source. ``"warn"`` names them in a UserWarning,
         ``"raise"`` raises a ValueError instead, ``"ignore"`` says nothing.
         Labels are read in any case (``fake``, ``Real``).
+    group_by : {"original", "part"}, default="original"
+        What ``groups`` hold for ``subset="train"``. ``"original"``: a fake
+        and its original (and all fakes of that original) share a group.
+        ``"part"``: the videos of one ``dfdc_train_part_*`` folder (or of
+        one ``part`` value, when the metadata has that key) share a group;
+        parts linked by a fake whose original is in another part are merged.
+        Validating on whole parts is harder than on held-out originals: the
+        actors of a part rarely appear in another. A folder with one part
+        gives one group (with a warning). Ignored for ``subset="test"``.
+
+        .. versionadded:: 0.1
 
     Returns
     -------
@@ -533,12 +602,18 @@ def load_dfdc(
         groups : ndarray of int, shape (n_videos,) or None
             Leakage groups for grouped cross-validation: a fake and its
             ``original`` (and all fakes of that original) share a code;
-            codes are numbered in row order. None when unknown.
+            codes are numbered in row order. None when unknown. With
+            ``group_by="part"``, one code per part.
+        originals : list of (str or None)
+            Path of each video's original (beside it, as the metadata
+            names it), None for a video without one; the input of
+            :func:`~sklearn_deepfake.faces.extract_pairs`.
         filenames : list of str
             File names as written in the metadata.
         frame : pandas.DataFrame
             One row per video: ``filename``, ``label``, ``target``,
-            ``original``, ``group``, ``path`` and any other metadata key.
+            ``original``, ``group``, ``path``, ``part`` (training only: the
+            folder, or the metadata's ``part``) and any other metadata key.
         root : str
             The ``root`` given.
 
@@ -576,6 +651,15 @@ def load_dfdc(
     (4, 2, 2)
     >>> load_dfdc(root, subset="test").target
     array([1, 0])
+
+    Grouping by DFDC part:
+
+    >>> root = tempfile.mkdtemp()
+    >>> _ = make_dfdc_folder(root, n_originals=4, n_parts=2, n_test=0,
+    ...                      n_frames=2, random_state=0)
+    >>> data = load_dfdc(root, group_by="part")
+    >>> data.groups, sorted(set(data.frame["part"]))
+    (array([0, 0, 0, 0, 1, 1, 1, 1]), ['dfdc_train_part_0', 'dfdc_train_part_1'])
     """
     if subset not in ("train", "test"):
         raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")
@@ -584,11 +668,13 @@ def load_dfdc(
             "missing_original must be 'warn', 'raise' or 'ignore', got "
             f"{missing_original!r}."
         )
+    if group_by not in ("original", "part"):
+        raise ValueError(f"group_by must be 'original' or 'part', got {group_by!r}.")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Dataset folder {root} does not exist.")
     if subset == "train":
-        return _load_train(root, missing_original)
+        return _load_train(root, missing_original, group_by)
     if not (root / "test_videos").is_dir() and (root / "metadata.json").is_file():
         root = root.parent  # root named the training folder itself
     return _load_test(root)

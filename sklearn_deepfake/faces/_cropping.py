@@ -149,6 +149,17 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         ``pip install "sklearn-deepfake[dask]"``.
 
         .. versionadded:: 0.1
+    pairs : {"metadata"} or None, default=None
+        ``"metadata"``: pair-aware extraction of DFDC-layout folders. A
+        video listed in the ``metadata.json`` of its folder with an
+        ``original`` that exists beside it is cut with that original's
+        tracks (same frames, same crop boxes; no face detection on it), as
+        :func:`~sklearn_deepfake.faces.extract_pairs` does; the original is
+        extracted as well when it is not among ``X``. Videos without such an
+        entry (test videos, reals) are extracted on their own. None: every
+        video on its own.
+
+        .. versionadded:: 0.2
     verbose : int, default=0
         ``> 0`` shows a progress bar.
 
@@ -203,6 +214,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         cache_dir: str | os.PathLike | None = None,
         n_jobs: int | None = None,
         scheduler: Any = None,
+        pairs: str | None = None,
         verbose: int = 0,
     ) -> None:
         self.size = size
@@ -224,6 +236,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.scheduler = scheduler
+        self.pairs = pairs
         self.verbose = verbose
 
     # ------------------------------------------------------------------ API
@@ -268,6 +281,15 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             paths = [x for x in X if isinstance(x, str)]
             plans = iter(FrameSampler().fit_transform(paths))
             X = [x if isinstance(x, FramePlan) else next(plans) for x in X]
+        if self.pairs == "metadata":
+            from sklearn_deepfake.faces._pairs import (
+                extract_pairs,
+                originals_from_metadata,
+            )
+
+            single = copy.copy(self)
+            single.pairs = None
+            return extract_pairs(single, X, originals_from_metadata(X))
         cropper = self
         if self.scheduler is not None:  # workers get a cropper without it
             cropper = copy.copy(self)  # (a distributed.Client does not pickle)
@@ -282,8 +304,9 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         )
 
     def __setstate__(self, state: dict) -> None:
-        # croppers pickled before ``scheduler`` existed (saved models)
+        # croppers pickled before ``scheduler`` or ``pairs`` existed
         state.setdefault("scheduler", None)
+        state.setdefault("pairs", None)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):
@@ -365,6 +388,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             self.max_size is None or (is_int(self.max_size) and self.max_size >= 64),
             "None or an int >= 64",
         )
+        check("pairs", self.pairs in ("metadata", None), "'metadata' or None")
         check("verbose", is_int(self.verbose), "an int")
         check_scheduler(self.scheduler)
 
@@ -392,7 +416,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
 
     def _store_params(self) -> dict:
         """Return the parameters that change the tracks (part of the record key)."""
-        skip = {"cache_dir", "n_jobs", "verbose", "device", "scheduler"}
+        skip = {"cache_dir", "n_jobs", "verbose", "device", "scheduler", "pairs"}
         return {k: v for k, v in self.get_params().items() if k not in skip}
 
     def _crop_cached(self, plan: FramePlan) -> FaceTracks:

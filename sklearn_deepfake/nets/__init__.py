@@ -4,6 +4,7 @@ from sklearn_deepfake.nets._clips import make_clips
 from sklearn_deepfake.nets._compress import compress_frames
 from sklearn_deepfake.nets._face_cnn import FaceCNNClassifier
 from sklearn_deepfake.nets._models3d import VIDEO_ARCHS, build_video_model
+from sklearn_deepfake.nets._pairs import difference_mask, erase_by_difference, mix_pair
 from sklearn_deepfake.nets._self_blend import SelfBlendedFaces, make_self_blended
 from sklearn_deepfake.nets._temporal import TemporalClassifier
 from sklearn_deepfake.nets._video_cnn import VideoCNNClassifier
@@ -16,6 +17,9 @@ __all__ = [
     "VideoCNNClassifier",
     "build_video_model",
     "compress_frames",
+    "difference_mask",
+    "erase_by_difference",
     "make_clips",
     "make_self_blended",
+    "mix_pair",
 ]

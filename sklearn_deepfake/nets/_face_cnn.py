@@ -116,6 +116,28 @@ class FaceCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         crops), and the validation split is left as it is.
 
         .. versionadded:: 0.2
+    part_erasure : {"landmarks", "diff"} or None, default="landmarks"
+        How training crops get a face part blacked out (with probability
+        ``augment["face_part"]``). ``"landmarks"``: the eyes, nose or mouth
+        from the crop's landmarks. ``"diff"``: for a fake whose original is
+        among the training videos with aligned crops (records of
+        :func:`~sklearn_deepfake.faces.extract_pairs`), a face part where
+        the fake differs from its original, from an SSIM difference map
+        (:func:`~sklearn_deepfake.nets.erase_by_difference`), so that the
+        network must find more than one manipulated region (the 1st-place
+        DFDC solution); other crops (real videos, unpaired fakes) fall back
+        to the landmarks. None: no face-part erasure.
+
+        .. versionadded:: 0.2
+    pair_mixup : float or None, default=None
+        Real/fake mixup on aligned pairs (the 3rd-place DFDC solution): a
+        training crop of a fake with an aligned original (as for
+        ``part_erasure="diff"``) is replaced, with probability 1/2, by
+        ``lam * fake + (1 - lam) * original`` with
+        ``lam ~ Beta(pair_mixup, pair_mixup)`` and the soft label ``lam``
+        (:func:`~sklearn_deepfake.nets.mix_pair`). None turns it off.
+
+        .. versionadded:: 0.2
     valid_size : float or None, default=0.2
         Fraction of the videos (or groups) held out for early stopping.
         ``None`` or 0 trains on everything for ``max_epochs``.
@@ -192,6 +214,9 @@ default="mean_logit"
         Epoch (1-based) whose weights were kept by early stopping.
     valid_videos_ : ndarray of int
         Positions (in the training ``X``) of the validation videos.
+    n_train_pairs_ : int
+        Training fakes whose original (aligned crops) is among the training
+        videos: the ones ``part_erasure="diff"`` and ``pair_mixup`` use.
 
     See Also
     --------
@@ -234,6 +259,8 @@ default="mean_logit"
         self_blend_mode: str = "add",
         frames_per_video: int | None = 8,
         class_balance: str | None = None,
+        part_erasure: str | None = "landmarks",
+        pair_mixup: float | None = None,
         valid_size: float | None = 0.2,
         patience: int = 3,
         aggregation: str = "mean_logit",
@@ -267,6 +294,8 @@ default="mean_logit"
         self.self_blend_mode = self_blend_mode
         self.frames_per_video = frames_per_video
         self.class_balance = class_balance
+        self.part_erasure = part_erasure
+        self.pair_mixup = pair_mixup
         self.valid_size = valid_size
         self.patience = patience
         self.aggregation = aggregation
@@ -331,6 +360,19 @@ default="mean_logit"
             raise ValueError(
                 "self_blend_mode must be 'add' or 'replace', got "
                 f"{self.self_blend_mode!r}."
+            )
+        if self.part_erasure not in ("landmarks", "diff", None):
+            raise ValueError(
+                "part_erasure must be 'landmarks', 'diff' or None, got "
+                f"{self.part_erasure!r}."
+            )
+        if self.pair_mixup is not None and (
+            isinstance(self.pair_mixup, bool)
+            or not isinstance(self.pair_mixup, Real)
+            or not self.pair_mixup > 0
+        ):
+            raise ValueError(
+                f"pair_mixup must be None or a number > 0, got {self.pair_mixup!r}."
             )
         if self.callbacks is not None and not isinstance(self.callbacks, list):
             raise ValueError(
@@ -455,12 +497,27 @@ default="mean_logit"
         )
         self.valid_videos_ = valid
         size = int(next(t.size for t in X if len(t)))
-        probs = self._augment_probs
+        probs = dict(self._augment_probs)
+        erase_p = probs["face_part"]
+        if self.part_erasure != "landmarks":  # done by the dataset, or not at all
+            probs["face_part"] = 0.0
         augmenter = (
             FaceAugmenter(probs)
             if any(v > 0 for k, v in probs.items() if k != "cutmix")
             else None
         )
+        partners = None
+        self.n_train_pairs_ = 0
+        if self.part_erasure == "diff" or self.pair_mixup:
+            from sklearn_deepfake.faces._pairs import pair_partners
+
+            everywhere = pair_partners(X)
+            at = {int(g): k for k, g in enumerate(train)}
+            partners = np.array(
+                [at.get(int(everywhere[g]), -1) for g in train], dtype=np.int64
+            )
+            partners[y01[train] <= 0.5] = -1
+            self.n_train_pairs_ = int((partners >= 0).sum())
         train_ds = FrameDataset(
             [X[i] for i in train],
             y01[train],
@@ -472,6 +529,10 @@ default="mean_logit"
             self_blend=self._self_blend,
             self_blend_mode=self.self_blend_mode,
             balance=self.class_balance == "epoch",
+            partners=partners,
+            part_erasure=self.part_erasure,
+            erase_p=erase_p,
+            pair_mixup=self.pair_mixup,
         )
         module = self._build_module(previous, seed)
         module.freeze_backbone = bool(self.freeze_backbone)

@@ -271,6 +271,25 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         Each epoch uses every video of the smaller class (among videos with
         rows) and as many videos of the larger class, drawn anew from
         ``(seed, epoch)`` (see :func:`balanced_videos`).
+    partners : array-like of int, shape (n_videos,), default=None
+        Position in ``tracks`` of each video's original (-1 for none), for
+        fakes cut with their original's boxes
+        (:func:`~sklearn_deepfake.faces.extract_pairs`); the crop of the
+        original at the same track and frame is a fake crop's partner.
+    part_erasure : {"diff", "landmarks"} or None, default=None
+        ``"diff"``: with probability ``erase_p``, a fake crop with a partner
+        gets a face part blacked out where it differs from the partner
+        (:func:`~sklearn_deepfake.nets.erase_by_difference`); any other crop
+        gets one face part from its landmarks blacked out
+        (:func:`~sklearn_deepfake.nets._augment.erase_face_part`). Done
+        before ``augmenter``. Other values: nothing here (``"landmarks"``
+        is the augmenter's own ``face_part``).
+    erase_p : float, default=0.0
+        Probability of the ``"diff"`` erasure.
+    pair_mixup : float or None, default=None
+        When given, a fake crop with a partner is replaced, with probability
+        1/2, by ``mix_pair(fake, partner, lam)`` with ``lam ~ Beta(a, a)``
+        (``a = pair_mixup``) and labelled ``lam``; such a crop is not erased.
 
     Attributes
     ----------
@@ -280,7 +299,7 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         Whether each item is a self-blended pseudo-fake.
     """
 
-    _transient = ("_boxes",)
+    _transient = ("_boxes", "_partner_rows")
 
     def __init__(
         self,
@@ -295,6 +314,10 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         self_blend: Any = None,
         self_blend_mode: str = "add",
         balance: bool = False,
+        partners: Any = None,
+        part_erasure: str | None = None,
+        erase_p: float = 0.0,
+        pair_mixup: float | None = None,
     ) -> None:
         self.tracks = list(tracks)
         self.labels = np.asarray(labels, dtype=np.float32)
@@ -307,6 +330,12 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         self.self_blend = self_blend
         self.self_blend_mode = self_blend_mode
         self.balance = bool(balance)
+        self.partners = (
+            None if partners is None else np.asarray(partners, dtype=np.int64)
+        )
+        self.part_erasure = part_erasure
+        self.erase_p = float(erase_p)
+        self.pair_mixup = pair_mixup
         self.set_epoch(0)
 
     @property
@@ -380,11 +409,61 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         if blended[i]:
             img = self._blend(img, landmarks, v, r, epoch, i)
             label = np.float32(1)
+        elif self.part_erasure == "diff" or self.pair_mixup:
+            img, label = self._pair_tricks(img, label, v, r, epoch, i)
         if self.augmenter is not None:
             rng = np.random.default_rng([self.seed, epoch, int(i)])
             img = self.augmenter(img, landmarks, rng)
         x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         return x, torch.tensor(label)
+
+    def _partner_crop(self, v: int, r: int) -> np.ndarray | None:
+        """Return the original's crop aligned with row ``r`` of fake ``v`` (or None)."""
+        import cv2
+
+        from sklearn_deepfake.nets._pairs import partner_rows
+
+        if self.partners is None or self.labels[v] <= 0.5:
+            return None
+        o = int(self.partners[v])
+        if o < 0 or self.tracks[o].size != self.tracks[v].size:
+            return None
+        rows = self.__dict__.setdefault("_partner_rows", _LRU())
+        if v not in rows:
+            rows[v] = partner_rows(self.tracks[v], self.tracks[o])
+        ro = int(rows[v][r])
+        if ro < 0:
+            return None
+        img = self.tracks[o].crops_at([ro])[0]
+        if img.shape[0] != self.size or img.shape[1] != self.size:
+            img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return img
+
+    def _pair_tricks(
+        self, img: np.ndarray, label: Any, v: int, r: int, epoch: int, i: int
+    ) -> tuple[np.ndarray, Any]:
+        """Pair mixup or difference-mask erasure of one crop (see the class)."""
+        from sklearn_deepfake.nets._augment import _FACE_PARTS, erase_face_part
+        from sklearn_deepfake.nets._pairs import erase_by_difference, mix_pair
+
+        rng = np.random.default_rng([self.seed, epoch, int(i), 5])
+        partner = self._partner_crop(v, r)
+        if partner is not None and self.pair_mixup and rng.random() < 0.5:
+            a = float(self.pair_mixup)
+            img, lam = mix_pair(img, partner, rng.beta(a, a))
+            return img, np.float32(lam)
+        if self.part_erasure != "diff" or not rng.random() < self.erase_p:
+            return img, label
+        track = self.tracks[v]
+        landmarks = np.asarray(track.landmarks[r], dtype=np.float64)
+        if track.size != self.size:
+            landmarks = landmarks * (self.size / track.size)
+        if partner is not None:
+            return erase_by_difference(img, partner, landmarks, rng)[0], label
+        part = _FACE_PARTS[int(rng.integers(len(_FACE_PARTS)))]
+        if np.isfinite(landmarks).all() and np.any(landmarks != 0):
+            img = erase_face_part(img, landmarks, part)
+        return img, label
 
     def _blend(
         self, img: np.ndarray, landmarks: np.ndarray, v: int, r: int, epoch: int, i: int
