@@ -168,14 +168,16 @@ _OFFLINE_VALUES = ("1", "true", "yes", "on")
 
 
 def hub_reachable(host: str = "huggingface.co", timeout: float | None = None) -> bool:
-    """Whether a TCP connection to ``host`` port 443 opens within ``timeout``.
+    """Whether ``https://host/`` answers a ``HEAD`` request within ``timeout``.
 
     ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) set to 1 answers False
-    without touching the network. Otherwise the name lookup and the
-    connection run in a daemon thread that is given ``timeout`` seconds
-    (:data:`HUB_PROBE_TIMEOUT` by default) in all, so a machine without a
-    network answers in about that long, never after a long DNS or TCP
-    timeout. Nothing is sent over the connection.
+    without touching the network. Otherwise the name lookup, the TLS
+    handshake and the request run in a daemon thread that is given
+    ``timeout`` seconds (:data:`HUB_PROBE_TIMEOUT` by default) in all, so a
+    machine without a network answers in about that long, never after a
+    long DNS or TCP timeout. Any HTTP answer counts; an open TCP connection
+    alone does not (some sandboxes accept every connection and then answer
+    nothing).
 
     Parameters
     ----------
@@ -189,7 +191,7 @@ def hub_reachable(host: str = "huggingface.co", timeout: float | None = None) ->
     reachable : bool
         True when the connection opened.
     """
-    import socket
+    import http.client
     import threading
 
     if any(
@@ -201,11 +203,14 @@ def hub_reachable(host: str = "huggingface.co", timeout: float | None = None) ->
     result: list[bool] = []
 
     def probe() -> None:
+        conn = http.client.HTTPSConnection(host, 443, timeout=wait)
         try:
-            with socket.create_connection((host, 443), timeout=wait):
-                result.append(True)
-        except OSError:
+            conn.request("HEAD", "/")
+            result.append(conn.getresponse().status > 0)
+        except (OSError, http.client.HTTPException):
             result.append(False)
+        finally:
+            conn.close()
 
     thread = threading.Thread(target=probe, daemon=True)
     thread.start()

@@ -127,7 +127,13 @@ def uncompile_backbone(module: Any) -> None:
 def make_accelerated_net(accelerator: Any, *args: Any, **kwargs: Any) -> FrameNet:
     """Build an :class:`AcceleratedFrameNet` (``device`` is left to ``accelerator``)."""
     kwargs["device"] = None
+    if not kwargs.get("verbose"):
+        kwargs["callbacks__print_log__sink"] = _silent
     return AcceleratedFrameNet(*args, accelerator=accelerator, **kwargs)
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 class AcceleratedFrameNet(AccelerateMixin, FrameNet):
@@ -187,7 +193,17 @@ class AcceleratedFrameNet(AccelerateMixin, FrameNet):
         )
         return {"loss": loss, "y_pred": y_pred}
 
+    def release_training_state(self) -> None:
+        """Release as FrameNet does, and the accelerator's wrapped schedule."""
+        super().release_training_state()
+        for _, cb in self.callbacks_:
+            if getattr(cb, "policy_", None) is not None:
+                cb.policy_ = None
+
     def __getstate__(self) -> dict:
         state = super().__getstate__()
         state["accelerator"] = None  # not picklable; only training needs it
+        if state.get("device") is None:  # skorch warns on loading device=None
+            acc = self.accelerator
+            state["device"] = str(acc.device) if acc is not None else "cpu"
         return state
