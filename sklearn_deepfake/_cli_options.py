@@ -221,6 +221,8 @@ def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
         for key in ("weights", "pretrained", "backbone"):
             if f"classifier__estimator__{key}" in params:
                 kwargs[key] = params[f"classifier__estimator__{key}"]
+        if getattr(args, "command", None) == "extract":
+            kwargs["pretrained"] = False  # extraction needs no network weights
     pipe = make_default_pipeline(
         preset=getattr(args, "preset", "default"),
         features=getattr(args, "features", None),

@@ -82,7 +82,7 @@ def test_cli_fit_dfdc_without_hub_fails_before_finding_faces(
     no_hub, tiny_dfdc, tmp_path, capsys
 ):
     out = str(tmp_path / "m.joblib")
-    assert main(["fit", str(tiny_dfdc), "-o", out, "--preset", "dfdc"]) != 0
+    assert main(["fit", str(tiny_dfdc.root), "-o", out, "--preset", "dfdc"]) != 0
     captured = capsys.readouterr()
     assert "weights=" in captured.err
     assert "tf_efficientnet_lite0" in captured.err
@@ -134,3 +134,39 @@ def test_dfdc_preset_trains_end_to_end_on_cpu(tiny_videos):
     held = set(np.asarray(groups)[ens.calibration_index_])
     assert held
     assert not held & set(np.delete(np.asarray(groups), ens.calibration_index_))
+
+
+def test_cli_extract_dfdc_needs_no_hub(no_hub, tiny_dfdc, tmp_path, capsys):
+    from sklearn_deepfake._cli_options import _build_pipeline
+    from sklearn_deepfake.cli import _build_parser
+
+    args = _build_parser().parse_args(
+        ["extract", str(tiny_dfdc.root), "--preset", "dfdc", "--size", "32"]
+    )
+    pipe = _build_pipeline(args, str(tmp_path / "faces"))
+    assert pipe.named_steps["facecropper"].size == 32
+    assert pipe.named_steps["classifier"].estimator.pretrained is False
+
+
+@pytest.mark.slow
+def test_cli_fit_preset_dfdc_end_to_end_tiny(tiny_dfdc, tmp_path, capsys):
+    import joblib
+
+    out = tmp_path / "m.joblib"
+    argv = [
+        "fit", str(tiny_dfdc.root), "-o", str(out), "--preset", "dfdc",
+        "--size", "32", "--n-frames", "4", "--device", "cpu",
+        "--cache", str(tmp_path / "faces"),
+        "--set", "classifier__estimator__backbone=resnet18",
+        "classifier__estimator__pretrained=False", "classifier__n_seeds=2",
+        "classifier__estimator__max_epochs=1", "classifier__random_state=0",
+        "classifier__calibration_size=0.5",
+    ]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(argv) == 0, capsys.readouterr().err
+    pipe = joblib.load(out)
+    ens = pipe.named_steps["classifier"]
+    assert len(ens.estimators_) == 2
+    assert ens.estimators_[0].backbone == "resnet18"
+    assert pipe.named_steps["facecropper"].size == 32

@@ -145,7 +145,8 @@ default="mean_logit"
         appended after the built-in ones (epoch setter, learning-rate
         schedule, early stopping); for example an Optuna pruning callback.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        Mixed precision and channels-last memory are used on CUDA only.
+        By default mixed precision and channels-last memory are used on
+        CUDA only (see ``precision`` and ``channels_last``).
     num_workers : int, default=0
         ``DataLoader`` worker processes that read (and augment) the crops,
         for training, validation and prediction (skorch's

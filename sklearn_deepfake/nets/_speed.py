@@ -193,6 +193,15 @@ class AcceleratedFrameNet(AccelerateMixin, FrameNet):
         )
         return {"loss": loss, "y_pred": y_pred}
 
+    def on_train_end(self, net: Any, X: Any = None, y: Any = None, **kw: Any):
+        """Unwrap the module (skorch) and drop the accelerator's references.
+
+        An ensemble trains several networks with one accelerator; without
+        ``free_memory`` it would keep every one of them alive.
+        """
+        super().on_train_end(net, X=X, y=y, **kw)
+        self.accelerator.free_memory()
+
     def release_training_state(self) -> None:
         """Release as FrameNet does, and the accelerator's wrapped schedule."""
         super().release_training_state()
