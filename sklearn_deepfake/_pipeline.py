@@ -504,8 +504,9 @@ def _check_preset_options(preset: str, **options: Any) -> None:
     if not ignored:
         return
     what = {
-        "default": "pools context features into a logistic regression (no "
-        "neural-network ensemble)",
+        "default": "pools per-frame features into a logistic regression (no "
+        "network ensemble; a 'cnn' feature step takes its weights through "
+        "set_params(features__weights=...))",
         "dfdc": "trains an ensemble of FaceCNNClassifiers on the face crops "
         "(no feature step, no logistic regression, no pooling, no calibration "
         "wrapper)",

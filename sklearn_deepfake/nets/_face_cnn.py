@@ -437,7 +437,9 @@ default="mean_logit"
         from sklearn_deepfake.features._weights import check_pretrained_reachable
 
         self._validate_params()
-        if self.pretrained and not (self.warm_start and hasattr(self, "net_")):
+        warm = self.warm_start and hasattr(self, "net_")
+        if self.pretrained and self.weights is None and not warm:
+            # before any work: a clear error when the weights cannot be had
             check_pretrained_reachable(self.backbone)
         X = check_per_video(X, kind=FaceTracks)
         classes, y01 = self._encode_labels(y, len(X))
