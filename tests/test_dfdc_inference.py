@@ -105,6 +105,19 @@ def test_flip_tta_gives_a_mirrored_video_the_same_prediction(fitted_pair):
     )
 
 
+def test_onnx_export_keeps_flip_tta(fitted_pair, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from sklearn_deepfake.export import ONNXFaceClassifier, export_onnx
+
+    X, _, tta = fitted_pair
+    path = export_onnx(tta, tmp_path / "tta.onnx", size=32)
+    onnx_clf = ONNXFaceClassifier(path).fit()
+    np.testing.assert_allclose(
+        onnx_clf.predict_proba(X), tta.predict_proba(X), atol=1e-4
+    )
+
+
 def test_flip_tta_module_averages_logits():
     net = torch.nn.Conv2d(1, 1, (1, 3), bias=False)
     x = torch.randn(2, 1, 1, 3)
