@@ -30,6 +30,7 @@ _PUBLIC = {
     "ClippedClassifier": "sklearn_deepfake.calibration",
     "FramewiseClassifier": "sklearn_deepfake.classifiers",
     "CalibratedStackingClassifier": "sklearn_deepfake.ensemble",
+    "SeedEnsembleClassifier": "sklearn_deepfake.ensemble",
     "calibration_report": "sklearn_deepfake.calibration",
     "compare_calibration": "sklearn_deepfake.calibration",
     "expected_calibration_error": "sklearn_deepfake.calibration",

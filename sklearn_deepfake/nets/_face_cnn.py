@@ -167,7 +167,8 @@ default="mean_logit"
         appended after the built-in ones (epoch setter, learning-rate
         schedule, early stopping); for example an Optuna pruning callback.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        Mixed precision and channels-last memory are used on CUDA only.
+        By default mixed precision and channels-last memory are used on
+        CUDA only (see ``precision`` and ``channels_last``).
     num_workers : int, default=0
         ``DataLoader`` worker processes that read (and augment) the crops,
         for training, validation and prediction (skorch's
@@ -184,6 +185,43 @@ default="mean_logit"
         the next; needs ``num_workers > 0``.
 
         .. versionadded:: 0.2
+    tta : {None, "flip"}, default=None
+        Test-time augmentation: ``"flip"`` scores each crop by the mean of
+        the logits of the crop and of its horizontal mirror (as the DFDC
+        winners did), so a mirrored video gets the same prediction as the
+        original; it doubles the prediction cost. Training is unchanged.
+
+        .. versionadded:: 0.3
+    precision : {"auto", "fp32", "fp16", "bf16"}, default="auto"
+        Autocast of training and prediction. ``"auto"``: float16 with loss
+        scaling (``GradScaler``) on CUDA, float32 on the CPU; ``"fp16"``
+        needs CUDA (a ValueError in :meth:`fit` otherwise); ``"bf16"``
+        (no loss scaling) works on CUDA and on the CPU.
+
+        .. versionadded:: 0.3
+    channels_last : {"auto"} or bool, default="auto"
+        Feed the backbone channels-last tensors (faster convolutions with
+        CUDA tensor cores). ``"auto"``: on CUDA only.
+
+        .. versionadded:: 0.3
+    torch_compile : bool, default=False
+        Compile the backbone with :func:`torch.compile` for training and
+        prediction; needs CUDA (a ValueError in :meth:`fit` otherwise). The
+        fitted and pickled network is the plain module.
+
+        .. versionadded:: 0.3
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's :class:`~skorch.hf.AccelerateMixin` with this
+        Hugging Face ``Accelerator`` (``pip install
+        'sklearn-deepfake[accelerate]'``): data-parallel training on several
+        GPUs when the script runs under ``accelerate launch --multi_gpu
+        --num_processes N``, and the accelerator's mixed precision (then
+        ``precision`` applies to prediction only). ``device`` is then the
+        accelerator's. An accelerator cannot be pickled: set it back to
+        None (``set_params(accelerator=None)``) before saving the fitted
+        classifier.
+
+        .. versionadded:: 0.3
     random_state : int, RandomState or None, default=None
         Seeds the initial weights (without pretrained weights), the split,
         the sampling, the augmentation and the batch order. The global torch
@@ -273,6 +311,11 @@ default="mean_logit"
         num_workers: int = 0,
         pin_memory: bool = False,
         persistent_workers: bool = False,
+        tta: str | None = None,
+        precision: str = "auto",
+        channels_last: bool | str = "auto",
+        torch_compile: bool = False,
+        accelerator: Any = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
@@ -308,6 +351,11 @@ default="mean_logit"
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers
+        self.tta = tta
+        self.precision = precision
+        self.channels_last = channels_last
+        self.torch_compile = torch_compile
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
 
@@ -378,6 +426,30 @@ default="mean_logit"
             raise ValueError(
                 f"callbacks must be None or a list, got {type(self.callbacks)}."
             )
+        self._validate_speed_params()
+
+    def _validate_speed_params(self) -> None:
+        from sklearn_deepfake.nets._speed import PRECISIONS, TTA_MODES
+
+        if self.tta not in TTA_MODES:
+            raise ValueError(f"tta must be one of {TTA_MODES}, got {self.tta!r}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {PRECISIONS}, got {self.precision!r}."
+            )
+        if not (self.channels_last == "auto" or isinstance(self.channels_last, bool)):
+            raise ValueError(
+                f"channels_last must be 'auto' or a bool, got {self.channels_last!r}."
+            )
+        if not isinstance(self.torch_compile, bool):
+            raise ValueError(
+                f"torch_compile must be a bool, got {self.torch_compile!r}."
+            )
+        if self.accelerator is not None and not hasattr(self.accelerator, "prepare"):
+            raise ValueError(
+                "accelerator must be None or an accelerate.Accelerator, got "
+                f"{self.accelerator!r}."
+            )
 
     # ------------------------------------------------------------------
     # Fitting
@@ -404,7 +476,13 @@ default="mean_logit"
         self : object
             Fitted classifier.
         """
+        from sklearn_deepfake.features._weights import check_pretrained_reachable
+
         self._validate_params()
+        warm = self.warm_start and hasattr(self, "net_")
+        if self.pretrained and self.weights is None and not warm:
+            # before any work: a clear error when the weights cannot be had
+            check_pretrained_reachable(self.backbone)
         X = check_per_video(X, kind=FaceTracks)
         classes, y01 = self._encode_labels(y, len(X))
         n_rows = np.array([len(t) for t in X])
@@ -470,8 +548,21 @@ default="mean_logit"
             mean=tuple(float(m) for m in cfg.get("mean", (0.485, 0.456, 0.406))),
             std=tuple(float(s) for s in cfg.get("std", (0.229, 0.224, 0.225))),
             input_size=self.input_size,
-            channels_last=self.device_.type == "cuda",
+            channels_last=self._channels_last(),
         )
+
+    def _channels_last(self) -> bool:
+        rule = getattr(self, "channels_last", "auto")  # absent in older pickles
+        return self.device_.type == "cuda" if rule == "auto" else bool(rule)
+
+    def _amp_dtype(self) -> Any:
+        """Autocast dtype: "auto" (float16 on CUDA), None (float32) or a dtype."""
+        from sklearn_deepfake.nets._speed import resolve_precision
+
+        precision = getattr(self, "precision", "auto")
+        if precision == "auto":
+            return "auto"
+        return resolve_precision(precision, self.device_)
 
     def _fit_net(
         self,
@@ -483,6 +574,11 @@ default="mean_logit"
         previous: Any,
     ) -> None:
         from sklearn_deepfake.nets._augment import FaceAugmenter
+        from sklearn_deepfake.nets._speed import (
+            compile_backbone,
+            resolve_precision,
+            uncompile_backbone,
+        )
         from sklearn_deepfake.nets._training import (
             FrameDataset,
             best_valid_epoch,
@@ -490,6 +586,9 @@ default="mean_logit"
         )
         from sklearn_deepfake.utils._checks import check_groups
 
+        if self.accelerator is not None:
+            self.device_ = self.accelerator.device
+        resolve_precision(self.precision, self.device_)  # fp16 needs CUDA
         if self.valid_size:
             groups = check_groups(groups, len(X))
         train, valid = self._train_valid_split(
@@ -535,12 +634,17 @@ default="mean_logit"
             pair_mixup=self.pair_mixup,
         )
         module = self._build_module(previous, seed)
+        module.channels_last = self._channels_last()
+        compile_backbone(module, self.torch_compile, self.device_)
         module.freeze_backbone = bool(self.freeze_backbone)
         head_ids = {id(p) for p in module.backbone.get_classifier().parameters()}
         for p in module.backbone.parameters():
             p.requires_grad_(id(p) in head_ids or not self.freeze_backbone)
 
         head_names = [n for n, p in module.named_parameters() if id(p) in head_ids]
+        speed: dict[str, Any] = {"amp_dtype": self._amp_dtype()}
+        if self.accelerator is not None:
+            speed["accelerator"] = self.accelerator
         valid_ds = None
         if len(valid):
             valid_ds = FrameDataset(
@@ -570,7 +674,9 @@ default="mean_logit"
                 self.persistent_workers,
                 self.device_,
             ),
+            **speed,
         )
+        uncompile_backbone(self.net_.module_)
         self.best_epoch_ = best_valid_epoch(self.net_, valid_ds is not None)
 
     # ------------------------------------------------------------------
@@ -599,13 +705,62 @@ default="mean_logit"
         from sklearn_deepfake.nets._training import stream_row_scores
 
         return stream_row_scores(
-            self.net_.module_,
+            self._scoring_module(),
             X,
             batch_size=int(self.batch_size),
             device=self.device_,
             num_workers=int(getattr(self, "num_workers", 0)),
             pin_memory=bool(getattr(self, "pin_memory", False)),
+            amp_dtype=self._amp_dtype(),
         )
+
+    def _scoring_module(self) -> Any:
+        """Return the fitted network, wrapped for ``tta`` and ``torch_compile``."""
+        import torch
+
+        from sklearn_deepfake.nets._speed import FlipTTA
+
+        module = self.net_.module_
+        if getattr(self, "tta", None) == "flip":
+            module = FlipTTA(module)
+        if getattr(self, "torch_compile", False) and self.device_.type == "cuda":
+            module = torch.compile(module)
+        return module
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Return each video's log-odds of ``classes_[1]``, before clipping.
+
+        The logit of the pooled probability that :meth:`predict_proba` clips
+        to ``[eps, 1 - eps]`` (a video without faces gets that of
+        ``empty_proba_``), bounded to ``[1e-7, 1 - 1e-7]`` first so that the
+        result is finite. As in scikit-learn, positive means ``classes_[1]``:
+        the fake class for labels ``[0, 1]``, the real one for
+        ``["FAKE", "REAL"]``. Ensembles average these
+        (:class:`~sklearn_deepfake.ensemble.SeedEnsembleClassifier`).
+
+        .. versionadded:: 0.3
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        logit : ndarray of shape (n_videos,)
+            Log-odds of ``classes_[1]``.
+        """
+        from scipy.special import logit
+
+        check_is_fitted(self)
+        X = check_per_video(X, kind=FaceTracks)
+        scores = self._stream_scores(X)
+        fake = np.array(
+            [self._pool_video(t, p) for t, p in zip(X, scores, strict=True)],
+            dtype=np.float64,
+        )
+        z = logit(np.clip(fake, 1e-7, 1 - 1e-7))
+        return z if self._fake_index() == 1 else -z
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Return ``(n_videos, 2)`` class probabilities.

@@ -522,8 +522,12 @@ def stream_row_scores(
     device: torch.device,
     num_workers: int = 0,
     pin_memory: bool = False,
+    amp_dtype: torch.dtype | str | None = "auto",
 ) -> list[np.ndarray]:
     """Sigmoid of ``module`` on every face row, streamed batch by batch.
+
+    ``amp_dtype``: ``"auto"`` autocasts to float16 on CUDA only; None runs
+    in float32; a dtype autocasts to it on any device.
 
     A ``DataLoader`` (``num_workers`` processes) reads the crops of one
     batch at a time through :class:`RowChunks`, so the crops of all videos
@@ -546,7 +550,7 @@ def stream_row_scores(
     module.eval()
     with (
         torch.inference_mode(),
-        torch.autocast(device.type, enabled=device.type == "cuda"),
+        _inference_autocast(device, amp_dtype),
     ):
         for segments in loader:
             by_shape: dict[tuple, list] = {}
@@ -562,6 +566,14 @@ def stream_row_scores(
         np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
         for parts in per_video
     ]
+
+
+def _inference_autocast(device: torch.device, amp_dtype: Any) -> Any:
+    if isinstance(amp_dtype, str):  # "auto"
+        return torch.autocast(device.type, enabled=device.type == "cuda")
+    if amp_dtype is None:
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype=amp_dtype)
 
 
 def group_train_valid_split(
@@ -670,13 +682,21 @@ class FrameNet(NeuralNet):
     label_smoothing = 0.0
     grad_clip: float | None = None
     use_amp = False
+    amp_dtype: torch.dtype | None = None  # None: float16
     mix_seed = 0
+
+    def _autocast(self, device: torch.device) -> Any:
+        """Autocast context of the training and validation steps."""
+        dtype = self.amp_dtype or torch.float16
+        return torch.autocast(device.type, dtype=dtype, enabled=self.use_amp)
 
     def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kw: Any) -> None:
         """Create the batch-mixing generator and the gradient scaler."""
         super().on_train_begin(net, X=X, y=y, **kw)
         self._mix_rng = np.random.default_rng([self.mix_seed, 11])
-        self._scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        # Loss scaling is for float16 only; bfloat16 has float32's range.
+        fp16 = self.amp_dtype in (None, torch.float16)
+        self._scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and fp16)
 
     def train_step(self, batch: Any, **fit_params: Any) -> dict:
         """One optimisation step on one batch."""
@@ -690,7 +710,7 @@ class FrameNet(NeuralNet):
         if self.label_smoothing:
             yi = yi * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
         self.optimizer_.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, enabled=self.use_amp):
+        with self._autocast(device):
             y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred.float(), yi, X=Xi, training=True)
         self._scaler.scale(loss).backward()
@@ -708,7 +728,7 @@ class FrameNet(NeuralNet):
         self._set_training(False)
         device = torch.device(self.device)
         Xi, yi = unpack_data(batch)
-        with torch.no_grad(), torch.autocast(device.type, enabled=self.use_amp):
+        with torch.no_grad(), self._autocast(device):
             y_pred = self.infer(Xi.to(device), **fit_params)
         loss = self.get_loss(
             y_pred.float(), yi.to(device).float(), X=Xi, training=False
@@ -929,6 +949,8 @@ def train_frame_net(
     callbacks: Sequence[tuple[str, Any]] = (),
     cutmix_p: float | None = None,
     label_smoothing: float | None = None,
+    amp_dtype: torch.dtype | str | None = "auto",
+    accelerator: Any = None,
     **net_kwargs: Any,
 ) -> FrameNet:
     """Fit a :class:`FrameNet` on ``train_ds``; return it, training state released.
@@ -941,6 +963,12 @@ def train_frame_net(
     come after the built-in ones; ``net_kwargs`` go to :class:`FrameNet`
     (e.g. ``optimizer__param_groups`` or ``iterator_train__collate_fn``).
     ``cutmix_p`` and ``label_smoothing`` are set on the net when not None.
+    ``amp_dtype``: ``"auto"`` trains with float16 autocast (and loss
+    scaling) on CUDA only; None in float32; a dtype autocasts to it.
+    ``accelerator`` (an ``accelerate.Accelerator``) trains through skorch's
+    ``AccelerateMixin`` instead
+    (:class:`~sklearn_deepfake.nets._speed.AcceleratedFrameNet`), which then
+    places the data and handles mixed precision and several processes.
     The module is left in evaluation mode.
     """
     from skorch.helper import predefined_split
@@ -966,7 +994,15 @@ def train_frame_net(
         net_kwargs.setdefault("iterator_train__shuffle", True)
     net_kwargs.setdefault("iterator_train", EpochLoader)
     net_kwargs.setdefault("iterator_valid", EpochLoader)
-    net = FrameNet(
+    if accelerator is not None:
+        from functools import partial
+
+        from sklearn_deepfake.nets._speed import make_accelerated_net
+
+        build: Any = partial(make_accelerated_net, accelerator)
+    else:
+        build = FrameNet
+    net = build(
         module,
         criterion=torch.nn.BCEWithLogitsLoss,
         criterion__pos_weight=pos_weight,
@@ -987,7 +1023,11 @@ def train_frame_net(
     if label_smoothing is not None:
         net.label_smoothing = float(label_smoothing)
     net.grad_clip = None if grad_clip is None else float(grad_clip)
-    net.use_amp = torch.device(device).type == "cuda"
+    if isinstance(amp_dtype, str):  # "auto"
+        net.use_amp = torch.device(device).type == "cuda"
+    else:
+        net.use_amp = amp_dtype is not None
+        net.amp_dtype = amp_dtype
     net.mix_seed = seed
     net.fit(train_ds, y=None)
     # Drop the training data and optimiser state (keeps pickles small).

@@ -117,6 +117,7 @@ INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
         ],
         "cv": 2,
     },
+    "SeedEnsembleClassifier": {"n_seeds": 2, "calibration": None, "random_state": 0},
     "FaceCNNClassifier": {
         "backbone": "resnet18",
         "max_epochs": 1,
@@ -181,6 +182,7 @@ INPUT_KIND: dict[str, str] = {
     "ScorePooling": "frame_scores",
     "ClippedClassifier": "table",
     "CalibratedStackingClassifier": "table",
+    "SeedEnsembleClassifier": "table",
 }
 
 #: Estimators that run MTCNN or a CNN: their tests are marked ``slow``.
