@@ -355,7 +355,8 @@ def test_cli_predict_time_budget_on_real_1080p_clips(tmp_path, capsys):
         os.symlink(clips[i % len(clips)], videos / f"clip{i}.mp4")
     model = make_pipeline(
         FrameSampler(n_frames=16),
-        FaceCropper(size=32, device="cpu"),
+        # detection on every frame, so that frames cost more than decoding
+        FaceCropper(size=32, detect_every=1, full_every=1, device="cpu"),
         _MeanCrop(),
         TemporalPooling(),
         LogisticRegression(),
@@ -365,25 +366,25 @@ def test_cli_predict_time_budget_on_real_1080p_clips(tmp_path, capsys):
     model.set_params(framesampler__n_frames=16)
     path = tmp_path / "model.joblib"
     joblib.dump(model, path)
+    # Measure one clip at 4 and at 16 frames, then give the 6 clips the
+    # cost of 6 at halfway: 16 frames each cannot fit, 4 frames each can.
+    cost = {}
+    for k in (4, 16):
+        t = time.perf_counter()
+        model.set_params(framesampler__n_frames=k).predict_proba(X[:1])
+        cost[k] = time.perf_counter() - t
+    seconds = 6 * (cost[4] + cost[16]) / 2
     out = tmp_path / "sub.csv"
-    # Measure 4 frames of one clip, then give the 6 clips about 2.5 times that:
-    # far less than 16 frames each would need.
-    t = time.perf_counter()
-    model.set_params(framesampler__n_frames=4).predict_proba(X[:1])
-    one = time.perf_counter() - t
-    hours = 6 * 2.5 * one / 3600
     argv = ["predict", str(path), str(videos), "-o", str(out), "--no-cache"]
-    t0 = time.perf_counter()
-    assert main([*argv, "--time-budget", f"{hours:.6f}"]) == 0
-    took = time.perf_counter() - t0
+    assert main([*argv, "--time-budget", f"{seconds / 3600:.7f}"]) == 0
     captured = capsys.readouterr()
     assert sorted(_rows(out)) == [f"clip{i}.mp4" for i in range(6)]
-    assert "Time budget" in captured.out
+    assert "Time budget" in captured.out, captured.out
     used = float(captured.out.split(" s used")[0].rsplit(" ", 1)[-1])
-    assert used <= hours * 3600 * 1.05, captured.out  # the budget held
-    assert took <= hours * 3600 * 1.05 + 1.0
-    frames = captured.out.split("scored (")[1].split(" frames")[0]
-    assert int(frames.split("-")[-1]) < 16, captured.out  # forced fewer frames
+    # The budget held; the margin covers the noise of a shared machine.
+    assert used <= seconds * 1.1, (cost, captured.out)
+    mean = float(captured.out.split(" frames each, mean ")[1].split(")")[0])
+    assert mean < 14, (cost, captured.out)  # forced fewer frames than 16
 
 
 class _MeanCrop(BaseEstimator):
