@@ -53,8 +53,10 @@ class TimeBudget:
     load, device start). Before each video (or batch of videos),
     :meth:`plan` returns the largest frame count ``k <= max_frames`` such
     that the videos left, all at ``k`` frames, fit in the time left with a
-    ``safety`` margin. The first video, before anything is measured, is
-    scored at ``min_frames``.
+    ``safety`` margin, and at most twice the largest frame count measured
+    (so the cost of a frame count never measured is at most twice one that
+    was, whatever the error of the fitted slope). The first video, before
+    anything is measured, is scored at ``min_frames``.
 
     When even ``min_frames`` cannot be afforded for every video left, the
     next videos are still scored at ``min_frames`` as long as one more
@@ -108,7 +110,7 @@ class TimeBudget:
     ...     now[0] += 0.5 + 0.25 * k
     ...     budget.record(k, 0.5 + 0.25 * k)
     >>> plans
-    [4, 15, 22, 23, 23, 23, 24, 25, 27, 30]
+    [4, 8, 16, 24, 25, 25, 26, 27, 29, 32]
     >>> now[0]  # seconds used of the 60
     59.0
     """
@@ -211,6 +213,9 @@ class TimeBudget:
             k = min(self.max_frames, math.floor((per_video - a) / b))
         else:
             k = self.max_frames if a <= per_video else 0
+        # Extrapolate at most to twice the most frames measured: a slope fitted
+        # on close frame counts is mostly noise, and a + 2bk <= 2 (a + bk).
+        k = min(k, 2 * int(max(self._frames[-_WINDOW:])))
         if k >= self.min_frames:
             return int(k)
         if margin * self.predict_cost(self.min_frames, n_videos) <= remaining:
@@ -234,7 +239,7 @@ class TimeBudget:
 class BudgetRun:
     """What :func:`predict_with_budget` did, one entry per video.
 
-    Attributes
+    Parameters
     ----------
     proba : ndarray of shape (n_videos,)
         P(FAKE) of each video; the fallback where it was not scored or its
@@ -332,7 +337,8 @@ def predict_with_budget(
     max_frames : int, default=None
         Most frames a video gets; None means the model's own frame count
         (``n_frames`` of its sampler, or ``max_frames`` for the
-        ``"all"``/``"every_nth"`` strategies).
+        ``"all"``/``"every_nth"`` strategies); ``min_frames`` is lowered to
+        it when larger.
     fallback : float, default=0.5
         P(FAKE) of a video that is not scored: 0.5 (the log-loss optimum
         without information) or the training prevalence of fakes.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -65,7 +66,10 @@ def predict_within_budget(
     from sklearn_deepfake._budget import predict_with_budget
 
     seconds = args.time_budget * 3600.0
-    batch = args.n_jobs if args.n_jobs and args.n_jobs > 1 else 1
+    # One batch per predict_proba call keeps the parallel workers busy.
+    n_jobs = os.cpu_count() if args.n_jobs == -1 else args.n_jobs
+    workers = [n_jobs, getattr(args, "scheduler", None)]
+    batch = max([w for w in workers if isinstance(w, int) and w > 1] or [1])
     run = predict_with_budget(
         model,
         videos,
