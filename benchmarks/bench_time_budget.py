@@ -108,8 +108,8 @@ def main() -> None:
         "reference_a_s": round(a_ref, 3),
         "reference_b_s_per_frame": round(b_ref, 4),
         "frames_per_video_affordable": max(affordable, 0),
-        "note": "this machine's CPU; below min_frames means the fixed cost "
-        "per video (mostly decoding) alone exceeds the rate",
+        "note": "this machine's CPU; below min_frames means that even "
+        "min_frames frames cost more than the rate allows",
     }
     runs = []
     rows = [
@@ -185,8 +185,8 @@ def main() -> None:
     fits = (
         f"affords {affordable} frames per video"
         if affordable >= args.min_frames
-        else f"affords no frame count >= {args.min_frames}: the fixed cost alone "
-        f"({a_ref:.2f} s) is above {per_video:.2f} s"
+        else f"affords no frame count >= {args.min_frames}: {args.min_frames} "
+        f"frames cost {cost_min:.2f} s, above {per_video:.2f} s"
     )
     print(
         f"Reference cost a clip: {a_ref:.2f} s + {b_ref:.3f} s per frame; at "
