@@ -74,6 +74,16 @@ def _build(name: str, kind: str) -> Any:
     return timm.create_model(name, pretrained=False, num_classes=1)
 
 
+def _round(x: float) -> float:
+    """Four significant digits, so that slow CPU rates do not print as 0."""
+    return float(f"{x:.4g}")
+
+
+def _fmt(x: float) -> str:
+    """A rate without exponent: 12345, 12.35 or 0.0123."""
+    return f"{x:.0f}" if x >= 1000 else f"{x:.4g}" if x >= 0.001 else f"{x:.6f}"
+
+
 def _sync(device: Any) -> None:
     import torch
 
@@ -145,8 +155,8 @@ def bench_backbone(
         "size": size,
         "batch": batch,
         "frames_per_clip": frames,
-        "train_crops_per_s": round(crops / t_train, 1),
-        "infer_crops_per_s": round(crops / t_infer, 1),
+        "train_crops_per_s": _round(crops / t_train),
+        "infer_crops_per_s": _round(crops / t_infer),
         "train_steps_timed": n_train,
         "infer_steps_timed": n_infer,
     }
@@ -214,8 +224,8 @@ def bench_mtcnn(clip: str, device: Any, seconds: float) -> dict[str, Any]:
         "frame_size": list(frames[0].shape[:2]),
         "detect_scale": round(scale, 3),
         "faces_per_batch": faces,
-        "frames_per_s": round(n / t, 1),
-        "faces_per_s": round(faces / t, 1),
+        "frames_per_s": _round(n / t),
+        "faces_per_s": _round(faces / t),
         "calls_timed": n_calls,
     }
 
@@ -279,8 +289,8 @@ def main() -> int:
         what = f"{bname} {r['size']}px batch {r['batch']}"
         if kind == "3d":
             what += f" x {r['frames_per_clip']} frames"
-        print(f"train {what}: {r['train_crops_per_s']:.1f} crops/s", flush=True)
-        print(f"infer {what}: {r['infer_crops_per_s']:.1f} crops/s", flush=True)
+        print(f"train {what}: {_fmt(r['train_crops_per_s'])} crops/s", flush=True)
+        print(f"infer {what}: {_fmt(r['infer_crops_per_s'])} crops/s", flush=True)
     tmp = tempfile.mkdtemp(prefix="gpu_check_")
     real = sorted(glob.glob(os.path.join(args.data, "*.mp4")))
     clips = real if real and not args.cpu else _synthetic_clips(tmp, args.cpu)
@@ -289,7 +299,7 @@ def main() -> int:
     h, w = m["frame_size"]
     print(
         f"mtcnn batched {m['frames']} frames {w}x{h} ({source}): "
-        f"{m['faces_per_s']:.1f} faces/s, {m['frames_per_s']:.1f} frames/s",
+        f"{_fmt(m['faces_per_s'])} faces/s, {_fmt(m['frames_per_s'])} frames/s",
         flush=True,
     )
     e = bench_end_to_end(clips, device, args.cpu)
