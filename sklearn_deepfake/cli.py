@@ -251,6 +251,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_runtime_options(predict, None)
     _add_scheduler_option(predict)
+    __import__("sklearn_deepfake._cli_budget", fromlist=["_"]).add_options(predict)
     predict.set_defaults(func=_cmd_predict)
     __import__("sklearn_deepfake._cli_tune", fromlist=["_"]).add_subparser(commands)
     __import__("sklearn_deepfake._cli_explain", fromlist=["_"]).add_subparser(commands)
@@ -576,7 +577,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     with _scheduler_address(args.scheduler) as scheduler:
         note = _configure_model(model, args, scheduler)
         print(f"Scoring {len(videos)} video(s) with {args.model} ({note})")
-        proba, failed = predict_in_chunks(model, videos)
+        if args.time_budget is None:
+            proba, failed = predict_in_chunks(model, videos)
+        else:
+            from sklearn_deepfake._cli_budget import predict_within_budget
+
+            proba, failed = predict_within_budget(model, videos, args, t0)
     for path, message in failed.items():
         print(f"warning: cannot score {path}: {message}", file=sys.stderr)
     submission = write_submission(
