@@ -98,6 +98,7 @@ def _dfdc_classifier(
         patience=4,
         aggregation="confident",
         tta="flip",
+        part_erasure="diff",
         eps=eps,
         device=device,
         verbose=verbose,
@@ -243,7 +244,11 @@ def make_default_pipeline(
           without them each video is its own group, so a fake and its
           original can fall on both sides.
         - ``"dfdc"``: the recipe of the DFDC winners, for a GPU and the DFDC
-          training set. 32 frames per video, face crops at the backbone's
+          training set. 32 frames per video; faces are detected once on
+          each original named by the folder's ``metadata.json`` and every
+          fake made from it is cut with the same boxes
+          (``FaceCropper(pairs="metadata")``; a video without a usable
+          original is detected on its own); face crops at the backbone's
           size (``DFDC_BACKBONES``: 380 px for the default
           ``backbone="tf_efficientnet_b7.ns_jft_in1k"``, 224 px for
           ``"seresnext50_32x4d"``), then a ``classifier``
@@ -251,7 +256,9 @@ def make_default_pipeline(
           ``n_seeds`` (default 3)
           :class:`~sklearn_deepfake.nets.FaceCNNClassifier` (its parameters
           under ``classifier__estimator__``) trained with heavy augmentation
-          (``DFDC_AUGMENT``: face-part erasure, CutMix), AdamW with a
+          (``DFDC_AUGMENT``: face-part erasure, where a fake differs from
+          its aligned original, ``part_erasure="diff"``, by the landmarks
+          otherwise; CutMix), AdamW with a
           one-cycle schedule, ``class_balance="epoch"``, the
           ``"confident"`` frame aggregation and flip test-time augmentation;
           the members' mean log-odds are calibrated (Platt) on a tenth of
@@ -404,6 +411,7 @@ def make_default_pipeline(
                 device=device,
                 n_jobs=n_jobs,
                 verbose=verbose,
+                pairs="metadata" if preset == "dfdc" else None,
             ),
         ),
     ]

@@ -27,6 +27,7 @@ def test_dfdc_preset_assembles_the_winners_settings():
     assert list(pipe.named_steps) == ["framesampler", "facecropper", "classifier"]
     assert pipe.named_steps["framesampler"].n_frames == 32
     assert pipe.named_steps["facecropper"].size == 380
+    assert pipe.named_steps["facecropper"].pairs == "metadata"
     ens = pipe.named_steps["classifier"]
     assert isinstance(ens, SeedEnsembleClassifier)
     assert ens.n_seeds == 3
@@ -37,6 +38,7 @@ def test_dfdc_preset_assembles_the_winners_settings():
     assert net.input_size == 380
     assert net.aggregation == "confident"
     assert net.tta == "flip"
+    assert net.part_erasure == "diff"
     assert net.class_balance == "epoch"
     assert net.augment == DFDC_AUGMENT
     assert net.augment["face_part"] > 0
