@@ -303,7 +303,7 @@ def _markdown(results: dict, header: str) -> str:
     ]
     for row, res in results.items():
         for name, fig in res["figures"].items():
-            if name == "real-only FP":
+            if name.endswith("real-only FP"):
                 lines.append(
                     f"| {row} | {name} | - | - | FP rate "
                     f"{fmt(fig['positive_rate'], 2)} "
@@ -440,6 +440,54 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     results: dict[str, dict] = {}
+
+    def save() -> Path:
+        """Write the rows done so far (a partial file says which are missing)."""
+        header = (
+            f"# bench_quality: dfl-pairs ({len(y_tr)} train, {len(y_te)} test "
+            f"clips, {len(np.unique(g_all))} swap faces) and real-only "
+            f"({len(real_only)} clips)"
+        )
+        missing = [r for r in args.rows if r not in results]
+        if missing:
+            header += f"\n\nPartial run: rows {missing} not measured yet."
+        table = _markdown(results, header)
+        path = write_results(
+            args.results,
+            inputs={
+                "data": str(root),
+                "rows": args.rows,
+                "rows_missing": missing,
+                "n_frames": args.n_frames,
+                "swap_rows_frames": "the swap preset's own (64 pairs)",
+                "train_clips": len(y_tr),
+                "test_clips": len(y_te),
+                "real_only_clips": len(real_only),
+                "swap_faces": {
+                    "train": len(np.unique(g_tr)),
+                    "test": len(np.unique(g_te)),
+                    "all": len(np.unique(g_all)),
+                },
+                "cv": "GroupKFold(4) by swap face on the train folder",
+                "lofo": f"GroupKFold(6) by swap face over all clips, "
+                f"{args.lofo_repeats} shuffles (seeds 0..{args.lofo_repeats - 1})",
+                "nested": args.nested,
+                "nested_lofo_shuffles": len(nested_lofo),
+                "nested_inner_cv": "GroupKFold(4) by swap face inside each training "
+                "fold, lowest log loss (P clipped to [1e-3, 1 - 1e-3])",
+                "bootstrap": f"{N_BOOT} resamples of whole groups, seed 0, "
+                "percentiles 2.5 / 97.5",
+                "cnn": {
+                    "backbone": args.backbone,
+                    "input_size": args.input_size,
+                    "epochs": args.cnn_epochs,
+                },
+            },
+            outputs={"faces_seconds": face_seconds, "rows": results},
+            markdown=table,
+        )
+        return path
+
     for row in args.rows:
         t0 = time.perf_counter()
         figures: dict[str, dict] = {}
@@ -538,44 +586,8 @@ def main(argv: list[str] | None = None) -> int:
                 + " |",
                 flush=True,
             )
-    header = (
-        f"# bench_quality: dfl-pairs ({len(y_tr)} train, {len(y_te)} test clips, "
-        f"{len(np.unique(g_all))} swap faces) and real-only ({len(real_only)} clips)"
-    )
-    table = _markdown(results, header)
-    print(table)
-    path = write_results(
-        args.results,
-        inputs={
-            "data": str(root),
-            "rows": args.rows,
-            "n_frames": args.n_frames,
-            "swap_rows_frames": "the swap preset's own (64 pairs)",
-            "train_clips": len(y_tr),
-            "test_clips": len(y_te),
-            "real_only_clips": len(real_only),
-            "swap_faces": {
-                "train": len(np.unique(g_tr)),
-                "test": len(np.unique(g_te)),
-                "all": len(np.unique(g_all)),
-            },
-            "cv": "GroupKFold(4) by swap face on the train folder",
-            "lofo": f"GroupKFold(6) by swap face over all clips, "
-            f"{args.lofo_repeats} shuffles (seeds 0..{args.lofo_repeats - 1})",
-            "nested": args.nested,
-            "nested_inner_cv": "GroupKFold(4) by swap face inside each training "
-            "fold, lowest log loss (P clipped to [1e-3, 1 - 1e-3])",
-            "bootstrap": f"{N_BOOT} resamples of whole groups, seed 0, "
-            "percentiles 2.5 / 97.5",
-            "cnn": {
-                "backbone": args.backbone,
-                "input_size": args.input_size,
-                "epochs": args.cnn_epochs,
-            },
-        },
-        outputs={"faces_seconds": face_seconds, "rows": results},
-        markdown=table,
-    )
+        path = save()
+    print(_markdown(results, ""))
     print(f"wrote {path}")
     return 0
 
