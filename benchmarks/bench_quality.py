@@ -543,6 +543,10 @@ def main(argv: list[str] | None = None) -> int:
                 figures["LOFO"]["auc_sd_over_shuffles"] = float(
                     np.std([roc_auc_score(y_all, q) for q in P])
                 )
+                if args.nested and row in NESTED_GRID and len(nested_lofo) < len(P):
+                    # the plain LOFO on the nested row's shuffles, to compare
+                    name = f"LOFO (first {len(nested_lofo)} shuffles)"
+                    figures[name] = _figures(y_all, P[: len(nested_lofo)], g_all)
             if args.nested and row in NESTED_GRID:
                 grid = NESTED_GRID[row]
                 t_n = time.perf_counter()
