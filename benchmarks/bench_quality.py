@@ -63,9 +63,11 @@ Usage::
 
 Writes ``benchmarks/results/NAME.json`` and ``NAME.md`` (``bench_quality`` by
 default) through ``benchmarks/_results.py``. The figures quoted in the README
-come from ``--rows prior default swap --n-frames 32 --nested`` (32 frames:
-the ``default`` preset's own; the ``swap`` rows always read the ``swap``
-preset's 64 pairs of frames).
+come from ``--rows prior default swap --n-frames 32 --nested
+--nested-repeats 1`` (32 frames: the ``default`` preset's own; the ``swap``
+rows always read the ``swap`` preset's 64 pairs of frames; one shuffle of
+the nested LOFO, to keep its 102 fits of the ``swap`` head affordable on
+shared CPUs, reported beside the plain LOFO on that same shuffle).
 
 The figures in the closing note of issue 7 come from
 ``--n-frames 64 --rows prior default swap swap-no-noise swap-pooled
