@@ -1,5 +1,9 @@
 """Scoring, model-selection and Optuna tuning helpers for deepfake detection."""
 
+from sklearn_deepfake.model_selection._bootstrap import (
+    BootstrapScore,
+    grouped_bootstrap_score,
+)
 from sklearn_deepfake.model_selection._optuna import (
     DEFAULT_STORAGE,
     SEARCH_SPACES,
@@ -18,10 +22,12 @@ from sklearn_deepfake.model_selection._scoring import (
 __all__ = [
     "DEFAULT_STORAGE",
     "SEARCH_SPACES",
+    "BootstrapScore",
     "OptunaPruningCallback",
     "TuneResult",
     "clipped_log_loss",
     "clipped_neg_log_loss",
+    "grouped_bootstrap_score",
     "make_clipped_log_loss_scorer",
     "pruning_callbacks",
     "suggest_params",
