@@ -47,6 +47,7 @@ _PUBLIC = {
     "make_face_videos": "sklearn_deepfake.datasets",
     "make_dfdc_folder": "sklearn_deepfake.datasets",
     "make_default_pipeline": "sklearn_deepfake._pipeline",
+    "load_pretrained": "sklearn_deepfake.pretrained",
     "make_fusion_pipeline": "sklearn_deepfake._fusion",
     "make_fusion_stack": "sklearn_deepfake._fusion",
     "write_submission": "sklearn_deepfake.submission",
