@@ -212,7 +212,7 @@ def load_pretrained(
     Parameters
     ----------
     name : {"general"} or path-like, default="general"
-        A shipped model (see :data:`PRETRAINED`) or a file written by
+        A shipped model (one of ``PRETRAINED``) or a file written by
         :func:`save_pretrained`.
     cache_dir : str or path-like, default=None
         Face store of the face step (see
