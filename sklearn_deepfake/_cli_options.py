@@ -34,8 +34,12 @@ _FEATURE_SETS = (
     "context+mtcnn+shape",
     "context+mtcnn+shape+noise",
     "cnn",
+    "facerec",
+    "identity",
+    "facerec+identity",
+    "context+identity",
 )
-_PRESETS = ("default", "swap", "self-blended")
+_PRESETS = ("default", "swap", "self-blended", "general")
 
 
 _SET_HELP = (
@@ -166,7 +170,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         "best on real face swaps in benchmarks/bench_quality.py) or "
         "'self-blended' (a FaceCNNClassifier that also trains on self-blended "
         "fakes of the real videos, so a folder of real videos only is enough) "
-        "(default: default)",
+        "or 'general' (the recipe chosen by benchmarks/bench_cross_method.py; "
+        "'scan' uses it already fitted) (default: default)",
     )
     parser.add_argument(
         "--n-frames",

@@ -387,6 +387,7 @@ def identity_cues(frames: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
+    >>> from sklearn_deepfake.features import identity_cues
     >>> identity_cues(np.ones((2, 390))).shape
     (2, 9)
     """
