@@ -191,7 +191,21 @@ def make_default_pipeline(
           request this function sets, ``pipe.fit(paths, y, groups=groups)``);
           without them each video is its own group, so a fake and its
           original can fall on both sides.
-        - ``"general"``: GENERAL_DOC
+        - ``"general"``: the recipe chosen by
+          ``benchmarks/bench_cross_method.py``, which leaves one
+          manipulation family out at a time (lowest pooled log loss, then
+          AUC), and the one :func:`~sklearn_deepfake.load_pretrained` ships
+          fitted (see :ref:`model_card`). It reads 4 pairs of consecutive
+          frames (``n_frames=8``, ``FrameSampler(strategy="bursts",
+          burst_len=2)``), describes each face with ``features="context"``,
+          averages them (``pooling=("mean",)``, no count columns) and ends
+          in a strongly regularised logistic regression (``C=0.001``). The
+          shipped model was trained on real videos and one self-blended copy
+          of each (:func:`~sklearn_deepfake.nets.make_self_blended`) by
+          ``benchmarks/train_general.py``; ``fit`` here trains on the labels
+          you pass. No recipe tried separated held-out families better than
+          chance; this one was the best calibrated, so its scores stay near
+          0.5 on videos unlike its training data.
     features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
 "context+mtcnn+shape", "context+mtcnn+shape+noise", "cnn", "facerec", \
 "identity", "facerec+identity", "context+identity"}, default=None

@@ -114,11 +114,14 @@ def save_pretrained(
     >>> from sklearn_deepfake import make_default_pipeline
     >>> from sklearn_deepfake.datasets import make_face_videos
     >>> from sklearn_deepfake.pretrained import load_pretrained, save_pretrained
-    >>> data = make_face_videos(n_videos=4, n_frames=4, random_state=0)
+    >>> folder = tempfile.mkdtemp()
+    >>> data = make_face_videos(
+    ...     n_videos=4, n_frames=4, manipulated=0.5, directory=folder, random_state=0
+    ... )
     >>> kw = {"n_frames": 2, "size": 32}
     >>> pipe = make_default_pipeline(**kw, device="cpu").fit(data.paths, data.target)
     >>> path = save_pretrained(
-    ...     pipe, os.path.join(tempfile.mkdtemp(), "m.json"), pipeline_kwargs=kw
+    ...     pipe, os.path.join(folder, "m.json"), pipeline_kwargs=kw
     ... )
     >>> again = load_pretrained(path, device="cpu")
     >>> bool((again.predict_proba(data.paths) == pipe.predict_proba(data.paths)).all())
