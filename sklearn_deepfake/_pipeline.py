@@ -194,7 +194,7 @@ def make_default_pipeline(
         - ``"general"``: the recipe chosen by
           ``benchmarks/bench_cross_method.py``, which leaves one
           manipulation family out at a time (lowest pooled log loss, then
-          AUC), and the one :func:`~sklearn_deepfake.load_pretrained` ships
+          AUC), and the one :func:`~sklearn_deepfake.pretrained.load_pretrained` ships
           fitted (see :ref:`model_card`). It reads 4 pairs of consecutive
           frames (``n_frames=8``, ``FrameSampler(strategy="bursts",
           burst_len=2)``), describes each face with ``features="context"``,
