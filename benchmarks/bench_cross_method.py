@@ -286,7 +286,9 @@ def choose_C(d: Data, train_idx, y, family, groups):
     from sklearn.model_selection import GroupKFold
 
     r = d.recipe
-    if r.C != "tuned" or r.vector is None:
+    if r.vector is None:
+        return None  # the prior has no C
+    if r.C != "tuned":
         return r.C
     folds = lofo_folds(train_idx, y, family, groups)
     if len(folds) < 2:
@@ -399,7 +401,7 @@ def table(results: dict, recipes) -> str:
             lines.append(
                 f"| {name} | {fam} | {r['n']} ({r['n_fake']}) / {r['n_groups']} | "
                 f"{fmt(r['auc'], r['auc_ci95'], 2)} | "
-                f"{fmt(r['log_loss'], r['log_loss_ci95'], 3)} | {r.get('C', '')} |"
+                f"{fmt(r['log_loss'], r['log_loss_ci95'], 3)} | {r.get('C') or ''} |"
             )
     lines += [
         "",
