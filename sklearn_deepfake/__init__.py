@@ -51,6 +51,7 @@ _PUBLIC = {
     "predict_with_budget": "sklearn_deepfake._budget",
     "TimeBudget": "sklearn_deepfake._budget",
     "BudgetRun": "sklearn_deepfake._budget",
+    "load_pretrained": "sklearn_deepfake.pretrained",
     "make_fusion_pipeline": "sklearn_deepfake._fusion",
     "make_fusion_stack": "sklearn_deepfake._fusion",
     "write_submission": "sklearn_deepfake.submission",

@@ -34,8 +34,12 @@ _FEATURE_SETS = (
     "context+mtcnn+shape",
     "context+mtcnn+shape+noise",
     "cnn",
+    "facerec",
+    "identity",
+    "facerec+identity",
+    "context+identity",
 )
-_PRESETS = ("default", "swap", "self-blended", "dfdc")
+_PRESETS = ("default", "swap", "self-blended", "dfdc", "general")
 
 
 _SET_HELP = (
@@ -169,7 +173,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         "or 'dfdc' (the DFDC winners' recipe for a GPU: an ensemble of "
         "FaceCNNClassifiers, EfficientNet-B7 at 380 px by default; "
         "--set classifier__estimator__weights=PATH without a model hub) "
-        "(default: default)",
+        "or 'general' (the recipe chosen by benchmarks/bench_cross_method.py; "
+        "'scan' uses it already fitted) (default: default)",
     )
     parser.add_argument(
         "--n-frames",

@@ -19,10 +19,14 @@ FEATURE_SETS = (
     "context+mtcnn+shape",
     "context+mtcnn+shape+noise",
     "cnn",
+    "facerec",
+    "identity",
+    "facerec+identity",
+    "context+identity",
 )
 
 #: Named recipes of :func:`make_default_pipeline` (see its ``preset``).
-PRESETS = ("default", "swap", "self-blended", "dfdc")
+PRESETS = ("default", "swap", "self-blended", "dfdc", "general")
 
 #: Crop sizes of the ``dfdc`` preset's backbones: the 1st-place
 #: EfficientNet-B7 (Noisy Student) at 380 px, the 5th place's SE-ResNeXt50
@@ -155,6 +159,30 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
         return RaggedFeatureUnion(steps)
     if name == "cnn":
         return CNNFeatureExtractor(backbone, device=device, verbose=verbose)
+    if name == "facerec":
+        from sklearn_deepfake.features import FaceRecognitionEmbeddings
+
+        return FaceRecognitionEmbeddings(("face",), identity=False, device=device)
+    if name in ("identity", "facerec+identity", "context+identity"):
+        from sklearn_deepfake.features import FaceRecognitionEmbeddings
+        from sklearn_deepfake.features._face_recognition import _IdentityCues
+
+        cues = Pipeline(
+            [
+                (
+                    "facerec",
+                    FaceRecognitionEmbeddings(
+                        ("face", "inner", "outer"), device=device
+                    ),
+                ),
+                ("cues", _IdentityCues(descriptor=name == "facerec+identity")),
+            ]
+        )
+        if name == "context+identity":
+            return RaggedFeatureUnion(
+                [("context", FaceContextFeatures()), ("identity", cues)]
+            )
+        return cues
     raise ValueError(f"features must be one of {FEATURE_SETS}, got {name!r}.")
 
 
@@ -195,7 +223,7 @@ def make_default_pipeline(
 
     Parameters
     ----------
-    preset : {"default", "swap", "self-blended", "dfdc"}, default="default"
+    preset : {"default", "swap", "self-blended", "dfdc", "general"}, default="default"
         Named recipe; ``features``, ``C``, ``pooling`` and ``n_frames`` left
         at None take the preset's values, anything given explicitly wins.
         An option the preset has no step for raises a ValueError that names
@@ -271,8 +299,24 @@ def make_default_pipeline(
           An explicit ``features``, ``C``, ``pooling`` or ``calibration``
           raises a ValueError. Pass the groups as for ``"self-blended"``:
           ``pipe.fit(paths, y, classifier__groups=groups)``.
+        - ``"general"``: the recipe chosen by
+          ``benchmarks/bench_cross_method.py``, which leaves one
+          manipulation family out at a time (lowest pooled log loss, then
+          AUC), and the one :func:`~sklearn_deepfake.pretrained.load_pretrained` ships
+          fitted (see :ref:`model_card`). It reads 4 pairs of consecutive
+          frames (``n_frames=8``, ``FrameSampler(strategy="bursts",
+          burst_len=2)``), describes each face with ``features="context"``,
+          averages them (``pooling=("mean",)``, no count columns) and ends
+          in a strongly regularised logistic regression (``C=0.001``). The
+          shipped model was trained on real videos and one self-blended copy
+          of each (:func:`~sklearn_deepfake.nets.make_self_blended`) by
+          ``benchmarks/train_general.py``; ``fit`` here trains on the labels
+          you pass. No recipe tried separated held-out families better than
+          chance; this one was the best calibrated, so its scores stay near
+          0.5 on videos unlike its training data.
     features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
-"context+mtcnn+shape", "context+mtcnn+shape+noise", "cnn"}, default=None
+"context+mtcnn+shape", "context+mtcnn+shape+noise", "cnn", "facerec", \
+"identity", "facerec+identity", "context+identity"}, default=None
         Per-frame features (None: the preset's). ``"context"``:
         face-versus-surroundings sharpness, noise and colour statistics
         (:class:`~sklearn_deepfake.features.FaceContextFeatures`), which need
@@ -291,9 +335,18 @@ def make_default_pipeline(
         ``"cnn"``: embeddings of a timm
         ``backbone`` (random weights unless you set
         ``features__pretrained=True`` or ``features__weights=PATH``).
+        ``"facerec"``: dlib's 128-d face-recognition descriptor of each face
+        (:class:`~sklearn_deepfake.features.FaceRecognitionEmbeddings`,
+        weights shipped). ``"identity"``: 9 identity cues per face from
+        dlib's descriptors of the whole, inner and outer face
+        (:func:`~sklearn_deepfake.features.identity_cues`: drift along the
+        track, distances between the parts, cosine to the video's mean).
+        ``"facerec+identity"`` and ``"context+identity"``: those cues next to
+        the descriptor or to the context statistics.
     n_frames : int, default=None
         Frames sampled per video (None: the preset's, 128 for ``"swap"``,
-        read as 64 pairs of consecutive frames, and 32 otherwise).
+        read as 64 pairs of consecutive frames, 8 for ``"general"`` (4 pairs)
+        and 32 otherwise).
     size : int, default=None
         Side of the face crops (None: 128, or the backbone's size for the
         ``dfdc`` preset).
@@ -469,8 +522,9 @@ def make_default_pipeline(
         if calibration is not None:
             head = CalibratedClassifierCV(head, method=calibration, cv=cv)
         pooling = chosen["pooling"] if pooling is None else tuple(pooling)
+        counts = chosen.get("counts", True)
         head_steps = [
-            ("temporalpooling", TemporalPooling(stats=pooling)),
+            ("temporalpooling", TemporalPooling(stats=pooling, counts=counts)),
             ("standardscaler", StandardScaler()),
             ("classifier", ClippedClassifier(head, eps=eps)),
         ]
@@ -534,6 +588,15 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
     },
     "self-blended": {"n_frames": 32},
     "dfdc": {"n_frames": 32, "backbone": "tf_efficientnet_b7.ns_jft_in1k"},
+    # chosen by benchmarks/bench_cross_method.py (see the model card)
+    "general": {
+        "features": "context",
+        "pooling": ("mean",),
+        "C": 0.001,
+        "n_frames": 8,
+        "sampler": {"strategy": "bursts", "burst_len": 2},
+        "counts": False,
+    },
 }
 
 

@@ -256,6 +256,7 @@ def _build_parser() -> argparse.ArgumentParser:
     __import__("sklearn_deepfake._cli_tune", fromlist=["_"]).add_subparser(commands)
     __import__("sklearn_deepfake._cli_explain", fromlist=["_"]).add_subparser(commands)
     __import__("sklearn_deepfake._cli_cache", fromlist=["_"]).add_subparser(commands)
+    __import__("sklearn_deepfake._cli_scan", fromlist=["_"]).add_subparser(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ from sklearn_deepfake.features._cnn import CNNFeatureExtractor, RandomInitWarnin
 from sklearn_deepfake.features._face_recognition import (
     FaceRecognitionEmbeddings,
     align_face_chips,
+    identity_cues,
 )
 from sklearn_deepfake.features._flow import OpticalFlowFeatures
 from sklearn_deepfake.features._handcrafted import (
@@ -55,6 +56,7 @@ __all__ = [
     "TemporalPooling",
     "align_face_chips",
     "face_boxes_in_crop",
+    "identity_cues",
     "log_mel_spectrogram",
     "packaged_weights_file",
     "pool_scores",

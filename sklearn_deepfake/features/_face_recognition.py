@@ -8,6 +8,8 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.features._handcrafted import (
     _PerFrameFeatures,
@@ -15,7 +17,7 @@ from sklearn_deepfake.features._handcrafted import (
 )
 from sklearn_deepfake.utils._ragged import FaceTracks
 
-__all__ = ["FaceRecognitionEmbeddings", "align_face_chips"]
+__all__ = ["FaceRecognitionEmbeddings", "align_face_chips", "identity_cues"]
 
 PARTS = ("face", "inner", "outer")
 CHIP = 150
@@ -362,3 +364,129 @@ def _drift(desc: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
         median = np.median(desc[rows], axis=0)
         out[rows] = np.linalg.norm(desc[rows] - median, axis=1)
     return out
+
+
+def identity_cues(frames: np.ndarray) -> np.ndarray:
+    """Identity cues of one video from its three-part dlib descriptors.
+
+    ``frames`` holds the rows of
+    ``FaceRecognitionEmbeddings(parts=("face", "inner", "outer"))`` (390
+    columns). The result has 9 columns per row: the drift of each part's
+    descriptor from its track's median, the distance between every two
+    parts (inner face against outer face and head), and the cosine of each
+    part's descriptor to the video's mean descriptor of that part.
+
+    Parameters
+    ----------
+    frames : ndarray of shape (n_rows, 390)
+
+    Returns
+    -------
+    cues : ndarray of float32, shape (n_rows, 9)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deepfake.features import identity_cues
+    >>> identity_cues(np.ones((2, 390))).shape
+    (2, 9)
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 2 or frames.shape[1] != 3 * 128 + 6:
+        raise ValueError(
+            "identity_cues needs the 390 columns of FaceRecognitionEmbeddings("
+            f"parts=('face', 'inner', 'outer')), got shape {frames.shape}."
+        )
+    if len(frames) == 0:
+        return np.zeros((0, len(IDENTITY_CUES)), np.float32)
+    cos = []
+    for k in range(3):
+        desc = frames[:, 128 * k : 128 * (k + 1)]
+        mean = desc.mean(axis=0)
+        den = np.linalg.norm(desc, axis=1) * np.linalg.norm(mean) + 1e-12
+        cos.append((desc @ mean / den)[:, None])
+    return np.concatenate([frames[:, 384:390], *cos], axis=1).astype(np.float32)
+
+
+#: Column names of :func:`identity_cues`.
+IDENTITY_CUES = (
+    "face_drift",
+    "inner_drift",
+    "outer_drift",
+    "face_inner_dist",
+    "face_outer_dist",
+    "inner_outer_dist",
+    "face_cos_mean",
+    "inner_cos_mean",
+    "outer_cos_mean",
+)
+
+
+class _IdentityCues(TransformerMixin, BaseEstimator):
+    """Per-video :func:`identity_cues` of three-part dlib descriptors.
+
+    Input: the output of ``FaceRecognitionEmbeddings(parts=("face", "inner",
+    "outer"))``, one ``(n_rows, 390)`` array per video. Output: one
+    ``(n_rows, 9)`` array per video, with the 128 whole-face descriptor
+    columns in front when ``descriptor=True``. Learns nothing.
+
+    Parameters
+    ----------
+    descriptor : bool, default=False
+        Keep the whole-face descriptor columns.
+    """
+
+    def __init__(self, descriptor: bool = False) -> None:
+        self.descriptor = descriptor
+
+    def fit(self, X: Any, y: Any = None) -> _IdentityCues:
+        """Check the parameters; learn nothing.
+
+        Parameters
+        ----------
+        X : list of ndarray
+            Ignored.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        if not isinstance(self.descriptor, (bool, np.bool_)):
+            raise ValueError(f"descriptor must be a bool, got {self.descriptor!r}.")
+        self.n_features_out_ = len(IDENTITY_CUES) + 128 * bool(self.descriptor)
+        return self
+
+    def transform(self, X: Any) -> list[np.ndarray]:
+        """Identity cues of every video.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_rows_i, 390)
+            Three-part descriptors per video.
+
+        Returns
+        -------
+        cues : list of ndarray of shape (n_rows_i, n_features_out_)
+        """
+        check_is_fitted(self)
+        out = []
+        for i, a in enumerate(X):
+            try:
+                cues = identity_cues(a)
+            except ValueError as exc:
+                raise ValueError(f"video {i}: {exc}") from exc
+            if self.descriptor:
+                cues = np.concatenate(
+                    [np.asarray(a, np.float32)[:, :128], cues], axis=1
+                )
+            out.append(cues)
+        return out
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags

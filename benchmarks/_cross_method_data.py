@@ -1,0 +1,178 @@
+"""Data and cached per-frame features shared by the cross-method scripts.
+
+Used by ``bench_cross_method.py`` (the benchmark) and ``train_general.py``
+(the shipped model). Every video of ``../shared/data`` is sampled with
+:data:`SAMPLER`, its faces are cropped once into a
+:class:`~sklearn_deepfake.faces.FaceStore` (shared, safe for concurrent
+writers) and every feature set is computed once per video and kept in a
+per-video ``.npz`` written atomically, so that re-running a script costs
+only the heads.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SKDF_SHARED_DATA", REPO.parent / "shared" / "data"))
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared/data")
+STORE = Path(os.environ.get("SKDF_STORE", "/work/cache/skdf_store"))
+FEATURE_CACHE = Path(os.environ.get("SKDF_FEATURE_CACHE", "/work/cache/skdf_features"))
+FAMILIES = ("dfl-pairs", "Deepfakes", "Face2Face", "FaceSwap")
+#: Feature sets kept per video; ``sbi_*`` only for real videos (the same
+#: features of one self-blended copy of its face tracks).
+FEATURE_SETS = ("context", "swap", "facerec")
+SBI_SETS = ("context", "facerec")
+
+
+def sampler_params(n_frames: int) -> dict:
+    """Frame sampling of every script: pairs of consecutive frames."""
+    return {"n_frames": n_frames, "strategy": "bursts", "burst_len": 2}
+
+
+def dataset(real_only: bool = True, dfdc: bool = False) -> list[tuple]:
+    """Rows ``(path, target, family, group)`` of the shared data.
+
+    ``family`` is the manipulation for fakes and ``dfl-real`` /
+    ``ffpp-real`` / ``real-only`` for reals; ``group`` is the swap face
+    (dfl-pairs), the identity component (FF++) or the clip (real-only).
+    """
+    from sklearn_deepfake.datasets import load_faceforensics
+
+    rows = []
+    root = SHARED / "dfl-pairs"
+    with open(root / "clips.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            folder = "test_videos" if r["split"] == "test" else "train_sample_videos"
+            fake = r["label"] == "FAKE"
+            rows.append(
+                (
+                    os.fspath(root / folder / r["filename"]),
+                    int(fake),
+                    "dfl-pairs" if fake else "dfl-real",
+                    "dfl:" + r["swap_face"],
+                )
+            )
+    ff = load_faceforensics(SHARED / "ffpp-c23")
+    for p, t, m, g in zip(ff.paths, ff.target, ff.method, ff.groups):
+        rows.append((p, int(t), "ffpp-real" if m == "original" else m, f"ff:{g}"))
+    if real_only:
+        for p in sorted((SHARED / "real-only").glob("*.mp4")):
+            rows.append((os.fspath(p), 0, "real-only", f"ro:{p.stem}"))
+    if dfdc:
+        for p in sorted((SHARED / "dfdc-1080p").glob("*.mp4")):
+            rows.append((os.fspath(p), 1, "dfdc", f"dfdc:{p.stem}"))
+    return rows
+
+
+def key(path: str) -> str:
+    """Cache name of a video: its path below the shared folder."""
+    rel = Path(path).resolve().relative_to(SHARED.resolve()).as_posix()
+    return rel.replace("/", "__")
+
+
+def _save_atomic(path: Path, arrays: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _extractors():
+    from sklearn_deepfake.features import (
+        FaceContextFeatures,
+        FaceRecognitionEmbeddings,
+        FaceShapeFeatures,
+        MTCNNEmbeddings,
+        RaggedFeatureUnion,
+        TemporalNoiseFeatures,
+    )
+
+    swap = RaggedFeatureUnion(
+        [
+            ("context", FaceContextFeatures()),
+            ("mtcnn", MTCNNEmbeddings("rnet")),
+            ("shape", FaceShapeFeatures()),
+            ("noise", TemporalNoiseFeatures("dlib")),
+        ]
+    )
+    facerec = FaceRecognitionEmbeddings(parts=("face", "inner", "outer"))
+    return {
+        "context": FaceContextFeatures().fit([]),
+        "swap": swap.fit([]),
+        "facerec": facerec.fit([]),
+    }
+
+
+def features(rows, n_frames: int, verbose: bool = True) -> list[dict]:
+    """Per-frame feature arrays of every row's video (cached per video).
+
+    Returns one dict per video (``context``, ``swap``, ``facerec``, and for
+    reals ``sbi_context``, ``sbi_facerec``).
+    """
+    from sklearn_deepfake.faces import FaceCropper
+    from sklearn_deepfake.nets import make_self_blended
+    from sklearn_deepfake.video import FrameSampler
+
+    cache = FEATURE_CACHE / f"bursts{n_frames}"
+    cache.mkdir(parents=True, exist_ok=True)
+    STORE.mkdir(parents=True, exist_ok=True)
+    sampler = FrameSampler(**sampler_params(n_frames)).fit(None)
+    cropper = FaceCropper(size=128, margin=0.3, cache_dir=STORE, device="cpu").fit(None)
+    ext = None
+    out = []
+    t0 = time.time()
+    for k, (path, target, _, _) in enumerate(rows):
+        f = cache / f"{key(path)}.npz"
+        if f.is_file():
+            with np.load(f) as z:
+                out.append({n: z[n] for n in z.files})
+            continue
+        if ext is None:
+            ext = _extractors()
+        tracks = cropper.transform(sampler.transform([path]))
+        feats = {n: ext[n].transform(tracks)[0] for n in FEATURE_SETS}
+        if target == 0:
+            sbi, _, _ = make_self_blended(
+                tracks, [0], include_original=False, random_state=0
+            )
+            if sbi:
+                for n in SBI_SETS:
+                    feats[f"sbi_{n}"] = ext[n].transform(sbi)[0]
+            else:  # no face: an empty copy
+                for n in SBI_SETS:
+                    feats[f"sbi_{n}"] = feats[n][:0]
+        _save_atomic(f, feats)
+        out.append(feats)
+        if verbose:
+            print(
+                f"[{time.time() - t0:6.0f} s] features {k + 1}/{len(rows)} "
+                f"{key(path)} ({len(tracks[0])} faces)",
+                file=sys.stderr,
+                flush=True,
+            )
+    return out
+
+
+if __name__ == "__main__":  # extraction only: python benchmarks/_cross_method_data.py
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n-frames", type=int, default=16)
+    ap.add_argument("--dfdc", action="store_true")
+    a = ap.parse_args()
+    sys.path.insert(0, str(REPO))
+    features(dataset(dfdc=a.dfdc), a.n_frames)

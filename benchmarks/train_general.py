@@ -1,0 +1,190 @@
+"""Train the ``general`` preset on all of ../shared/data and ship it.
+
+The recipe is the one ``bench_cross_method.py`` ranks first by pooled log
+loss (the constant prior excluded: a constant is not a detector); its
+``make_default_pipeline(preset="general")`` values must match it (checked
+here). Training data: every video of ``dfl-pairs`` (train and test),
+``ffpp-c23`` and ``real-only`` (and, for a recipe trained with self-blends,
+one self-blended copy of every real video). ``C`` is the one the benchmark
+chose on all four families (inner leave-one-family-out log loss).
+
+Faces and per-frame features come from the same cache as the benchmark
+(``_cross_method_data.py``). Two videos are also run end to end through the
+rebuilt pipeline to check that the cached features equal what the pipeline
+computes, and the saved model is reloaded and compared with the trained one.
+
+    python benchmarks/train_general.py [--n-frames 8]
+
+Writes sklearn_deepfake/pretrained/general.json and
+benchmarks/results/train_general.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import _cross_method_data as data  # noqa: E402
+import bench_cross_method as bench  # noqa: E402
+from _results import versions, write_results  # noqa: E402
+
+OUT = REPO / "sklearn_deepfake" / "pretrained" / "general.json"
+# benchmark recipe -> (features of make_default_pipeline, pooling)
+PRESET_OF = {
+    "facerec": ("facerec", ("mean", "std")),
+    "identity": ("identity", ("mean", "std")),
+    "sbi-identity": ("identity", ("mean", "std")),
+    "identity+sbi": ("identity", ("mean", "std")),
+    "facerec+identity": ("facerec+identity", ("mean", "std")),
+    "context+identity": ("context+identity", ("mean", "std")),
+    "context-tuned": ("context", ("mean",)),
+    "sbi-context": ("context", ("mean",)),
+    "sbi-facerec": ("facerec", ("mean", "std")),
+}
+
+
+def frame_features(name: str, v: dict, prefix: str = "") -> np.ndarray:
+    """What the preset's ``features`` step outputs, from the cached arrays."""
+    from sklearn_deepfake.features._face_recognition import identity_cues
+
+    f = v[prefix + "facerec"]
+    if name == "facerec":
+        return f[:, :128]
+    if name == "identity":
+        return identity_cues(f)
+    if name == "facerec+identity":
+        return np.concatenate([f[:, :128], identity_cues(f)], axis=1)
+    if name == "context+identity":
+        return np.concatenate([v[prefix + "context"], identity_cues(f)], axis=1)
+    if name == "context":
+        return v[prefix + "context"]
+    raise ValueError(name)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-frames", type=int, default=8)
+    args = ap.parse_args()
+
+    from sklearn_deepfake._pipeline import _PRESET_VALUES, make_default_pipeline
+    from sklearn_deepfake.pretrained import load_pretrained, save_pretrained
+
+    res = json.loads((REPO / "benchmarks/results/bench_cross_method.json").read_text())
+    ranking = [r for r in res["outputs"]["ranking"] if r in PRESET_OF]
+    recipe_name = ranking[0]
+    recipe = next(r for r in bench.RECIPES if r.name == recipe_name)
+    features, pooling = PRESET_OF[recipe_name]
+    preset = _PRESET_VALUES["general"]
+    if (preset["features"], tuple(preset["pooling"]), preset["n_frames"]) != (
+        features,
+        pooling,
+        args.n_frames,
+    ):
+        raise SystemExit(
+            f"the general preset ({preset}) is not the winning recipe "
+            f"{recipe_name!r} ({features}, {pooling}, {args.n_frames} frames)"
+        )
+
+    t0 = time.time()
+    rows = data.dataset()
+    feats = data.features(rows, args.n_frames)
+    y = np.array([r[1] for r in rows])
+    family = np.array([r[2] for r in rows])
+    # C as the benchmark chose it on all four families (inner
+    # leave-one-family-out), recorded in its results file
+    C = res["outputs"]["results"][recipe_name]["real-only (trained on all 4)"]["C"]
+    if C != preset["C"]:
+        raise SystemExit(f"benchmark chose C={C}; the general preset has {preset['C']}")
+
+    frames = [frame_features(features, v) for v in feats]
+    ytr = y.copy()
+    if recipe.train != "labels":
+        real = np.flatnonzero(y == 0)
+        sbi = [frame_features(features, feats[i], "sbi_") for i in real]
+        if recipe.train == "sbi":
+            frames = [frames[i] for i in real] + sbi
+            ytr = np.r_[np.zeros(len(real), int), np.ones(len(real), int)]
+        else:
+            frames = frames + sbi
+            ytr = np.r_[y, np.ones(len(real), int)]
+
+    kwargs = {"preset": "general"}
+    pipe = make_default_pipeline(**kwargs, device="cpu")
+    pipe[-3:].fit(frames, ytr)
+    pipe.named_steps["facecropper"].fit(None)
+    pipe.named_steps["features"].fit([])
+    p_train = pipe[-3:].predict_proba(frames)[:, 1]
+    info = {
+        "recipe": recipe_name,
+        "recipe_description": recipe.describe,
+        "training_videos": {
+            "dfl-pairs (train+test)": int(
+                np.isin(family, ["dfl-pairs", "dfl-real"]).sum()
+            ),
+            "ffpp-c23": int(
+                np.isin(
+                    family, ["ffpp-real", "Deepfakes", "Face2Face", "FaceSwap"]
+                ).sum()
+            ),
+            "real-only": int((family == "real-only").sum()),
+            "self-blended copies": int(len(ytr) - len(rows))
+            if recipe.train == "labels+sbi"
+            else (int(ytr.sum()) if recipe.train == "sbi" else 0),
+            "fake share": float(ytr.mean()),
+        },
+        "C": C,
+        "benchmark": "benchmarks/results/bench_cross_method.json",
+        "versions": versions(),
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    save_pretrained(pipe, OUT, pipeline_kwargs=kwargs, info=info)
+
+    # the rebuilt model equals the trained one on features ...
+    again = load_pretrained(OUT, device="cpu")
+    p_again = again[-3:].predict_proba(frames)[:, 1]
+    max_diff_features = float(np.abs(p_again - p_train).max())
+    # ... and the cached features equal the pipeline's own on two videos
+    probe = [0, int(np.flatnonzero(family == "real-only")[0])]
+    paths = [rows[i][0] for i in probe]
+    p_end = again.predict_proba(paths)[:, 1]
+    p_cached = again[-3:].predict_proba(
+        [frame_features(features, feats[i]) for i in probe]
+    )[:, 1]
+    max_diff_end_to_end = float(np.abs(p_end - p_cached).max())
+    print(
+        f"recipe {recipe_name}, C={C}; rebuilt vs trained {max_diff_features:.2e}; "
+        f"end to end vs cached {max_diff_end_to_end:.2e}; "
+        f"{OUT.stat().st_size} bytes"
+    )
+    write_results(
+        "train_general",
+        inputs={
+            "videos": {data.key(r[0]): [r[1], r[2], r[3]] for r in rows},
+            "n_frames": args.n_frames,
+            "recipe": recipe_name,
+            "not used": "dfdc-1080p (2 fakes at 1080p: too few to matter)",
+        },
+        outputs={
+            **info,
+            "model_file": str(OUT.relative_to(REPO)),
+            "model_bytes": OUT.stat().st_size,
+            "train_log_loss": bench._log_loss(ytr, np.clip(p_train, 0.01, 0.99)),
+            "max_abs_diff_rebuilt_vs_trained": max_diff_features,
+            "max_abs_diff_end_to_end_vs_cached": max_diff_end_to_end,
+            "end_to_end_probe": dict(zip([data.key(p) for p in paths], p_end.tolist())),
+            "seconds": round(time.time() - t0, 1),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""Fitted models shipped as plain JSON: rebuilt by code, not unpickled."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+__all__ = ["PRETRAINED", "load_pretrained", "save_pretrained"]
+
+FORMAT = "sklearn-deepfake-pretrained"
+FORMAT_VERSION = 1
+#: Names of the models shipped inside the package.
+PRETRAINED = ("general",)
+# step name -> fitted attributes kept (everything else is rebuilt by code)
+_POOLING_ATTRS = ("n_features_in_", "fill_values_", "n_features_out_")
+_SCALER_ATTRS = ("mean_", "var_", "scale_", "n_features_in_", "n_samples_seen_")
+_LR_ATTRS = ("classes_", "coef_", "intercept_", "n_features_in_", "n_iter_")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict) and "__ndarray__" in value:
+        return np.asarray(value["__ndarray__"], dtype=value["dtype"])
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+def _head_steps(pipe: Pipeline, fitted: bool = True) -> tuple[Any, Any, Any]:
+    """Return the pooling, scaler and classifier of a supported pipeline."""
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_deepfake.calibration import ClippedClassifier
+
+    names = list(pipe.named_steps)
+    want = ["temporalpooling", "standardscaler", "classifier"]
+    if names[-3:] != want:
+        raise ValueError(
+            "save_pretrained supports pipelines of make_default_pipeline whose "
+            f"last steps are {want} (presets 'default' and 'general'), got "
+            f"steps {names}."
+        )
+    clf = pipe.named_steps["classifier"]
+    est = getattr(clf, "estimator_", None) if fitted else clf.estimator
+    if not isinstance(clf, ClippedClassifier) or not isinstance(
+        est, LogisticRegression
+    ):
+        raise ValueError(
+            "save_pretrained needs a fitted ClippedClassifier around a "
+            "LogisticRegression as the 'classifier' step (no calibration "
+            "wrapper)."
+        )
+    return pipe.named_steps["temporalpooling"], pipe.named_steps["standardscaler"], clf
+
+
+def save_pretrained(
+    pipeline: Pipeline,
+    path: str | os.PathLike,
+    *,
+    pipeline_kwargs: dict[str, Any],
+    info: dict[str, Any] | None = None,
+) -> Path:
+    """Write a fitted pipeline as JSON that :func:`load_pretrained` rebuilds.
+
+    Only what the pipeline learned is written (the pooling's fill values,
+    the scaler's means and scales, the logistic regression's coefficients)
+    together with the keyword arguments of
+    :func:`~sklearn_deepfake.make_default_pipeline` that built it, so the file
+    is a few kB, holds no pickle and does not depend on the version of
+    scikit-learn. The file is written atomically.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        A fitted pipeline from ``make_default_pipeline(**pipeline_kwargs)``
+        ending in ``temporalpooling``, ``standardscaler`` and a
+        :class:`~sklearn_deepfake.calibration.ClippedClassifier` around a
+        logistic regression (presets ``"default"`` and ``"general"``).
+    path : str or path-like
+        Output file (``.json``).
+    pipeline_kwargs : dict
+        The arguments of ``make_default_pipeline`` that built ``pipeline``
+        (JSON types only; ``cache_dir``, ``device``, ``n_jobs`` and
+        ``verbose`` are chosen at load time instead).
+    info : dict, default=None
+        Anything to keep beside the model (training data, figures, versions).
+
+    Returns
+    -------
+    path : Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn_deepfake import make_default_pipeline
+    >>> from sklearn_deepfake.datasets import make_face_videos
+    >>> from sklearn_deepfake.pretrained import load_pretrained, save_pretrained
+    >>> folder = tempfile.mkdtemp()
+    >>> data = make_face_videos(
+    ...     n_videos=4, n_frames=4, manipulated=0.5, directory=folder, random_state=0
+    ... )
+    >>> kw = {"n_frames": 2, "size": 32}
+    >>> pipe = make_default_pipeline(**kw, device="cpu").fit(data.paths, data.target)
+    >>> path = save_pretrained(
+    ...     pipe, os.path.join(folder, "m.json"), pipeline_kwargs=kw
+    ... )
+    >>> again = load_pretrained(path, device="cpu")
+    >>> bool((again.predict_proba(data.paths) == pipe.predict_proba(data.paths)).all())
+    True
+    """
+    for banned in ("cache_dir", "device", "n_jobs", "verbose", "memory"):
+        if banned in pipeline_kwargs:
+            raise ValueError(
+                f"pipeline_kwargs must not hold {banned!r}: it is chosen when "
+                "the model is loaded."
+            )
+    pooling, scaler, clf = _head_steps(pipeline)
+    lr = clf.estimator_
+    record = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "pipeline_kwargs": pipeline_kwargs,
+        "eps": clf.eps,
+        "temporalpooling": {a: getattr(pooling, a) for a in _POOLING_ATTRS},
+        "standardscaler": {a: getattr(scaler, a) for a in _SCALER_ATTRS},
+        "logisticregression": {
+            "params": {
+                k: v
+                for k, v in lr.get_params().items()
+                if isinstance(v, (int, float, str, bool, type(None)))
+            },
+            **{a: getattr(lr, a) for a in _LR_ATTRS},
+        },
+        "info": info or {},
+    }
+    text = json.dumps(_jsonable(record), indent=1) + "\n"
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _read(name_or_path: str | os.PathLike) -> dict[str, Any]:
+    text = None
+    if isinstance(name_or_path, str) and name_or_path in PRETRAINED:
+        ref = resources.files("sklearn_deepfake.pretrained") / f"{name_or_path}.json"
+        text = ref.read_text()
+        where = f"shipped model {name_or_path!r}"
+    elif os.path.isfile(os.fspath(name_or_path)):
+        text = Path(name_or_path).read_text()
+        where = os.fspath(name_or_path)
+    else:
+        raise ValueError(
+            f"unknown pretrained model {name_or_path!r}: pass one of "
+            f"{PRETRAINED} or the path of a file written by save_pretrained."
+        )
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where} is not valid JSON: {exc}") from exc
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise ValueError(f"{where} is not a sklearn-deepfake pretrained model.")
+    if record.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{where} has format version {record.get('format_version')!r}; this "
+            f"sklearn-deepfake reads version {FORMAT_VERSION}."
+        )
+    return _from_json(record)
+
+
+def load_pretrained(
+    name: str | os.PathLike = "general",
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    device: Any = "auto",
+    n_jobs: int | None = None,
+    verbose: int = 0,
+) -> Pipeline:
+    """Return a fitted detector shipped with the package (or saved by you).
+
+    The model is rebuilt by code from a small JSON file: the pipeline of
+    :func:`~sklearn_deepfake.make_default_pipeline` with the arguments it was
+    trained with, whose learned values (pooling fill values, scaler, logistic
+    regression) are then set. Nothing is downloaded or unpickled, and the
+    file does not depend on the version of scikit-learn.
+
+    Read more in :ref:`model_card`.
+
+    Parameters
+    ----------
+    name : {"general"} or path-like, default="general"
+        A shipped model (one of ``PRETRAINED``) or a file written by
+        :func:`save_pretrained`.
+    cache_dir : str or path-like, default=None
+        Face store of the face step (see
+        :class:`~sklearn_deepfake.faces.FaceCropper`).
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Device of the face detector and the face networks.
+    n_jobs : int, default=None
+        Videos processed in parallel by the face step.
+    verbose : int, default=0
+        Progress bars when ``> 0``.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Fitted: ``pipeline.predict_proba(paths)[:, 1]`` is P(FAKE) per video.
+        Its ``pretrained_info_`` attribute holds what the file records about
+        training (data, figures, versions).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or a file that is not such a model.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake import load_pretrained
+    >>> model = load_pretrained("general", device="cpu")
+    >>> list(model.named_steps)[-1], model.classes_.tolist()
+    ('classifier', [0, 1])
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_deepfake._pipeline import make_default_pipeline
+
+    record = _read(name)
+    kwargs = dict(record["pipeline_kwargs"])
+    for k in ("pooling",):
+        if kwargs.get(k) is not None:
+            kwargs[k] = tuple(kwargs[k])
+    pipe = make_default_pipeline(
+        **kwargs,
+        eps=record["eps"],
+        cache_dir=cache_dir,
+        device=device,
+        n_jobs=n_jobs,
+        verbose=verbose,
+    )
+    steps = pipe.named_steps
+    pooling, scaler, clf = _head_steps(pipe, fitted=False)
+    # label-free steps: their fit only validates parameters and builds networks
+    steps["facecropper"].fit(None)
+    steps["features"].fit([])
+    for a, v in record["temporalpooling"].items():
+        setattr(pooling, a, v)
+    pooling._validate_params()
+    for a, v in record["standardscaler"].items():
+        setattr(scaler, a, v)
+    lr_rec = record["logisticregression"]
+    lr = LogisticRegression(**lr_rec["params"])
+    for a in _LR_ATTRS:
+        setattr(lr, a, lr_rec[a])
+    clf.estimator_ = lr
+    clf.classes_ = lr.classes_
+    clf.n_features_in_ = lr.n_features_in_
+    pipe.pretrained_info_ = record.get("info", {})
+    return pipe
