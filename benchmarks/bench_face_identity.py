@@ -19,15 +19,27 @@ Recipes, all ending in ``TemporalPooling`` -> ``StandardScaler`` ->
 - ``facerec+id``: ``parts=("face", "outer")`` with the identity columns
   (drift, face-outer distance), mean and std pooling.
 - ``id-only``: the identity columns alone (drift, face-outer distance).
+- ``faceres``: ``CNNFeatureExtractor("hse_faceres", pretrained=True)``
+  (HSE FaceRes 1024-d descriptors of the crops resized to 224 px), mean and
+  std pooling.
+- ``antispoof``: ``CNNFeatureExtractor("hse_antispoof_score",
+  pretrained=True)`` (one column: the logit of human's "computer-generated
+  face" classifier), mean and std pooling.
+- ``antispoof-128``: its 128-d hidden layer (``"hse_antispoof"``), mean and
+  std pooling.
+- ``dlib+faceres``: the ``facerec`` and ``faceres`` columns side by side.
+- ``dlib+faceres+antispoof``: with the ``antispoof`` columns too.
 
 Faces are cropped once per video, cached with the features in ``--cache``
+(and in the face store ``--store`` when given)
 (``FrameSampler(n_frames)`` -> ``FaceCropper(size=128)``,
 the default preset's crop; 16 frames rather than its 32, to keep this cheap
 on shared CPUs) and every recipe reads the same crops. Reported: AUC and log
 loss per held-out family and over all folds' predictions pooled, with 95%
 bootstrap intervals over groups (1000 draws).
 
-    python benchmarks/bench_face_identity.py [--n-frames 16] [--cache /tmp/fi]
+    python benchmarks/bench_face_identity.py [--n-frames 16] [--cache /tmp/fi] \
+        [--store /work/cache/skdf_store]
 
 Needs ../shared/data. Writes benchmarks/results/bench_face_identity.json.
 """
@@ -85,37 +97,59 @@ def _key(path: str) -> str:
     )
 
 
-def _features(paths, n_frames, cache: Path):
-    """Per-frame features of every video, cached per video (tracks too)."""
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _features(paths, n_frames, cache: Path, store: Path | None):
+    """Per-frame features of every video, cached per video (tracks too).
+
+    A cached video missing some of the features gets only those computed.
+    """
     from sklearn_deepfake.faces import FaceCropper
-    from sklearn_deepfake.features import FaceContextFeatures, FaceRecognitionEmbeddings
+    from sklearn_deepfake.features import (
+        CNNFeatureExtractor,
+        FaceContextFeatures,
+        FaceRecognitionEmbeddings,
+    )
     from sklearn_deepfake.video import FrameSampler
 
     cache = cache / f"frames{n_frames}"
     cache.mkdir(parents=True, exist_ok=True)
     sampler = FrameSampler(n_frames=n_frames).fit(paths)
-    cropper = FaceCropper(size=128, device="cpu").fit(None)
-    context = FaceContextFeatures().fit([])
+    cropper = FaceCropper(size=128, device="cpu", cache_dir=store).fit(None)
     facerec = FaceRecognitionEmbeddings(parts=("face", "outer")).fit([])
+    steps = {
+        "context": FaceContextFeatures().fit([]),
+        "facerec_all": facerec,
+        **{
+            key: CNNFeatureExtractor(backbone, pretrained=True, device="cpu").fit(None)
+            for key, backbone in (
+                ("faceres", "hse_faceres"),
+                ("antispoof", "hse_antispoof_score"),
+                ("antispoof128", "hse_antispoof"),
+            )
+        },
+    }
     out = []
     for k, p in enumerate(paths):
         f_feat = cache / f"feat_{_key(p)}.pkl"
-        if f_feat.is_file():
-            out.append(pickle.loads(f_feat.read_bytes()))
-            continue
-        f_tracks = cache / f"tracks_{_key(p)}.pkl"
-        if f_tracks.is_file():
-            t = pickle.loads(f_tracks.read_bytes())
-        else:
-            t = cropper.transform(sampler.transform([p]))[0]
-            f_tracks.write_bytes(pickle.dumps(t))
-        feats = {
-            "context": context.transform([t])[0],
-            "facerec_all": facerec.transform([t])[0],
-        }
-        f_feat.write_bytes(pickle.dumps(feats))
+        feats = pickle.loads(f_feat.read_bytes()) if f_feat.is_file() else {}
+        missing = [key for key in steps if key not in feats]
+        if missing:
+            f_tracks = cache / f"tracks_{_key(p)}.pkl"
+            if f_tracks.is_file():
+                t = pickle.loads(f_tracks.read_bytes())
+            else:
+                t = cropper.transform(sampler.transform([p]))[0]
+                _write_atomic(f_tracks, pickle.dumps(t))
+            for key in missing:
+                feats[key] = steps[key].transform([t])[0]
+            _write_atomic(f_feat, pickle.dumps(feats))
+            print(f"features {k + 1}/{len(paths)} {p}: {missing}", flush=True)
         out.append(feats)
-        print(f"features {k + 1}/{len(paths)} {p}", flush=True)
     return out, list(facerec.feature_names_)
 
 
@@ -141,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-frames", type=int, default=16)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/bench_face_identity"))
+    parser.add_argument("--store", type=Path, default=None, help="FaceStore folder")
     args = parser.parse_args()
 
     from sklearn.linear_model import LogisticRegression
@@ -156,8 +191,8 @@ def main() -> None:
     y = np.array([r[1] for r in rows])
     family = np.array([r[2] for r in rows])
     groups = np.array([r[3] for r in rows])
-    per_video, names = _features(paths, args.n_frames, args.cache)
-    frame_feats = {k: [v[k] for v in per_video] for k in ("context", "facerec_all")}
+    per_video, names = _features(paths, args.n_frames, args.cache, args.store)
+    frame_feats = {k: [v[k] for v in per_video] for k in per_video[0]}
     face_cols = [
         i for i, n in enumerate(names) if n.startswith("face_") and n[5:].isdigit()
     ]
@@ -175,7 +210,12 @@ def main() -> None:
         "facerec": pooled("facerec_all", face_cols, ("mean", "std")),
         "facerec+id": pooled("facerec_all", None, ("mean", "std")),
         "id-only": pooled("facerec_all", id_cols, ("mean", "std")),
+        "faceres": pooled("faceres", None, ("mean", "std")),
+        "antispoof": pooled("antispoof", None, ("mean", "std")),
+        "antispoof-128": pooled("antispoof128", None, ("mean", "std")),
     }
+    X["dlib+faceres"] = np.hstack([X["facerec"], X["faceres"]])
+    X["dlib+faceres+antispoof"] = np.hstack([X["dlib+faceres"], X["antispoof"]])
     fake_family = {f: family == f for f in FAMILIES}
     rng = np.random.default_rng(0)
     results = {}
@@ -239,6 +279,8 @@ def main() -> None:
             "families": FAMILIES,
             "n_frames": args.n_frames,
             "crop": "FrameSampler(n_frames) -> FaceCropper(size=128, device='cpu')",
+            "face backbones": "CNNFeatureExtractor(NAME, pretrained=True), "
+            "input_size=None (FaceRes 224 px, antispoof 128 px)",
             "head": "StandardScaler -> LogisticRegression(C=0.1), "
             "P clipped to [0.01, 0.99]",
             "bootstrap": "1000 draws of groups with replacement, percentile 2.5/97.5",

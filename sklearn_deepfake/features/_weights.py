@@ -43,6 +43,19 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str]] = {
 
 _HEAD_KEYS = ("_fc.weight", "_fc.bias")
 
+#: Face-trained backbones shipped with the package (``pretrained=True`` loads
+#: them offline): name -> what its features are.
+FACE_BACKBONES: dict[str, str] = {
+    "dlib_resnet": "dlib's face-recognition ResNet, 128-d descriptor (150 px)",
+    "dlib_resnet_pool": "dlib's face-recognition ResNet, 256-d average before "
+    "the descriptor layer (150 px)",
+    "hse_faceres": "HSE FaceRes (MobileNet v1), 1024-d descriptor (224 px)",
+    "hse_faceres_256": "HSE FaceRes, 256-d layer of its age and gender heads (224 px)",
+    "hse_antispoof": "human's anti-spoofing CNN, 128-d hidden layer (128 px)",
+    "hse_antispoof_score": "human's anti-spoofing CNN, logit that the face is "
+    "computer-generated (1 column, 128 px)",
+}
+
 
 def load_state_dict(path: str | os.PathLike) -> dict:
     """Load a state dict from a local file without executing pickled code.

