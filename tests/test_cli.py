@@ -14,8 +14,10 @@ import joblib
 import numpy as np
 import pytest
 
-from sklearn_deepfake import __version__, cli
-from sklearn_deepfake._cli_utils import (
+from sklearn_deepfake import __version__
+from sklearn_deepfake.cli import _main as cli
+from sklearn_deepfake.cli import _options, main
+from sklearn_deepfake.cli._utils import (
     UsageError,
     atomic_dump,
     calibration_cv,
@@ -25,7 +27,6 @@ from sklearn_deepfake._cli_utils import (
     parse_set,
     predict_in_chunks,
 )
-from sklearn_deepfake.cli import main
 from sklearn_deepfake.faces import FaceStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -104,9 +105,9 @@ def test_cli_bad_arguments_exit_2(argv, match, capsys):
 
 
 def test_cli_feature_choices_match_pipeline():
-    from sklearn_deepfake._pipeline import FEATURE_SETS
+    from sklearn_deepfake.pipeline._pipeline import FEATURE_SETS
 
-    assert cli._FEATURE_SETS == FEATURE_SETS
+    assert _options._FEATURE_SETS == FEATURE_SETS
 
 
 def test_cli_failure_is_one_line_exit_1(tmp_path, capsys):
@@ -208,7 +209,7 @@ def test_cli_parse_set_later_wins_and_rejects_missing_equals():
 
 
 def test_cli_check_params_names_the_valid_prefix():
-    from sklearn_deepfake._pipeline import make_default_pipeline
+    from sklearn_deepfake.pipeline._pipeline import make_default_pipeline
 
     pipe = make_default_pipeline()
     check_params(pipe, {"facecropper__size": 32, "classifier__estimator__C": 2})

@@ -659,7 +659,7 @@ def test_cli_tune_help_and_default_storage(capsys):
 
 
 def test_cli_tune_search_space_skips_faces_and_fixed():
-    from sklearn_deepfake._cli_tune import _space
+    from sklearn_deepfake.cli._tune import _space
 
     pipe = sklearn_deepfake.make_default_pipeline()
     trial = _study().ask()

@@ -128,7 +128,7 @@ def test_mtcnn_embeddings_pickle_and_bad_params():
 
 
 def test_cli_presets_match_the_library():
-    from sklearn_deepfake._cli_options import _PRESETS
-    from sklearn_deepfake._pipeline import PRESETS
+    from sklearn_deepfake.cli._options import _PRESETS
+    from sklearn_deepfake.pipeline._pipeline import PRESETS
 
     assert PRESETS == _PRESETS

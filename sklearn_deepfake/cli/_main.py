@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from sklearn_deepfake import __version__
-from sklearn_deepfake._cli_options import (
+from sklearn_deepfake.cli import _cache, _explain, _tune
+from sklearn_deepfake.cli._options import (
     _FEATURE_SETS,
     _add_pipeline_options,
     _add_runtime_options,
@@ -47,7 +48,7 @@ from sklearn_deepfake._cli_options import (
     _probability,
     _scheduler_address,
 )
-from sklearn_deepfake._cli_utils import (
+from sklearn_deepfake.cli._utils import (
     UsageError,
     atomic_dump,
     calibration_cv,
@@ -252,9 +253,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_runtime_options(predict, None)
     _add_scheduler_option(predict)
     predict.set_defaults(func=_cmd_predict)
-    __import__("sklearn_deepfake._cli_tune", fromlist=["_"]).add_subparser(commands)
-    __import__("sklearn_deepfake._cli_explain", fromlist=["_"]).add_subparser(commands)
-    __import__("sklearn_deepfake._cli_cache", fromlist=["_"]).add_subparser(commands)
+    for module in (_tune, _explain, _cache):
+        module.add_subparser(commands)
     return parser
 
 
@@ -397,7 +397,7 @@ def _cross_validate(
     from sklearn.base import clone
     from sklearn.model_selection import GroupKFold, cross_validate
 
-    from sklearn_deepfake._pipeline import _groups_fit_params
+    from sklearn_deepfake.pipeline._pipeline import _groups_fit_params
 
     splits = list(GroupKFold(n_splits=k).split(paths, y, groups))
     cv_pipe = clone(pipe)
@@ -438,7 +438,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     """Fit the default pipeline on a labelled folder and save it."""
     import numpy as np
 
-    from sklearn_deepfake._pipeline import _groups_fit_params
+    from sklearn_deepfake.pipeline._pipeline import _groups_fit_params
 
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)
@@ -634,8 +634,11 @@ def _run_demo(
     import numpy as np
     from sklearn.metrics import log_loss, roc_auc_score
 
-    from sklearn_deepfake._pipeline import _groups_fit_params, make_default_pipeline
     from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
+    from sklearn_deepfake.pipeline._pipeline import (
+        _groups_fit_params,
+        make_default_pipeline,
+    )
     from sklearn_deepfake.submission import write_submission
 
     t0 = time.perf_counter()

@@ -227,7 +227,7 @@ def _explain(
     """Build the report; return it and the video's P(FAKE)."""
     import matplotlib
 
-    from sklearn_deepfake._cli_utils import fake_column
+    from sklearn_deepfake.cli._utils import fake_column
     from sklearn_deepfake.inspection._gradcam import frame_scores
 
     if isinstance(model, (str, os.PathLike)):

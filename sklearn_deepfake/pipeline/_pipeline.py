@@ -407,7 +407,7 @@ def _groups_fit_params(estimator: Any, groups: Any) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from sklearn_deepfake._pipeline import _groups_fit_params
+    >>> from sklearn_deepfake.pipeline._pipeline import _groups_fit_params
     >>> pipe = make_default_pipeline(preset="self-blended")
     >>> list(_groups_fit_params(pipe, [0, 0, 1]))
     ['classifier__groups']
