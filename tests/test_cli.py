@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from sklearn_deepfake import __version__
-from sklearn_deepfake.cli import _main as cli
-from sklearn_deepfake.cli import _options, main
+from sklearn_deepfake.cli import _demo, _fit, _options, main
 from sklearn_deepfake.cli._utils import (
     UsageError,
     atomic_dump,
@@ -124,7 +123,7 @@ def test_cli_failure_in_a_step_is_reported(monkeypatch, tmp_path, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full\nwhile writing")
 
-    monkeypatch.setattr(cli, "_run_demo", broken)
+    monkeypatch.setattr(_demo, "_run_demo", broken)
     assert main(["demo", "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err == "sklearn-deepfake demo: error: disk full while writing\n"
@@ -135,7 +134,7 @@ def test_cli_failure_in_a_step_is_reported(monkeypatch, tmp_path, capsys):
 
 def test_cli_temporary_folder_removed_unless_kept(monkeypatch, capsys):
     seen = []
-    monkeypatch.setattr(cli, "_run_demo", lambda root, **kw: seen.append(root))
+    monkeypatch.setattr(_demo, "_run_demo", lambda root, **kw: seen.append(root))
     assert main(["demo"]) == 0
     assert not os.path.exists(seen[-1])
     assert main(["demo", "--keep"]) == 0
@@ -287,8 +286,8 @@ def test_cli_fit_save_failure_leaves_no_model(monkeypatch, tmp_path, capsys):
         (data / label).mkdir(parents=True)
         for i in range(2):
             (data / label / f"v{i}.mp4").write_bytes(b"x")
-    monkeypatch.setattr(cli, "_build_pipeline", lambda args, cache: _Pipe())
-    monkeypatch.setattr(cli, "_set_calibration_cv", lambda *a: "2")
+    monkeypatch.setattr(_fit, "_build_pipeline", lambda args, cache: _Pipe())
+    monkeypatch.setattr(_fit, "_set_calibration_cv", lambda *a: "2")
 
     def failing_dump(obj, fh):
         fh.write(b"partial")

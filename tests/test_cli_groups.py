@@ -270,7 +270,7 @@ def test_cli_help_says_what_the_code_does():
 
 def test_cli_fit_report_is_opt_in(monkeypatch, tmp_path):
     """No --report-cv: no cross-validation; --report-cv/--cv K: K folds."""
-    from sklearn_deepfake.cli import _main as cli
+    from sklearn_deepfake.cli import _fit as cli
 
     data = tmp_path / "data"
     for label in ("real", "fake"):
@@ -302,7 +302,7 @@ def test_cli_report_computes_the_features_once(capsys):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from sklearn_deepfake.cli._main import _cross_validate
+    from sklearn_deepfake.cli._fit import _cross_validate
 
     seen = []
 

@@ -196,7 +196,8 @@ def test_cli_rejects_a_bad_scheduler(command, capsys):
 
 def test_predict_hands_the_scheduler_to_the_face_step():
     from sklearn_deepfake import make_default_pipeline
-    from sklearn_deepfake.cli._main import _build_parser, _configure_model
+    from sklearn_deepfake.cli._main import _build_parser
+    from sklearn_deepfake.cli._predict import _configure_model
 
     model = make_default_pipeline(n_frames=4, size=32)
     args = _build_parser().parse_args(
