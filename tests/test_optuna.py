@@ -636,7 +636,7 @@ def test_tune_pipeline_epoch_pruning_inside_face_cnn_training():
 
 
 def test_cli_tune_help_and_default_storage(capsys):
-    from sklearn_deepfake import _cli_tune
+    from sklearn_deepfake.cli import _tune as _cli_tune
     from sklearn_deepfake.cli import main
 
     assert _cli_tune._DEFAULT_STORAGE == DEFAULT_STORAGE

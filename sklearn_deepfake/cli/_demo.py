@@ -13,7 +13,7 @@ from typing import Any
 from sklearn_deepfake import __version__
 from sklearn_deepfake.cli._fit import _cross_validate, _set_calibration_cv
 from sklearn_deepfake.cli._options import _at_least, _find_faces, _n_jobs
-from sklearn_deepfake.cli._utils import fake_column
+from sklearn_deepfake.utils._labels import fake_column
 
 _DEMO_HELP = """\
 Make a small synthetic dataset in the DFDC layout (train_sample_videos/ with

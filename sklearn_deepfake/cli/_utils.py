@@ -303,16 +303,6 @@ def calibration_cv(y: Any, train_sets: Sequence[Any], current: int) -> int:
     return min(int(current), smallest)
 
 
-def fake_column(model: Any) -> int:
-    """Column of ``predict_proba`` that holds P(FAKE) (see ``fake_class_index``)."""
-    from sklearn_deepfake.utils._labels import fake_class_index
-
-    classes = getattr(model, "classes_", [0, 1])
-    if len(classes) != 2:
-        return len(classes) - 1
-    return fake_class_index(classes)
-
-
 def predict_in_chunks(
     model: Any, paths: Sequence[str], *, chunk_size: int = PREDICT_CHUNK
 ) -> tuple[Any, dict[str, str]]:
@@ -329,6 +319,8 @@ def predict_in_chunks(
         Path -> one-line error message, for the videos that failed.
     """
     import numpy as np
+
+    from sklearn_deepfake.utils._labels import fake_column
 
     col = fake_column(model)
     paths = list(paths)
