@@ -17,10 +17,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_deepfake.cli import main
 from sklearn_deepfake.cli._main import _build_parser
-from sklearn_deepfake.pipeline._pipeline import (
-    _groups_fit_params,
-    make_default_pipeline,
-)
+from sklearn_deepfake.pipeline import make_default_pipeline
+from sklearn_deepfake.utils._routing import _groups_fit_params
 
 
 class _RecordingSplit:

@@ -105,11 +105,9 @@ def _run_demo(
     from sklearn.metrics import log_loss, roc_auc_score
 
     from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
-    from sklearn_deepfake.pipeline._pipeline import (
-        _groups_fit_params,
-        make_default_pipeline,
-    )
+    from sklearn_deepfake.pipeline import make_default_pipeline
     from sklearn_deepfake.submission import write_submission
+    from sklearn_deepfake.utils._routing import _groups_fit_params
 
     t0 = time.perf_counter()
     print(f"sklearn-deepfake {__version__} demo")

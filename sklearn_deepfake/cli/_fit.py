@@ -136,7 +136,7 @@ def _cross_validate(
     from sklearn.base import clone
     from sklearn.model_selection import GroupKFold, cross_validate
 
-    from sklearn_deepfake.pipeline._pipeline import _groups_fit_params
+    from sklearn_deepfake.utils._routing import _groups_fit_params
 
     splits = list(GroupKFold(n_splits=k).split(paths, y, groups))
     cv_pipe = clone(pipe)
@@ -177,7 +177,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     """Fit the default pipeline on a labelled folder and save it."""
     import numpy as np
 
-    from sklearn_deepfake.pipeline._pipeline import _groups_fit_params
+    from sklearn_deepfake.utils._routing import _groups_fit_params
 
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)

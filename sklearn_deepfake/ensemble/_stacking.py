@@ -456,7 +456,7 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
             base_params = {name: dict(routed[name].fit) for name in names}
             final_params = dict(routed["final_estimator"].fit)
         else:
-            from sklearn_deepfake.pipeline._pipeline import _groups_fit_params
+            from sklearn_deepfake.utils._routing import _groups_fit_params
 
             base_params = {
                 name: {**_groups_fit_params(est, groups), **fit_params}

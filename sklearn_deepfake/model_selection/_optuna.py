@@ -759,7 +759,7 @@ def tune_pipeline(
         sampler = optuna.samplers.TPESampler(seed=random_state)
 
     def objective(trial: Any) -> float:
-        from sklearn_deepfake.pipeline._pipeline import _groups_fit_params
+        from sklearn_deepfake.utils._routing import _groups_fit_params
 
         params = suggest_params(trial, pipeline, space)
         estimator = clone(pipeline).set_params(**params)
@@ -846,7 +846,7 @@ def tune_pipeline(
     best_params = suggest_params(optuna.trial.FixedTrial(best.params), pipeline, space)
     best_estimator = None
     if refit:
-        from sklearn_deepfake.pipeline._pipeline import _groups_fit_params
+        from sklearn_deepfake.utils._routing import _groups_fit_params
 
         best_estimator = clone(pipeline).set_params(**best_params)
         best_estimator.fit(X, y, **_groups_fit_params(best_estimator, groups))
