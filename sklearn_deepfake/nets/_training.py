@@ -747,15 +747,11 @@ def training_callbacks(
 ) -> list[tuple[str, Any]]:
     """Epoch setter, one-cycle schedule per batch, optional early stopping.
 
-    Inside a fold of :func:`~sklearn_deepfake.model_selection.tune_pipeline`
-    with ``pruning="epoch"``, the Optuna pruning callback of
-    :func:`~sklearn_deepfake.model_selection.pruning_callbacks` comes last; it
-    reports the validation loss after each epoch (the training loss when
-    there is no validation split), so that a bad trial stops mid-training.
+    The caller's own callbacks (an estimator's ``callbacks`` parameter, which
+    is where :func:`~sklearn_deepfake.model_selection.tune_pipeline` puts its
+    Optuna pruning callback) come after these.
     """
     from skorch.callbacks import EarlyStopping, LRScheduler
-
-    from sklearn_deepfake.model_selection import pruning_callbacks
 
     callbacks: list[tuple[str, Any]] = [
         ("epoch_setter", EpochSetter(train_ds)),
@@ -778,7 +774,6 @@ def training_callbacks(
                 ),
             )
         )
-    callbacks += pruning_callbacks("valid_loss" if early_stopping else "train_loss")
     return callbacks
 
 
