@@ -9,7 +9,7 @@ import torch
 from sklearn.base import clone
 from skorch.callbacks import Callback
 
-from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
+from sklearn_deepfake.faces._geometry import face_boxes_in_crop_raw
 from sklearn_deepfake.nets import (
     FaceCNNClassifier,
     SelfBlendedFaces,

@@ -389,7 +389,7 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
     def _blend(
         self, img: np.ndarray, landmarks: np.ndarray, v: int, r: int, epoch: int, i: int
     ) -> np.ndarray:
-        from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
+        from sklearn_deepfake.faces._geometry import face_boxes_in_crop_raw
 
         track = self.tracks[v]
         boxes = self.__dict__.setdefault("_boxes", _LRU())
