@@ -38,14 +38,14 @@ from sklearn_deepfake.ensemble._calibrators import (
     _log_proba,
     _ScoreCalibrator,
 )
+from sklearn_deepfake.utils._proba import clip_proba
 
 
 def _clip_proba(proba: np.ndarray, eps: float) -> np.ndarray:
     """Clip every column to ``[eps, 1 - eps]`` and renormalise the rows."""
     if eps <= 0:
         return proba
-    proba = np.clip(proba, eps, 1.0 - eps)
-    return proba / proba.sum(axis=1, keepdims=True)
+    return clip_proba(proba, eps)
 
 
 def _stack_features(proba: np.ndarray) -> np.ndarray:
