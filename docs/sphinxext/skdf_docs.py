@@ -37,6 +37,7 @@ ORDER = [
     "calibration",
     "ensemble",
     "model_selection",
+    "pipeline",
     "inspection",
     "export",
     "datasets",
