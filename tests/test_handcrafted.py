@@ -183,3 +183,16 @@ def test_context_features_speed_is_vectorised():
     t0 = time.perf_counter()
     est.transform(X)
     assert 256 / (time.perf_counter() - t0) > 500
+
+
+def test_union_n_jobs_gives_the_same_features():
+    steps = [("ctx", FaceContextFeatures()), ("spec", SpectrumFeatures(n_bins=4))]
+    X = _X()
+    serial = RaggedFeatureUnion(steps).fit(X)
+    threaded = RaggedFeatureUnion(steps, n_jobs=2).fit(X)
+    for a, b in zip(serial.transform(X), threaded.transform(X)):
+        np.testing.assert_array_equal(a, b)
+    assert list(threaded.feature_names_) == list(serial.feature_names_)
+    assert threaded.get_params()["n_jobs"] == 2
+    with pytest.raises(ValueError, match="n_jobs"):
+        RaggedFeatureUnion(steps, n_jobs=1.5).fit(X)

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
@@ -499,7 +501,7 @@ def _box3(g: np.ndarray) -> np.ndarray:
     return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
 
 
-class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
+class RaggedFeatureUnion(TransformerMixin, _BaseComposition):
     """Concatenate the per-frame features of several ragged transformers.
 
     :class:`sklearn.pipeline.FeatureUnion` stacks 2-D arrays and cannot join
@@ -513,6 +515,9 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
     transformer_list : list of (str, estimator)
         Named ragged transformers. Their parameters are reachable as
         ``<name>__<param>``; a transformer set to ``"drop"`` is skipped.
+    n_jobs : int, default=None
+        Transformers fitted and applied at the same time, in threads (None:
+        one after the other). The output does not depend on it.
 
     Attributes
     ----------
@@ -535,8 +540,11 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
     'spec__spectrum_3'
     """
 
-    def __init__(self, transformer_list: list[tuple[str, Any]]) -> None:
+    def __init__(
+        self, transformer_list: list[tuple[str, Any]], *, n_jobs: int | None = None
+    ) -> None:
         self.transformer_list = transformer_list
+        self.n_jobs = n_jobs
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Get parameters, including ``<name>__<param>`` of each transformer.
@@ -551,14 +559,7 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
         params : dict
             Parameter names mapped to their values.
         """
-        params = super().get_params(deep=False)
-        if deep and isinstance(self.transformer_list, (list, tuple)):
-            for name, est in self.transformer_list:
-                params[name] = est
-                if hasattr(est, "get_params"):
-                    for key, value in est.get_params(deep=True).items():
-                        params[f"{name}__{key}"] = value
-        return params
+        return self._get_params("transformer_list", deep=deep)
 
     def set_params(self, **params: Any) -> RaggedFeatureUnion:
         """Set parameters, including ``<name>__<param>`` of each transformer.
@@ -566,35 +567,25 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         **params : dict
-            Parameter names mapped to their new values.
+            Parameter names mapped to their new values; a transformer's name
+            alone replaces it (``"drop"`` skips it).
 
         Returns
         -------
         self : object
             This union.
         """
-        if "transformer_list" in params:
-            self.transformer_list = params.pop("transformer_list")
-        if not params:
-            return self
-        items = list(self.transformer_list)
-        names = [name for name, _ in items]
-        nested: dict[str, dict[str, Any]] = {}
-        for key, value in params.items():
-            name, sep, sub = key.partition("__")
-            if name not in names:
-                raise ValueError(
-                    f"Invalid parameter {key!r} for {type(self).__name__}; valid "
-                    f"transformer names are {names}."
-                )
-            if sep:
-                nested.setdefault(name, {})[sub] = value
-            else:
-                items[names.index(name)] = (name, value)
-        for name, sub in nested.items():
-            items[names.index(name)][1].set_params(**sub)
-        self.transformer_list = items
+        self._set_params("transformer_list", **params)
         return self
+
+    def _map(self, calls: list[tuple[Any, tuple]]) -> list[Any]:
+        """Run ``fn(*args)`` for each call, in threads when ``n_jobs`` asks."""
+        if self.n_jobs in (None, 1) or len(calls) < 2:
+            return [fn(*args) for fn, args in calls]
+        # Threads: the transformers release the GIL in numpy, OpenCV and
+        # torch, and their warnings reach the caller.
+        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads")
+        return parallel(delayed(fn)(*args) for fn, args in calls)
 
     def fit(self, X: Any, y: Any = None) -> RaggedFeatureUnion:
         """Fit a clone of every transformer.
@@ -611,16 +602,19 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
+        check_n_jobs(self.n_jobs)
         names = [name for name, _ in self.transformer_list]
         if len(set(names)) != len(names) or any("__" in n for n in names):
             raise ValueError(
                 f"Transformer names must be unique and free of '__', got {names}."
             )
-        self.transformers_ = [
-            (name, clone(est).fit(X, y))
+        kept = [
+            (name, est)
             for name, est in self.transformer_list
             if not (isinstance(est, str) and est == "drop")
         ]
+        fitted = self._map([(clone(est).fit, (X, y)) for _, est in kept])
+        self.transformers_ = [(name, est) for (name, _), est in zip(kept, fitted)]
         if not self.transformers_:
             raise ValueError("RaggedFeatureUnion needs at least one transformer.")
         feature_names = []
@@ -650,7 +644,7 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_per_video(X, allow_empty=True)
-        parts = [est.transform(X) for _, est in self.transformers_]
+        parts = self._map([(est.transform, (X,)) for _, est in self.transformers_])
         out = []
         for i in range(len(X)):
             rows = {p[i].shape[0] for p in parts}
