@@ -35,6 +35,9 @@ LAYERS: list[tuple[str, ...]] = [
         "sklearn_deepfake.inspection",
         "sklearn_deepfake.export",
         "sklearn_deepfake.submission",
+        # use fitted pipelines: shipped models, prediction under a time budget
+        "sklearn_deepfake.pretrained",
+        "sklearn_deepfake._budget",
     ),
     ("sklearn_deepfake.cli", "sklearn_deepfake.__main__"),
     # Test helpers build an instance of every estimator, so they sit on top.
