@@ -428,9 +428,7 @@ def docstrings(package: Path) -> Iterator[tuple[str, int, str]]:
 
 def cli_help_texts() -> list[tuple[str, str]]:
     """Every description, epilog and option help of ``sklearn-deepfake``."""
-    from sklearn_deepfake import cli
-
-    build = getattr(cli, "build_parser", None) or cli._build_parser
+    from sklearn_deepfake.cli._main import _build_parser as build
     out: list[tuple[str, str]] = []
 
     def walk(parser: argparse.ArgumentParser, prog: str) -> None:

@@ -34,8 +34,9 @@ def main() -> None:
     from _results import write_results
     from sklearn.base import clone
 
-    from sklearn_deepfake import cli, make_default_pipeline
-    from sklearn_deepfake.cli import _cross_validate
+    from sklearn_deepfake import make_default_pipeline
+    from sklearn_deepfake.cli import _fit as cli
+    from sklearn_deepfake.cli._fit import _cross_validate
     from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

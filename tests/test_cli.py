@@ -14,8 +14,9 @@ import joblib
 import numpy as np
 import pytest
 
-from sklearn_deepfake import __version__, cli
-from sklearn_deepfake._cli_utils import (
+from sklearn_deepfake import __version__
+from sklearn_deepfake.cli import _demo, _fit, _options, main
+from sklearn_deepfake.cli._utils import (
     UsageError,
     atomic_dump,
     calibration_cv,
@@ -25,7 +26,6 @@ from sklearn_deepfake._cli_utils import (
     parse_set,
     predict_in_chunks,
 )
-from sklearn_deepfake.cli import main
 from sklearn_deepfake.faces import FaceStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -104,9 +104,9 @@ def test_cli_bad_arguments_exit_2(argv, match, capsys):
 
 
 def test_cli_feature_choices_match_pipeline():
-    from sklearn_deepfake._pipeline import FEATURE_SETS
+    from sklearn_deepfake.pipeline._pipeline import FEATURE_SETS
 
-    assert cli._FEATURE_SETS == FEATURE_SETS
+    assert _options._FEATURE_SETS == FEATURE_SETS
 
 
 def test_cli_failure_is_one_line_exit_1(tmp_path, capsys):
@@ -123,7 +123,7 @@ def test_cli_failure_in_a_step_is_reported(monkeypatch, tmp_path, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full\nwhile writing")
 
-    monkeypatch.setattr(cli, "_run_demo", broken)
+    monkeypatch.setattr(_demo, "_run_demo", broken)
     assert main(["demo", "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err == "sklearn-deepfake demo: error: disk full while writing\n"
@@ -134,7 +134,7 @@ def test_cli_failure_in_a_step_is_reported(monkeypatch, tmp_path, capsys):
 
 def test_cli_temporary_folder_removed_unless_kept(monkeypatch, capsys):
     seen = []
-    monkeypatch.setattr(cli, "_run_demo", lambda root, **kw: seen.append(root))
+    monkeypatch.setattr(_demo, "_run_demo", lambda root, **kw: seen.append(root))
     assert main(["demo"]) == 0
     assert not os.path.exists(seen[-1])
     assert main(["demo", "--keep"]) == 0
@@ -208,7 +208,7 @@ def test_cli_parse_set_later_wins_and_rejects_missing_equals():
 
 
 def test_cli_check_params_names_the_valid_prefix():
-    from sklearn_deepfake._pipeline import make_default_pipeline
+    from sklearn_deepfake.pipeline._pipeline import make_default_pipeline
 
     pipe = make_default_pipeline()
     check_params(pipe, {"facecropper__size": 32, "classifier__estimator__C": 2})
@@ -286,8 +286,8 @@ def test_cli_fit_save_failure_leaves_no_model(monkeypatch, tmp_path, capsys):
         (data / label).mkdir(parents=True)
         for i in range(2):
             (data / label / f"v{i}.mp4").write_bytes(b"x")
-    monkeypatch.setattr(cli, "_build_pipeline", lambda args, cache: _Pipe())
-    monkeypatch.setattr(cli, "_set_calibration_cv", lambda *a: "2")
+    monkeypatch.setattr(_fit, "_build_pipeline", lambda args, cache: _Pipe())
+    monkeypatch.setattr(_fit, "_set_calibration_cv", lambda *a: "2")
 
     def failing_dump(obj, fh):
         fh.write(b"partial")

@@ -15,8 +15,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_deepfake._pipeline import _groups_fit_params, make_default_pipeline
-from sklearn_deepfake.cli import _build_parser, main
+from sklearn_deepfake.cli import main
+from sklearn_deepfake.cli._main import _build_parser
+from sklearn_deepfake.pipeline import make_default_pipeline
+from sklearn_deepfake.utils._routing import _groups_fit_params
 
 
 class _RecordingSplit:
@@ -266,7 +268,7 @@ def test_cli_help_says_what_the_code_does():
 
 def test_cli_fit_report_is_opt_in(monkeypatch, tmp_path):
     """No --report-cv: no cross-validation; --report-cv/--cv K: K folds."""
-    from sklearn_deepfake import cli
+    from sklearn_deepfake.cli import _fit as cli
 
     data = tmp_path / "data"
     for label in ("real", "fake"):
@@ -298,7 +300,7 @@ def test_cli_report_computes_the_features_once(capsys):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from sklearn_deepfake.cli import _cross_validate
+    from sklearn_deepfake.cli._fit import _cross_validate
 
     seen = []
 

@@ -98,7 +98,7 @@ from sklearn_deepfake.features import (  # noqa: E402
     align_face_chips,
 )
 from sklearn_deepfake.features._face_recognition import TEMPLATE  # noqa: E402
-from sklearn_deepfake.features._handcrafted import _synthetic_tracks  # noqa: E402
+from sklearn_deepfake.utils._testing import make_synthetic_tracks  # noqa: E402
 
 
 def test_align_face_chips_maps_landmarks_to_template():
@@ -125,8 +125,8 @@ def test_align_face_chips_maps_landmarks_to_template():
 
 
 def test_align_face_chips_falls_back_to_the_box():
-    t = _synthetic_tracks(n_rows=2)
-    from sklearn_deepfake.features._handcrafted import face_boxes_in_crop
+    t = make_synthetic_tracks(n_rows=2)
+    from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 
     boxes = face_boxes_in_crop(t)
     bad = np.zeros_like(t.landmarks)
@@ -141,7 +141,7 @@ def test_align_face_chips_falls_back_to_the_box():
 def test_face_recognition_embeddings_columns():
     import dataclasses
 
-    t = _synthetic_tracks(n_rows=4)
+    t = make_synthetic_tracks(n_rows=4)
     t = dataclasses.replace(t, track_ids=np.array([0, 0, 0, 1]))
     est = FaceRecognitionEmbeddings(parts=("face", "inner", "outer"))
     feats = est.fit_transform([t])[0]
@@ -177,7 +177,7 @@ def test_face_recognition_embeddings_columns():
 def test_face_recognition_embeddings_weights_and_random_init(tmp_path):
     from safetensors.torch import save_file
 
-    t = _synthetic_tracks(n_rows=2)
+    t = make_synthetic_tracks(n_rows=2)
     shipped = FaceRecognitionEmbeddings(identity=False).fit_transform([t])[0]
     path = tmp_path / "tuned.safetensors"
     save_file(load_dlib_weights(), str(path))
@@ -203,7 +203,7 @@ def test_face_recognition_embeddings_weights_and_random_init(tmp_path):
 )
 def test_face_recognition_embeddings_invalid_params(params, err, match):
     with pytest.raises(err, match=match):
-        FaceRecognitionEmbeddings(**params).fit([_synthetic_tracks(n_rows=1)])
+        FaceRecognitionEmbeddings(**params).fit([make_synthetic_tracks(n_rows=1)])
 
 
 @pytest.mark.slow

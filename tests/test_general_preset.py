@@ -2,7 +2,7 @@ import pytest
 from sklearn.base import clone
 
 from sklearn_deepfake import make_default_pipeline
-from sklearn_deepfake._pipeline import _PRESET_VALUES
+from sklearn_deepfake.pipeline._pipeline import _PRESET_VALUES
 
 
 def test_general_preset_steps_and_values():

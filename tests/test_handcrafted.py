@@ -12,8 +12,8 @@ from sklearn_deepfake.features import (
     SpectrumFeatures,
     face_boxes_in_crop,
 )
-from sklearn_deepfake.features._handcrafted import _synthetic_tracks
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._testing import make_synthetic_tracks
 
 ESTIMATORS = [
     SpectrumFeatures(n_bins=8),
@@ -28,9 +28,9 @@ ESTIMATORS = [
 
 def _X(size=32):
     return [
-        _synthetic_tracks(n_rows=3, size=size, path="a.mp4", seed=0),
+        make_synthetic_tracks(n_rows=3, size=size, path="a.mp4", seed=0),
         FaceTracks.empty("b.mp4", size=size, frame_indices=[0, 5]),
-        _synthetic_tracks(n_rows=5, size=size, path="c.mp4", seed=1),
+        make_synthetic_tracks(n_rows=5, size=size, path="c.mp4", seed=1),
     ]
 
 
@@ -74,7 +74,7 @@ def test_features_ragged_contract(est):
 
 def test_features_reject_non_tracks():
     with pytest.raises(TypeError, match=r"X\[1\] must be FaceTracks"):
-        FaceContextFeatures().fit([_synthetic_tracks(2, 16), np.zeros((2, 3))])
+        FaceContextFeatures().fit([make_synthetic_tracks(2, 16), np.zeros((2, 3))])
 
 
 @pytest.mark.parametrize(
@@ -94,14 +94,14 @@ def test_features_invalid_params(est, match):
 
 
 def test_face_boxes_in_crop_maps_source_to_crop_pixels():
-    t = _synthetic_tracks(n_rows=2, size=64, margin=0.3)
+    t = make_synthetic_tracks(n_rows=2, size=64, margin=0.3)
     boxes = face_boxes_in_crop(t)
     # face 100 wide, 120 tall; crop side 120 * 1.6 = 192 -> scale 1/3
     np.testing.assert_allclose(boxes[0], [15.333, 12.0, 48.667, 52.0], atol=1e-3)
 
 
 def test_face_boxes_in_crop_degenerate_crop_box_falls_back_to_centre():
-    t = _synthetic_tracks(n_rows=1, size=64)
+    t = make_synthetic_tracks(n_rows=1, size=64)
     broken = FaceTracks(**{**t.__dict__, "crop_boxes": np.zeros((1, 4), np.float32)})
     lo = 64 * 0.3 / 1.6
     np.testing.assert_allclose(
@@ -115,7 +115,7 @@ def test_spectrum_sees_high_frequency_content():
     yy = np.arange(64)[:, None] * np.ones((1, 64))
     smooth[...] = (120 + 40 * np.sin(yy / 6))[None, :, :, None].astype(np.uint8)
     noisy = np.clip(smooth + rng.normal(0, 20, smooth.shape), 0, 255).astype(np.uint8)
-    base = _synthetic_tracks(n_rows=2, size=64)
+    base = make_synthetic_tracks(n_rows=2, size=64)
     X = [FaceTracks(**{**base.__dict__, "crops": c}) for c in (smooth, noisy)]
     feats = SpectrumFeatures(n_bins=8).fit_transform(X)
     # the normalised spectrum's high-frequency end is higher with noise
@@ -126,7 +126,7 @@ def test_context_features_detect_a_blurred_face():
     """Blurring only the inner face lowers the face-minus-context sharpness."""
     import cv2
 
-    t = _synthetic_tracks(n_rows=2, size=64, seed=3)
+    t = make_synthetic_tracks(n_rows=2, size=64, seed=3)
     rng = np.random.default_rng(0)
     crops = np.clip(rng.normal(128, 30, t.crops.shape), 0, 255).astype(np.uint8)
     blurred = crops.copy()
@@ -142,7 +142,7 @@ def test_context_features_detect_a_blurred_face():
 
 
 def test_context_features_colour_shift_of_the_face():
-    t = _synthetic_tracks(n_rows=1, size=64)
+    t = make_synthetic_tracks(n_rows=1, size=64)
     crops = np.full(t.crops.shape, 128, np.uint8)
     shifted = crops.copy()
     x1, y1, x2, y2 = face_boxes_in_crop(t)[0].astype(int)
@@ -177,9 +177,22 @@ def test_context_features_speed_is_vectorised():
     """Thousands of 64 px crops per second (generous bound for slow CI)."""
     import time
 
-    X = [_synthetic_tracks(n_rows=32, size=64, seed=i) for i in range(8)]
+    X = [make_synthetic_tracks(n_rows=32, size=64, seed=i) for i in range(8)]
     est = FaceContextFeatures().fit(X)
     est.transform(X[:1])
     t0 = time.perf_counter()
     est.transform(X)
     assert 256 / (time.perf_counter() - t0) > 500
+
+
+def test_union_n_jobs_gives_the_same_features():
+    steps = [("ctx", FaceContextFeatures()), ("spec", SpectrumFeatures(n_bins=4))]
+    X = _X()
+    serial = RaggedFeatureUnion(steps).fit(X)
+    threaded = RaggedFeatureUnion(steps, n_jobs=2).fit(X)
+    for a, b in zip(serial.transform(X), threaded.transform(X)):
+        np.testing.assert_array_equal(a, b)
+    assert list(threaded.feature_names_) == list(serial.feature_names_)
+    assert threaded.get_params()["n_jobs"] == 2
+    with pytest.raises(ValueError, match="n_jobs"):
+        RaggedFeatureUnion(steps, n_jobs=1.5).fit(X)

@@ -526,14 +526,15 @@ def test_pruning_callback_params_and_missing_key():
         _tiny_net([("prune", OptunaPruningCallback(trial, "score"))]).fit(X, y)
 
 
-class _NetWithHook(ClassifierMixin, BaseEstimator):
-    """A skorch classifier that takes the tuner's callbacks, as the nets do."""
+class _NetWithCallbacks(ClassifierMixin, BaseEstimator):
+    """A skorch classifier with a ``callbacks`` parameter, as the nets have."""
 
-    def __init__(self, max_epochs=3):
+    def __init__(self, max_epochs=3, callbacks=None):
         self.max_epochs = max_epochs
+        self.callbacks = callbacks
 
     def fit(self, X, y):
-        self.net_ = _tiny_net(pruning_callbacks(), self.max_epochs)
+        self.net_ = _tiny_net(list(self.callbacks or []), self.max_epochs)
         self.net_.fit(X.astype(np.float32), y.astype(np.int64))
         self.classes_ = self.net_.classes_
         return self
@@ -542,13 +543,22 @@ class _NetWithHook(ClassifierMixin, BaseEstimator):
         return self.net_.predict_proba(X.astype(np.float32))
 
 
-@pytest.mark.filterwarnings("ignore:The least populated class")
-def test_tune_pipeline_epoch_pruning_through_the_hook():
+class _NetWithHook(_NetWithCallbacks):
+    """An estimator that still asks the deprecated hook for its callbacks."""
+
+    def __init__(self, max_epochs=3):
+        self.max_epochs = max_epochs
+
+    def fit(self, X, y):
+        self.callbacks = pruning_callbacks()
+        return super().fit(X, y)
+
+
+def _epoch_pruned_study(estimator):
     X, y = _net_data()
     groups = np.arange(len(X)) // 2
-    assert pruning_callbacks() == []
-    result = tune_pipeline(
-        _NetWithHook(),
+    return tune_pipeline(
+        estimator,
         X,
         y,
         groups,
@@ -559,6 +569,9 @@ def test_tune_pipeline_epoch_pruning_through_the_hook():
         pruning="epoch",
         pruner=optuna.pruners.NopPruner(),
     )
+
+
+def _check_epoch_reports(result):
     trial = result.study.trials[0]
     steps = sorted(trial.intermediate_values)
     E = EPOCH_STEPS
@@ -567,10 +580,40 @@ def test_tune_pipeline_epoch_pruning_through_the_hook():
     assert (
         trial.intermediate_values[E - 1] == result.cv_results_["split0_test_score"][0]
     )
-    assert pruning_callbacks() == []
     # The refit happens outside any trial: no callback left in the fitted net.
     assert "optuna_pruning" not in dict(result.best_estimator_.net_.callbacks_)
     joblib.dump(result.best_estimator_, os.devnull)
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class")
+def test_tune_pipeline_epoch_pruning_through_the_callbacks_parameter():
+    estimator = _NetWithCallbacks()
+    result = _epoch_pruned_study(estimator)
+    _check_epoch_reports(result)
+    assert estimator.callbacks is None  # the caller's estimator is untouched
+    assert result.best_estimator_.callbacks is None
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class")
+def test_tune_pipeline_epoch_pruning_through_the_deprecated_hook():
+    with pytest.warns(FutureWarning, match="pruning_callbacks is deprecated"):
+        assert pruning_callbacks() == []
+    with pytest.warns(FutureWarning, match="pruning_callbacks is deprecated"):
+        result = _epoch_pruned_study(_NetWithHook())
+    _check_epoch_reports(result)
+    with pytest.warns(FutureWarning, match="pruning_callbacks is deprecated"):
+        assert pruning_callbacks() == []
+
+
+def test_pruning_callback_clone_shares_the_trial():
+    from sklearn.base import clone
+
+    trial = optuna.create_study().ask()
+    callbacks = [("prune", OptunaPruningCallback(trial, None, negate=True))]
+    copy = clone(callbacks, safe=False)  # as clone(estimator) does to params
+    assert copy[0][1] is not callbacks[0][1]
+    assert copy[0][1].trial is trial
+    assert copy[0][1].get_params()["monitor"] is None
 
 
 @pytest.mark.filterwarnings("ignore:The least populated class")
@@ -579,7 +622,7 @@ def test_tune_pipeline_epoch_pruning_stops_training():
     groups = np.arange(len(X)) // 2
     with pytest.raises(RuntimeError, match="no trial"):
         tune_pipeline(
-            _NetWithHook(),
+            _NetWithCallbacks(),
             X,
             y,
             groups,
@@ -636,7 +679,7 @@ def test_tune_pipeline_epoch_pruning_inside_face_cnn_training():
 
 
 def test_cli_tune_help_and_default_storage(capsys):
-    from sklearn_deepfake import _cli_tune
+    from sklearn_deepfake.cli import _tune as _cli_tune
     from sklearn_deepfake.cli import main
 
     assert _cli_tune._DEFAULT_STORAGE == DEFAULT_STORAGE
@@ -659,7 +702,7 @@ def test_cli_tune_help_and_default_storage(capsys):
 
 
 def test_cli_tune_search_space_skips_faces_and_fixed():
-    from sklearn_deepfake._cli_tune import _space
+    from sklearn_deepfake.cli._tune import _space
 
     pipe = sklearn_deepfake.make_default_pipeline()
     trial = _study().ask()

@@ -16,9 +16,9 @@ from sklearn_deepfake.features import (
     SpectrumFeatures,
     TemporalNoiseFeatures,
 )
-from sklearn_deepfake.features._handcrafted import _synthetic_tracks
 from sklearn_deepfake.utils import FaceTracks
 from sklearn_deepfake.utils._parallel import check_scheduler, map_videos
+from sklearn_deepfake.utils._testing import make_synthetic_tracks
 from sklearn_deepfake.video import FrameSampler
 
 
@@ -124,10 +124,10 @@ def test_broken_files_are_named_by_warnings_from_feature_workers(broken_videos):
 
 def _tracks():
     return [
-        _synthetic_tracks(n_rows=5, size=48, path="a.mp4", seed=0),
+        make_synthetic_tracks(n_rows=5, size=48, path="a.mp4", seed=0),
         FaceTracks.empty("b.mp4", size=48),
-        _synthetic_tracks(n_rows=3, size=48, path="c.mp4", seed=1),
-        _synthetic_tracks(n_rows=4, size=48, path="d.mp4", seed=2),
+        make_synthetic_tracks(n_rows=3, size=48, path="c.mp4", seed=1),
+        make_synthetic_tracks(n_rows=4, size=48, path="d.mp4", seed=2),
     ]
 
 
@@ -196,7 +196,8 @@ def test_cli_rejects_a_bad_scheduler(command, capsys):
 
 def test_predict_hands_the_scheduler_to_the_face_step():
     from sklearn_deepfake import make_default_pipeline
-    from sklearn_deepfake.cli import _build_parser, _configure_model
+    from sklearn_deepfake.cli._main import _build_parser
+    from sklearn_deepfake.cli._predict import _configure_model
 
     model = make_default_pipeline(n_frames=4, size=32)
     args = _build_parser().parse_args(

@@ -17,7 +17,7 @@ from sklearn_deepfake.features import (
     TemporalPooling,
     pool_scores,
 )
-from sklearn_deepfake.features._handcrafted import _synthetic_tracks
+from sklearn_deepfake.utils._testing import make_synthetic_tracks
 
 
 def _ragged(seed=0, n_videos=6, d=3, empty=(2,)):
@@ -143,7 +143,7 @@ def test_pooling_transform_checks_width():
 
 def test_pooling_in_grouped_cv_pipeline_with_memory(tmp_path):
     tracks = [
-        _synthetic_tracks(n_rows=2 + i % 3, size=24, path=f"v{i}.mp4", seed=i)
+        make_synthetic_tracks(n_rows=2 + i % 3, size=24, path=f"v{i}.mp4", seed=i)
         for i in range(8)
     ]
     y = np.array([0, 1] * 4)

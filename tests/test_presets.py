@@ -14,8 +14,8 @@ from sklearn_deepfake.features import (
     MTCNNEmbeddings,
     RaggedFeatureUnion,
 )
-from sklearn_deepfake.features._handcrafted import _synthetic_tracks
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._testing import make_synthetic_tracks
 
 
 def test_default_preset_is_the_historic_default():
@@ -82,7 +82,7 @@ def test_cli_help_lists_the_presets(command, capsys):
 
 
 def test_mtcnn_embeddings_shapes_names_and_empty_videos():
-    X = [_synthetic_tracks(n_rows=3, size=64), FaceTracks.empty("b.mp4", size=64)]
+    X = [make_synthetic_tracks(n_rows=3, size=64), FaceTracks.empty("b.mp4", size=64)]
     for net, dim in (("rnet", 128), ("onet", 256)):
         est = MTCNNEmbeddings(net).fit(X)
         out = est.transform(X)
@@ -94,7 +94,7 @@ def test_mtcnn_embeddings_shapes_names_and_empty_videos():
 
 
 def test_mtcnn_embeddings_read_the_face_box_only():
-    t = _synthetic_tracks(n_rows=2, size=64, seed=1)
+    t = make_synthetic_tracks(n_rows=2, size=64, seed=1)
     est = MTCNNEmbeddings().fit([t])
     base = est.transform([t])[0]
     # the two rows have different noise, so they get different embeddings
@@ -117,7 +117,7 @@ def test_mtcnn_embeddings_read_the_face_box_only():
 
 
 def test_mtcnn_embeddings_pickle_and_bad_params():
-    t = _synthetic_tracks(n_rows=2, size=64)
+    t = make_synthetic_tracks(n_rows=2, size=64)
     est = MTCNNEmbeddings("onet", batch_size=1).fit([t])
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_allclose(again.transform([t])[0], est.transform([t])[0])
@@ -128,7 +128,7 @@ def test_mtcnn_embeddings_pickle_and_bad_params():
 
 
 def test_cli_presets_match_the_library():
-    from sklearn_deepfake._cli_options import _PRESETS
-    from sklearn_deepfake._pipeline import PRESETS
+    from sklearn_deepfake.cli._options import _PRESETS
+    from sklearn_deepfake.pipeline._pipeline import PRESETS
 
     assert PRESETS == _PRESETS

@@ -9,7 +9,7 @@ import torch
 from sklearn.base import clone
 from skorch.callbacks import Callback
 
-from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
+from sklearn_deepfake.faces._geometry import face_boxes_in_crop_raw
 from sklearn_deepfake.nets import (
     FaceCNNClassifier,
     SelfBlendedFaces,
@@ -444,8 +444,8 @@ def test_face_cnn_string_labels_self_blend_and_submission(tmp_path):
     """DFDC labels end to end: pseudo-fakes are FAKE, P(FAKE) is column 0."""
     import pandas as pd
 
-    from sklearn_deepfake._cli_utils import fake_column
     from sklearn_deepfake.submission import write_submission
+    from sklearn_deepfake.utils._labels import fake_column
 
     X = _astronaut_tracks(3, n_rows=2, size=32)
     y = ["REAL", "FAKE", "REAL"]

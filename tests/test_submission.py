@@ -38,7 +38,7 @@ def test_write_submission_picks_the_fake_column(tmp_path, classes, column):
 def test_fake_column_of_a_string_labelled_model(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
-    from sklearn_deepfake._cli_utils import fake_column
+    from sklearn_deepfake.utils._labels import fake_column
 
     X = np.array([[0.0], [1.0], [2.0], [3.0]])
     model = LogisticRegression().fit(X, ["REAL", "REAL", "FAKE", "FAKE"])

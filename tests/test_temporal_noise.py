@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from sklearn_deepfake.features import TemporalNoiseFeatures, face_boxes_in_crop
-from sklearn_deepfake.features._handcrafted import _synthetic_tracks
 from sklearn_deepfake.features._temporal_noise import _regions_dlib, _regions_mtcnn
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._testing import make_synthetic_tracks
 
 SIZE = 96
 COLUMNS = [
@@ -34,7 +34,7 @@ def _video(swapped: bool, frames=(0, 1, 30, 31), seed=0, shift=1) -> FaceTracks:
     the flow must remove).
     """
     rng = np.random.default_rng(seed)
-    t = _synthetic_tracks(n_rows=len(frames), size=SIZE, seed=seed)
+    t = make_synthetic_tracks(n_rows=len(frames), size=SIZE, seed=seed)
     scene = cv2.GaussianBlur(rng.normal(128, 40, (SIZE + 8, SIZE + 8, 3)), (0, 0), 2)
     x0, y0, x1, y1 = face_boxes_in_crop(t)[0]
     yy, xx = np.mgrid[0:SIZE, 0:SIZE] + 0.5
@@ -100,7 +100,7 @@ def test_frames_of_other_tracks_or_further_apart_are_not_pairs():
 
 
 def test_evenly_spaced_frames_and_faceless_videos():
-    spaced = _synthetic_tracks(n_rows=3, size=SIZE)  # frames 0, 10, 20
+    spaced = make_synthetic_tracks(n_rows=3, size=SIZE)  # frames 0, 10, 20
     empty = FaceTracks.empty("none.mp4", size=SIZE)
     with pytest.warns(UserWarning, match="strategy='bursts'") as record:
         out = TemporalNoiseFeatures().fit_transform([spaced, empty])
@@ -111,7 +111,7 @@ def test_evenly_spaced_frames_and_faceless_videos():
 
 
 def test_regions_are_disjoint_and_in_place():
-    t = _synthetic_tracks(n_rows=1, size=SIZE)
+    t = make_synthetic_tracks(n_rows=1, size=SIZE)
     box = face_boxes_in_crop(t)[0]
     inner, ring, background = _regions_mtcnn(t.landmarks[0], box, SIZE)
     for mask in (inner, ring, background):

@@ -42,6 +42,7 @@ ORDER = [
     "calibration",
     "ensemble",
     "model_selection",
+    "pipeline",
     "inspection",
     "export",
     "datasets",

@@ -11,6 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._proba import clip_proba
+
 
 def _estimator_has(attr: str):
     def check(self: ClippedClassifier) -> bool:
@@ -103,8 +105,7 @@ class ClippedClassifier(ClassifierMixin, BaseEstimator):
             Probabilities in ``[eps, 1 - eps]``.
         """
         check_is_fitted(self)
-        proba = np.clip(self.estimator_.predict_proba(X), self.eps, 1 - self.eps)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return clip_proba(self.estimator_.predict_proba(X), self.eps)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels (those of the wrapped estimator).

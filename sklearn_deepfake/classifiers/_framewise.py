@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_deepfake.features._pooling import check_frame_rows
+from sklearn_deepfake.utils._proba import clip_proba
 
 __all__ = ["FramewiseClassifier"]
 
@@ -282,8 +283,7 @@ class FramewiseClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         frames = check_frame_rows(self, X, reset=False, one_d="row")
         proba = softmax(self._video_log_proba(frames), axis=1)
-        proba = np.clip(proba, self.eps, 1 - self.eps)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return clip_proba(proba, self.eps)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class of each video.

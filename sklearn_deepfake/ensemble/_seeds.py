@@ -191,7 +191,7 @@ class SeedEnsembleClassifier(ClassifierMixin, BaseEstimator):
         """
         from sklearn.model_selection import GroupShuffleSplit
 
-        from sklearn_deepfake._pipeline import _groups_fit_params
+        from sklearn_deepfake.utils._routing import _groups_fit_params
 
         bases = self._validate_params()
         y = np.asarray(y)

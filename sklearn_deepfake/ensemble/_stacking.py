@@ -38,14 +38,14 @@ from sklearn_deepfake.ensemble._calibrators import (
     _log_proba,
     _ScoreCalibrator,
 )
+from sklearn_deepfake.utils._proba import clip_proba
 
 
 def _clip_proba(proba: np.ndarray, eps: float) -> np.ndarray:
     """Clip every column to ``[eps, 1 - eps]`` and renormalise the rows."""
     if eps <= 0:
         return proba
-    proba = np.clip(proba, eps, 1.0 - eps)
-    return proba / proba.sum(axis=1, keepdims=True)
+    return clip_proba(proba, eps)
 
 
 def _stack_features(proba: np.ndarray) -> np.ndarray:
@@ -456,7 +456,7 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
             base_params = {name: dict(routed[name].fit) for name in names}
             final_params = dict(routed["final_estimator"].fit)
         else:
-            from sklearn_deepfake._pipeline import _groups_fit_params
+            from sklearn_deepfake.utils._routing import _groups_fit_params
 
             base_params = {
                 name: {**_groups_fit_params(est, groups), **fit_params}

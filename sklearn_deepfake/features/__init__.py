@@ -5,6 +5,7 @@ is ``FaceContextFeatures()`` -> ``TemporalPooling(stats=("mean",))`` ->
 ``StandardScaler()`` -> ``LogisticRegression(C=0.1)``.
 """
 
+from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 from sklearn_deepfake.features._audio import (
     AudioFeatures,
     log_mel_spectrogram,
@@ -22,7 +23,6 @@ from sklearn_deepfake.features._handcrafted import (
     FaceContextFeatures,
     RaggedFeatureUnion,
     SpectrumFeatures,
-    face_boxes_in_crop,
 )
 from sklearn_deepfake.features._landmarks import FaceShapeFeatures
 from sklearn_deepfake.features._mtcnn_embed import MTCNNEmbeddings

@@ -11,10 +11,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.features._handcrafted import (
-    _PerFrameFeatures,
-    face_boxes_in_crop,
-)
+from sklearn_deepfake.faces._geometry import face_boxes_in_crop
+from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
 from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = ["FaceRecognitionEmbeddings", "align_face_chips", "identity_cues"]
@@ -121,8 +119,8 @@ def align_face_chips(
     Examples
     --------
     >>> from sklearn_deepfake.features import align_face_chips
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
-    >>> t = _synthetic_tracks(n_rows=2)
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> t = make_synthetic_tracks(n_rows=2)
     >>> align_face_chips(t.crops, t.landmarks).shape
     (2, 150, 150, 3)
     """
@@ -247,9 +245,9 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
     Examples
     --------
     >>> from sklearn_deepfake.features import FaceRecognitionEmbeddings
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
     >>> est = FaceRecognitionEmbeddings(parts=("face", "outer"))
-    >>> feats = est.fit_transform([_synthetic_tracks(n_rows=3)])
+    >>> feats = est.fit_transform([make_synthetic_tracks(n_rows=3)])
     >>> feats[0].shape, list(est.feature_names_[-3:])
     ((3, 259), ['face_drift', 'outer_drift', 'face_outer_dist'])
     """

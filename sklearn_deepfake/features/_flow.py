@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from sklearn_deepfake.features._handcrafted import face_boxes_in_crop
+from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 from sklearn_deepfake.utils._checks import check_n_jobs, list_some
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
@@ -62,13 +62,13 @@ def flow_pairs(tracks: FaceTracks, max_gap: int | str | None = None) -> np.ndarr
 
     Examples
     --------
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
-    >>> flow_pairs(_synthetic_tracks(n_rows=3))  # frames 0, 10, 20
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> flow_pairs(make_synthetic_tracks(n_rows=3))  # frames 0, 10, 20
     array([[ 0,  1, 10],
            [ 1,  2, 10]])
-    >>> flow_pairs(_synthetic_tracks(n_rows=3), max_gap=5).shape
+    >>> flow_pairs(make_synthetic_tracks(n_rows=3), max_gap=5).shape
     (0, 3)
-    >>> flow_pairs(_synthetic_tracks(n_rows=3), max_gap="auto").shape
+    >>> flow_pairs(make_synthetic_tracks(n_rows=3), max_gap="auto").shape
     (2, 3)
     """
     n = len(tracks)
@@ -189,9 +189,9 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn_deepfake.features import OpticalFlowFeatures
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
     >>> flow = OpticalFlowFeatures(size=32)
-    >>> X = [_synthetic_tracks(n_rows=3, size=32)]
+    >>> X = [make_synthetic_tracks(n_rows=3, size=32)]
     >>> rows = flow.fit_transform(X)
     >>> rows.shape, flow.get_feature_names_out()[:3].tolist()
     ((1, 16), ['mean_mag_in', 'mean_mag_out', 'mean_log_ratio'])

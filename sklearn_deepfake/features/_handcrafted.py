@@ -16,9 +16,12 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 from sklearn_deepfake.utils._checks import check_n_jobs
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
@@ -41,142 +44,6 @@ _YCRCB = np.array(
 def _gray(crops: np.ndarray) -> np.ndarray:
     """Return ``float32 (n, S, S)`` luma of ``uint8 (n, S, S, 3)`` RGB crops."""
     return crops.astype(np.float32) @ _LUMA
-
-
-def face_boxes_in_crop_raw(tracks: FaceTracks) -> np.ndarray:
-    """Map each row's face box into its crop, without clipping or fallback.
-
-    The face box (``tracks.boxes``) and the region cut into the crop
-    (``tracks.crop_boxes``) are both in source pixels. Rows whose crop box is
-    degenerate (zero width or height) or not finite get NaN; a box partly
-    off the crop keeps its true extent. :func:`face_boxes_in_crop` builds on
-    it for the features; the self-blending masks use it as it is, so that
-    they can judge a box that lies half off the crop themselves.
-
-    Parameters
-    ----------
-    tracks : FaceTracks
-        One video's face rows.
-
-    Returns
-    -------
-    boxes : ndarray of float32, shape (n_rows, 4)
-        ``(x1, y1, x2, y2)`` in crop pixels, NaN where undefined.
-
-    Examples
-    --------
-    >>> from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
-    >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
-    >>> face_boxes_in_crop_raw(make_tiny_face_tracks(1, empty=())[0]).shape
-    (3, 4)
-    """
-    cb = np.asarray(tracks.crop_boxes, np.float32).reshape(-1, 4)
-    b = np.asarray(tracks.boxes, np.float32).reshape(-1, 4)
-    w, h = cb[:, 2] - cb[:, 0], cb[:, 3] - cb[:, 1]
-    ok = (w > 0) & (h > 0) & np.isfinite(cb).all(axis=1) & np.isfinite(b).all(axis=1)
-    size = np.float32(tracks.size)
-    sx = np.where(ok, size / np.where(ok, w, 1.0), np.nan).astype(np.float32)
-    sy = np.where(ok, size / np.where(ok, h, 1.0), np.nan).astype(np.float32)
-    out = np.empty((len(cb), 4), dtype=np.float32)
-    out[:, 0] = (b[:, 0] - cb[:, 0]) * sx
-    out[:, 2] = (b[:, 2] - cb[:, 0]) * sx
-    out[:, 1] = (b[:, 1] - cb[:, 1]) * sy
-    out[:, 3] = (b[:, 3] - cb[:, 1]) * sy
-    return out
-
-
-def face_boxes_in_crop(tracks: FaceTracks, default_margin: float = 0.3) -> np.ndarray:
-    """Return each row's face box in crop pixels, ``float32 (n_rows, 4)``.
-
-    The face box (``tracks.boxes``) and the region that was cut into the crop
-    (``tracks.crop_boxes``) are both in source pixels; this maps the first into
-    the second. Rows whose crop box is degenerate (zero width or height) get a
-    centred box, as if the crop had been cut with ``default_margin`` on every
-    side.
-
-    Parameters
-    ----------
-    tracks : FaceTracks
-        One video's face rows.
-    default_margin : float, default=0.3
-        Margin assumed for rows without a usable crop box.
-
-    Returns
-    -------
-    boxes : ndarray of float32, shape (n_rows, 4)
-        ``(x1, y1, x2, y2)`` in pixels of the crop, clipped to the crop.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_deepfake.utils import FaceTracks
-    >>> t = FaceTracks.empty("a.mp4", size=8)
-    >>> face_boxes_in_crop(t).shape
-    (0, 4)
-    """
-    size = float(tracks.size)
-    out = face_boxes_in_crop_raw(tracks)
-    ok = np.isfinite(out).all(axis=1)
-    lo = size * default_margin / (1 + 2 * default_margin)
-    out[~ok] = [lo, lo, size - lo, size - lo]
-    np.clip(out, 0.0, size, out=out)
-    # A box squashed to nothing by clipping falls back to the default too.
-    tiny = (out[:, 2] - out[:, 0] < 2) | (out[:, 3] - out[:, 1] < 2)
-    out[tiny] = [lo, lo, size - lo, size - lo]
-    return out
-
-
-def _synthetic_tracks(
-    n_rows: int = 4,
-    size: int = 64,
-    *,
-    margin: float = 0.3,
-    path: str = "synthetic.mp4",
-    seed: int = 0,
-) -> FaceTracks:
-    """Make a tiny face-track record for doctests and tests (no video involved).
-
-    Each crop holds a bright textured ellipse (the "face") inside the face
-    box, on a smoother noisy background; the crop box is the face box grown
-    by ``margin`` on every side, as FaceCropper cuts it.
-    """
-    rng = np.random.default_rng(seed)
-    face = np.array([100.0, 100.0, 200.0, 220.0], dtype=np.float32)
-    w, h = face[2] - face[0], face[3] - face[1]
-    side = max(w, h) * (1 + 2 * margin)
-    cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
-    crop_box = np.array(
-        [cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], np.float32
-    )
-    scale = size / side
-    fx1, fy1 = (face[:2] - crop_box[:2]) * scale
-    fx2, fy2 = (face[2:] - crop_box[:2]) * scale
-    yy, xx = np.mgrid[0:size, 0:size] + 0.5
-    ellipse = (
-        ((xx - (fx1 + fx2) / 2) / ((fx2 - fx1) / 2)) ** 2
-        + ((yy - (fy1 + fy2) / 2) / ((fy2 - fy1) / 2)) ** 2
-    ) < 1
-    crops = rng.normal(90, 8, size=(n_rows, size, size, 3))
-    texture = rng.normal(170, 25, size=(n_rows, size, size, 3))
-    crops[:, ellipse] = texture[:, ellipse]
-    crops = np.clip(crops, 0, 255).astype(np.uint8)
-    lm = np.array([[0.35, 0.4], [0.65, 0.4], [0.5, 0.55], [0.38, 0.75], [0.62, 0.75]])
-    lm = np.array([fx1, fy1]) + lm * np.array([fx2 - fx1, fy2 - fy1])
-    return FaceTracks(
-        path=path,
-        frame_indices=np.arange(n_rows) * 10,
-        face_found=np.ones(n_rows, bool),
-        crops=crops,
-        boxes=np.tile(face, (n_rows, 1)),
-        crop_boxes=np.tile(crop_box, (n_rows, 1)),
-        probs=np.full(n_rows, 0.99, np.float32),
-        landmarks=np.tile(lm, (n_rows, 1, 1)),
-        track_ids=np.zeros(n_rows, np.int64),
-        frame_pos=np.arange(n_rows),
-        detected=np.ones(n_rows, bool),
-        frame_size=(360, 640),
-        fps=30.0,
-    )
 
 
 # Rows processed at once (bounds the temporary memory for long videos).
@@ -329,8 +196,11 @@ class SpectrumFeatures(_PerFrameFeatures):
     --------
     >>> import numpy as np
     >>> from sklearn_deepfake.utils import FaceTracks
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
-    >>> X = [_synthetic_tracks(n_rows=3, size=32), FaceTracks.empty("b.mp4", size=32)]
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> X = [
+    ...     make_synthetic_tracks(n_rows=3, size=32),
+    ...     FaceTracks.empty("b.mp4", size=32),
+    ... ]
     >>> feats = SpectrumFeatures(n_bins=8).fit_transform(X)
     >>> [f.shape for f in feats]
     [(3, 8), (0, 8)]
@@ -491,8 +361,8 @@ class FaceContextFeatures(_PerFrameFeatures):
 
     Examples
     --------
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
-    >>> feats = FaceContextFeatures().fit_transform([_synthetic_tracks(n_rows=2)])
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> feats = FaceContextFeatures().fit_transform([make_synthetic_tracks(n_rows=2)])
     >>> feats[0].shape
     (2, 20)
     """
@@ -631,7 +501,7 @@ def _box3(g: np.ndarray) -> np.ndarray:
     return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
 
 
-class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
+class RaggedFeatureUnion(TransformerMixin, _BaseComposition):
     """Concatenate the per-frame features of several ragged transformers.
 
     :class:`sklearn.pipeline.FeatureUnion` stacks 2-D arrays and cannot join
@@ -645,6 +515,9 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
     transformer_list : list of (str, estimator)
         Named ragged transformers. Their parameters are reachable as
         ``<name>__<param>``; a transformer set to ``"drop"`` is skipped.
+    n_jobs : int, default=None
+        Transformers fitted and applied at the same time, in threads (None:
+        one after the other). The output does not depend on it.
 
     Attributes
     ----------
@@ -657,18 +530,21 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
     >>> union = RaggedFeatureUnion(
     ...     [("ctx", FaceContextFeatures()), ("spec", SpectrumFeatures(n_bins=4))]
     ... )
-    >>> union.fit_transform([_synthetic_tracks(n_rows=2)])[0].shape
+    >>> union.fit_transform([make_synthetic_tracks(n_rows=2)])[0].shape
     (2, 24)
     >>> union.feature_names_[-1]
     'spec__spectrum_3'
     """
 
-    def __init__(self, transformer_list: list[tuple[str, Any]]) -> None:
+    def __init__(
+        self, transformer_list: list[tuple[str, Any]], *, n_jobs: int | None = None
+    ) -> None:
         self.transformer_list = transformer_list
+        self.n_jobs = n_jobs
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Get parameters, including ``<name>__<param>`` of each transformer.
@@ -683,14 +559,7 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
         params : dict
             Parameter names mapped to their values.
         """
-        params = super().get_params(deep=False)
-        if deep and isinstance(self.transformer_list, (list, tuple)):
-            for name, est in self.transformer_list:
-                params[name] = est
-                if hasattr(est, "get_params"):
-                    for key, value in est.get_params(deep=True).items():
-                        params[f"{name}__{key}"] = value
-        return params
+        return self._get_params("transformer_list", deep=deep)
 
     def set_params(self, **params: Any) -> RaggedFeatureUnion:
         """Set parameters, including ``<name>__<param>`` of each transformer.
@@ -698,35 +567,25 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         **params : dict
-            Parameter names mapped to their new values.
+            Parameter names mapped to their new values; a transformer's name
+            alone replaces it (``"drop"`` skips it).
 
         Returns
         -------
         self : object
             This union.
         """
-        if "transformer_list" in params:
-            self.transformer_list = params.pop("transformer_list")
-        if not params:
-            return self
-        items = list(self.transformer_list)
-        names = [name for name, _ in items]
-        nested: dict[str, dict[str, Any]] = {}
-        for key, value in params.items():
-            name, sep, sub = key.partition("__")
-            if name not in names:
-                raise ValueError(
-                    f"Invalid parameter {key!r} for {type(self).__name__}; valid "
-                    f"transformer names are {names}."
-                )
-            if sep:
-                nested.setdefault(name, {})[sub] = value
-            else:
-                items[names.index(name)] = (name, value)
-        for name, sub in nested.items():
-            items[names.index(name)][1].set_params(**sub)
-        self.transformer_list = items
+        self._set_params("transformer_list", **params)
         return self
+
+    def _map(self, calls: list[tuple[Any, tuple]]) -> list[Any]:
+        """Run ``fn(*args)`` for each call, in threads when ``n_jobs`` asks."""
+        if self.n_jobs in (None, 1) or len(calls) < 2:
+            return [fn(*args) for fn, args in calls]
+        # Threads: the transformers release the GIL in numpy, OpenCV and
+        # torch, and their warnings reach the caller.
+        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads")
+        return parallel(delayed(fn)(*args) for fn, args in calls)
 
     def fit(self, X: Any, y: Any = None) -> RaggedFeatureUnion:
         """Fit a clone of every transformer.
@@ -743,16 +602,19 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
+        check_n_jobs(self.n_jobs)
         names = [name for name, _ in self.transformer_list]
         if len(set(names)) != len(names) or any("__" in n for n in names):
             raise ValueError(
                 f"Transformer names must be unique and free of '__', got {names}."
             )
-        self.transformers_ = [
-            (name, clone(est).fit(X, y))
+        kept = [
+            (name, est)
             for name, est in self.transformer_list
             if not (isinstance(est, str) and est == "drop")
         ]
+        fitted = self._map([(clone(est).fit, (X, y)) for _, est in kept])
+        self.transformers_ = [(name, est) for (name, _), est in zip(kept, fitted)]
         if not self.transformers_:
             raise ValueError("RaggedFeatureUnion needs at least one transformer.")
         feature_names = []
@@ -782,7 +644,7 @@ class RaggedFeatureUnion(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_per_video(X, allow_empty=True)
-        parts = [est.transform(X) for _, est in self.transformers_]
+        parts = self._map([(est.transform, (X,)) for _, est in self.transformers_])
         out = []
         for i in range(len(X)):
             rows = {p[i].shape[0] for p in parts}

@@ -142,8 +142,8 @@ class FaceShapeFeatures(_PerFrameFeatures):
     Examples
     --------
     >>> from sklearn_deepfake.features import FaceShapeFeatures
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
-    >>> feats = FaceShapeFeatures().fit_transform([_synthetic_tracks(n_rows=3)])
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> feats = FaceShapeFeatures().fit_transform([make_synthetic_tracks(n_rows=3)])
     >>> feats[0].shape
     (3, 136)
     """

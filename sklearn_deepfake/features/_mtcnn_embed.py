@@ -62,8 +62,8 @@ class MTCNNEmbeddings(_PerFrameFeatures):
     Examples
     --------
     >>> from sklearn_deepfake.features import MTCNNEmbeddings
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
-    >>> feats = MTCNNEmbeddings().fit_transform([_synthetic_tracks(n_rows=3)])
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> feats = MTCNNEmbeddings().fit_transform([make_synthetic_tracks(n_rows=3)])
     >>> feats[0].shape, feats[0].dtype
     ((3, 128), dtype('float32'))
     """

@@ -8,8 +8,9 @@ import warnings
 import cv2
 import numpy as np
 
+from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 from sklearn_deepfake.features._flow import flow_pairs
-from sklearn_deepfake.features._handcrafted import _PerFrameFeatures, face_boxes_in_crop
+from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
 from sklearn_deepfake.utils._checks import check_n_jobs, list_some
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks
@@ -221,8 +222,8 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
     >>> import dataclasses
     >>> import numpy as np
     >>> from sklearn_deepfake.features import TemporalNoiseFeatures
-    >>> from sklearn_deepfake.features._handcrafted import _synthetic_tracks
-    >>> t = _synthetic_tracks(n_rows=4)
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> t = make_synthetic_tracks(n_rows=4)
     >>> t = dataclasses.replace(t, frame_indices=np.array([0, 1, 30, 31]))
     >>> feats = TemporalNoiseFeatures().fit_transform([t])
     >>> feats[0].shape

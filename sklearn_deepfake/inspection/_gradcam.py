@@ -63,7 +63,7 @@ def _decision(tail: Any, Z: np.ndarray) -> np.ndarray:
         d = np.asarray(tail.decision_function(Z), dtype=np.float64)
         if d.ndim == 1:
             return d
-    from sklearn_deepfake._cli_utils import fake_column
+    from sklearn_deepfake.utils._labels import fake_column
 
     p = np.clip(tail.predict_proba(Z)[:, fake_column(tail)], 1e-12, 1 - 1e-12)
     return np.log(p) - np.log1p(-p)
@@ -113,7 +113,7 @@ class _FrameHead:
 
     def frame_scores(self, pooled_row: np.ndarray, features: np.ndarray) -> np.ndarray:
         """P(fake) of each frame: the video's pooled row with its mean replaced."""
-        from sklearn_deepfake._cli_utils import fake_column
+        from sklearn_deepfake.utils._labels import fake_column
 
         if not len(features):
             return np.zeros(0, np.float32)

@@ -227,8 +227,8 @@ def _explain(
     """Build the report; return it and the video's P(FAKE)."""
     import matplotlib
 
-    from sklearn_deepfake._cli_utils import fake_column
     from sklearn_deepfake.inspection._gradcam import frame_scores
+    from sklearn_deepfake.utils._labels import fake_column
 
     if isinstance(model, (str, os.PathLike)):
         import joblib

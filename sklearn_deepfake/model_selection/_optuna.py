@@ -10,9 +10,11 @@
   fold's score is reported to the trial, so Optuna's pruners stop poor trials
   after a fold; studies live in SQLite by default and resume.
 - :class:`OptunaPruningCallback` reports a skorch net's validation loss after
-  each epoch; :func:`pruning_callbacks` is the hook through which a neural
-  estimator fitted inside :func:`tune_pipeline` gets one for the running
-  trial (epoch-level pruning, ``pruning="epoch"``).
+  each epoch. With ``pruning="epoch"``, :func:`tune_pipeline` appends one for
+  the running trial to the ``callbacks`` parameter of every step that has
+  one (the nets of :mod:`sklearn_deepfake.nets`), fold by fold, so the nets
+  need to know nothing of Optuna and the callback travels with the estimator
+  into worker processes.
 
 Optuna is imported inside the functions; skorch is never imported here (the
 callback follows skorch's callback protocol without subclassing it), so
@@ -284,8 +286,10 @@ class OptunaPruningCallback:
     ----------
     trial : optuna.trial.Trial
         The running trial.
-    monitor : str, default="valid_loss"
+    monitor : str or None, default="valid_loss"
         Key of ``net.history`` to report (a column skorch fills each epoch).
+        None: ``"valid_loss"`` when the net has a validation split (its
+        history holds it), else ``"train_loss"``.
     negate : bool, default=False
         Report minus the value: use it when ``monitor`` is a loss and the
         study maximises (as the studies of :func:`tune_pipeline` do).
@@ -294,8 +298,8 @@ class OptunaPruningCallback:
 
     See Also
     --------
-    pruning_callbacks : The callbacks for the trial that
-        :func:`tune_pipeline` is running.
+    tune_pipeline : Hands one to every step with a ``callbacks`` parameter
+        when ``pruning="epoch"``.
 
     Examples
     --------
@@ -331,6 +335,10 @@ class OptunaPruningCallback:
         self.negate = negate
         self.step_offset = step_offset
 
+    def __sklearn_clone__(self) -> OptunaPruningCallback:
+        """Return a copy that reports to the same trial (not a copy of it)."""
+        return type(self)(**self.get_params())
+
     def initialize(self) -> OptunaPruningCallback:
         """Nothing to build; returns self (skorch protocol)."""
         return self
@@ -362,11 +370,14 @@ class OptunaPruningCallback:
         history = net.history
         if not len(history):
             return
+        monitor = self.monitor
+        if monitor is None:
+            monitor = "valid_loss" if "valid_loss" in history[-1] else "train_loss"
         try:
-            value = float(history[-1, self.monitor])
+            value = float(history[-1, monitor])
         except KeyError:
             raise KeyError(
-                f"OptunaPruningCallback: the net's history has no {self.monitor!r} "
+                f"OptunaPruningCallback: the net's history has no {monitor!r} "
                 "(no validation split? set monitor='train_loss')."
             ) from None
         epoch = len(history)
@@ -375,7 +386,7 @@ class OptunaPruningCallback:
         )
         if self.trial.should_prune():
             raise optuna.TrialPruned(
-                f"pruned after epoch {epoch} ({self.monitor}={value:.4g})"
+                f"pruned after epoch {epoch} ({monitor}={value:.4g})"
             )
 
     def on_train_begin(self, net: Any, **kwargs: Any) -> None:
@@ -417,11 +428,46 @@ def _epoch_pruning(trial: Any, step_offset: int) -> Iterator[None]:
         _EPOCH_PRUNING.reset(token)
 
 
-def pruning_callbacks(monitor: str = "valid_loss") -> list[tuple[str, Any]]:
-    """Named skorch callbacks for the trial being tuned, if any.
+def _with_pruning(estimator: Any, trial: Any, step_offset: int) -> Any:
+    """``estimator`` with an epoch-pruning callback added to each ``callbacks``.
 
-    A neural estimator calls this when it builds its skorch net and appends
-    the result to its callbacks. Inside a fold of :func:`tune_pipeline` with
+    Every parameter named ``callbacks`` (``callbacks``, ``step__callbacks``,
+    ...) whose value is None or a list gets ``("optuna_pruning",
+    OptunaPruningCallback(trial, None, negate=True, step_offset=...))``
+    appended; the estimator is returned unchanged when none does.
+    """
+    params = estimator.get_params(deep=True)
+    update = {
+        name: [
+            *(value or []),
+            (
+                "optuna_pruning",
+                OptunaPruningCallback(
+                    trial, None, negate=True, step_offset=step_offset
+                ),
+            ),
+        ]
+        for name, value in params.items()
+        if name.rsplit("__", 1)[-1] == "callbacks"
+        and (value is None or isinstance(value, list))
+    }
+    if not update:
+        return estimator
+    return clone(estimator).set_params(**update)
+
+
+def pruning_callbacks(monitor: str = "valid_loss") -> list[tuple[str, Any]]:
+    """Named skorch callbacks for the trial being tuned, if any (deprecated).
+
+    .. deprecated:: 0.1
+        :func:`tune_pipeline` now hands the callback to every step with a
+        ``callbacks`` parameter; give your estimator one (a list of
+        ``(name, callback)`` added to its skorch net) instead of calling this
+        hook. It will be removed in the next release.
+
+    An estimator without a ``callbacks`` parameter may call this when it
+    builds its skorch net and append the result to its callbacks. Inside a
+    fold of :func:`tune_pipeline` with
     ``pruning="epoch"`` it returns ``[("optuna_pruning", callback)]``, an
     :class:`OptunaPruningCallback` that reports minus ``monitor`` after each
     epoch (the study maximises) at steps reserved for the fold (see
@@ -441,10 +487,20 @@ def pruning_callbacks(monitor: str = "valid_loss") -> list[tuple[str, Any]]:
 
     Examples
     --------
+    >>> import warnings
     >>> from sklearn_deepfake.model_selection import pruning_callbacks
-    >>> pruning_callbacks()  # no trial running
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", FutureWarning)
+    ...     pruning_callbacks()  # no trial running
     []
     """
+    warnings.warn(
+        "pruning_callbacks is deprecated and will be removed in the next "
+        "release: tune_pipeline(pruning='epoch') passes the pruning callback "
+        "to every step with a `callbacks` parameter.",
+        FutureWarning,
+        stacklevel=2,
+    )
     active = _EPOCH_PRUNING.get()
     if active is None:
         return []
@@ -701,8 +757,9 @@ def tune_pipeline(
         What is reported to the pruner. ``"fold"``: each fold's score, at
         step ``k`` for fold ``k``. ``"epoch"``: also the validation loss of
         each epoch of neural estimators that take
-        :func:`pruning_callbacks` (negated), at steps reserved for each fold
-        (``EPOCH_STEPS``). None: nothing, no pruning.
+        an :class:`OptunaPruningCallback` (negated), which is appended to the
+        ``callbacks`` of every step that has that parameter (the nets), at
+        steps reserved for each fold (``EPOCH_STEPS``). None: nothing, no pruning.
     catch : tuple of exception types, default=(Exception,)
         A trial raising one of these is marked failed and the study goes on.
     refit : bool, default=True
@@ -759,7 +816,7 @@ def tune_pipeline(
         sampler = optuna.samplers.TPESampler(seed=random_state)
 
     def objective(trial: Any) -> float:
-        from sklearn_deepfake._pipeline import _groups_fit_params
+        from sklearn_deepfake.utils._routing import _groups_fit_params
 
         params = suggest_params(trial, pipeline, space)
         estimator = clone(pipeline).set_params(**params)
@@ -770,14 +827,14 @@ def tune_pipeline(
         try:
             for fold, split in enumerate(splits):
                 offset = fold * EPOCH_STEPS
-                context = (
-                    _epoch_pruning(trial, offset)
-                    if pruning == "epoch"
-                    else contextlib.nullcontext()
-                )
+                fold_estimator = estimator
+                context: Any = contextlib.nullcontext()
+                if pruning == "epoch":
+                    fold_estimator = _with_pruning(estimator, trial, offset)
+                    context = _epoch_pruning(trial, offset)
                 with context:
                     score = cross_val_score(
-                        estimator,
+                        fold_estimator,
                         X,
                         y,
                         cv=[split],
@@ -846,7 +903,7 @@ def tune_pipeline(
     best_params = suggest_params(optuna.trial.FixedTrial(best.params), pipeline, space)
     best_estimator = None
     if refit:
-        from sklearn_deepfake._pipeline import _groups_fit_params
+        from sklearn_deepfake.utils._routing import _groups_fit_params
 
         best_estimator = clone(pipeline).set_params(**best_params)
         best_estimator.fit(X, y, **_groups_fit_params(best_estimator, groups))

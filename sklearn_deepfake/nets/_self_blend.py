@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
+from sklearn_deepfake.faces._geometry import face_boxes_in_crop_raw
 from sklearn_deepfake.nets._compress import compress_frames
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 

@@ -468,7 +468,7 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
     def _blend(
         self, img: np.ndarray, landmarks: np.ndarray, v: int, r: int, epoch: int, i: int
     ) -> np.ndarray:
-        from sklearn_deepfake.features._handcrafted import face_boxes_in_crop_raw
+        from sklearn_deepfake.faces._geometry import face_boxes_in_crop_raw
 
         track = self.tracks[v]
         boxes = self.__dict__.setdefault("_boxes", _LRU())
@@ -846,15 +846,11 @@ def training_callbacks(
 ) -> list[tuple[str, Any]]:
     """Epoch setter, one-cycle schedule per batch, optional early stopping.
 
-    Inside a fold of :func:`~sklearn_deepfake.model_selection.tune_pipeline`
-    with ``pruning="epoch"``, the Optuna pruning callback of
-    :func:`~sklearn_deepfake.model_selection.pruning_callbacks` comes last; it
-    reports the validation loss after each epoch (the training loss when
-    there is no validation split), so that a bad trial stops mid-training.
+    The caller's own callbacks (an estimator's ``callbacks`` parameter, which
+    is where :func:`~sklearn_deepfake.model_selection.tune_pipeline` puts its
+    Optuna pruning callback) come after these.
     """
     from skorch.callbacks import EarlyStopping, LRScheduler
-
-    from sklearn_deepfake.model_selection import pruning_callbacks
 
     callbacks: list[tuple[str, Any]] = [
         ("epoch_setter", EpochSetter(train_ds)),
@@ -877,7 +873,6 @@ def training_callbacks(
                 ),
             )
         )
-    callbacks += pruning_callbacks("valid_loss" if early_stopping else "train_loss")
     return callbacks
 
 

@@ -249,7 +249,7 @@ def load_pretrained(
     """
     from sklearn.linear_model import LogisticRegression
 
-    from sklearn_deepfake._pipeline import make_default_pipeline
+    from sklearn_deepfake.pipeline import make_default_pipeline
 
     record = _read(name)
     kwargs = dict(record["pipeline_kwargs"])

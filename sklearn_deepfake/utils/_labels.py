@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fake_class_index", "label_role"]
+__all__ = ["fake_class_index", "fake_column", "label_role"]
 
 
 def label_role(label: Any) -> str | None:
@@ -80,3 +80,23 @@ def fake_class_index(classes: Any) -> int:
     if roles.count("real") == 1:
         return 1 - roles.index("real")
     return 1
+
+
+def fake_column(model: Any) -> int:
+    """Column of ``model.predict_proba`` that holds P(FAKE).
+
+    For a binary model, the column of the fake class by
+    :func:`fake_class_index`; for any other number of classes, the last one
+    (also when the model has no ``classes_``: ``[0, 1]`` is assumed).
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn_deepfake.utils._labels import fake_column
+    >>> fake_column(DummyClassifier().fit([[0], [0]], ["FAKE", "REAL"]))
+    0
+    """
+    classes = getattr(model, "classes_", [0, 1])
+    if len(classes) != 2:
+        return len(classes) - 1
+    return fake_class_index(classes)

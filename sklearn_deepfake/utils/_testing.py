@@ -64,6 +64,7 @@ __all__ = [
     "check_subset_and_order_invariance",
     "contract_checks",
     "make_contract_input",
+    "make_synthetic_tracks",
     "make_tiny_face_tracks",
     "make_tiny_frame_features",
 ]
@@ -291,6 +292,59 @@ def _input_kind(estimator: BaseEstimator) -> str:
 # ---------------------------------------------------------------------------
 # Synthetic per-video inputs
 # ---------------------------------------------------------------------------
+
+
+def make_synthetic_tracks(
+    n_rows: int = 4,
+    size: int = 64,
+    *,
+    margin: float = 0.3,
+    path: str = "synthetic.mp4",
+    seed: int = 0,
+) -> FaceTracks:
+    """Make a tiny face-track record for doctests and tests (no video involved).
+
+    Each crop holds a bright textured ellipse (the "face") inside the face
+    box, on a smoother noisy background; the crop box is the face box grown
+    by ``margin`` on every side, as FaceCropper cuts it.
+    """
+    rng = np.random.default_rng(seed)
+    face = np.array([100.0, 100.0, 200.0, 220.0], dtype=np.float32)
+    w, h = face[2] - face[0], face[3] - face[1]
+    side = max(w, h) * (1 + 2 * margin)
+    cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
+    crop_box = np.array(
+        [cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], np.float32
+    )
+    scale = size / side
+    fx1, fy1 = (face[:2] - crop_box[:2]) * scale
+    fx2, fy2 = (face[2:] - crop_box[:2]) * scale
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    ellipse = (
+        ((xx - (fx1 + fx2) / 2) / ((fx2 - fx1) / 2)) ** 2
+        + ((yy - (fy1 + fy2) / 2) / ((fy2 - fy1) / 2)) ** 2
+    ) < 1
+    crops = rng.normal(90, 8, size=(n_rows, size, size, 3))
+    texture = rng.normal(170, 25, size=(n_rows, size, size, 3))
+    crops[:, ellipse] = texture[:, ellipse]
+    crops = np.clip(crops, 0, 255).astype(np.uint8)
+    lm = np.array([[0.35, 0.4], [0.65, 0.4], [0.5, 0.55], [0.38, 0.75], [0.62, 0.75]])
+    lm = np.array([fx1, fy1]) + lm * np.array([fx2 - fx1, fy2 - fy1])
+    return FaceTracks(
+        path=path,
+        frame_indices=np.arange(n_rows) * 10,
+        face_found=np.ones(n_rows, bool),
+        crops=crops,
+        boxes=np.tile(face, (n_rows, 1)),
+        crop_boxes=np.tile(crop_box, (n_rows, 1)),
+        probs=np.full(n_rows, 0.99, np.float32),
+        landmarks=np.tile(lm, (n_rows, 1, 1)),
+        track_ids=np.zeros(n_rows, np.int64),
+        frame_pos=np.arange(n_rows),
+        detected=np.ones(n_rows, bool),
+        frame_size=(360, 640),
+        fps=30.0,
+    )
 
 
 def make_tiny_face_tracks(

@@ -39,7 +39,7 @@ def _size(n: float) -> str:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from sklearn_deepfake._cli_utils import UsageError
+    from sklearn_deepfake.cli._utils import UsageError
     from sklearn_deepfake.faces import FaceStore
 
     if not os.path.isdir(args.dir):

@@ -134,7 +134,8 @@ def scan_videos(
     video by video, and a video that still fails gets ``fallback`` with a
     ``UserWarning`` naming it, as does a video without a face.
     """
-    from sklearn_deepfake._cli_utils import fake_column, one_line
+    from sklearn_deepfake.cli._utils import one_line
+    from sklearn_deepfake.utils._labels import fake_column
 
     stop = _face_stop(model)
     head, tail = model[:stop], model[stop:]
@@ -195,7 +196,7 @@ def _write_csv(path: str, paths: list[str], proba: np.ndarray) -> None:
 def _write_reports(
     model: Any, folder: str, paths: list[str], proba: np.ndarray, notes: list[str]
 ) -> None:
-    from sklearn_deepfake._cli_utils import one_line
+    from sklearn_deepfake.cli._utils import one_line
     from sklearn_deepfake.inspection._report import _explain
     from sklearn_deepfake.utils._checks import write_atomic
 
@@ -236,7 +237,7 @@ def _write_reports(
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    from sklearn_deepfake._cli_utils import find_videos
+    from sklearn_deepfake.cli._utils import find_videos
 
     paths = find_videos(args.videos)
     model = _load_model(args.model, args)

@@ -1,6 +1,6 @@
 """Options and face-step helpers shared by the ``sklearn-deepfake`` commands.
 
-``cli.py`` and the subcommands in their own modules (``_cli_tune.py``) build
+The subcommand modules of this package (``_fit``, ``_tune``, ...) build
 their pipelines and face caches here, so that every command computes the same
 cache keys; nothing heavy is imported at module level, so ``--help`` stays
 instant.
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sklearn_deepfake._cli_utils import (
+from sklearn_deepfake.cli._utils import (
     check_params,
     default_cache_dir,
     parse_set,
@@ -24,7 +24,7 @@ from sklearn_deepfake._cli_utils import (
     summarize_tracks,
 )
 
-# Same names as sklearn_deepfake._pipeline.FEATURE_SETS (kept here so that
+# Same names as sklearn_deepfake.pipeline._pipeline.FEATURE_SETS (kept here so that
 # --help does not import scikit-learn; a test checks that they agree).
 _FEATURE_SETS = (
     "context",
@@ -213,7 +213,7 @@ def _build_pipeline(args: argparse.Namespace, cache_dir: str | None) -> Any:
     ``extract`` and ``fit`` both build their face steps here, so that their
     frame plans and FaceCropper parameters, hence the cache keys, agree.
     """
-    from sklearn_deepfake._pipeline import make_default_pipeline
+    from sklearn_deepfake.pipeline._pipeline import make_default_pipeline
 
     kwargs: dict[str, Any] = {}
     if args.n_frames is not None:

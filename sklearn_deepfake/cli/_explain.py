@@ -6,12 +6,7 @@ import argparse
 import os
 from typing import Any
 
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+from sklearn_deepfake.cli._options import _positive_int
 
 
 def add_subparser(commands: Any) -> None:

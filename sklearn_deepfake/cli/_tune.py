@@ -15,7 +15,7 @@ import time
 import warnings
 from typing import Any
 
-from sklearn_deepfake._cli_options import (
+from sklearn_deepfake.cli._options import (
     _FEATURE_SETS,
     _add_pipeline_options,
     _add_runtime_options,
@@ -25,7 +25,7 @@ from sklearn_deepfake._cli_options import (
     _find_faces,
     _load_training,
 )
-from sklearn_deepfake._cli_utils import UsageError, atomic_dump, parse_set
+from sklearn_deepfake.cli._utils import UsageError, atomic_dump, parse_set
 
 # Same as sklearn_deepfake.model_selection.DEFAULT_STORAGE (kept here so that
 # --help does not import scikit-learn; a test checks that they agree).

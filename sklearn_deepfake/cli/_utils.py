@@ -38,7 +38,7 @@ def default_cache_dir() -> str:
     Examples
     --------
     >>> import os
-    >>> from sklearn_deepfake._cli_utils import default_cache_dir
+    >>> from sklearn_deepfake.cli._utils import default_cache_dir
     >>> os.environ["SKLEARN_DEEPFAKE_CACHE"] = "/tmp/faces"
     >>> default_cache_dir()
     '/tmp/faces'
@@ -74,7 +74,7 @@ def parse_set(items: Sequence[str] | None) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from sklearn_deepfake._cli_utils import parse_set
+    >>> from sklearn_deepfake.cli._utils import parse_set
     >>> parse_set(["classifier__eps=0.02", "features__backbone=resnet18",
     ...            "facecropper__thresholds=(0.5, 0.6, 0.6)", "memory=None"])
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -115,7 +115,7 @@ def check_params(estimator: Any, params: dict[str, Any]) -> None:
     --------
     >>> from sklearn.pipeline import Pipeline
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn_deepfake._cli_utils import UsageError, check_params
+    >>> from sklearn_deepfake.cli._utils import UsageError, check_params
     >>> pipe = Pipeline([("clf", LogisticRegression())])
     >>> check_params(pipe, {"clf__C": 2.0})
     >>> try:
@@ -155,7 +155,7 @@ def atomic_dump(obj: Any, path: str | os.PathLike) -> None:
     Examples
     --------
     >>> import os, tempfile, joblib
-    >>> from sklearn_deepfake._cli_utils import atomic_dump
+    >>> from sklearn_deepfake.cli._utils import atomic_dump
     >>> path = os.path.join(tempfile.mkdtemp(), "model.joblib")
     >>> atomic_dump({"a": 1}, path)
     >>> joblib.load(path)
@@ -247,7 +247,7 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
     Examples
     --------
     >>> import os, tempfile
-    >>> from sklearn_deepfake._cli_utils import read_labels
+    >>> from sklearn_deepfake.cli._utils import read_labels
     >>> path = os.path.join(tempfile.mkdtemp(), "test_labels.csv")
     >>> _ = open(path, "w").write("filename,label\na.mp4,FAKE\nb.mp4,0\n")
     >>> read_labels(path)
@@ -283,7 +283,7 @@ def calibration_cv(y: Any, train_sets: Sequence[Any], current: int) -> int:
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_deepfake._cli_utils import calibration_cv
+    >>> from sklearn_deepfake.cli._utils import calibration_cv
     >>> y = np.array([0, 1] * 6)
     >>> calibration_cv(y, [np.arange(12)], 5), calibration_cv(y, [np.arange(6)], 5)
     (5, 3)
@@ -303,16 +303,6 @@ def calibration_cv(y: Any, train_sets: Sequence[Any], current: int) -> int:
     return min(int(current), smallest)
 
 
-def fake_column(model: Any) -> int:
-    """Column of ``predict_proba`` that holds P(FAKE) (see ``fake_class_index``)."""
-    from sklearn_deepfake.utils._labels import fake_class_index
-
-    classes = getattr(model, "classes_", [0, 1])
-    if len(classes) != 2:
-        return len(classes) - 1
-    return fake_class_index(classes)
-
-
 def predict_in_chunks(
     model: Any, paths: Sequence[str], *, chunk_size: int = PREDICT_CHUNK
 ) -> tuple[Any, dict[str, str]]:
@@ -329,6 +319,8 @@ def predict_in_chunks(
         Path -> one-line error message, for the videos that failed.
     """
     import numpy as np
+
+    from sklearn_deepfake.utils._labels import fake_column
 
     col = fake_column(model)
     paths = list(paths)

@@ -1,0 +1,215 @@
+"""The ``fit`` subcommand: fit a preset on a labelled folder and save it.
+
+Also the grouped cross-validation report (``--report-cv``) that ``demo``
+reuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from typing import Any
+
+from sklearn_deepfake.cli._options import (
+    _FEATURE_SETS,
+    _add_pipeline_options,
+    _add_runtime_options,
+    _build_pipeline,
+    _cache_dir,
+    _find_faces,
+    _load_training,
+    _non_negative_int,
+)
+from sklearn_deepfake.cli._utils import atomic_dump, calibration_cv, parse_set
+
+# Parameter of the default pipeline's internal calibration folds.
+_CALIBRATION_CV = "classifier__estimator__cv"
+
+
+def add_subparser(commands: Any) -> None:
+    """Register the ``fit`` subcommand."""
+    fit = commands.add_parser(
+        "fit",
+        help="fit the default pipeline on a labelled folder and save it",
+        description="Fit make_default_pipeline on DATA_DIR (DFDC layout with "
+        "metadata.json, or real/ + fake/ subfolders) and save the fitted "
+        "model with joblib (written atomically). The loader's groups (for "
+        "DFDC, the original each fake was made from) reach every step that "
+        "splits, e.g. the self-blended preset's early-stopping split. With "
+        "--report-cv K it first prints the grouped K-fold cross-validated "
+        "log loss and AUC.",
+    )
+    fit.add_argument(
+        "data_dir",
+        metavar="DATA_DIR",
+        help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
+    )
+    fit.add_argument(
+        "-o", "--output", required=True, metavar="MODEL", help="model file to write"
+    )
+    fit.add_argument(
+        "--report-cv",
+        "--cv",
+        dest="cv",
+        type=_non_negative_int,
+        default=0,
+        metavar="K",
+        help="before the final fit, report the grouped K-fold cross-validated "
+        "log loss and AUC (a fake and its source never on both sides). The "
+        "per-frame features are computed once for all folds, and each fold "
+        "refits only the head (cheap); with the self-blended preset each fold "
+        "trains the network again, so the report costs K more trainings. 0 or "
+        "1 skips it (default: 0, no report)",
+    )
+    fit.add_argument(
+        "--features",
+        choices=_FEATURE_SETS,
+        default=None,
+        help="per-frame features (default: the preset's; the self-blended "
+        "preset has no feature step and rejects this option)",
+    )
+    fit.add_argument(
+        "--calibration",
+        choices=("sigmoid", "isotonic"),
+        default=None,
+        help="wrap the logistic regression in CalibratedClassifierCV with this "
+        "method (default: none; its folds are lowered to what the smallest "
+        "class allows, or set classifier__estimator__cv; the default preset "
+        "only: swap and self-blended reject it)",
+    )
+    _add_pipeline_options(fit)
+    _add_runtime_options(fit, "auto")
+    fit.set_defaults(func=_cmd_fit)
+
+
+def _set_calibration_cv(pipe: Any, y: Any, train_sets: list, explicit: bool) -> str:
+    """Lower the internal calibration folds to what ``train_sets`` can afford.
+
+    With ``calibration`` set, the head is ``CalibratedClassifierCV(cv=k)``,
+    which needs ``k`` videos of each class in the data it is fitted on, so
+    ``k`` is computed from the class counts of the smallest training set
+    (not hard-coded); an explicit ``--set`` wins. Returns a note for the
+    output ("" without calibration).
+    """
+    current = pipe.get_params().get(_CALIBRATION_CV)
+    if current is None:
+        return ""
+    if explicit or not isinstance(current, int):
+        return f"; calibration cv={current}"
+    k = calibration_cv(y, train_sets, current)
+    pipe.set_params(**{_CALIBRATION_CV: k})
+    lowered = "" if k == current else f" (lowered from {current})"
+    return f"; calibration cv={k}{lowered}"
+
+
+def _label_free_once(pipe: Any, paths: list) -> tuple[Any, Any]:
+    """Compute the steps up to ``features`` once; return their output and the head.
+
+    The frame sampler, the face step and the per-frame feature extractors
+    learn nothing from the videos or their labels, so their output is the
+    same in every fold: the folds then refit only the head (pooling, scaler,
+    classifier). A pipeline without a ``features`` step (the self-blended
+    preset) is returned whole, with the paths.
+    """
+    from sklearn.base import clone
+
+    names = list(getattr(pipe, "named_steps", {}))
+    if "features" not in names or names[-1] == "features":
+        return paths, pipe
+    cut = names.index("features") + 1
+    t = time.perf_counter()
+    features = clone(pipe[:cut]).fit_transform(paths)
+    print(
+        f"  features of the {len(paths)} videos computed once for all folds "
+        f"[{time.perf_counter() - t:.1f} s]; each fold refits "
+        + " -> ".join(names[cut:])
+    )
+    return features, pipe[cut:]
+
+
+def _cross_validate(
+    pipe: Any, paths: list, y: Any, groups: Any, k: int, explicit: bool
+) -> Any:
+    """Run grouped CV; print and return the log losses of the folds."""
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    from sklearn_deepfake.utils._routing import _groups_fit_params
+
+    splits = list(GroupKFold(n_splits=k).split(paths, y, groups))
+    cv_pipe = clone(pipe)
+    try:
+        cal = _set_calibration_cv(cv_pipe, y, [tr for tr, _ in splits], explicit)
+    except ValueError as exc:
+        print(f"Skipping {k}-fold cross-validation: {exc}")
+        return None
+    print(
+        f"{k}-fold GroupKFold on {len(np.unique(groups))} groups (a fake and its "
+        f"source never on both sides{cal}):"
+    )
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # per-fold repeats of the same warnings
+        X, cv_pipe = _label_free_once(cv_pipe, paths)
+        res = cross_validate(
+            cv_pipe,
+            X,
+            y,
+            groups=groups,
+            cv=splits,
+            scoring={"log_loss": "neg_log_loss", "auc": "roc_auc"},
+            error_score="raise",
+            params=_groups_fit_params(cv_pipe, groups),
+        )
+    loss = -res["test_log_loss"]
+    auc = res["test_auc"]
+    print(
+        f"  CV log loss {loss.mean():.3f} +/- {loss.std():.3f}   AUC "
+        f"{np.nanmean(auc):.3f}   (constant 0.5: {np.log(2):.3f}, AUC 0.5)  "
+        f"[{time.perf_counter() - t:.1f} s]"
+    )
+    return loss
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    """Fit the default pipeline on a labelled folder and save it."""
+    import numpy as np
+
+    from sklearn_deepfake.utils._routing import _groups_fit_params
+
+    cache_dir = _cache_dir(args)
+    pipe = _build_pipeline(args, cache_dir)
+    explicit_cal = _CALIBRATION_CV in parse_set(args.set)
+    data = _load_training(args.data_dir)
+    paths, y, groups = list(data.paths), np.asarray(data.target), data.groups
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"{args.data_dir} holds only one class; fit needs both")
+    print(
+        f"{len(paths)} training videos ({int(y.sum())} fake, "
+        f"{len(np.unique(groups))} groups) from {args.data_dir}"
+    )
+    t0 = time.perf_counter()
+    if cache_dir is not None:
+        print("Finding faces:")
+        _find_faces(pipe, paths, cache_dir)
+    else:
+        print("--no-cache: the faces are found again at every fit")
+    k = min(args.cv, len(np.unique(groups)))
+    if k >= 2:
+        _cross_validate(pipe, paths, y, groups, k, explicit_cal)
+    elif args.cv >= 2:
+        print("Skipping cross-validation: fewer than 2 groups")
+    cal = _set_calibration_cv(pipe, y, [np.arange(len(y))], explicit_cal)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # already reported while finding faces
+        pipe.fit(paths, y, **_groups_fit_params(pipe, groups))
+    print(
+        f"Fitted on all {len(paths)} videos{cal.replace(';', ',')} "
+        f"[{time.perf_counter() - t:.1f} s]"
+    )
+    atomic_dump(pipe, args.output)
+    print(f"Saved {args.output}  [total {time.perf_counter() - t0:.1f} s]")
+    return 0
