@@ -429,6 +429,7 @@ def docstrings(package: Path) -> Iterator[tuple[str, int, str]]:
 def cli_help_texts() -> list[tuple[str, str]]:
     """Every description, epilog and option help of ``sklearn-deepfake``."""
     from sklearn_deepfake.cli._main import _build_parser as build
+
     out: list[tuple[str, str]] = []
 
     def walk(parser: argparse.ArgumentParser, prog: str) -> None:

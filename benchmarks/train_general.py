@@ -75,7 +75,10 @@ def main() -> None:
     ap.add_argument("--n-frames", type=int, default=8)
     args = ap.parse_args()
 
-    from sklearn_deepfake.pipeline._pipeline import _PRESET_VALUES, make_default_pipeline
+    from sklearn_deepfake.pipeline._pipeline import (
+        _PRESET_VALUES,
+        make_default_pipeline,
+    )
     from sklearn_deepfake.pretrained import load_pretrained, save_pretrained
 
     res = json.loads((REPO / "benchmarks/results/bench_cross_method.json").read_text())

@@ -8,12 +8,12 @@ import torch
 from sklearn.base import clone
 
 from sklearn_deepfake import make_default_pipeline
-from sklearn_deepfake.pipeline._pipeline import DFDC_AUGMENT
-from sklearn_deepfake.utils._routing import _groups_fit_params
 from sklearn_deepfake.cli import main
 from sklearn_deepfake.ensemble import SeedEnsembleClassifier
 from sklearn_deepfake.features import _weights
 from sklearn_deepfake.nets import FaceCNNClassifier
+from sklearn_deepfake.pipeline._pipeline import DFDC_AUGMENT
+from sklearn_deepfake.utils._routing import _groups_fit_params
 
 
 @pytest.fixture
@@ -140,8 +140,8 @@ def test_dfdc_preset_trains_end_to_end_on_cpu(tiny_videos):
 
 
 def test_cli_extract_dfdc_needs_no_hub(no_hub, tiny_dfdc, tmp_path, capsys):
-    from sklearn_deepfake.cli._options import _build_pipeline
     from sklearn_deepfake.cli._main import _build_parser
+    from sklearn_deepfake.cli._options import _build_pipeline
 
     args = _build_parser().parse_args(
         ["extract", str(tiny_dfdc.root), "--preset", "dfdc", "--size", "32"]
