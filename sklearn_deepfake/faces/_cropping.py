@@ -11,7 +11,6 @@ from itertools import pairwise
 from numbers import Integral, Real
 from typing import Any
 
-import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -24,6 +23,7 @@ from sklearn_deepfake.faces._detector import (
     get_mtcnn,
     resolve_detect_scale,
 )
+from sklearn_deepfake.faces._geometry import crop_square as _crop
 from sklearn_deepfake.faces._store import FaceStore
 from sklearn_deepfake.faces._tracking import (
     TrackRows,
@@ -755,22 +755,6 @@ def _square(boxes: np.ndarray, margin: float) -> np.ndarray:
     side = np.max(boxes[:, 2:] - boxes[:, :2], axis=1) * (1 + 2 * margin)
     half = np.maximum(side, 1.0)[:, None] / 2
     return np.concatenate([centre - half, centre + half], axis=1)
-
-
-def _crop(frame: np.ndarray, square: np.ndarray, size: int) -> np.ndarray:
-    """Cut ``square`` (frame pixels) out of ``frame``, zero-padded, resized."""
-    h, w = frame.shape[:2]
-    x1, y1, x2, y2 = np.round(square).astype(int)
-    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
-    region = frame[max(y1, 0) : min(y2, h), max(x1, 0) : min(x2, w)]
-    pad = (max(0, -y1), max(0, y2 - h), max(0, -x1), max(0, x2 - w))
-    if any(pad):
-        region = cv2.copyMakeBorder(region, *pad, cv2.BORDER_CONSTANT, value=0)
-    if region.shape[0] == 0 or region.shape[1] == 0:
-        return np.zeros((size, size, 3), np.uint8)
-    shrink = region.shape[0] > size
-    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    return cv2.resize(region, (size, size), interpolation=interp)
 
 
 _PREFETCH = os.environ.get("SKDF_PREFETCH", "1") == "1"

@@ -7,6 +7,7 @@ into crop pixels.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from sklearn_deepfake.utils._ragged import FaceTracks
@@ -95,3 +96,19 @@ def face_boxes_in_crop(tracks: FaceTracks, default_margin: float = 0.3) -> np.nd
     tiny = (out[:, 2] - out[:, 0] < 2) | (out[:, 3] - out[:, 1] < 2)
     out[tiny] = [lo, lo, size - lo, size - lo]
     return out
+
+
+def crop_square(frame: np.ndarray, square: np.ndarray, size: int) -> np.ndarray:
+    """Cut ``square`` (frame pixels) out of ``frame``, zero-padded, resized."""
+    h, w = frame.shape[:2]
+    x1, y1, x2, y2 = np.round(square).astype(int)
+    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
+    region = frame[max(y1, 0) : min(y2, h), max(x1, 0) : min(x2, w)]
+    pad = (max(0, -y1), max(0, y2 - h), max(0, -x1), max(0, x2 - w))
+    if any(pad):
+        region = cv2.copyMakeBorder(region, *pad, cv2.BORDER_CONSTANT, value=0)
+    if region.shape[0] == 0 or region.shape[1] == 0:
+        return np.zeros((size, size, 3), np.uint8)
+    shrink = region.shape[0] > size
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(region, (size, size), interpolation=interp)

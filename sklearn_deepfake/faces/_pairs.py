@@ -19,12 +19,12 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.exceptions import VideoReadError, VideoReadWarning
-from sklearn_deepfake.faces._cropping import FaceCropper, _crop
+from sklearn_deepfake.faces._geometry import crop_square as _crop
 from sklearn_deepfake.faces._store import _file_id
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, FramePlan, check_per_video
@@ -64,7 +64,7 @@ def _as_plans(X: Any) -> list[FramePlan]:
 
 
 def extract_pairs(
-    cropper: FaceCropper,
+    cropper: BaseEstimator,
     X: Any,
     originals: Any,
 ) -> list[FaceTracks]:
@@ -205,7 +205,7 @@ def extract_pairs(
     return out  # type: ignore[return-value]
 
 
-def _copy_without_scheduler(cropper: FaceCropper) -> FaceCropper:
+def _copy_without_scheduler(cropper: BaseEstimator) -> BaseEstimator:
     """Return a shallow copy of ``cropper`` that pickles (no dask client)."""
     worker = copy.copy(cropper)
     worker.scheduler = None
@@ -213,7 +213,7 @@ def _copy_without_scheduler(cropper: FaceCropper) -> FaceCropper:
 
 
 def _cut_fake_safe(
-    cropper: FaceCropper, job: tuple[FramePlan, FaceTracks, str]
+    cropper: BaseEstimator, job: tuple[FramePlan, FaceTracks, str]
 ) -> FaceTracks:
     """Cut one fake with its original's tracks, or detect on it as a fallback."""
     plan, source, original = job
@@ -243,7 +243,7 @@ class _NotAligned(ValueError):
 
 
 def _cut_fake_cached(
-    cropper: FaceCropper, plan: FramePlan, source: FaceTracks, original: str
+    cropper: BaseEstimator, plan: FramePlan, source: FaceTracks, original: str
 ) -> FaceTracks:
     store = cropper._face_store()
     if store is None:
@@ -295,7 +295,7 @@ def _with_original(tracks: FaceTracks, original: str) -> FaceTracks:
 
 
 def _cut_fake(
-    cropper: FaceCropper, plan: FramePlan, source: FaceTracks, original: str
+    cropper: BaseEstimator, plan: FramePlan, source: FaceTracks, original: str
 ) -> FaceTracks:
     """Decode the fake at the original's frames and cut the original's boxes."""
     from sklearn_deepfake.video import iter_frames

@@ -662,7 +662,11 @@ default="mean_logit"
         head_names = [n for n, p in module.named_parameters() if id(p) in head_ids]
         speed: dict[str, Any] = {"amp_dtype": self._amp_dtype()}
         if self.accelerator is not None:
-            speed["accelerator"] = self.accelerator
+            from functools import partial
+
+            from sklearn_deepfake.nets._speed import make_accelerated_net
+
+            speed["build"] = partial(make_accelerated_net, self.accelerator)
         valid_ds = None
         if len(valid):
             valid_ds = FrameDataset(

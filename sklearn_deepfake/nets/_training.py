@@ -945,7 +945,7 @@ def train_frame_net(
     cutmix_p: float | None = None,
     label_smoothing: float | None = None,
     amp_dtype: torch.dtype | str | None = "auto",
-    accelerator: Any = None,
+    build: Any = None,
     **net_kwargs: Any,
 ) -> FrameNet:
     """Fit a :class:`FrameNet` on ``train_ds``; return it, training state released.
@@ -960,10 +960,12 @@ def train_frame_net(
     ``cutmix_p`` and ``label_smoothing`` are set on the net when not None.
     ``amp_dtype``: ``"auto"`` trains with float16 autocast (and loss
     scaling) on CUDA only; None in float32; a dtype autocasts to it.
-    ``accelerator`` (an ``accelerate.Accelerator``) trains through skorch's
-    ``AccelerateMixin`` instead
-    (:class:`~sklearn_deepfake.nets._speed.AcceleratedFrameNet`), which then
-    places the data and handles mixed precision and several processes.
+    ``build`` (None: :class:`FrameNet`) makes the net from the same
+    arguments: the fine-tuners pass
+    :func:`~sklearn_deepfake.nets._speed.make_accelerated_net` bound to an
+    ``accelerate.Accelerator`` to train through skorch's
+    ``AccelerateMixin``, which then places the data and handles mixed
+    precision and several processes.
     The module is left in evaluation mode.
     """
     from skorch.helper import predefined_split
@@ -989,13 +991,7 @@ def train_frame_net(
         net_kwargs.setdefault("iterator_train__shuffle", True)
     net_kwargs.setdefault("iterator_train", EpochLoader)
     net_kwargs.setdefault("iterator_valid", EpochLoader)
-    if accelerator is not None:
-        from functools import partial
-
-        from sklearn_deepfake.nets._speed import make_accelerated_net
-
-        build: Any = partial(make_accelerated_net, accelerator)
-    else:
+    if build is None:
         build = FrameNet
     net = build(
         module,
