@@ -13,24 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from sklearn_deepfake.cli._options import _positive_int, _probability
+
 #: Chunk of videos sent through the face step at once.
 SCAN_CHUNK = 16
 #: P(FAKE) given to a video that cannot be read or shows no face.
 FALLBACK = 0.5
-
-
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def add_subparser(commands: Any) -> None:
