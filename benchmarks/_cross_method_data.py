@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SKDF_SHARED_DATA", REPO.parent / "shared" / "data"))
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/data")
+SHARED = shared_data_dir()
 STORE = Path(os.environ.get("SKDF_STORE", "/work/cache/skdf_store"))
 FEATURE_CACHE = Path(os.environ.get("SKDF_FEATURE_CACHE", "/work/cache/skdf_features"))
 FAMILIES = ("dfl-pairs", "Deepfakes", "Face2Face", "FaceSwap")

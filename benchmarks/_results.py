@@ -38,6 +38,17 @@ _PACKAGES = (
 )
 
 
+def shared_data_dir() -> Path:
+    """Return the folder of real videos the benchmarks read.
+
+    ``$SKDF_SHARED_DATA`` when set, else ``<repo>/../shared/data``; when that
+    is not a folder, ``/work/shared/data``.
+    """
+    repo = Path(__file__).resolve().parents[1]
+    shared = Path(os.environ.get("SKDF_SHARED_DATA", repo.parent / "shared" / "data"))
+    return shared if shared.is_dir() else Path("/work/shared/data")
+
+
 def machine() -> dict[str, Any]:
     """CPU count, total memory, processor and Python of this machine."""
     try:

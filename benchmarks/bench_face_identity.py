@@ -60,11 +60,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from _results import write_results  # noqa: E402
+from _results import shared_data_dir, write_results  # noqa: E402
 
-SHARED = Path(os.environ.get("SKDF_SHARED_DATA", REPO.parent / "shared" / "data"))
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/data")
+SHARED = shared_data_dir()
 FAMILIES = ("dfl-pairs", "Deepfakes", "Face2Face", "FaceSwap")
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -41,6 +40,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _common import npm_pack, read_member  # noqa: E402
 
 PACKAGE = "@vladmandic/face-api@1.7.15"
 OUT_DIR = REPO / "sklearn_deepfake" / "features" / "weights"
@@ -62,25 +64,6 @@ benchmarks/convert_face_api.py of sklearn-deepfake (BSD-3-Clause).
 
 ----------------------------------------------------------------------------
 """
-
-
-def _npm_pack(workdir: Path) -> Path:
-    out = subprocess.run(
-        ["npm", "pack", PACKAGE],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    name = out.stdout.strip().splitlines()[-1]
-    return workdir / name
-
-
-def _read_member(tar: tarfile.TarFile, name: str) -> bytes:
-    member = tar.extractfile(f"package/{name}")
-    if member is None:
-        raise FileNotFoundError(f"{name} not in the tarball")
-    return member.read()
 
 
 def _torch_name(tfjs_name: str) -> str:
@@ -113,11 +96,11 @@ def convert(tarball: Path) -> dict[str, np.ndarray]:
     """Tensors of the safetensors file, from face-api's tarball."""
     with tarfile.open(tarball) as tar:
         manifest = json.loads(
-            _read_member(tar, "model/face_recognition_model-weights_manifest.json")
+            read_member(tar, "model/face_recognition_model-weights_manifest.json")
         )
         tensors: dict[str, np.ndarray] = {}
         for group in manifest:
-            data = b"".join(_read_member(tar, f"model/{p}") for p in group["paths"])
+            data = b"".join(read_member(tar, f"model/{p}") for p in group["paths"])
             offset = 0
             for w in group["weights"]:
                 shape = tuple(w["shape"])
@@ -141,7 +124,7 @@ def convert(tarball: Path) -> dict[str, np.ndarray]:
                     tensors[name] = _layout(v, name).astype(np.float32)
             if offset != len(data):
                 raise ValueError(f"read {offset} of {len(data)} bytes of the shards")
-        licence = _read_member(tar, "LICENSE").decode()
+        licence = read_member(tar, "LICENSE").decode()
     return tensors, licence
 
 
@@ -191,7 +174,7 @@ def main() -> None:
     from safetensors.numpy import save_file
 
     with tempfile.TemporaryDirectory() as tmp:
-        tarball = args.tarball or _npm_pack(Path(tmp))
+        tarball = args.tarball or npm_pack(PACKAGE, Path(tmp))
         tensors, licence = convert(tarball)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     _write_atomic(

@@ -33,7 +33,6 @@ import argparse
 import base64
 import json
 import os
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -43,6 +42,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _common import npm_pack, read_member  # noqa: E402
 
 PACKAGE = "@vladmandic/human@3.3.6"
 OUT_DIR = REPO / "sklearn_deepfake" / "features" / "weights"
@@ -70,24 +72,6 @@ library by Vladimir Mandic, trained on the Kaggle "fake face detection" data
 metadata states."""
 
 
-def _npm_pack(workdir: Path) -> Path:
-    out = subprocess.run(
-        ["npm", "pack", PACKAGE],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return workdir / out.stdout.strip().splitlines()[-1]
-
-
-def _read_member(tar: tarfile.TarFile, name: str) -> bytes:
-    member = tar.extractfile(f"package/{name}")
-    if member is None:
-        raise FileNotFoundError(f"{name} not in the tarball")
-    return member.read()
-
-
 def read_graph_model(
     tar: tarfile.TarFile, model: str
 ) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -97,10 +81,10 @@ def read_graph_model(
     are half floats; ``uint8``/``uint16`` codes are ``q * scale + min``.
     Float arrays are returned as float16 when every value came from float16.
     """
-    spec = json.loads(_read_member(tar, f"models/{model}.json"))
+    spec = json.loads(read_member(tar, f"models/{model}.json"))
     consts: dict[str, np.ndarray] = {}
     for group in spec["weightsManifest"]:
-        data = b"".join(_read_member(tar, f"models/{p}") for p in group["paths"])
+        data = b"".join(read_member(tar, f"models/{p}") for p in group["paths"])
         offset = 0
         for w in group["weights"]:
             shape = tuple(w["shape"])
@@ -270,9 +254,9 @@ def main() -> None:
         ),
     )
     with tempfile.TemporaryDirectory() as tmp:
-        tarball = args.tarball or _npm_pack(Path(tmp))
+        tarball = args.tarball or npm_pack(PACKAGE, Path(tmp))
         with tarfile.open(tarball) as tar:
-            licence = _read_member(tar, "LICENSE").decode()
+            licence = read_member(tar, "LICENSE").decode()
             graphs = {model: read_graph_model(tar, model) for model, *_ in jobs}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for model, convert, path, what in jobs:
