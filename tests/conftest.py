@@ -6,6 +6,9 @@
 - ``tiny_dfdc``: a small folder in the DFDC layout, written once per session.
 - ``broken_videos``: name -> path of files that readers must survive.
 - ``shared_data``: ``<repo>/../shared/data`` (real videos), or a skip.
+- ``one_torch_thread``: torch limited to one thread for the test, then
+  restored (tiny networks: faster, and immune to a busy machine). Modules of
+  tiny-network tests use it with ``pytest.mark.usefixtures``.
 
 Tests marked ``gpu`` are skipped without CUDA, and tests marked ``network``
 unless ``SKDF_NETWORK_TESTS=1``.
@@ -63,6 +66,17 @@ def seeds_fixed():
 def _legacy_printoptions():
     """Keep numpy scalars printing as in numpy 1.25 (stable doctests)."""
     np.set_printoptions(legacy="1.25")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run the test with one torch thread; restore the previous count after."""
+    import torch
+
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
 
 
 @pytest.fixture(scope="session")

@@ -19,17 +19,12 @@ from sklearn_deepfake.nets import FaceCNNClassifier
 from sklearn_deepfake.nets._speed import FlipTTA, resolve_precision
 from sklearn_deepfake.utils._testing import make_tiny_face_tracks
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn_deepfake.features._cnn.RandomInitWarning"
-)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings(
+        "ignore::sklearn_deepfake.features._cnn.RandomInitWarning"
+    ),
+]
 
 
 def _tiny(**params):

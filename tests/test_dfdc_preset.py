@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 
 from sklearn_deepfake import make_default_pipeline
@@ -94,7 +93,7 @@ def test_cli_fit_dfdc_without_hub_fails_before_finding_faces(
 
 
 @pytest.mark.slow
-def test_dfdc_preset_trains_end_to_end_on_cpu(tiny_videos):
+def test_dfdc_preset_trains_end_to_end_on_cpu(tiny_videos, one_torch_thread):
     pipe = make_default_pipeline(
         preset="dfdc",
         backbone="resnet18",
@@ -113,16 +112,11 @@ def test_dfdc_preset_trains_end_to_end_on_cpu(tiny_videos):
         classifier__estimator__valid_size=None,
     )
     paths, y, groups = tiny_videos.paths, tiny_videos.target, tiny_videos.groups
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # random init
-            pipe.fit(paths, y, **_groups_fit_params(pipe, groups))
-            proba = pipe.predict_proba(paths)
-            tracks = pipe[:2].transform(paths)
-    finally:
-        torch.set_num_threads(n_threads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # random init
+        pipe.fit(paths, y, **_groups_fit_params(pipe, groups))
+        proba = pipe.predict_proba(paths)
+        tracks = pipe[:2].transform(paths)
     ens = pipe.named_steps["classifier"]
     assert len(ens.estimators_) == 2
     assert all(m.tta == "flip" for m in ens.estimators_)

@@ -29,6 +29,8 @@ from sklearn_deepfake.features._faceres import (  # noqa: E402
 from sklearn_deepfake.nets import FaceCNNClassifier  # noqa: E402
 from sklearn_deepfake.utils._testing import make_tiny_face_tracks  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 REFERENCE = json.loads(
     (Path(__file__).parent / "data" / "human_reference.json").read_text()
 )
@@ -40,14 +42,6 @@ DIMS = {
     "hse_antispoof": 128,
     "hse_antispoof_score": 1,
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 def _astronaut():

@@ -30,18 +30,12 @@ from sklearn_deepfake.nets._training import (
 from sklearn_deepfake.utils import FaceTracks
 from sklearn_deepfake.utils._testing import make_tiny_face_tracks
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn_deepfake.features._cnn.RandomInitWarning"
-)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one thread is faster and immune to a busy machine."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings(
+        "ignore::sklearn_deepfake.features._cnn.RandomInitWarning"
+    ),
+]
 
 
 LANDMARKS = np.array([[14, 18], [34, 18], [24, 28], [16, 38], [32, 38]], np.float32)

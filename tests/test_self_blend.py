@@ -24,9 +24,12 @@ from sklearn_deepfake.nets._training import FrameDataset
 from sklearn_deepfake.utils import FaceTracks
 from sklearn_deepfake.utils._testing import make_tiny_face_tracks
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn_deepfake.features._cnn.RandomInitWarning"
-)
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings(
+        "ignore::sklearn_deepfake.features._cnn.RandomInitWarning"
+    ),
+]
 
 # MTCNN (facenet-pytorch) on skimage.data.astronaut(): face box and landmarks
 # in pixels of the 512 x 512 image.
@@ -34,14 +37,6 @@ _ASTRO_BOX = np.array([181.1, 62.2, 267.7, 172.1])
 _ASTRO_LM = np.array(
     [[205.0, 101.7], [246.8, 103.7], [224.7, 129.0], [201.7, 139.2], [245.3, 141.9]]
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 def _astronaut_crop(size=64, shift=(0.0, 0.0), margin=1.4):

@@ -60,12 +60,8 @@ class _DiskTracks(FaceTracks):
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     READS.clear()
-    yield
-    torch.set_num_threads(before)
 
 
 def _videos(n, size=16):

@@ -16,14 +16,7 @@ from sklearn_deepfake.features import TemporalPooling
 from sklearn_deepfake.nets import TemporalClassifier
 from sklearn_deepfake.nets._temporal import SequenceDataset, TemporalNet, pad_sequences
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one thread is faster and immune to a busy machine."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _order_task(n_videos, *, length=16, n_features=6, seed=0):

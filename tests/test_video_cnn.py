@@ -14,6 +14,8 @@ from sklearn_deepfake.nets._augment import cutmix_batch
 from sklearn_deepfake.utils import FaceTracks
 from sklearn_deepfake.video import FrameSampler
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 FAST = {
     "clip_len": 4,
     "stride": 2,
@@ -23,14 +25,6 @@ FAST = {
     "device": "cpu",
     "random_state": 0,
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
