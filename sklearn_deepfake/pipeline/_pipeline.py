@@ -10,6 +10,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_deepfake.utils._routing import _request_groups
+
 FEATURE_SETS = (
     "context",
     "spectrum",
@@ -478,11 +480,8 @@ def make_default_pipeline(
             device=device,
             verbose=verbose,
         )
-        from sklearn import get_config
-
-        if get_config().get("enable_metadata_routing", False):
-            # the early-stopping split is grouped when the groups reach fit
-            net.set_fit_request(groups=True)
+        # the early-stopping split is grouped when the groups reach fit
+        _request_groups(net)
         return Pipeline([*faces, ("classifier", net)], memory=memory)
     if preset == "dfdc":
         ensemble = _dfdc_classifier(
@@ -495,10 +494,7 @@ def make_default_pipeline(
             device=device,
             verbose=verbose,
         )
-        from sklearn import get_config
-
-        if get_config().get("enable_metadata_routing", False):
-            ensemble.set_fit_request(groups=True)
+        _request_groups(ensemble)
         return Pipeline([*faces, ("classifier", ensemble)], memory=memory)
     features = chosen["features"] if features is None else features
     C = chosen["C"] if C is None else C

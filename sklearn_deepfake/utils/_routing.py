@@ -23,6 +23,14 @@ def _takes_groups(estimator: Any) -> bool:
         return False
 
 
+def _request_groups(classifier: Any) -> None:
+    """Ask for ``groups`` in ``classifier.fit`` when metadata routing is on."""
+    from sklearn import get_config
+
+    if get_config().get("enable_metadata_routing", False):
+        classifier.set_fit_request(groups=True)
+
+
 def _groups_fit_params(estimator: Any, groups: Any) -> dict[str, Any]:
     """Fit parameters that hand ``groups`` to every step that splits.
 
