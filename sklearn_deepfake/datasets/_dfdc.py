@@ -32,6 +32,7 @@ from sklearn_deepfake.datasets._synthetic import (
     _check_options,
     _make_one_video,
 )
+from sklearn_deepfake.utils._checks import join_some
 
 __all__ = ["load_dfdc", "make_dfdc_folder"]
 
@@ -371,7 +372,7 @@ def _unsourced_fakes(rows: list[dict], missing_original: str) -> None:
     files = sorted({os.path.join(os.path.dirname(r["path"]), "metadata.json")
                     for r in lacking})  # fmt: skip
     names = [r["filename"] for r in lacking]
-    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    shown = join_some(names)
     message = (
         f"{len(names)} FAKE video(s) in {', '.join(files)} have no 'original': "
         f"{shown}. Each is put in a group of its own, so grouped splits cannot "
@@ -534,14 +535,14 @@ def _check_listed(folder: Path, listed: list, on_disk: set, source: Path) -> Non
     """Raise for listed videos absent from ``folder``; warn for unlisted ones."""
     missing = sorted(name for name in listed if not (folder / name).is_file())
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        shown = join_some(missing)
         raise FileNotFoundError(
             f"{len(missing)} video(s) listed in {source} are missing from "
             f"{folder}: {shown}"
         )
     extra = sorted(on_disk - set(listed))
     if extra:
-        shown = ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else "")
+        shown = join_some(extra)
         warnings.warn(
             f"{len(extra)} video(s) in {folder} are not in {source} and "
             f"are ignored: {shown}",

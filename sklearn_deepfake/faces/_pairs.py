@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_deepfake.exceptions import VideoReadError, VideoReadWarning
 from sklearn_deepfake.faces._geometry import crop_square as _crop
 from sklearn_deepfake.faces._store import _file_id
+from sklearn_deepfake.utils._checks import join_some
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, FramePlan, check_per_video
 
@@ -174,7 +175,7 @@ def extract_pairs(
         if _norm(orig) in where:
             add_source(plans[where[_norm(orig)]])
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        shown = join_some(missing)
         warnings.warn(
             f"{len(missing)} fake video(s) have no original on disk or in X, so "
             f"their faces are detected on their own: {shown}",

@@ -42,6 +42,29 @@ def list_some(items: Sequence, max_listed: int = _MAX_LISTED) -> str:
     return listed + (f" and {more} more" if more > 0 else "")
 
 
+def join_some(names: Sequence[str], limit: int = 5) -> str:
+    """Join the first ``limit`` names with commas, then ``" ..."`` when cut.
+
+    Parameters
+    ----------
+    names : sequence of str
+        What to list (file names, usually).
+    limit : int, default=5
+        Names shown.
+
+    Returns
+    -------
+    joined : str
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.utils._checks import join_some
+    >>> join_some(["a.mp4", "b.mp4", "c.mp4"], limit=2)
+    'a.mp4, b.mp4 ...'
+    """
+    return ", ".join(names[:limit]) + (" ..." if len(names) > limit else "")
+
+
 def check_video_paths(X: Any) -> list[str]:
     """Validate per-video paths; raise FileNotFoundError listing missing ones.
 
