@@ -75,49 +75,26 @@ class _AntispoofBody(nn.Module):
         return self.net.features(x)
 
 
+# (mean, std, native input size) of each family, for RGB in [0, 1]
+_DLIB_INPUT = (tuple(m / 255.0 for m in MEAN_RGB), (256.0 / 255.0,) * 3, 150)
+_FACERES_INPUT = ((0.0,) * 3, (1.0 / 255.0,) * 3, FACERES_SIZE)
+_ANTISPOOF_INPUT = ((0.0,) * 3, (1.0,) * 3, ANTISPOOF_SIZE)
+
 #: name -> (body factory, features, mean, std, native input size)
 _SPECS: dict[str, tuple[Any, int, tuple, tuple, int]] = {
-    "dlib_resnet": (
-        lambda p: _DlibBody(p, pooled=False),
-        128,
-        tuple(m / 255.0 for m in MEAN_RGB),
-        (256.0 / 255.0,) * 3,
-        150,
-    ),
-    "dlib_resnet_pool": (
-        lambda p: _DlibBody(p, pooled=True),
-        256,
-        tuple(m / 255.0 for m in MEAN_RGB),
-        (256.0 / 255.0,) * 3,
-        150,
-    ),
-    "hse_faceres": (
-        lambda p: _FaceResBody(p, shared=False),
-        1024,
-        (0.0,) * 3,
-        (1.0 / 255.0,) * 3,
-        FACERES_SIZE,
-    ),
-    "hse_faceres_256": (
-        lambda p: _FaceResBody(p, shared=True),
-        256,
-        (0.0,) * 3,
-        (1.0 / 255.0,) * 3,
-        FACERES_SIZE,
-    ),
+    "dlib_resnet": (lambda p: _DlibBody(p, pooled=False), 128, *_DLIB_INPUT),
+    "dlib_resnet_pool": (lambda p: _DlibBody(p, pooled=True), 256, *_DLIB_INPUT),
+    "hse_faceres": (lambda p: _FaceResBody(p, shared=False), 1024, *_FACERES_INPUT),
+    "hse_faceres_256": (lambda p: _FaceResBody(p, shared=True), 256, *_FACERES_INPUT),
     "hse_antispoof": (
         lambda p: _AntispoofBody(p, score=False),
         128,
-        (0.0,) * 3,
-        (1.0,) * 3,
-        ANTISPOOF_SIZE,
+        *_ANTISPOOF_INPUT,
     ),
     "hse_antispoof_score": (
         lambda p: _AntispoofBody(p, score=True),
         1,
-        (0.0,) * 3,
-        (1.0,) * 3,
-        ANTISPOOF_SIZE,
+        *_ANTISPOOF_INPUT,
     ),
 }
 
