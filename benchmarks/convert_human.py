@@ -163,6 +163,13 @@ def _relu6(walk: _Walker) -> None:
         raise ValueError("ReLU6 lower bound is not 0")
 
 
+def _dense(walk: _Walker, out: dict, name: str, ops: list[str]) -> None:
+    """Take a fused MatMul into ``out[name.weight]`` and ``out[name.bias]``."""
+    node = walk.take("_FusedMatMul", fused_ops=ops)
+    out[f"{name}.weight"] = np.ascontiguousarray(walk.const(node, 1).T)
+    out[f"{name}.bias"] = walk.const(node, 2)
+
+
 def convert_faceres(nodes, consts) -> dict[str, np.ndarray]:
     """State dict of ``FaceResNet`` (float16, depthwise scales apart)."""
     from sklearn_deepfake.features._faceres import _MOBILENET_BLOCKS
@@ -193,9 +200,7 @@ def convert_faceres(nodes, consts) -> dict[str, np.ndarray]:
         ("gender", ["BiasAdd"]),
         ("age", ["BiasAdd"]),
     ):
-        node = walk.take("_FusedMatMul", fused_ops=ops)
-        out[f"{name}.weight"] = np.ascontiguousarray(walk.const(node, 1).T)
-        out[f"{name}.bias"] = walk.const(node, 2)
+        _dense(walk, out, name, ops)
     walk.take("Sigmoid")
     walk.take("Softmax")
     if not walk.done():
@@ -218,9 +223,7 @@ def convert_antispoof(nodes, consts) -> dict[str, np.ndarray]:
         walk.take("Relu")
     walk.take("Reshape")
     for i, ops in ((1, ["BiasAdd", "Relu"]), (2, ["BiasAdd"])):
-        node = walk.take("_FusedMatMul", fused_ops=ops)
-        out[f"fc{i}.weight"] = np.ascontiguousarray(walk.const(node, 1).T)
-        out[f"fc{i}.bias"] = walk.const(node, 2)
+        _dense(walk, out, f"fc{i}", ops)
     walk.take("Sigmoid")
     walk.take("Identity")
     if not walk.done():
