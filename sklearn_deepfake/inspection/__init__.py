@@ -1,6 +1,6 @@
 """Explaining fitted detectors: Grad-CAM heatmaps, plots and HTML video reports."""
 
-from sklearn_deepfake.inspection._displays import (
+from sklearn_deepfake.inspection._frame_timeline import (
     FaceMontageDisplay,
     FrameScoreTimelineDisplay,
     GroupedDETDisplay,
