@@ -4,7 +4,7 @@ from sklearn_deepfake.model_selection._bootstrap import (
     BootstrapScore,
     grouped_bootstrap_score,
 )
-from sklearn_deepfake.model_selection._optuna import (
+from sklearn_deepfake.model_selection._tune import (
     DEFAULT_STORAGE,
     SEARCH_SPACES,
     OptunaPruningCallback,
