@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         found = tracks.face_found.mean() if len(tracks.face_found) else 0.0
         rates.append(found)
         off = (
-            np.abs(tracks.landmarks.mean(axis=1) - tracks.size / 2).max() / tracks.size
+            np.abs(tracks.landmarks.mean(axis=1) - tracks.crop_size / 2).max()
+            / tracks.crop_size
             if len(tracks)
             else float("nan")
         )

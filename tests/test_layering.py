@@ -167,7 +167,7 @@ def test_cycle_finder_finds_cycles(graph, expected):
 
 def test_layer_rule_catches_an_upward_import():
     assert _layer("sklearn_deepfake.nets._training") < _layer(
-        "sklearn_deepfake.model_selection._optuna"
+        "sklearn_deepfake.model_selection._tune"
     )
     assert _layer("sklearn_deepfake.utils._testing") > _layer("sklearn_deepfake.cli")
     assert _layer("sklearn_deepfake.utils._ragged") == 0

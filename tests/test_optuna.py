@@ -32,7 +32,7 @@ from sklearn_deepfake.model_selection import (
     suggest_params,
     tune_pipeline,
 )
-from sklearn_deepfake.model_selection._optuna import EPOCH_STEPS
+from sklearn_deepfake.model_selection._pruning import EPOCH_STEPS
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

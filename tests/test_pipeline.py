@@ -80,15 +80,33 @@ def test_pipeline_memory_and_saved_model_in_new_process(labelled, tmp_path):
 def test_calibrated_variant_fits_with_two_internal_calibration_folds(
     labelled, tmp_path
 ):
-    """``calibration="sigmoid", cv=2`` wraps the regression in a fitted
-    CalibratedClassifierCV. Its two internal folds are NOT grouped (plain
+    """``calibration="sigmoid", calibration_cv=2`` wraps the regression in a
+    fitted CalibratedClassifierCV. Its two internal folds are NOT grouped (plain
     stratified folds; grouping them needs a grouped splitter and metadata
     routing), which is why this test no longer claims grouped splits."""
-    pipe = _pipe(tmp_path / "faces", calibration="sigmoid", cv=2)
+    pipe = _pipe(tmp_path / "faces", calibration="sigmoid", calibration_cv=2)
     proba = pipe.fit(labelled.paths, labelled.target).predict_proba(labelled.paths)
     assert proba.shape == (12, 2)
     name = type(pipe.named_steps["classifier"].estimator_).__name__
     assert name == "CalibratedClassifierCV"
+
+
+def test_cv_is_a_deprecated_spelling_of_calibration_cv():
+    with pytest.warns(FutureWarning, match="calibration_cv"):
+        old = make_default_pipeline(calibration="sigmoid", cv=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        new = make_default_pipeline(calibration="sigmoid", calibration_cv=3)
+    for pipe in (old, new):
+        head = pipe.named_steps["classifier"].estimator
+        assert type(head).__name__ == "CalibratedClassifierCV"
+        assert head.cv == 3
+    assert (
+        make_default_pipeline(calibration="sigmoid")
+        .named_steps["classifier"]
+        .estimator.cv
+        == 5
+    )
 
 
 def test_faceless_and_broken_videos_still_get_a_probability(labelled, tmp_path):

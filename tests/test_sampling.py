@@ -57,7 +57,7 @@ def test_uniform_is_default_and_evenly_spaced(videos):
     assert all(isinstance(p, FramePlan) for p in plans)
     assert [p.path for p in plans] == videos
     assert _indices(plans) == [[12, 37, 62, 87], [5, 15, 25, 35], [0, 2, 4, 6]]
-    assert plans[0].n_frames == 100
+    assert plans[0].n_video_frames == 100
     assert plans[0].fps == pytest.approx(10.0)
     assert (plans[0].width, plans[0].height, plans[0].rotation) == (32, 16, 0)
     assert plans[0].error is None
@@ -126,7 +126,7 @@ def test_window_past_the_end_warns_and_gives_empty_plan(videos):
     assert [len(p) for p in plans] == [32, 10, 0]
     assert plans[1].indices.tolist() == list(range(30, 40))
     assert plans[2].error is None
-    assert plans[2].n_frames == 7
+    assert plans[2].n_video_frames == 7
 
 
 def test_random_is_sorted_unique_and_seeded(videos):
@@ -136,7 +136,7 @@ def test_random_is_sorted_unique_and_seeded(videos):
         assert len(plan) == 6
         assert np.all(np.diff(plan.indices) > 0)
         assert 0 <= plan.indices[0]
-        assert plan.indices[-1] < plan.n_frames
+        assert plan.indices[-1] < plan.n_video_frames
     assert len(first[2]) == 6
     assert set(first[2].indices.tolist()) < set(range(7))
     assert _indices(sampler.transform(videos)) == _indices(first)

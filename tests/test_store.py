@@ -195,7 +195,7 @@ def test_lazy_record_on_corrupt_file_raises_clear_error(tiny_videos, tmp_path):
         lazy.boxes
     # No I/O for the small state.
     assert len(lazy) == lazy.n_rows
-    assert lazy.size == 32
+    assert lazy.crop_size == 32
     assert "LazyFaceTracks" in repr(lazy)
 
 
@@ -209,7 +209,7 @@ def test_lazy_records_match_in_memory_extraction(tiny_videos, tmp_path, crop_for
         assert type(z) is LazyFaceTracks
         assert len(pickle.dumps(z)) < 1024
         assert len(z) == len(e)
-        assert z.size == e.size
+        assert z.crop_size == e.crop_size
         z2 = pickle.loads(pickle.dumps(z))
         assert joblib.hash(z2) == joblib.hash(z)
         for name in _ARRAYS:
@@ -221,7 +221,7 @@ def test_lazy_records_match_in_memory_extraction(tiny_videos, tmp_path, crop_for
             np.testing.assert_array_equal(got, getattr(e, name), name)
         rows = np.arange(len(e))[::2]
         picked = z.crops_at(rows)
-        assert picked.shape == (len(rows), e.size, e.size, 3)
+        assert picked.shape == (len(rows), e.crop_size, e.crop_size, 3)
         if crop_format != "jpeg":
             np.testing.assert_array_equal(picked, e.crops[rows])
             np.testing.assert_array_equal(z.crops_at(np.ones(len(e), bool)), e.crops)

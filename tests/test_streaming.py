@@ -40,14 +40,14 @@ class _DiskTracks(FaceTracks):
                 object.__setattr__(self, f.name, getattr(t, f.name))
         object.__setattr__(self, "_file", str(file))
         object.__setattr__(self, "_n", len(t))
-        object.__setattr__(self, "_size", t.size)
+        object.__setattr__(self, "_size", t.crop_size)
 
     @property
     def crops(self):
         raise AssertionError(f"all crops of {self.path} were read")
 
     @property
-    def size(self) -> int:
+    def crop_size(self) -> int:
         return self._size
 
     def __len__(self) -> int:

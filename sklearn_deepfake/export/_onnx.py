@@ -250,9 +250,9 @@ class _ONNXBase(BaseEstimator):
     def _run(self, track: FaceTracks, width: tuple[int, ...]) -> np.ndarray:
         if not len(track):
             return np.zeros((0, *width), np.float32)
-        if track.size != self.size_:
+        if track.crop_size != self.size_:
             raise ValueError(
-                f"{track.path}: crops of side {track.size}, but the ONNX model "
+                f"{track.path}: crops of side {track.crop_size}, but the ONNX model "
                 f"was exported for side {self.size_}."
             )
         session = self.session_

@@ -46,7 +46,7 @@ def face_boxes_in_crop_raw(tracks: FaceTracks) -> np.ndarray:
     b = np.asarray(tracks.boxes, np.float32).reshape(-1, 4)
     w, h = cb[:, 2] - cb[:, 0], cb[:, 3] - cb[:, 1]
     ok = (w > 0) & (h > 0) & np.isfinite(cb).all(axis=1) & np.isfinite(b).all(axis=1)
-    size = np.float32(tracks.size)
+    size = np.float32(tracks.crop_size)
     sx = np.where(ok, size / np.where(ok, w, 1.0), np.nan).astype(np.float32)
     sy = np.where(ok, size / np.where(ok, h, 1.0), np.nan).astype(np.float32)
     out = np.empty((len(cb), 4), dtype=np.float32)
@@ -86,7 +86,7 @@ def face_boxes_in_crop(tracks: FaceTracks, default_margin: float = 0.3) -> np.nd
     >>> face_boxes_in_crop(t).shape
     (0, 4)
     """
-    size = float(tracks.size)
+    size = float(tracks.crop_size)
     out = face_boxes_in_crop_raw(tracks)
     ok = np.isfinite(out).all(axis=1)
     lo = size * default_margin / (1 + 2 * default_margin)

@@ -285,7 +285,7 @@ def _with_original(tracks: FaceTracks, original: str) -> FaceTracks:
             tracks.key,
             tracks.path,
             n_rows=len(tracks),
-            size=tracks.size,
+            size=tracks.crop_size,
             n_frames=tracks.n_frames,
             frame_size=tracks.frame_size,
             fps=tracks.fps,

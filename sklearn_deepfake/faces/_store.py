@@ -246,7 +246,7 @@ def _pack_record(tracks: FaceTracks, fmt: str, quality: int, extra: dict) -> lis
         "error": tracks.error,
         "meta": _jsonable(tracks.meta),
         "n_rows": len(tracks),
-        "size": int(tracks.size),
+        "size": int(tracks.crop_size),
         "crop_format": fmt,
         **extra,
         "sections": {},
@@ -620,7 +620,7 @@ class FaceStore:
             key,
             os.fspath(path),
             n_rows=len(tracks),
-            size=tracks.size,
+            size=tracks.crop_size,
             n_frames=len(tracks.frame_indices),
             frame_size=tracks.frame_size,
             fps=tracks.fps,
@@ -827,7 +827,7 @@ class LazyFaceTracks(FaceTracks):
     :class:`~sklearn_deepfake.utils.FaceTracks` (``crops``, ``boxes``,
     ``landmarks``, ``frame_indices`` ...) is read from the record when
     accessed, one array at a time and its checksum verified: ``t.boxes``
-    does not read the crops. ``len(t)``, ``t.size`` and ``repr(t)`` need no
+    does not read the crops. ``len(t)``, ``t.crop_size`` and ``repr(t)`` need no
     I/O. :meth:`crops_at` reads only the rows asked for. :meth:`select`,
     :meth:`track` and :meth:`load` return in-memory records.
 
@@ -873,7 +873,7 @@ class LazyFaceTracks(FaceTracks):
     >>> plans = FrameSampler(n_frames=4).fit_transform(paths)
     >>> cropper = FaceCropper(size=32, cache_dir=FaceStore(tempfile.mkdtemp()))
     >>> (t,) = cropper.fit_transform(plans)
-    >>> len(t), t.size, t.boxes.shape, t.crops_at([0, 2]).shape
+    >>> len(t), t.crop_size, t.boxes.shape, t.crops_at([0, 2]).shape
     (4, 32, (4, 4), (2, 32, 32, 3))
     """
 
@@ -1010,7 +1010,7 @@ class LazyFaceTracks(FaceTracks):
     detected = property(lambda self: self._read("detected"))
 
     @property
-    def size(self) -> int:
+    def crop_size(self) -> int:
         """Side length of the square crops in pixels (no I/O)."""
         return self._size
 
@@ -1108,7 +1108,7 @@ class LazyFaceTracks(FaceTracks):
         extra = f", error={self.error!r}" if self.error else ""
         return (
             f"LazyFaceTracks({os.path.basename(self.path)!r}, n_rows={self.n_rows},"
-            f" n_frames={self.n_frames}, size={self._size}, key={self.key[:10]!r}"
+            f" n_frames={self.n_frames}, crop_size={self._size}, key={self.key[:10]!r}"
             f"{extra})"
         )
 

@@ -71,7 +71,7 @@ def _mouth_signals(tracks: FaceTracks) -> tuple[np.ndarray, np.ndarray, np.ndarr
     # jitter moves the box but does not rescale it
     width = float(np.median(np.hypot(*(right - left).T)))
     width = max(width, 4.0)
-    size = tracks.size
+    size = tracks.crop_size
     gray = tracks.crops_at(rows).astype(np.float32) @ np.array(
         [0.299, 0.587, 0.114], np.float32
     )

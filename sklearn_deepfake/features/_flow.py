@@ -340,7 +340,7 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
             keep = np.linspace(0, len(pairs) - 1, int(self.max_pairs)).round()
             pairs = pairs[np.unique(keep.astype(np.int64))]
         size = int(self.size)
-        boxes = face_boxes_in_crop(tracks) * (size / float(tracks.size))
+        boxes = face_boxes_in_crop(tracks) * (size / float(tracks.crop_size))
         gray = _resized_gray(tracks.crops, np.unique(pairs[:, :2]), size)
         flow_fn = self._flow_function()
         per_pair = np.array(

@@ -4,20 +4,21 @@ from sklearn_deepfake.model_selection._bootstrap import (
     BootstrapScore,
     grouped_bootstrap_score,
 )
-from sklearn_deepfake.model_selection._optuna import (
-    DEFAULT_STORAGE,
-    SEARCH_SPACES,
+from sklearn_deepfake.model_selection._pruning import (
     OptunaPruningCallback,
-    TuneResult,
     pruning_callbacks,
-    suggest_params,
-    tune_pipeline,
 )
 from sklearn_deepfake.model_selection._scoring import (
     clipped_log_loss,
     clipped_neg_log_loss,
     make_clipped_log_loss_scorer,
 )
+from sklearn_deepfake.model_selection._search_spaces import (
+    SEARCH_SPACES,
+    suggest_params,
+)
+from sklearn_deepfake.model_selection._storage import DEFAULT_STORAGE
+from sklearn_deepfake.model_selection._tune import TuneResult, tune_pipeline
 
 __all__ = [
     "DEFAULT_STORAGE",

@@ -99,7 +99,7 @@ def make_clips(
         raise ValueError(
             f"min_clip_len ({min_clip_len}) must not exceed clip_len ({clip_len})."
         )
-    side = tracks.size if size is None else size
+    side = tracks.crop_size if size is None else size
     index, clip_tracks = clip_windows(
         tracks, clip_len=clip_len, stride=stride, track=track, min_clip_len=min_clip_len
     )
@@ -160,7 +160,7 @@ def clip_frames(tracks: FaceTracks, index: np.ndarray, size: int | None) -> np.n
     index = np.asarray(index, np.int64).reshape(-1, np.shape(index)[-1])
     needed = np.unique(index)
     frames = tracks.crops_at(needed)
-    if size is not None and size != tracks.size:
+    if size is not None and size != tracks.crop_size:
         frames = np.stack([_resize(f, size) for f in frames])
     lookup = np.searchsorted(needed, index)
     return np.ascontiguousarray(frames[lookup])

@@ -613,7 +613,7 @@ default="mean_logit"
             y01, groups, n_rows, seed, item="face crop"
         )
         self.valid_videos_ = valid
-        size = int(next(t.size for t in X if len(t)))
+        size = int(next(t.crop_size for t in X if len(t)))
         probs = dict(self._augment_probs)
         erase_p = probs["face_part"]
         if self.part_erasure != "landmarks":  # done by the dataset, or not at all

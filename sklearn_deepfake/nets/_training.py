@@ -426,7 +426,7 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         if self.partners is None or self.labels[v] <= 0.5:
             return None
         o = int(self.partners[v])
-        if o < 0 or self.tracks[o].size != self.tracks[v].size:
+        if o < 0 or self.tracks[o].crop_size != self.tracks[v].crop_size:
             return None
         rows = self.__dict__.setdefault("_partner_rows", _LRU())
         if v not in rows:
@@ -456,8 +456,8 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
             return img, label
         track = self.tracks[v]
         landmarks = np.asarray(track.landmarks[r], dtype=np.float64)
-        if track.size != self.size:
-            landmarks = landmarks * (self.size / track.size)
+        if track.crop_size != self.size:
+            landmarks = landmarks * (self.size / track.crop_size)
         if partner is not None:
             return erase_by_difference(img, partner, landmarks, rng)[0], label
         part = _FACE_PARTS[int(rng.integers(len(_FACE_PARTS)))]
@@ -475,8 +475,8 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         if v not in boxes:
             boxes[v] = face_boxes_in_crop_raw(track)
         box = boxes[v][r]
-        if track.size != self.size:  # the crop was resized above
-            f = self.size / track.size
+        if track.crop_size != self.size:  # the crop was resized above
+            f = self.size / track.crop_size
             box, landmarks = box * f, landmarks * f
         box = None if np.isnan(box).any() else box
         rng = np.random.default_rng([self.seed, epoch, int(i), 3])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from sklearn.calibration import CalibratedClassifierCV
@@ -201,7 +202,8 @@ def make_default_pipeline(
     C: float | None = None,
     pooling: tuple[str, ...] | None = None,
     calibration: str | None = None,
-    cv: int = 5,
+    calibration_cv: Any = 5,
+    cv: Any = "deprecated",
     eps: float = 0.01,
     cache_dir: str | os.PathLike | None = None,
     memory: Any = None,
@@ -265,7 +267,7 @@ def make_default_pipeline(
           the folder has, real videos only included. The steps are then
           ``framesampler``, ``facecropper`` and ``classifier``; an explicit
           ``features``, ``C``, ``pooling`` or ``calibration`` raises a
-          ValueError (``cv`` is unused). Its early stopping holds out
+          ValueError (``calibration_cv`` is unused). Its early stopping holds out
           ``classifier__valid_size`` of the videos, grouped when the groups
           reach the classifier: ``pipe.fit(paths, y,
           classifier__groups=groups)`` (or, with metadata routing on, whose
@@ -386,11 +388,20 @@ def make_default_pipeline(
         :class:`~sklearn.calibration.CalibratedClassifierCV` are not grouped,
         so a fake and its original sit on both sides and the calibrator
         learns from over-optimistic scores. ``"sigmoid"`` or ``"isotonic"``
-        wrap the regression in ``CalibratedClassifierCV(method=..., cv=cv)``;
-        pass a grouped splitter as ``cv`` with metadata routing to avoid the
+        wrap the regression in
+        ``CalibratedClassifierCV(method=..., cv=calibration_cv)``; pass a
+        grouped splitter as ``calibration_cv`` with metadata routing to avoid the
         leak, or calibrate the whole pipeline out of fold.
-    cv : int or cross-validation generator, default=5
-        Calibration folds when ``calibration`` is given.
+    calibration_cv : int or cross-validation generator, default=5
+        Calibration folds when ``calibration`` is given (the ``cv`` of
+        :class:`~sklearn.calibration.CalibratedClassifierCV`).
+    cv : int or cross-validation generator
+        Deprecated spelling of ``calibration_cv``.
+
+        .. deprecated:: 0.1
+            ``cv`` read as the folds of a cross-validation of the whole
+            pipeline; use ``calibration_cv``. It will be removed in the next
+            release.
     eps : float, default=0.01
         Probabilities are clipped to ``[eps, 1 - eps]`` at prediction time.
     cache_dir : str or path-like, default=None
@@ -425,6 +436,15 @@ def make_default_pipeline(
     from sklearn_deepfake.features import TemporalPooling
     from sklearn_deepfake.video import FrameSampler
 
+    if not (isinstance(cv, str) and cv == "deprecated"):
+        warnings.warn(
+            "make_default_pipeline(cv=) is deprecated and will be removed in "
+            "the next release; use calibration_cv= (the folds of the "
+            "calibration, not of a cross-validation of the pipeline).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        calibration_cv = cv
     if preset not in _PRESET_VALUES:
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}.")
     chosen = _PRESET_VALUES[preset]
@@ -515,7 +535,7 @@ def make_default_pipeline(
     else:
         head = LogisticRegression(C=C, max_iter=2000)
         if calibration is not None:
-            head = CalibratedClassifierCV(head, method=calibration, cv=cv)
+            head = CalibratedClassifierCV(head, method=calibration, cv=calibration_cv)
         pooling = chosen["pooling"] if pooling is None else tuple(pooling)
         counts = chosen.get("counts", True)
         head_steps = [

@@ -11,6 +11,7 @@ flat view of all face crops of a list of videos.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ def _frozen_array(a: Any, dtype: Any, shape_tail: tuple[int, ...] = ()) -> np.nd
     return arr
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class FramePlan:
     """Which frames of one video to read; nothing is decoded.
 
@@ -41,9 +42,10 @@ class FramePlan:
         Path of the video file.
     indices : ndarray of int64, shape (n_wanted,)
         Sorted, unique frame ordinals (0-based, in decode order) to read.
-    n_frames : int
-        Number of frames the container reports (an estimate for some files;
-        ``0`` when unknown).
+    n_video_frames : int
+        Number of frames the container reports for the whole video (an
+        estimate for some files; ``0`` when unknown). Not the number of frames
+        to read, which is ``len(plan)``.
     fps : float
         Average frame rate (``0.0`` when unknown).
     width, height : int
@@ -54,20 +56,84 @@ class FramePlan:
     error : str or None
         Why the video cannot be read, when probing failed. A plan with an
         error has no indices; the face step returns an empty record for it.
+    n_frames : int, default=None
+        Deprecated spelling of ``n_video_frames`` (it was easily read as the
+        ``n_frames`` of :class:`~sklearn_deepfake.video.FrameSampler`, the
+        number of frames to sample); it will be removed in the next release.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deepfake.utils import FramePlan
+    >>> plan = FramePlan("a.mp4", np.array([0, 10, 20]), n_video_frames=300)
+    >>> len(plan), plan.n_video_frames
+    (3, 300)
     """
 
     path: str
     indices: np.ndarray
-    n_frames: int = 0
+    n_video_frames: int = 0
     fps: float = 0.0
     width: int = 0
     height: int = 0
     rotation: int = 0
     error: str | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "path", os.fspath(self.path))
-        object.__setattr__(self, "indices", _frozen_array(self.indices, np.int64))
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        indices: Any,
+        n_video_frames: int = 0,
+        fps: float = 0.0,
+        width: int = 0,
+        height: int = 0,
+        rotation: int = 0,
+        error: str | None = None,
+        *,
+        n_frames: int | None = None,
+    ) -> None:
+        if n_frames is not None:
+            warnings.warn(
+                "FramePlan(n_frames=) is deprecated and will be removed in the "
+                "next release; use n_video_frames= (the frames in the video, "
+                "not the number to sample).",
+                FutureWarning,
+                stacklevel=2,
+            )
+            n_video_frames = n_frames
+        s = object.__setattr__
+        s(self, "path", os.fspath(path))
+        s(self, "indices", _frozen_array(indices, np.int64))
+        s(self, "n_video_frames", n_video_frames)
+        s(self, "fps", fps)
+        s(self, "width", width)
+        s(self, "height", height)
+        s(self, "rotation", rotation)
+        s(self, "error", error)
+
+    def __setstate__(self, state: dict) -> None:
+        # plans pickled before the rename hold ``n_frames``
+        state = dict(state)
+        if "n_frames" in state:
+            state["n_video_frames"] = state.pop("n_frames")
+        self.__dict__.update(state)
+
+    @property
+    def n_frames(self) -> int:
+        """Frames the container reports (deprecated: use ``n_video_frames``).
+
+        .. deprecated:: 0.1
+            Renamed ``n_video_frames``; ``n_frames`` will be removed in the
+            next release.
+        """
+        warnings.warn(
+            "FramePlan.n_frames is deprecated and will be removed in the next "
+            "release; use FramePlan.n_video_frames (the frames in the video, "
+            "not the number to sample).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.n_video_frames
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -76,7 +142,7 @@ class FramePlan:
         extra = f", error={self.error!r}" if self.error else ""
         return (
             f"FramePlan({os.path.basename(self.path)!r}, n_wanted={len(self.indices)},"
-            f" n_frames={self.n_frames}, size={self.width}x{self.height},"
+            f" n_video_frames={self.n_video_frames}, size={self.width}x{self.height},"
             f" fps={self.fps:.3g}, rotation={self.rotation}{extra})"
         )
 
@@ -205,9 +271,32 @@ class FaceTracks:
         return int(np.unique(self.track_ids).size)
 
     @property
-    def size(self) -> int:
-        """Side length of the square crops in pixels."""
+    def crop_size(self) -> int:
+        """Side length of the square crops in pixels.
+
+        Records that keep their crops elsewhere override it so that it needs
+        no I/O.
+        """
+        if type(self).size is not FaceTracks.size:
+            # a subclass written before ``crop_size`` existed overrides ``size``
+            return int(type(self).size.fget(self))  # type: ignore[attr-defined]
         return int(self.crops.shape[1])
+
+    @property
+    def size(self) -> int:
+        """Side length of the square crops in pixels (deprecated).
+
+        .. deprecated:: 0.1
+            ``size`` read as the size of the record; use :attr:`crop_size`.
+            It will be removed in the next release.
+        """
+        warnings.warn(
+            "FaceTracks.size is deprecated and will be removed in the next "
+            "release; use FaceTracks.crop_size (the side of the square crops).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.crop_size
 
     def __len__(self) -> int:
         return len(self.crops)
@@ -267,7 +356,7 @@ class FaceTracks:
         return (
             f"FaceTracks({os.path.basename(self.path)!r}, n_tracks={self.n_tracks},"
             f" n_rows={len(self)}, n_frames={len(self.frame_indices)},"
-            f" size={self.size}{extra})"
+            f" crop_size={self.crop_size}{extra})"
         )
 
 

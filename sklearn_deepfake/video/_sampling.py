@@ -250,7 +250,7 @@ default="uniform"
             )
             return FramePlan(path, indices=np.zeros(0, np.int64), error=reason)
         fields = {
-            "n_frames": info.n_frames,
+            "n_video_frames": info.n_frames,
             "fps": info.fps,
             "width": info.width,
             "height": info.height,

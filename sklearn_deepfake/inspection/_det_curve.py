@@ -1,0 +1,144 @@
+"""DET curves over the folds of a grouped cross-validation, as a Display.
+
+Each Display stores what it draws in ``__init__``, is built with
+``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
+already computed) and draws with ``plot(ax=None, ...)``, after which
+``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
+an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
+only when something is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import (
+    DetCurveDisplay,
+    det_curve,
+)
+
+from sklearn_deepfake.inspection._grouped_curve import (
+    _GroupedCurveDisplay,
+    _make_display,
+)
+from sklearn_deepfake.utils._plotting import check_axes
+
+__all__ = ["GroupedDETDisplay"]
+
+
+class GroupedDETDisplay(_GroupedCurveDisplay):
+    """DET curves of the folds of a (grouped) cross-validation, and their mean.
+
+    A detection error tradeoff curve plots the false negative rate against
+    the false positive rate on normal-deviate scales, which spreads out the
+    low-error region where detectors are compared. Each fold is drawn with
+    scikit-learn's :class:`~sklearn.metrics.DetCurveDisplay`; the mean curve
+    averages the folds' false-negative rates on a common false-positive
+    grid. Build one with :meth:`from_estimator` or :meth:`from_predictions`,
+    as for :class:`GroupedROCDisplay`.
+
+    Parameters
+    ----------
+    fold_curves : list of tuple
+        ``(fpr, fnr)`` of each fold.
+    mean_curve : tuple
+        ``(fpr, mean_fnr)``.
+    fold_names : list of str
+        Legend name of each fold.
+    name : str, default=None
+        Name of the model.
+    pos_label : int, float, bool or str, default=None
+        The positive class.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Axes with the curves.
+    figure_ : matplotlib Figure
+        Figure holding ``ax_``.
+    fold_displays_ : list of sklearn.metrics.DetCurveDisplay
+        One display per fold (empty when the folds are not drawn).
+    mean_line_ : matplotlib Line2D
+        The mean curve.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_deepfake.inspection import GroupedDETDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.tile([0, 1], 20)
+    >>> score = y + rng.normal(scale=0.8, size=40)
+    >>> disp = GroupedDETDisplay.from_predictions(y, score, folds=np.arange(40) // 10)
+    >>> len(disp.fold_displays_)
+    4
+    """
+
+    _kind = "det"
+    from_predictions = _GroupedCurveDisplay.__dict__["from_predictions"]
+    from_estimator = _GroupedCurveDisplay.__dict__["from_estimator"]
+
+    @classmethod
+    def _curves(cls, y: np.ndarray, s: np.ndarray, pos_label: Any) -> tuple:
+        fpr, fnr, _ = det_curve(y, s, pos_label=pos_label)
+        return fpr, fnr
+
+    @staticmethod
+    def _mean(curves: list) -> tuple:
+        grid = np.linspace(0, 1, 201)
+        fnrs = []
+        for fpr, fnr in curves:
+            order = np.lexsort((-fnr, fpr))  # vertical steps: high fnr first
+            fnrs.append(np.interp(grid, fpr[order], fnr[order]))
+        return grid, np.mean(fnrs, axis=0)
+
+    def plot(self, ax: Any = None, *, show_folds: bool = True) -> GroupedDETDisplay:
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        show_folds : bool, default=True
+            Draw the per-fold curves.
+
+        Returns
+        -------
+        display : GroupedDETDisplay
+            ``self``, with the attributes above set.
+        """
+        from scipy.stats import norm
+
+        ax, fig = check_axes(ax)
+        self.fold_displays_ = []
+        if show_folds:
+            for (fpr, fnr), fold in zip(self.fold_curves, self.fold_names):
+                disp = _make_display(
+                    DetCurveDisplay, fold, fpr=fpr, fnr=fnr, pos_label=self.pos_label
+                ).plot(ax=ax, alpha=0.35, linewidth=1)
+                self.fold_displays_.append(disp)
+        grid, mean = self.mean_curve
+        tiny = np.finfo(np.float64).eps
+        label = "mean DET" if not self.name else f"{self.name}: mean DET"
+        (self.mean_line_,) = ax.plot(
+            norm.ppf(np.clip(grid, tiny, 1 - tiny)),
+            norm.ppf(np.clip(mean, tiny, 1 - tiny)),
+            color="C0",
+            linewidth=2,
+            label=label,
+        )
+        if not show_folds:  # DetCurveDisplay sets ticks and labels otherwise
+            ticks = [0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999]
+            ax.set_xticks(norm.ppf(ticks), [f"{t:.1%}" for t in ticks])
+            ax.set_yticks(norm.ppf(ticks), [f"{t:.1%}" for t in ticks])
+            ax.set(
+                xlim=(-3, 3),
+                ylim=(-3, 3),
+                xlabel="False Positive Rate",
+                ylabel="False Negative Rate",
+            )
+        ax.legend(loc="upper right", fontsize="small")
+        self.ax_, self.figure_ = ax, fig
+        return self

@@ -1,0 +1,91 @@
+"""Helpers of the Displays of one video: picking, scoring, spacing.
+
+Each Display stores what it draws in ``__init__``, is built with
+``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
+already computed) and draws with ``plot(ax=None, ...)``, after which
+``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
+an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
+only when something is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from sklearn_deepfake.utils import FaceTracks
+
+
+def _video_name(path: str) -> str:
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _split_estimator(estimator: Any, X: Any) -> tuple[Any, list]:
+    """Return the frame scorer and ``X`` transformed up to it.
+
+    ``estimator`` is a fitted model with ``predict_frame_proba`` (such as
+    :class:`~sklearn_deepfake.nets.FaceCNNClassifier`), or a fitted
+    :class:`~sklearn.pipeline.Pipeline` whose last step has it; then ``X``
+    goes through the earlier steps first (video paths in, face tracks out).
+    """
+    if isinstance(estimator, FaceTracks):
+        raise TypeError("Pass the fitted estimator first, then the face tracks.")
+    final, head = estimator, None
+    if isinstance(estimator, Pipeline):
+        final, head = estimator[-1], estimator[:-1]
+    if not hasattr(final, "predict_frame_proba"):
+        raise TypeError(
+            f"{type(final).__name__} has no predict_frame_proba; pass a fitted "
+            "FaceCNNClassifier (or a Pipeline ending with one), or use "
+            "from_predictions with frame scores you computed."
+        )
+    if isinstance(X, (FaceTracks, str)):
+        X = [X]
+    X = list(X)
+    if head is not None and len(head):
+        X = head.transform(X)
+    return final, list(X)
+
+
+def _pick_video(X: list, video: int) -> FaceTracks:
+    if not -len(X) <= int(video) < len(X):
+        raise IndexError(f"video={video} is out of range for {len(X)} videos.")
+    track = X[int(video)]
+    if not isinstance(track, FaceTracks):
+        raise TypeError(
+            f"Expected FaceTracks at position {video}, got {type(track).__name__}."
+        )
+    return track
+
+
+def _score_one_video(estimator: Any, X: Any, video: int) -> tuple:
+    """Return ``(frame scorer, face tracks, frame scores)`` of ``X[video]``."""
+    if isinstance(X, (FaceTracks, str)):
+        X = [X]
+    X = list(X)
+    final, tracks = _split_estimator(estimator, [X[int(video)]])
+    track = _pick_video(tracks, 0)
+    return final, track, final.predict_frame_proba([track])[0]
+
+
+def _row_scores(track: FaceTracks, frame_scores: Any) -> np.ndarray:
+    """Turn per-row or per-frame scores into one score per row of ``track``."""
+    scores = np.asarray(frame_scores, dtype=np.float64).ravel()
+    if len(scores) == len(track):
+        return scores
+    if len(scores) == len(track.frame_indices):
+        return scores[track.frame_pos]
+    raise ValueError(
+        f"frame_scores has {len(scores)} values; expected one per face crop "
+        f"({len(track)}) or one per sampled frame ({len(track.frame_indices)}) "
+        f"of {track.path!r}."
+    )
+
+
+def _evenly(n: int, k: int) -> np.ndarray:
+    """``k`` (at most ``n``) evenly spaced positions in ``range(n)``."""
+    if n == 0 or k <= 0:
+        return np.zeros(0, dtype=int)
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))

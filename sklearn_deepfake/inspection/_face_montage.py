@@ -1,0 +1,268 @@
+"""A grid of one video's face crops coloured by their fake score, as a Display.
+
+Each Display stores what it draws in ``__init__``, is built with
+``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
+already computed) and draws with ``plot(ax=None, ...)``, after which
+``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
+an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
+only when something is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sklearn_deepfake.inspection._display_utils import (
+    _evenly,
+    _row_scores,
+    _score_one_video,
+    _video_name,
+)
+from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._plotting import check_axes, import_pyplot
+
+__all__ = ["FaceMontageDisplay"]
+
+
+class FaceMontageDisplay:
+    """A grid of one video's face crops, each framed by its fake score.
+
+    The crops are tiled into one image; each tile gets a border whose colour
+    goes from green (real) to red (fake) and its score written in a corner.
+    Use :meth:`from_estimator` or :meth:`from_predictions` to build one.
+
+    Parameters
+    ----------
+    crops : ndarray of uint8, shape (n_faces, size, size, 3)
+        Face crops to show.
+    scores : ndarray of float, shape (n_faces,), default=None
+        Fake probability of each crop; no frames or numbers when None.
+    frames : ndarray of int, shape (n_faces,), default=None
+        Frame ordinal of each crop, written under its score.
+    name : str, default=None
+        Title of the plot.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Axes with the montage.
+    figure_ : matplotlib Figure
+        Figure holding ``ax_``.
+    image_ : matplotlib AxesImage
+        The tiled crops.
+    texts_ : list of matplotlib Text
+        One label per tile (empty without scores and frames).
+    borders_ : list of matplotlib Rectangle
+        One coloured frame per tile (empty without scores).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_deepfake.inspection import FaceMontageDisplay
+    >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
+    >>> track = make_tiny_face_tracks(1, empty=())[0]
+    >>> disp = FaceMontageDisplay.from_predictions(track, [0.2, 0.5, 0.9])
+    >>> len(disp.texts_), len(disp.borders_)
+    (3, 3)
+    """
+
+    def __init__(
+        self,
+        *,
+        crops: Any,
+        scores: Any = None,
+        frames: Any = None,
+        name: str | None = None,
+    ) -> None:
+        self.crops = crops
+        self.scores = scores
+        self.frames = frames
+        self.name = name
+
+    @classmethod
+    def from_predictions(
+        cls,
+        tracks: FaceTracks,
+        frame_scores: Any = None,
+        *,
+        max_faces: int = 16,
+        track: int | None = None,
+        n_cols: int | None = None,
+        name: str | None = None,
+        ax: Any = None,
+    ) -> FaceMontageDisplay:
+        """Tile a video's face crops with scores computed elsewhere.
+
+        Parameters
+        ----------
+        tracks : FaceTracks
+            The video's face record.
+        frame_scores : array-like, default=None
+            One fake probability per crop or per sampled frame (as for
+            :meth:`FrameScoreTimelineDisplay.from_predictions`); None shows
+            the crops only.
+        max_faces : int, default=16
+            At most this many crops, evenly spaced over the video.
+        track : int, default=None
+            Only the crops of this face track; all tracks when None.
+        n_cols : int, default=None
+            Tiles per row; about a square grid when None.
+        name : str, default=None
+            Title; the video's file name by default.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+
+        Returns
+        -------
+        display : FaceMontageDisplay
+        """
+        if not isinstance(tracks, FaceTracks):
+            raise TypeError(f"tracks must be FaceTracks, got {type(tracks).__name__}.")
+        rows = np.arange(len(tracks))
+        if track is not None:
+            rows = rows[np.asarray(tracks.track_ids) == track]
+        rows = rows[_evenly(len(rows), int(max_faces))]
+        scores = None
+        if frame_scores is not None:
+            scores = _row_scores(tracks, frame_scores)[rows]
+        disp = cls(
+            crops=np.asarray(tracks.crops)[rows],
+            scores=scores,
+            frames=tracks.frame_indices[tracks.frame_pos[rows]],
+            name=name if name is not None else _video_name(tracks.path),
+        )
+        return disp.plot(ax=ax, n_cols=n_cols)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator: Any,
+        X: Any,
+        *,
+        video: int = 0,
+        max_faces: int = 16,
+        track: int | None = None,
+        n_cols: int | None = None,
+        name: str | None = None,
+        ax: Any = None,
+    ) -> FaceMontageDisplay:
+        """Score one video's faces with a fitted model and tile them.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A fitted :class:`~sklearn_deepfake.nets.FaceCNNClassifier`, or a
+            fitted pipeline ending with one (then ``X`` may be video paths).
+        X : list of FaceTracks or of video paths
+            The videos; only ``X[video]`` is shown.
+        video : int, default=0
+            Which video of ``X`` to show.
+        max_faces : int, default=16
+            At most this many crops.
+        track : int, default=None
+            Only this face track; all when None.
+        n_cols : int, default=None
+            Tiles per row.
+        name : str, default=None
+            Title; the video's file name by default.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+
+        Returns
+        -------
+        display : FaceMontageDisplay
+        """
+        _, one, scores = _score_one_video(estimator, X, video)
+        return cls.from_predictions(
+            one,
+            scores,
+            max_faces=max_faces,
+            track=track,
+            n_cols=n_cols,
+            name=name,
+            ax=ax,
+        )
+
+    def plot(
+        self, ax: Any = None, *, n_cols: int | None = None, cmap: str = "RdYlGn_r"
+    ) -> FaceMontageDisplay:
+        """Draw the montage.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        n_cols : int, default=None
+            Tiles per row; about a square grid when None.
+        cmap : str, default="RdYlGn_r"
+            Colormap of the borders (score 0 to 1).
+
+        Returns
+        -------
+        display : FaceMontageDisplay
+            ``self``, with ``ax_``, ``figure_``, ``image_``, ``texts_`` and
+            ``borders_`` set.
+        """
+        plt = import_pyplot()
+        from matplotlib.patches import Rectangle
+
+        ax, fig = check_axes(ax)
+        crops = np.asarray(self.crops, dtype=np.uint8)
+        n = len(crops)
+        size = crops.shape[1] if crops.ndim == 4 and n else 8
+        cols = int(n_cols) if n_cols else max(1, int(np.ceil(np.sqrt(max(n, 1)))))
+        n_rows = max(1, int(np.ceil(n / cols)))
+        gap = max(2, size // 16)
+        step = size + gap
+        mosaic = np.full(
+            (n_rows * step + gap, cols * step + gap, 3), 255, dtype=np.uint8
+        )
+        for i, crop in enumerate(crops):
+            r, c = divmod(i, cols)
+            y0, x0 = gap + r * step, gap + c * step
+            mosaic[y0 : y0 + size, x0 : x0 + size] = crop
+        self.image_ = ax.imshow(mosaic)
+        colors = plt.get_cmap(cmap)
+        self.texts_, self.borders_ = [], []
+        for i in range(n):
+            r, c = divmod(i, cols)
+            y0, x0 = gap + r * step, gap + c * step
+            parts = []
+            if self.scores is not None:
+                score = float(np.asarray(self.scores)[i])
+                border = Rectangle(
+                    (x0 - 0.5, y0 - 0.5),
+                    size,
+                    size,
+                    fill=False,
+                    linewidth=2,
+                    edgecolor=colors(score),
+                )
+                ax.add_patch(border)
+                self.borders_.append(border)
+                parts.append(f"{score:.2f}")
+            if self.frames is not None:
+                parts.append(f"#{int(np.asarray(self.frames)[i])}")
+            if parts:
+                self.texts_.append(
+                    ax.text(
+                        x0 + 1,
+                        y0 + 1,
+                        " ".join(parts),
+                        va="top",
+                        ha="left",
+                        fontsize="x-small",
+                        color="white",
+                        bbox={"facecolor": "black", "alpha": 0.5, "pad": 1},
+                    )
+                )
+        ax.set_axis_off()
+        if not n:
+            ax.text(0.5, 0.5, "no face found", ha="center", transform=ax.transAxes)
+        if self.name:
+            ax.set_title(self.name, fontsize="medium")
+        self.ax_, self.figure_ = ax, fig
+        return self

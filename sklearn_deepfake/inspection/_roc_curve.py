@@ -1,0 +1,179 @@
+"""ROC curves over the folds of a grouped cross-validation, as a Display.
+
+Each Display stores what it draws in ``__init__``, is built with
+``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
+already computed) and draws with ``plot(ax=None, ...)``, after which
+``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
+an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
+only when something is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import (
+    RocCurveDisplay,
+    auc,
+    roc_curve,
+)
+
+from sklearn_deepfake.inspection._grouped_curve import (
+    _GroupedCurveDisplay,
+    _make_display,
+)
+from sklearn_deepfake.utils._plotting import check_axes
+
+__all__ = ["GroupedROCDisplay"]
+
+
+class GroupedROCDisplay(_GroupedCurveDisplay):
+    """ROC curves of the folds of a (grouped) cross-validation, and their mean.
+
+    Each fold is drawn with scikit-learn's
+    :class:`~sklearn.metrics.RocCurveDisplay`; the mean curve averages the
+    folds' true-positive rates on a common false-positive grid, with a band
+    of one standard deviation, and its legend gives the mean and standard
+    deviation of the folds' AUCs. Build one with :meth:`from_estimator`
+    (runs a grouped :func:`~sklearn.model_selection.cross_val_predict`) or
+    :meth:`from_predictions` (out-of-fold scores and fold ids).
+
+    Parameters
+    ----------
+    fold_curves : list of tuple
+        ``(fpr, tpr, roc_auc)`` of each fold.
+    mean_curve : tuple
+        ``(fpr, mean_tpr, std_tpr, mean_auc, std_auc)``.
+    fold_names : list of str
+        Legend name of each fold.
+    name : str, default=None
+        Name of the model.
+    pos_label : int, float, bool or str, default=None
+        The positive class.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Axes with the curves.
+    figure_ : matplotlib Figure
+        Figure holding ``ax_``.
+    fold_displays_ : list of sklearn.metrics.RocCurveDisplay
+        One display per fold (empty when the folds are not drawn).
+    mean_line_ : matplotlib Line2D
+        The mean curve.
+    band_ : matplotlib PolyCollection
+        Mean plus or minus one standard deviation.
+    roc_aucs_ : ndarray of shape (n_folds,)
+        AUC of each fold.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_deepfake.inspection import GroupedROCDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.tile([0, 1], 20)
+    >>> score = y + rng.normal(scale=0.8, size=40)
+    >>> disp = GroupedROCDisplay.from_predictions(y, score, folds=np.arange(40) // 10)
+    >>> len(disp.fold_displays_), disp.roc_aucs_.shape
+    (4, (4,))
+    """
+
+    _kind = "roc"
+    # the shared constructors, listed here so that they are documented here
+    from_predictions = _GroupedCurveDisplay.__dict__["from_predictions"]
+    from_estimator = _GroupedCurveDisplay.__dict__["from_estimator"]
+
+    @classmethod
+    def _curves(cls, y: np.ndarray, s: np.ndarray, pos_label: Any) -> tuple:
+        fpr, tpr, _ = roc_curve(y, s, pos_label=pos_label)
+        return fpr, tpr, auc(fpr, tpr)
+
+    @staticmethod
+    def _mean(curves: list) -> tuple:
+        grid = np.linspace(0, 1, 201)
+        tprs = []
+        for fpr, tpr, _ in curves:
+            t = np.interp(grid, fpr, tpr)
+            t[0] = 0.0
+            tprs.append(t)
+        tprs = np.array(tprs)
+        mean = tprs.mean(axis=0)
+        mean[-1] = 1.0
+        aucs = np.array([c[2] for c in curves])
+        return grid, mean, tprs.std(axis=0), aucs.mean(), aucs.std()
+
+    def plot(
+        self,
+        ax: Any = None,
+        *,
+        show_folds: bool = True,
+        plot_chance_level: bool = True,
+    ) -> GroupedROCDisplay:
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        show_folds : bool, default=True
+            Draw the per-fold curves.
+        plot_chance_level : bool, default=True
+            Draw the diagonal of a random guess.
+
+        Returns
+        -------
+        display : GroupedROCDisplay
+            ``self``, with the attributes above set.
+        """
+        ax, fig = check_axes(ax)
+        self.roc_aucs_ = np.array([c[2] for c in self.fold_curves])
+        self.fold_displays_ = []
+        if show_folds:
+            for (fpr, tpr, roc_auc), fold in zip(self.fold_curves, self.fold_names):
+                disp = _make_display(
+                    RocCurveDisplay,
+                    fold,
+                    fpr=fpr,
+                    tpr=tpr,
+                    roc_auc=roc_auc,
+                    pos_label=self.pos_label,
+                ).plot(ax=ax)
+                lines = disp.line_ if isinstance(disp.line_, list) else [disp.line_]
+                for line in lines:
+                    line.set_alpha(0.35)
+                    line.set_linewidth(1)
+                self.fold_displays_.append(disp)
+        grid, mean, std, mean_auc, std_auc = self.mean_curve
+        label = f"mean ROC (AUC = {mean_auc:.2f} ± {std_auc:.2f})"
+        if self.name:
+            label = f"{self.name}: {label}"
+        (self.mean_line_,) = ax.plot(grid, mean, color="C0", linewidth=2, label=label)
+        self.band_ = ax.fill_between(
+            grid,
+            np.clip(mean - std, 0, 1),
+            np.clip(mean + std, 0, 1),
+            color="C0",
+            alpha=0.15,
+            label="± 1 std. dev.",
+        )
+        self.chance_level_ = None
+        if plot_chance_level:
+            (self.chance_level_,) = ax.plot(
+                [0, 1], [0, 1], color="k", linestyle="--", linewidth=0.8
+            )
+        suffix = (
+            "" if self.pos_label is None else f" (Positive label: {self.pos_label})"
+        )
+        ax.set(
+            xlabel="False Positive Rate" + suffix,
+            ylabel="True Positive Rate" + suffix,
+            xlim=(-0.01, 1.01),
+            ylim=(-0.01, 1.01),
+            aspect="equal",
+        )
+        ax.legend(loc="lower right", fontsize="small")
+        self.ax_, self.figure_ = ax, fig
+        return self

@@ -1,0 +1,218 @@
+"""Search spaces of the estimators and :func:`suggest_params`, which walks them.
+
+:data:`SEARCH_SPACES` maps estimator class names to functions
+``(trial, prefix) -> {param_path: value}``; :func:`suggest_params` walks a
+(nested) estimator and asks each step's function for its parameters, so
+``classifier__estimator__C`` is found inside a
+:class:`~sklearn_deepfake.calibration.ClippedClassifier`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+__all__ = ["SEARCH_SPACES", "suggest_params"]
+
+
+def _frame_sampler(trial: Any, prefix: str) -> dict[str, Any]:
+    name = f"{prefix}n_frames"
+    return {name: trial.suggest_categorical(name, [8, 16, 32])}
+
+
+def _face_cropper(trial: Any, prefix: str) -> dict[str, Any]:
+    margin, size = f"{prefix}margin", f"{prefix}size"
+    return {
+        margin: trial.suggest_float(margin, 0.1, 0.5, step=0.1),
+        size: trial.suggest_categorical(size, [64, 128, 224]),
+    }
+
+
+#: ``TemporalPooling.stats`` choices (Optuna stores strings, not tuples).
+_POOLING_STATS = ("mean", "mean+std", "mean+max", "mean+std+max+min")
+
+
+def _temporal_pooling(trial: Any, prefix: str) -> dict[str, Any]:
+    name = f"{prefix}stats"
+    return {name: tuple(trial.suggest_categorical(name, _POOLING_STATS).split("+"))}
+
+
+def _logistic_regression(trial: Any, prefix: str) -> dict[str, Any]:
+    name = f"{prefix}C"
+    return {name: trial.suggest_float(name, 1e-4, 1e2, log=True)}
+
+
+def _clipped_classifier(trial: Any, prefix: str) -> dict[str, Any]:
+    name = f"{prefix}eps"
+    return {name: trial.suggest_float(name, 1e-3, 0.1, log=True)}
+
+
+def _framewise(trial: Any, prefix: str) -> dict[str, Any]:
+    agg, temp = f"{prefix}aggregation", f"{prefix}temperature"
+    return {
+        agg: trial.suggest_categorical(agg, ["mean", "median"]),
+        temp: trial.suggest_float(temp, 0.8, 2.0),
+    }
+
+
+def _face_cnn(trial: Any, prefix: str) -> dict[str, Any]:
+    names = {k: f"{prefix}{k}" for k in ("lr", "max_epochs", "weight_decay")}
+    smoothing = f"{prefix}label_smoothing"
+    return {
+        names["lr"]: trial.suggest_float(names["lr"], 1e-5, 1e-2, log=True),
+        names["max_epochs"]: trial.suggest_int(names["max_epochs"], 2, 20),
+        names["weight_decay"]: trial.suggest_float(
+            names["weight_decay"], 1e-5, 1e-1, log=True
+        ),
+        smoothing: trial.suggest_float(smoothing, 0.0, 0.2),
+    }
+
+
+def _video_cnn(trial: Any, prefix: str) -> dict[str, Any]:
+    lr, epochs = f"{prefix}lr", f"{prefix}max_epochs"
+    return {
+        lr: trial.suggest_float(lr, 1e-5, 1e-2, log=True),
+        epochs: trial.suggest_int(epochs, 2, 20),
+    }
+
+
+#: Default search space of each step, by class name (subclasses inherit it).
+#: A function takes the Optuna trial and the step's parameter prefix (such as
+#: ``"classifier__estimator__"``) and returns ``{prefix + param: value}``,
+#: naming each Optuna parameter by its full ``set_params`` path. Add or
+#: replace entries to change what :func:`suggest_params` tunes.
+SEARCH_SPACES: dict[str, Callable[[Any, str], dict[str, Any]]] = {
+    "FrameSampler": _frame_sampler,
+    "FaceCropper": _face_cropper,
+    "TemporalPooling": _temporal_pooling,
+    "LogisticRegression": _logistic_regression,
+    "ClippedClassifier": _clipped_classifier,
+    "FramewiseClassifier": _framewise,
+    "FaceCNNClassifier": _face_cnn,
+    "VideoCNNClassifier": _video_cnn,
+}
+
+
+def _nested_estimators(estimator: Any) -> Iterator[tuple[str, Any]]:
+    """``(prefix, estimator)`` for the estimator and every estimator inside."""
+    yield "", estimator
+    for name, value in estimator.get_params(deep=True).items():
+        if hasattr(value, "get_params") and not isinstance(value, type):
+            yield f"{name}__", value
+
+
+def _suggest_one(trial: Any, name: str, spec: Any) -> Any:
+    """Suggest ``name`` from a distribution, a list of choices or a callable."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    if isinstance(spec, FloatDistribution):
+        return trial.suggest_float(
+            name, spec.low, spec.high, log=spec.log, step=spec.step
+        )
+    if isinstance(spec, IntDistribution):
+        return trial.suggest_int(
+            name, spec.low, spec.high, step=spec.step, log=spec.log
+        )
+    if isinstance(spec, CategoricalDistribution):
+        return trial.suggest_categorical(name, list(spec.choices))
+    if isinstance(spec, (list, tuple)):
+        return trial.suggest_categorical(name, list(spec))
+    if callable(spec):
+        return spec(trial, name)
+    raise TypeError(
+        f"search space entry {name!r} must be an optuna distribution, a list of "
+        f"choices or a callable (trial, name) -> value, got {spec!r}."
+    )
+
+
+def suggest_params(
+    trial: Any,
+    estimator: Any,
+    space: Mapping[str, Any] | Callable[[Any, Any], dict] | None = None,
+    *,
+    registry: Mapping[str, Callable[[Any, str], dict]] | None = None,
+) -> dict[str, Any]:
+    """Draw one set of parameters for ``estimator`` from an Optuna trial.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial or optuna.trial.FixedTrial
+        The trial that suggests the values.
+    estimator : estimator
+        Usually a :class:`~sklearn.pipeline.Pipeline`; only its parameter
+        names and nested estimators are read.
+    space : dict, callable or None, default=None
+        ``None``: walk ``estimator`` and every estimator nested in it, and
+        for each one whose class (or a base class) has an entry in
+        ``registry``, call that entry with the trial and the step's prefix.
+        A dict maps ``set_params`` paths (``"classifier__estimator__C"``) to
+        an Optuna distribution (such as
+        ``optuna.distributions.FloatDistribution(1e-3, 10, log=True)``), a
+        list of choices, or a callable ``(trial, name) -> value``.
+        A callable ``space(trial, estimator)`` returns the dict itself.
+    registry : dict, default=None
+        Class name -> ``(trial, prefix) -> dict``; :data:`SEARCH_SPACES`
+        when None. Used only when ``space`` is None.
+
+    Returns
+    -------
+    params : dict
+        Ready for ``clone(estimator).set_params(**params)``.
+
+    Raises
+    ------
+    ValueError
+        When a parameter name is not a parameter of ``estimator``.
+
+    Examples
+    --------
+    >>> import optuna
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_deepfake.calibration import ClippedClassifier
+    >>> from sklearn_deepfake.model_selection import suggest_params
+    >>> pipe = make_pipeline(StandardScaler(), ClippedClassifier(LogisticRegression()))
+    >>> trial = optuna.trial.FixedTrial(
+    ...     {"clippedclassifier__eps": 0.01, "clippedclassifier__estimator__C": 2.0}
+    ... )
+    >>> suggest_params(trial, pipe)  # doctest: +NORMALIZE_WHITESPACE
+    {'clippedclassifier__eps': 0.01, 'clippedclassifier__estimator__C': 2.0}
+    >>> space = {"clippedclassifier__estimator__C": [0.1, 1.0]}
+    >>> fixed = optuna.trial.FixedTrial({"clippedclassifier__estimator__C": 1.0})
+    >>> suggest_params(fixed, pipe, space)
+    {'clippedclassifier__estimator__C': 1.0}
+    """
+    if space is None:
+        registry = SEARCH_SPACES if registry is None else registry
+        params: dict[str, Any] = {}
+        for prefix, est in _nested_estimators(estimator):
+            for klass in type(est).__mro__:
+                if klass.__name__ in registry:
+                    params.update(registry[klass.__name__](trial, prefix))
+                    break
+    elif isinstance(space, Mapping):
+        _check_names(estimator, space)  # before any suggestion is recorded
+        params = {name: _suggest_one(trial, name, spec) for name, spec in space.items()}
+    elif callable(space):
+        params = dict(space(trial, estimator))
+    else:
+        raise TypeError(
+            f"space must be None, a dict or a callable, got {type(space).__name__}."
+        )
+    _check_names(estimator, params)
+    return params
+
+
+def _check_names(estimator: Any, names: Any) -> None:
+    valid = estimator.get_params(deep=True)
+    unknown = [name for name in names if name not in valid]
+    if unknown:
+        raise ValueError(
+            f"search space names unknown parameter(s) {unknown} of "
+            f"{type(estimator).__name__}; see estimator.get_params()."
+        )
