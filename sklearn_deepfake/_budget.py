@@ -327,7 +327,7 @@ def predict_with_budget(
     model : estimator
         Fitted classifier with ``predict_proba`` that takes video paths and
         holds at least one ``FrameSampler`` (for example a pipeline from
-        :func:`~sklearn_deepfake.make_default_pipeline`).
+        :func:`~sklearn_deepfake.pipeline.make_default_pipeline`).
     paths : sequence of str or os.PathLike
         Videos to score, one entry each in the result, in this order.
     seconds : float

@@ -13,9 +13,9 @@ grouped cross-validation:
   pooled over frames), the sound alone
   (:class:`~sklearn_deepfake.features.AudioFeatures`) and whether the sound
   follows the mouth (:class:`~sklearn_deepfake.features.AVSyncFeatures`);
-- **feature-level fusion** (:func:`~sklearn_deepfake.make_fusion_pipeline`):
+- **feature-level fusion** (:func:`~sklearn_deepfake.pipeline.make_fusion_pipeline`):
   the branches' rows side by side, one logistic regression on all of them;
-- **classifier-level fusion** (:func:`~sklearn_deepfake.make_fusion_stack`):
+- **classifier-level fusion** (:func:`~sklearn_deepfake.pipeline.make_fusion_stack`):
   one classifier per branch, including a small LSTM over the per-frame rows
   (:class:`~sklearn_deepfake.nets.TemporalClassifier`), stacked on their
   grouped out-of-fold logits.

@@ -68,7 +68,7 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
     """Stack whole detectors on their grouped out-of-fold logits, calibrated.
 
     Each base estimator is a complete model, typically a pipeline that starts
-    from video paths (see :func:`~sklearn_deepfake.make_default_pipeline`).
+    from video paths (see :func:`~sklearn_deepfake.pipeline.make_default_pipeline`).
     :meth:`fit` runs three stages:
 
     1. **Out-of-fold base predictions.** Every base estimator is

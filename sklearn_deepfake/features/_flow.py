@@ -101,7 +101,7 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
     sampled frame; see ``flow_pairs``), the two crops are converted to
     grey, resized to ``size`` pixels, and the dense flow between them is
     computed with OpenCV (``method``: Farneback or DIS). The face box mapped
-    into the crop (:func:`~sklearn_deepfake.features.face_boxes_in_crop`)
+    into the crop (:func:`~sklearn_deepfake.faces.face_boxes_in_crop`)
     splits the crop into the **face** (inside the box) and the **context**
     (outside the box grown by 15 %; the crops cut by
     :class:`~sklearn_deepfake.faces.FaceCropper` have a margin around the

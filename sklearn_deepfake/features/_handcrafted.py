@@ -357,7 +357,7 @@ class FaceContextFeatures(_PerFrameFeatures):
     See Also
     --------
     SpectrumFeatures : Azimuthal power spectrum of the crop.
-    face_boxes_in_crop : Where the face box lies inside each crop.
+    sklearn_deepfake.faces.face_boxes_in_crop : Where the face lies in a crop.
 
     Examples
     --------

@@ -169,7 +169,7 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
     source: sample them with
     ``FrameSampler(n_frames=2 * k, strategy="bursts", burst_len=2)``, which
     reads ``k`` pairs of consecutive frames spread over the video (the
-    ``swap`` preset of :func:`~sklearn_deepfake.make_default_pipeline` does).
+    ``swap`` preset of :func:`~sklearn_deepfake.pipeline.make_default_pipeline` does).
     A row without a partner within ``max_gap`` (or whose regions are too
     small) gets its video's per-column median over the rows that have one; a
     video with faces but no usable pair at all (evenly spaced frames, a

@@ -175,7 +175,7 @@ def make_fusion_pipeline(
     - ``"face"``: ``framesampler`` -> ``facecropper`` -> ``features``
       (:class:`~sklearn_deepfake.features.FaceContextFeatures`) ->
       ``temporalpooling`` (frame mean), as in
-      :func:`~sklearn_deepfake.make_default_pipeline`;
+      :func:`~sklearn_deepfake.pipeline.make_default_pipeline`;
     - ``"flow"``: a ``strategy="bursts"`` sampler -> ``facecropper`` ->
       ``opticalflowfeatures``
       (:class:`~sklearn_deepfake.features.OpticalFlowFeatures`: the face
@@ -213,7 +213,7 @@ default=("face", "flow", "audio")
         extraction per video (decode and detection are the cost; the cache
         key is the file, the frames and the cropper parameters). When False
         the face branch samples ``n_frames`` evenly spaced frames (as
-        :func:`~sklearn_deepfake.make_default_pipeline` does), which covers
+        :func:`~sklearn_deepfake.pipeline.make_default_pipeline` does), which covers
         more moments of the video at the price of a second extraction.
     burst_len : int, default=4
         Consecutive frames per run of the bursts sampler.
@@ -251,7 +251,7 @@ default=("face", "flow", "audio")
     See Also
     --------
     make_fusion_stack : Classifier-level fusion.
-    sklearn_deepfake.make_default_pipeline : The face branch alone.
+    sklearn_deepfake.pipeline.make_default_pipeline : The face branch alone.
 
     Notes
     -----

@@ -83,7 +83,7 @@ def save_pretrained(
     Only what the pipeline learned is written (the pooling's fill values,
     the scaler's means and scales, the logistic regression's coefficients)
     together with the keyword arguments of
-    :func:`~sklearn_deepfake.make_default_pipeline` that built it, so the file
+    :func:`~sklearn_deepfake.pipeline.make_default_pipeline` that built it, so the file
     is a few kB, holds no pickle and does not depend on the version of
     scikit-learn. The file is written atomically.
 
@@ -206,7 +206,7 @@ def load_pretrained(
     """Return a fitted detector shipped with the package (or saved by you).
 
     The model is rebuilt by code from a small JSON file: the pipeline of
-    :func:`~sklearn_deepfake.make_default_pipeline` with the arguments it was
+    :func:`~sklearn_deepfake.pipeline.make_default_pipeline` with the arguments it was
     trained with, whose learned values (pooling fill values, scaler, logistic
     regression) are then set. Nothing is downloaded or unpickled, and the
     file does not depend on the version of scikit-learn.
