@@ -10,6 +10,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._proba import clip_proba
+
 __all__ = ["SeedEnsembleClassifier"]
 
 _CALIBRATIONS = (None, "sigmoid", "temperature")
@@ -288,8 +290,7 @@ class SeedEnsembleClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         a, b = self.calibration_
         p1 = expit(a * self.decision_function(X) + b)
-        p1 = np.clip(p1, self.eps, 1.0 - self.eps)
-        return np.column_stack([1.0 - p1, p1])
+        return clip_proba(np.column_stack([1.0 - p1, p1]), self.eps)
 
     def predict(self, X: Any) -> np.ndarray:
         """Return the class whose calibrated probability is at least 0.5.
