@@ -68,3 +68,24 @@ def test_scan_fallback_option(scan_folder, tmp_path, capsys):
     code = main(["scan", str(broken), "-o", str(out), "--fallback", "0.3"])
     assert code == 0
     assert out.read_text().splitlines()[1].endswith(",0.300000")
+
+
+def test_scan_report_decodes_each_video_once(scan_folder, tmp_path, monkeypatch):
+    """Without --cache-dir, the reports read the faces the scan found."""
+    import sklearn_deepfake.video as video
+
+    folder, _ = scan_folder
+    one = tmp_path / "one.mp4"
+    shutil.copy(sorted(folder.iterdir())[0], one)
+    decoded = []
+    real = video.iter_frames
+
+    def counting(path, *args, **kwargs):
+        decoded.append(os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(video, "iter_frames", counting)
+    report = tmp_path / "report"
+    assert main(["scan", str(one), "--report", str(report), "--device", "cpu"]) == 0
+    assert (report / "one.html").exists()
+    assert decoded == [str(one)]

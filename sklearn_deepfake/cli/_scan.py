@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import html
 import io
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,8 @@ def add_subparser(commands: Any) -> None:
         "--cache-dir",
         default=None,
         metavar="DIR",
-        help="face store to read and fill (default: none)",
+        help="face store to read and fill (default: none; with --report, a "
+        "temporary one, so that the reports decode no video again)",
     )
     scan.add_argument(
         "--device",
@@ -228,6 +231,17 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from sklearn_deepfake.cli._utils import find_videos
 
     paths = find_videos(args.videos)
+    with contextlib.ExitStack() as stack:
+        if args.report and args.cache_dir is None:
+            # The reports read every video's faces again: keep them in a
+            # temporary face store so that no video is decoded twice.
+            args.cache_dir = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="skdf-scan-")
+            )
+        return _scan(args, paths)
+
+
+def _scan(args: argparse.Namespace, paths: list[str]) -> int:
     model = _load_model(args.model, args)
     print(f"Scanning {len(paths)} video(s) with model {args.model!r}", flush=True)
     proba, notes = scan_videos(model, paths, fallback=args.fallback)
