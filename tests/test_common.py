@@ -25,8 +25,8 @@ from sklearn_deepfake.utils import check_per_video
 from sklearn_deepfake.utils._testing import (
     CONTRACT_CHECKS,
     DATA_FREE_CHECKS,
-    INIT_PARAMS,
     SLOW_ESTIMATORS,
+    _test_params,
     _tested_estimators,
     all_estimators,
     check_clone_of_fitted_is_unfitted,
@@ -64,10 +64,12 @@ def test_every_public_estimator_is_covered():
     discovered = {name for name, _ in all_estimators()}
     # The foundation step ships these; the list only grows.
     assert {"FrameSampler", "FaceCropper"} <= discovered
-    missing = sorted(discovered - set(INIT_PARAMS))
+    missing = sorted(
+        name for name, cls in all_estimators() if _test_params(cls) is None
+    )
     assert not missing, (
-        f"Add cheap test parameters for {missing} to INIT_PARAMS in "
-        "sklearn_deepfake/utils/_testing.py."
+        f"Give {missing} a classmethod _get_test_params() returning cheap "
+        "constructor arguments (see CONTRIBUTING.md)."
     )
     assert {_name(e) for e in ESTIMATORS} == discovered
 
@@ -86,6 +88,27 @@ def test_sklearn_data_free_checks(estimator, check):
         # check_set_params warns when a parameter is validated in set_params.
         warnings.simplefilter("error", UserWarning)
         check(_name(estimator), clone(estimator))
+
+
+@pytest.mark.parametrize(
+    "estimator", [pytest.param(e, id=_name(e)) for e in ESTIMATORS]
+)
+def test_parameter_constraints(estimator):
+    """scikit-learn's own check of ``_parameter_constraints``.
+
+    Every constructor parameter has a constraint, and ``fit`` (and
+    ``fit_transform``) reject a value of a wrong type or out of range with
+    scikit-learn's ``InvalidParameterError`` before reading any data.
+    """
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    from sklearn_deepfake.utils._param_validation import ParamsValidationMixin
+
+    assert isinstance(estimator, ParamsValidationMixin)
+    assert set(estimator._parameter_constraints) == set(
+        estimator.get_params(deep=False)
+    )
+    check_param_validation(_name(estimator), clone(estimator))
 
 
 # ---------------------------------------------------------------------------

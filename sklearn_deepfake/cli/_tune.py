@@ -145,15 +145,18 @@ def _study_name(args: argparse.Namespace, k: int) -> str:
     return "tune-" + joblib.hash(repr(key))[:10]
 
 
+def _no_params(trial: Any, prefix: str) -> dict[str, Any]:
+    """Search space of a step that is not tuned."""
+    return {}
+
+
 def _space(fixed: set[str], tune_faces: bool) -> Any:
     """Search space: the default one, without the face steps unless asked."""
     from sklearn_deepfake.model_selection import SEARCH_SPACES, suggest_params
 
-    registry = {
-        name: fn
-        for name, fn in SEARCH_SPACES.items()
-        if tune_faces or name not in _FACE_STEPS
-    }
+    registry = dict(SEARCH_SPACES)
+    if not tune_faces:  # an empty entry wins over the step's own space
+        registry.update(dict.fromkeys(_FACE_STEPS, _no_params))
 
     def tune_space(trial: Any, estimator: Any) -> dict[str, Any]:
         params = suggest_params(trial, estimator, registry=registry)

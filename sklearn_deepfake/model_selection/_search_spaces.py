@@ -1,8 +1,12 @@
 """Search spaces of the estimators and :func:`suggest_params`, which walks them.
 
-:data:`SEARCH_SPACES` maps estimator class names to functions
-``(trial, prefix) -> {param_path: value}``; :func:`suggest_params` walks a
-(nested) estimator and asks each step's function for its parameters, so
+Each estimator of the library carries its default search space as a
+classmethod ``_search_space(trial, prefix) -> {param_path: value}``, next to
+its ``_parameter_constraints``. :data:`SEARCH_SPACES` maps class names to
+functions of the same form, for estimators from other libraries
+(``LogisticRegression``) and for users who want to replace a default; an
+entry there wins over the class's own space. :func:`suggest_params` walks a
+(nested) estimator and asks each step for its parameters, so
 ``classifier__estimator__C`` is found inside a
 :class:`~sklearn_deepfake.calibration.ClippedClassifier`.
 """
@@ -13,11 +17,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 __all__ = ["SEARCH_SPACES", "suggest_params"]
-
-
-def _frame_sampler(trial: Any, prefix: str) -> dict[str, Any]:
-    name = f"{prefix}n_frames"
-    return {name: trial.suggest_categorical(name, [8, 16, 32])}
 
 
 def _face_cropper(trial: Any, prefix: str) -> dict[str, Any]:
@@ -82,7 +81,6 @@ def _video_cnn(trial: Any, prefix: str) -> dict[str, Any]:
 #: naming each Optuna parameter by its full ``set_params`` path. Add or
 #: replace entries to change what :func:`suggest_params` tunes.
 SEARCH_SPACES: dict[str, Callable[[Any, str], dict[str, Any]]] = {
-    "FrameSampler": _frame_sampler,
     "FaceCropper": _face_cropper,
     "TemporalPooling": _temporal_pooling,
     "LogisticRegression": _logistic_regression,
@@ -148,7 +146,8 @@ def suggest_params(
     space : dict, callable or None, default=None
         ``None``: walk ``estimator`` and every estimator nested in it, and
         for each one whose class (or a base class) has an entry in
-        ``registry``, call that entry with the trial and the step's prefix.
+        ``registry`` or defines ``_search_space``, call it with the trial
+        and the step's prefix.
         A dict maps ``set_params`` paths (``"classifier__estimator__C"``) to
         an Optuna distribution (such as
         ``optuna.distributions.FloatDistribution(1e-3, 10, log=True)``), a
@@ -156,7 +155,8 @@ def suggest_params(
         A callable ``space(trial, estimator)`` returns the dict itself.
     registry : dict, default=None
         Class name -> ``(trial, prefix) -> dict``; :data:`SEARCH_SPACES`
-        when None. Used only when ``space`` is None.
+        when None. Its entries win over the classes' own ``_search_space``.
+        Used only when ``space`` is None.
 
     Returns
     -------
@@ -191,10 +191,9 @@ def suggest_params(
         registry = SEARCH_SPACES if registry is None else registry
         params: dict[str, Any] = {}
         for prefix, est in _nested_estimators(estimator):
-            for klass in type(est).__mro__:
-                if klass.__name__ in registry:
-                    params.update(registry[klass.__name__](trial, prefix))
-                    break
+            step_space = _step_space(type(est), registry)
+            if step_space is not None:
+                params.update(step_space(trial, prefix))
     elif isinstance(space, Mapping):
         _check_names(estimator, space)  # before any suggestion is recorded
         params = {name: _suggest_one(trial, name, spec) for name, spec in space.items()}
@@ -206,6 +205,22 @@ def suggest_params(
         )
     _check_names(estimator, params)
     return params
+
+
+def _step_space(
+    klass: type, registry: Mapping[str, Callable[[Any, str], dict]]
+) -> Callable[[Any, str], dict] | None:
+    """Return the search space of ``klass``: a registry entry, else its own.
+
+    The class and its bases are searched in method-resolution order; at each
+    one a registry entry wins over a ``_search_space`` the class defines.
+    """
+    for base in klass.__mro__:
+        if base.__name__ in registry:
+            return registry[base.__name__]
+        if "_search_space" in vars(base):
+            return getattr(klass, "_search_space")
+    return None
 
 
 def _check_names(estimator: Any, names: Any) -> None:

@@ -101,7 +101,6 @@ def _make_sklearn(subpackage: str, name: str, **params: Any) -> BaseEstimator:
 #: (built lazily, so that importing this module stays cheap). Every public
 #: estimator must have an entry (possibly empty); a meta-test enforces it.
 INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
-    "FrameSampler": {"n_frames": 4},
     "FaceCropper": {"size": 32, "device": "cpu", "n_jobs": 1},
     "CNNFeatureExtractor": {
         "backbone": "resnet18",
@@ -251,10 +250,24 @@ def all_estimators() -> list[tuple[str, type]]:
     return sorted(found.items())
 
 
+def _test_params(cls: type) -> dict[str, Any] | None:
+    """Cheap constructor arguments of ``cls``, or None when it declares none.
+
+    A class declares them with a classmethod ``_get_test_params()`` of its
+    own (as sktime's ``get_test_params``), which may import and build nested
+    estimators; :data:`INIT_PARAMS` is the fallback for classes that do not.
+    """
+    if "_get_test_params" in vars(cls):
+        return dict(cls._get_test_params())
+    params = INIT_PARAMS.get(cls.__name__)
+    if params is None:
+        return None
+    return dict(params() if callable(params) else params)
+
+
 def _construct_instance(cls: type) -> BaseEstimator:
-    """Build ``cls`` with its cheap test parameters from :data:`INIT_PARAMS`."""
-    params = INIT_PARAMS.get(cls.__name__, {})
-    return cls(**(params() if callable(params) else params))
+    """Build ``cls`` with its cheap test parameters (see :func:`_test_params`)."""
+    return cls(**(_test_params(cls) or {}))
 
 
 def _tested_estimators() -> Iterator[BaseEstimator]:

@@ -7,7 +7,7 @@ import math
 import numbers
 import os
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -15,6 +15,13 @@ from sklearn.utils import check_random_state
 
 from sklearn_deepfake.exceptions import VideoReadWarning
 from sklearn_deepfake.utils._checks import check_video_paths
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
+)
 from sklearn_deepfake.utils._ragged import FramePlan
 from sklearn_deepfake.video._reading import VideoInfo, probe_video
 
@@ -30,7 +37,7 @@ def _video_seed(base: int, path: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([base, digest]))
 
 
-class FrameSampler(TransformerMixin, BaseEstimator):
+class FrameSampler(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     """Choose which frames of each video to read; nothing is decoded.
 
     Turns a list of video paths into a list of
@@ -140,55 +147,40 @@ default="uniform"
         self.max_frames = max_frames
         self.random_state = random_state
 
-    def _validate_params(self) -> None:
-        def positive_int(name: str, value: Any, allow_none: bool) -> None:
-            if value is None and allow_none:
-                return
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or value < 1
-            ):
-                extra = " or None" if allow_none else ""
-                raise ValueError(
-                    f"{name} must be a positive int{extra}, got {value!r}."
-                )
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "n_frames": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions(set(_STRATEGIES))],
+        "step": [Interval(Integral, 1, None, closed="left"), None],
+        "start": [Interval(Real, 0, None, closed="left"), None],
+        "end": [Interval(Real, 0, None, closed="left"), None],
+        "burst_len": [Interval(Integral, 1, None, closed="left")],
+        "max_frames": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
 
-        positive_int("n_frames", self.n_frames, allow_none=False)
-        positive_int("step", self.step, allow_none=True)
-        positive_int("burst_len", self.burst_len, allow_none=False)
-        positive_int("max_frames", self.max_frames, allow_none=True)
-        if self.strategy not in _STRATEGIES:
-            raise ValueError(
-                f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}."
-            )
+    def _check_params(self) -> None:
         for name in ("start", "end"):
             value = getattr(self, name)
-            if value is None:
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not math.isfinite(value)
-                or value < 0
-            ):
+            if value is not None and not math.isfinite(value):
                 raise ValueError(
-                    f"{name} must be None or a non-negative number of seconds, "
-                    f"got {value!r}."
+                    f"{name} must be None or a finite number of seconds, got {value!r}."
                 )
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError(
                 f"end must be greater than start, got start={self.start!r} and "
                 f"end={self.end!r}."
             )
-        if not (
-            self.random_state is None
-            or isinstance(self.random_state, (numbers.Integral, np.random.RandomState))
-        ):
-            raise ValueError(
-                "random_state must be None, an int or a RandomState instance, got "
-                f"{self.random_state!r}."
-            )
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"n_frames": 4}
+
+    @classmethod
+    def _search_space(cls, trial: Any, prefix: str) -> dict[str, Any]:
+        """Default Optuna space: frames per video."""
+        name = f"{prefix}n_frames"
+        return {name: trial.suggest_categorical(name, [8, 16, 32])}
 
     def fit(self, X: Any, y: Any = None) -> FrameSampler:
         """Validate the parameters; nothing is learned.
