@@ -1,12 +1,4 @@
-"""A timeline of one video's per-frame fake scores, as a Display.
-
-Each Display stores what it draws in ``__init__``, is built with
-``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
-already computed) and draws with ``plot(ax=None, ...)``, after which
-``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
-an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
-only when something is drawn.
-"""
+"""A timeline of one video's per-frame fake scores, as a Display."""
 
 from __future__ import annotations
 

@@ -1,12 +1,4 @@
-"""What the per-fold curve Displays (ROC, DET) share: folds, scores, the mean.
-
-Each Display stores what it draws in ``__init__``, is built with
-``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
-already computed) and draws with ``plot(ax=None, ...)``, after which
-``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
-an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
-only when something is drawn.
-"""
+"""What the per-fold curve Displays (ROC, DET) share: folds, scores, the mean."""
 
 from __future__ import annotations
 
