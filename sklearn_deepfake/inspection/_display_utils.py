@@ -76,6 +76,11 @@ def _row_scores(track: FaceTracks, frame_scores: Any) -> np.ndarray:
     )
 
 
+def _row_frames(track: FaceTracks) -> np.ndarray:
+    """Frame ordinal of each row (face crop) of ``track``."""
+    return np.asarray(track.frame_indices)[np.asarray(track.frame_pos)]
+
+
 def _evenly(n: int, k: int) -> np.ndarray:
     """``k`` (at most ``n``) evenly spaced positions in ``range(n)``."""
     if n == 0 or k <= 0:

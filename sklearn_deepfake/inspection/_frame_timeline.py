@@ -8,6 +8,7 @@ import numpy as np
 
 from sklearn_deepfake.inspection._display_utils import (
     _evenly,
+    _row_frames,
     _row_scores,
     _score_one_video,
     _video_name,
@@ -140,7 +141,7 @@ class FrameScoreTimelineDisplay:
         if not len(main):
             main = np.arange(len(tracks))
         picked = main[_evenly(len(main), int(n_thumbnails))]
-        frames = tracks.frame_indices[tracks.frame_pos]
+        frames = _row_frames(tracks)
         disp = cls(
             frames=frames,
             scores=scores,
