@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -353,7 +352,9 @@ def predict_with_budget(
     start : float, default=None
         ``clock()`` value at which the budget started; None means now.
     verbose : int, default=0
-        With 1 or more, print about 20 progress lines to stderr.
+        With 1 or more, show a progress bar over the videos, as the other
+        steps of the package do, with the frames per video, the seconds per
+        video and the seconds left in the budget.
 
     Returns
     -------
@@ -442,14 +443,20 @@ def predict_with_budget(
         fallback=np.ones(n, dtype=bool),
         budget=budget.seconds,
     )
-    every = max(1, math.ceil(n / batch_size / 20))
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=n, desc="videos", unit="video")
     try:
-        for i, begin in enumerate(range(0, n, batch_size)):
+        for begin in range(0, n, batch_size):
             stop = min(begin + batch_size, n)
             size = stop - begin
             k = budget.plan(size)
             if k == 0:
                 budget.record(0, 0.0, size)
+                if progress is not None:
+                    progress.update(size)
                 continue
             params = {}
             for key, (n_frames, limit) in original.items():
@@ -463,13 +470,16 @@ def predict_with_budget(
             budget.record(k, took, size)
             run.n_frames[begin:stop] = k
             run.seconds[begin:stop] = took / size
-            if verbose and (i % every == 0 or stop == n):
-                print(
-                    f"  [{stop}/{n}] {k} frames/video, {took / size:.2f} s/video, "
+            if progress is not None:
+                progress.set_postfix_str(
+                    f"{k} frames/video, {took / size:.2f} s/video, "
                     f"{budget.remaining():.0f} s left",
-                    file=sys.stderr,
+                    refresh=False,
                 )
+                progress.update(size)
     finally:
+        if progress is not None:
+            progress.close()
         model.set_params(
             **{
                 f"{key}__{name}": value

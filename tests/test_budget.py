@@ -234,6 +234,23 @@ def test_predict_with_budget_failed_video_gets_fallback():
     assert run.n_frames.tolist() == [4, 4, 4, 8, 8, 8]
 
 
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_predict_with_budget_verbose_shows_progress_on_stderr(verbose, capsys):
+    paths = _paths(6)
+    clock = _Clock()
+    model = _CostModel(FrameSampler(n_frames=8), clock=clock).fit(paths)
+    run = predict_with_budget(model, paths, 1000.0, clock=clock, verbose=verbose)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    if not verbose:
+        assert captured.err == ""
+        return
+    # a progress bar over the videos that ends with the last video's figures
+    assert "6/6" in captured.err
+    assert "8 frames/video, 2.50 s/video" in captured.err
+    assert f"{1000 - run.elapsed:.0f} s left" in captured.err
+
+
 def test_predict_with_budget_sets_every_sampler_and_restores():
     from sklearn.pipeline import make_pipeline
 

@@ -1,12 +1,4 @@
-"""DET curves over the folds of a grouped cross-validation, as a Display.
-
-Each Display stores what it draws in ``__init__``, is built with
-``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
-already computed) and draws with ``plot(ax=None, ...)``, after which
-``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
-an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
-only when something is drawn.
-"""
+"""DET curves over the folds of a grouped cross-validation, as a Display."""
 
 from __future__ import annotations
 
@@ -18,10 +10,7 @@ from sklearn.metrics import (
     det_curve,
 )
 
-from sklearn_deepfake.inspection._grouped_curve import (
-    _GroupedCurveDisplay,
-    _make_display,
-)
+from sklearn_deepfake.inspection._grouped_curve import _GroupedCurveDisplay
 from sklearn_deepfake.utils._plotting import check_axes
 
 __all__ = ["GroupedDETDisplay"]
@@ -112,13 +101,7 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
         from scipy.stats import norm
 
         ax, fig = check_axes(ax)
-        self.fold_displays_ = []
-        if show_folds:
-            for (fpr, fnr), fold in zip(self.fold_curves, self.fold_names):
-                disp = _make_display(
-                    DetCurveDisplay, fold, fpr=fpr, fnr=fnr, pos_label=self.pos_label
-                ).plot(ax=ax, alpha=0.35, linewidth=1)
-                self.fold_displays_.append(disp)
+        self._plot_folds(ax, DetCurveDisplay, ("fpr", "fnr"), show_folds)
         grid, mean = self.mean_curve
         tiny = np.finfo(np.float64).eps
         label = "mean DET" if not self.name else f"{self.name}: mean DET"
@@ -139,6 +122,4 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
                 xlabel="False Positive Rate",
                 ylabel="False Negative Rate",
             )
-        ax.legend(loc="upper right", fontsize="small")
-        self.ax_, self.figure_ = ax, fig
-        return self
+        return self._finish(ax, fig, "upper right")

@@ -1,12 +1,4 @@
-"""Helpers of the Displays of one video: picking, scoring, spacing.
-
-Each Display stores what it draws in ``__init__``, is built with
-``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
-already computed) and draws with ``plot(ax=None, ...)``, after which
-``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
-an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
-only when something is drawn.
-"""
+"""Helpers of the Displays of one video: picking, scoring, spacing."""
 
 from __future__ import annotations
 
@@ -82,6 +74,11 @@ def _row_scores(track: FaceTracks, frame_scores: Any) -> np.ndarray:
         f"({len(track)}) or one per sampled frame ({len(track.frame_indices)}) "
         f"of {track.path!r}."
     )
+
+
+def _row_frames(track: FaceTracks) -> np.ndarray:
+    """Frame ordinal of each row (face crop) of ``track``."""
+    return np.asarray(track.frame_indices)[np.asarray(track.frame_pos)]
 
 
 def _evenly(n: int, k: int) -> np.ndarray:

@@ -1,12 +1,4 @@
-"""A grid of one video's face crops coloured by their fake score, as a Display.
-
-Each Display stores what it draws in ``__init__``, is built with
-``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
-already computed) and draws with ``plot(ax=None, ...)``, after which
-``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
-an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
-only when something is drawn.
-"""
+"""A grid of one video's face crops coloured by their fake score, as a Display."""
 
 from __future__ import annotations
 
@@ -16,6 +8,7 @@ import numpy as np
 
 from sklearn_deepfake.inspection._display_utils import (
     _evenly,
+    _row_frames,
     _row_scores,
     _score_one_video,
     _video_name,
@@ -131,7 +124,7 @@ class FaceMontageDisplay:
         disp = cls(
             crops=np.asarray(tracks.crops)[rows],
             scores=scores,
-            frames=tracks.frame_indices[tracks.frame_pos[rows]],
+            frames=_row_frames(tracks)[rows],
             name=name if name is not None else _video_name(tracks.path),
         )
         return disp.plot(ax=ax, n_cols=n_cols)
@@ -220,16 +213,14 @@ class FaceMontageDisplay:
         mosaic = np.full(
             (n_rows * step + gap, cols * step + gap, 3), 255, dtype=np.uint8
         )
-        for i, crop in enumerate(crops):
-            r, c = divmod(i, cols)
-            y0, x0 = gap + r * step, gap + c * step
+        # top-left pixel of each tile
+        corners = [(gap + i // cols * step, gap + i % cols * step) for i in range(n)]
+        for crop, (y0, x0) in zip(crops, corners):
             mosaic[y0 : y0 + size, x0 : x0 + size] = crop
         self.image_ = ax.imshow(mosaic)
         colors = plt.get_cmap(cmap)
         self.texts_, self.borders_ = [], []
-        for i in range(n):
-            r, c = divmod(i, cols)
-            y0, x0 = gap + r * step, gap + c * step
+        for i, (y0, x0) in enumerate(corners):
             parts = []
             if self.scores is not None:
                 score = float(np.asarray(self.scores)[i])

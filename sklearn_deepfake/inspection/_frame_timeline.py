@@ -1,12 +1,4 @@
-"""A timeline of one video's per-frame fake scores, as a Display.
-
-Each Display stores what it draws in ``__init__``, is built with
-``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
-already computed) and draws with ``plot(ax=None, ...)``, after which
-``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
-an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
-only when something is drawn.
-"""
+"""A timeline of one video's per-frame fake scores, as a Display."""
 
 from __future__ import annotations
 
@@ -16,6 +8,7 @@ import numpy as np
 
 from sklearn_deepfake.inspection._display_utils import (
     _evenly,
+    _row_frames,
     _row_scores,
     _score_one_video,
     _video_name,
@@ -148,7 +141,7 @@ class FrameScoreTimelineDisplay:
         if not len(main):
             main = np.arange(len(tracks))
         picked = main[_evenly(len(main), int(n_thumbnails))]
-        frames = tracks.frame_indices[tracks.frame_pos]
+        frames = _row_frames(tracks)
         disp = cls(
             frames=frames,
             scores=scores,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.inspection._display_utils import _evenly, _row_frames
 from sklearn_deepfake.utils._plotting import import_pyplot
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -420,10 +421,11 @@ def frame_scores(estimator: Any, tracks: list[FaceTracks]) -> list[np.ndarray]:
     return [head.frame_scores(p, f) for p, f in zip(pooled, features)]
 
 
-def _pick_rows(n_rows: int, n_faces: int) -> np.ndarray:
-    if n_rows <= n_faces:
-        return np.arange(n_rows)
-    return np.unique(np.linspace(0, n_rows - 1, n_faces).round().astype(int))
+def _panel_grid(n: int) -> tuple[int, int]:
+    """Rows and columns of panels for ``n`` crops: one row up to 6, else two."""
+    if n <= 6:
+        return 1, max(1, n)
+    return 2, int(np.ceil(n / 2))
 
 
 class GradCAMDisplay:
@@ -527,7 +529,7 @@ class GradCAMDisplay:
         X = list(X)
         tracks = _face_tracks(estimator, [X[video]], found["face_stop"])
         track = tracks[0]
-        rows = _pick_rows(len(track), int(n_faces))
+        rows = _evenly(len(track), int(n_faces))
         net, backbone, device = _cam_network(found)
         _, module = _resolve_layer(backbone, layer)
         crops = np.asarray(track.crops[rows])
@@ -541,7 +543,7 @@ class GradCAMDisplay:
         display = cls(
             crops,
             maps,
-            np.asarray(track.frame_indices)[np.asarray(track.frame_pos)[rows]],
+            _row_frames(track)[rows],
             scores,
             track.path,
         )
@@ -570,8 +572,7 @@ class GradCAMDisplay:
         n = min(int(n_faces), len(self.crops))
         if ax is None:
             plt = import_pyplot("GradCAMDisplay")
-            cols = max(1, n if n <= 6 else int(np.ceil(n / 2)))
-            n_ax_rows = 1 if n <= 6 else 2
+            n_ax_rows, cols = _panel_grid(n)
             _, ax = plt.subplots(
                 n_ax_rows, cols, figsize=(2 * cols, 2.2 * n_ax_rows), squeeze=False
             )

@@ -1,12 +1,4 @@
-"""What the per-fold curve Displays (ROC, DET) share: folds, scores, the mean.
-
-Each Display stores what it draws in ``__init__``, is built with
-``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
-already computed) and draws with ``plot(ax=None, ...)``, after which
-``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
-an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
-only when something is drawn.
-"""
+"""What the per-fold curve Displays (ROC, DET) share: folds, scores, the mean."""
 
 from __future__ import annotations
 
@@ -111,6 +103,35 @@ class _GroupedCurveDisplay:
     @classmethod
     def _curves(cls, y: np.ndarray, s: np.ndarray, pos_label: Any) -> tuple:
         raise NotImplementedError
+
+    def _plot_folds(
+        self, ax: Any, display: type, fields: tuple[str, ...], show_folds: bool
+    ) -> None:
+        """Draw each fold faintly with ``display``; set ``fold_displays_``.
+
+        ``fields`` names the values of each tuple of ``fold_curves`` as
+        ``display`` takes them.
+        """
+        self.fold_displays_ = []
+        if not show_folds:
+            return
+        for curve, fold in zip(self.fold_curves, self.fold_names):
+            values = dict(zip(fields, curve))
+            disp = _make_display(display, fold, **values, pos_label=self.pos_label)
+            disp.plot(ax=ax)
+            # set afterwards: RocCurveDisplay.plot takes no line keywords
+            # in every supported scikit-learn release
+            lines = disp.line_ if isinstance(disp.line_, list) else [disp.line_]
+            for line in lines:
+                line.set_alpha(0.35)
+                line.set_linewidth(1)
+            self.fold_displays_.append(disp)
+
+    def _finish(self, ax: Any, fig: Any, legend_loc: str) -> Any:
+        """Draw the legend, keep the axes and figure, return ``self``."""
+        ax.legend(loc=legend_loc, fontsize="small")
+        self.ax_, self.figure_ = ax, fig
+        return self
 
     @classmethod
     def from_predictions(

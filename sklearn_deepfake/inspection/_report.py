@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from sklearn_deepfake.inspection._display_utils import _evenly, _row_frames
 from sklearn_deepfake.utils._checks import write_atomic
 from sklearn_deepfake.utils._ragged import FaceTracks
 
@@ -66,7 +67,7 @@ def _timeline_figure(track: FaceTracks, scores: np.ndarray | None) -> Any:
         ax, ax_faces = fig.subplots(
             2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
         )
-        rows_frame = frames[np.asarray(track.frame_pos)]
+        rows_frame = _row_frames(track)
         for tid in np.unique(track.track_ids):
             sel = np.asarray(track.track_ids) == tid
             ax.plot(
@@ -111,14 +112,13 @@ def _montage_figure(
         GradCAMDisplay,
         _cam_network,
         _find,
-        _pick_rows,
+        _panel_grid,
         _resolve_layer,
     )
 
     track = tracks[0]
-    n = len(_pick_rows(len(track), n_faces))
-    cols = max(1, min(n, 6) if n <= 6 else int(np.ceil(n / 2)))
-    n_ax_rows = 1 if n <= 6 else 2
+    rows = _evenly(len(track), n_faces)
+    n_ax_rows, cols = _panel_grid(len(rows))
     fig = Figure(figsize=(2 * cols, 2.3 * n_ax_rows))
     axes = fig.subplots(n_ax_rows, cols, squeeze=False)
     reason = None
@@ -129,17 +129,15 @@ def _montage_figure(
     except ValueError as exc:  # a CNN, but no frame-level target
         found, reason = None, str(exc)
     layer_name = None
-    if found is not None and n:
+    if found is not None and len(rows):
         _, backbone, _ = _cam_network(found)
         layer_name, _ = _resolve_layer(backbone, cam_kw.get("layer"))
         GradCAMDisplay.from_estimator(model, tracks, n_faces=n_faces, ax=axes, **cam_kw)
     else:
-        rows = _pick_rows(len(track), n_faces)
-        frames = np.asarray(track.frame_indices)[np.asarray(track.frame_pos)[rows]]
         GradCAMDisplay(
             np.asarray(track.crops[rows]),
             np.zeros((len(rows), *track.crops.shape[1:3]), np.float32),
-            frames,
+            _row_frames(track)[rows],
         ).plot(ax=axes, n_faces=n_faces, alpha=0.0)
     return fig, layer_name, reason
 

@@ -1,12 +1,4 @@
-"""ROC curves over the folds of a grouped cross-validation, as a Display.
-
-Each Display stores what it draws in ``__init__``, is built with
-``from_estimator`` (runs the model) or ``from_predictions`` (takes scores
-already computed) and draws with ``plot(ax=None, ...)``, after which
-``ax_`` and ``figure_`` hold the matplotlib axes and figure. matplotlib is
-an optional dependency (``pip install "sklearn-deepfake[plot]"``), imported
-only when something is drawn.
-"""
+"""ROC curves over the folds of a grouped cross-validation, as a Display."""
 
 from __future__ import annotations
 
@@ -19,10 +11,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from sklearn_deepfake.inspection._grouped_curve import (
-    _GroupedCurveDisplay,
-    _make_display,
-)
+from sklearn_deepfake.inspection._grouped_curve import _GroupedCurveDisplay
 from sklearn_deepfake.utils._plotting import check_axes
 
 __all__ = ["GroupedROCDisplay"]
@@ -130,22 +119,7 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
         """
         ax, fig = check_axes(ax)
         self.roc_aucs_ = np.array([c[2] for c in self.fold_curves])
-        self.fold_displays_ = []
-        if show_folds:
-            for (fpr, tpr, roc_auc), fold in zip(self.fold_curves, self.fold_names):
-                disp = _make_display(
-                    RocCurveDisplay,
-                    fold,
-                    fpr=fpr,
-                    tpr=tpr,
-                    roc_auc=roc_auc,
-                    pos_label=self.pos_label,
-                ).plot(ax=ax)
-                lines = disp.line_ if isinstance(disp.line_, list) else [disp.line_]
-                for line in lines:
-                    line.set_alpha(0.35)
-                    line.set_linewidth(1)
-                self.fold_displays_.append(disp)
+        self._plot_folds(ax, RocCurveDisplay, ("fpr", "tpr", "roc_auc"), show_folds)
         grid, mean, std, mean_auc, std_auc = self.mean_curve
         label = f"mean ROC (AUC = {mean_auc:.2f} ± {std_auc:.2f})"
         if self.name:
@@ -174,6 +148,4 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
             ylim=(-0.01, 1.01),
             aspect="equal",
         )
-        ax.legend(loc="lower right", fontsize="small")
-        self.ax_, self.figure_ = ax, fig
-        return self
+        return self._finish(ax, fig, "lower right")
