@@ -87,6 +87,18 @@ def _probability(text: str) -> float:
     return value
 
 
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of hours, got {text!r}"
+        )
+    return value
+
+
 def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -> None:
     """--cache/--no-cache, --n-jobs and --device."""
     cache = parser.add_mutually_exclusive_group()

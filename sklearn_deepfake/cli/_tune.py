@@ -24,6 +24,7 @@ from sklearn_deepfake.cli._options import (
     _cache_dir,
     _find_faces,
     _load_training,
+    _positive_int,
 )
 from sklearn_deepfake.cli._utils import UsageError, atomic_dump, parse_set
 
@@ -66,7 +67,7 @@ def add_subparser(commands: Any) -> None:
     )
     tune.add_argument(
         "--trials",
-        type=_at_least(1),
+        type=_positive_int,
         default=20,
         metavar="N",
         help="finished trials wanted in the study, earlier runs included (default: 20)",
