@@ -27,28 +27,30 @@ from sklearn_deepfake.cli._utils import atomic_dump, calibration_cv, parse_set
 _CALIBRATION_CV = "classifier__estimator__cv"
 
 
-def add_subparser(commands: Any) -> None:
-    """Register the ``fit`` subcommand."""
-    fit = commands.add_parser(
-        "fit",
-        help="fit the default pipeline on a labelled folder and save it",
-        description="Fit make_default_pipeline on DATA_DIR (DFDC layout with "
-        "metadata.json, or real/ + fake/ subfolders) and save the fitted "
-        "model with joblib (written atomically). The loader's groups (for "
-        "DFDC, the original each fake was made from) reach every step that "
-        "splits, e.g. the self-blended preset's early-stopping split. With "
-        "--report-cv K it first prints the grouped K-fold cross-validated "
-        "log loss and AUC.",
-    )
-    fit.add_argument(
+NAME = "fit"
+HELP = "fit the default pipeline on a labelled folder and save it"
+DESCRIPTION = (
+    "Fit make_default_pipeline on DATA_DIR (DFDC layout with "
+    "metadata.json, or real/ + fake/ subfolders) and save the fitted "
+    "model with joblib (written atomically). The loader's groups (for "
+    "DFDC, the original each fake was made from) reach every step that "
+    "splits, e.g. the self-blended preset's early-stopping split. With "
+    "--report-cv K it first prints the grouped K-fold cross-validated "
+    "log loss and AUC."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``fit`` to its parser."""
+    parser.add_argument(
         "data_dir",
         metavar="DATA_DIR",
         help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
     )
-    fit.add_argument(
+    parser.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file to write"
     )
-    fit.add_argument(
+    parser.add_argument(
         "--report-cv",
         "--cv",
         dest="cv",
@@ -62,14 +64,14 @@ def add_subparser(commands: Any) -> None:
         "trains the network again, so the report costs K more trainings. 0 or "
         "1 skips it (default: 0, no report)",
     )
-    fit.add_argument(
+    parser.add_argument(
         "--features",
         choices=_FEATURE_SETS,
         default=None,
         help="per-frame features (default: the preset's; the self-blended "
         "preset has no feature step and rejects this option)",
     )
-    fit.add_argument(
+    parser.add_argument(
         "--calibration",
         choices=("sigmoid", "isotonic"),
         default=None,
@@ -78,9 +80,8 @@ def add_subparser(commands: Any) -> None:
         "class allows, or set classifier__estimator__cv; the default preset "
         "only: swap and self-blended reject it)",
     )
-    _add_pipeline_options(fit)
-    _add_runtime_options(fit, "auto")
-    fit.set_defaults(func=_cmd_fit)
+    _add_pipeline_options(parser)
+    _add_runtime_options(parser, "auto")
 
 
 def _set_calibration_cv(pipe: Any, y: Any, train_sets: list, explicit: bool) -> str:
@@ -173,7 +174,7 @@ def _cross_validate(
     return loss
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Fit the default pipeline on a labelled folder and save it."""
     import numpy as np
 

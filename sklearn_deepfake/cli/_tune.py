@@ -34,7 +34,9 @@ _DEFAULT_STORAGE = "sqlite:///sklearn_deepfake_study.db"
 # Steps whose parameters change the faces; searched only with --tune-faces.
 _FACE_STEPS = ("FrameSampler", "FaceCropper")
 
-_HELP = """\
+NAME = "tune"
+HELP = "search the default pipeline's parameters with Optuna (resumable)"
+DESCRIPTION = """\
 Search the parameters of make_default_pipeline with Optuna on DATA_DIR (DFDC
 layout with metadata.json, or real/ + fake/ subfolders). Each trial scores
 one set of parameters by grouped cross-validation (a fake and its source never
@@ -49,51 +51,45 @@ probability clipping) on faces found once; --tune-faces also searches the
 frames per video, the crop size and margin. Parameters given with --set stay
 fixed."""
 
-__all__ = ["add_subparser"]
+__all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 
-def add_subparser(commands: Any) -> None:
-    """Register ``tune`` on the ``sklearn-deepfake`` subcommand parsers."""
-    tune = commands.add_parser(
-        "tune",
-        help="search the default pipeline's parameters with Optuna (resumable)",
-        description=_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    tune.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``tune`` to its parser."""
+    parser.add_argument(
         "data_dir",
         metavar="DATA_DIR",
         help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--trials",
         type=_positive_int,
         default=20,
         metavar="N",
         help="finished trials wanted in the study, earlier runs included (default: 20)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--storage",
         default=_DEFAULT_STORAGE,
         metavar="URL",
         help=f"Optuna storage URL (default: {_DEFAULT_STORAGE}, a file in the "
         "current folder)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--study-name",
         default=None,
         metavar="NAME",
         help="study to create or resume (default: derived from DATA_DIR and the "
         "options, so the same command resumes the same study)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--timeout",
         type=float,
         default=None,
         metavar="S",
         help="stop starting new trials after S seconds",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--cv",
         type=_at_least(2),
         default=5,
@@ -101,14 +97,14 @@ def add_subparser(commands: Any) -> None:
         help="grouped cross-validation folds per trial, at most the number of "
         "groups (default: 5)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "-o",
         "--output",
         default=None,
         metavar="MODEL",
         help="refit the best parameters on all videos and save the model here",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--features",
         choices=_FEATURE_SETS,
         default=None,
@@ -116,18 +112,17 @@ def add_subparser(commands: Any) -> None:
         "'default', context+mtcnn+shape+noise for 'swap'; the self-blended "
         "preset has no feature step and rejects this option)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--tune-faces",
         action="store_true",
         help="also search frames per video, crop size and margin (the faces are "
         "extracted again for each new value)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--seed", type=int, default=None, help="seed of the Optuna sampler"
     )
-    _add_pipeline_options(tune)
-    _add_runtime_options(tune, "auto")
-    tune.set_defaults(func=_cmd_tune)
+    _add_pipeline_options(parser)
+    _add_runtime_options(parser, "auto")
 
 
 def _study_name(args: argparse.Namespace, k: int) -> str:
@@ -173,7 +168,7 @@ def _fmt(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-def _cmd_tune(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Tune the default pipeline on a labelled folder; maybe save the best."""
     import numpy as np
 
