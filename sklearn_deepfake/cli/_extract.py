@@ -7,7 +7,6 @@ import argparse
 from sklearn_deepfake.cli._options import (
     _add_pipeline_options,
     _add_runtime_options,
-    _add_scheduler_option,
     _build_pipeline,
     _cache_dir,
     _find_faces,
@@ -29,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``extract`` to its parser."""
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="files/folders")
     _add_pipeline_options(parser)
-    _add_runtime_options(parser, "auto")
-    _add_scheduler_option(parser)
+    _add_runtime_options(parser, "auto", scheduler=True)
 
 
 def run(args: argparse.Namespace) -> int:

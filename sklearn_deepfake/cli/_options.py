@@ -99,8 +99,10 @@ def _hours(text: str) -> float:
     return value
 
 
-def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -> None:
-    """--cache/--no-cache, --n-jobs and --device."""
+def _add_runtime_options(
+    parser: argparse.ArgumentParser, device_default: Any, *, scheduler: bool = False
+) -> None:
+    """--cache/--no-cache, --n-jobs and --device; --scheduler when asked."""
     cache = parser.add_mutually_exclusive_group()
     cache.add_argument(
         "--cache",
@@ -128,6 +130,8 @@ def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -
         help=f"device of the face detector: auto, cpu, cuda, cuda:1 ... "
         f"(default: {what})",
     )
+    if scheduler:
+        _add_scheduler_option(parser)
 
 
 def _scheduler(text: str) -> int | str:

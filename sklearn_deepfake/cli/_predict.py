@@ -14,7 +14,6 @@ from typing import Any
 from sklearn_deepfake.cli import _budget
 from sklearn_deepfake.cli._options import (
     _add_runtime_options,
-    _add_scheduler_option,
     _cache_dir,
     _probability,
     _scheduler_address,
@@ -58,8 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="probability written for videos that cannot be scored (default: 0.5)",
     )
-    _add_runtime_options(parser, None)
-    _add_scheduler_option(parser)
+    _add_runtime_options(parser, None, scheduler=True)
     _budget.add_options(parser)
 
 
