@@ -17,7 +17,7 @@ from sklearn_deepfake.cli._options import (
     _add_runtime_options,
     _build_pipeline,
     _cache_dir,
-    _find_faces,
+    _find_training_faces,
     _load_training,
     _non_negative_int,
 )
@@ -183,20 +183,16 @@ def run(args: argparse.Namespace) -> int:
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)
     explicit_cal = _CALIBRATION_CV in parse_set(args.set)
-    data = _load_training(args.data_dir)
-    paths, y, groups = list(data.paths), np.asarray(data.target), data.groups
-    if len(np.unique(y)) < 2:
-        raise ValueError(f"{args.data_dir} holds only one class; fit needs both")
-    print(
-        f"{len(paths)} training videos ({int(y.sum())} fake, "
-        f"{len(np.unique(groups))} groups) from {args.data_dir}"
-    )
+    training = _load_training(args.data_dir, "fit")
+    paths, y, groups = training
     t0 = time.perf_counter()
-    if cache_dir is not None:
-        print("Finding faces:")
-        _find_faces(pipe, paths, cache_dir)
-    else:
-        print("--no-cache: the faces are found again at every fit")
+    _find_training_faces(
+        pipe,
+        args.data_dir,
+        training,
+        cache_dir,
+        "--no-cache: the faces are found again at every fit",
+    )
     k = min(args.cv, len(np.unique(groups)))
     if k >= 2:
         _cross_validate(pipe, paths, y, groups, k, explicit_cal)

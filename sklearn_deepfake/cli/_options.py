@@ -290,7 +290,7 @@ def _find_faces(pipe: Any, paths: list[str], cache_dir: str | None) -> dict:
     return info
 
 
-def _load_training(data_dir: str) -> Any:
+def _read_training(data_dir: str) -> Any:
     """``load_dfdc``, or ``load_video_folder`` when there is no metadata.json."""
     from sklearn_deepfake.datasets import load_dfdc, load_video_folder
 
@@ -309,3 +309,44 @@ def _load_training(data_dir: str) -> Any:
             "subfolders (a FaceForensics++ layout? load it with "
             "sklearn_deepfake.datasets.load_faceforensics)"
         ) from None
+
+
+def _load_training(data_dir: str, command: str) -> tuple[list[str], Any, Any]:
+    """Paths, labels and groups of the videos of ``DATA_DIR``.
+
+    A folder of one class only is an error: ``command`` (``fit``, ``tune``)
+    needs both.
+    """
+    import numpy as np
+
+    data = _read_training(data_dir)
+    paths, y, groups = list(data.paths), np.asarray(data.target), data.groups
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"{data_dir} holds only one class; {command} needs both")
+    return paths, y, groups
+
+
+def _find_training_faces(
+    pipe: Any,
+    data_dir: str,
+    training: tuple[list[str], Any, Any],
+    cache_dir: str | None,
+    without_cache: str,
+) -> None:
+    """Print what the training videos are, then find their faces (cached).
+
+    Without a cache nothing is computed ahead: ``without_cache`` says when
+    the faces are found instead.
+    """
+    import numpy as np
+
+    paths, y, groups = training
+    print(
+        f"{len(paths)} training videos ({int(y.sum())} fake, "
+        f"{len(np.unique(groups))} groups) from {data_dir}"
+    )
+    if cache_dir is not None:
+        print("Finding faces:")
+        _find_faces(pipe, paths, cache_dir)
+    else:
+        print(without_cache)

@@ -22,7 +22,7 @@ from sklearn_deepfake.cli._options import (
     _at_least,
     _build_pipeline,
     _cache_dir,
-    _find_faces,
+    _find_training_faces,
     _load_training,
     _positive_int,
 )
@@ -176,24 +176,20 @@ def run(args: argparse.Namespace) -> int:
 
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)
-    data = _load_training(args.data_dir)
-    paths, y, groups = list(data.paths), np.asarray(data.target), data.groups
-    if len(np.unique(y)) < 2:
-        raise ValueError(f"{args.data_dir} holds only one class; tune needs both")
+    training = _load_training(args.data_dir, "tune")
+    paths, y, groups = training
     n_groups = len(np.unique(groups))
     k = min(args.cv, n_groups)
     if k < 2:
         raise UsageError(f"{args.data_dir} has {n_groups} group(s); tune needs 2")
-    print(
-        f"{len(paths)} training videos ({int(y.sum())} fake, {n_groups} groups) "
-        f"from {args.data_dir}"
-    )
     t0 = time.perf_counter()
-    if cache_dir is not None:
-        print("Finding faces:")
-        _find_faces(pipe, paths, cache_dir)
-    else:
-        print("--no-cache: every trial and fold finds the faces again")
+    _find_training_faces(
+        pipe,
+        args.data_dir,
+        training,
+        cache_dir,
+        "--no-cache: every trial and fold finds the faces again",
+    )
     study_name = args.study_name or _study_name(args, k)
     what = "all steps" if args.tune_faces else "the head (faces fixed)"
     print(
