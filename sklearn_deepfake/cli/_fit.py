@@ -12,7 +12,6 @@ import warnings
 from typing import Any
 
 from sklearn_deepfake.cli._options import (
-    _FEATURE_SETS,
     _add_pipeline_options,
     _add_runtime_options,
     _build_pipeline,
@@ -22,6 +21,7 @@ from sklearn_deepfake.cli._options import (
     _non_negative_int,
 )
 from sklearn_deepfake.cli._utils import atomic_dump, calibration_cv, parse_set
+from sklearn_deepfake.pipeline import FEATURE_SETS
 
 # Parameter of the default pipeline's internal calibration folds.
 _CALIBRATION_CV = "classifier__estimator__cv"
@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--features",
-        choices=_FEATURE_SETS,
+        choices=FEATURE_SETS,
         default=None,
         help="per-frame features (default: the preset's; the self-blended "
         "preset has no feature step and rejects this option)",

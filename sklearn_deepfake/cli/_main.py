@@ -16,7 +16,7 @@ into exit codes:
 (``--cache DIR``, default ``$SKLEARN_DEEPFAKE_CACHE`` or
 ``~/.cache/sklearn-deepfake/faces``), so each reuses the faces the others
 found. Heavy imports (torch, the face detector) happen inside the
-subcommands, so ``sklearn-deepfake --help`` answers at once.
+subcommands, so ``sklearn-deepfake --help`` loads none of them.
 """
 
 from __future__ import annotations

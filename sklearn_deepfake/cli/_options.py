@@ -2,8 +2,9 @@
 
 The subcommand modules of this package (``_fit``, ``_tune``, ...) build
 their pipelines and face caches here, so that every command computes the same
-cache keys; nothing heavy is imported at module level, so ``--help`` stays
-instant.
+cache keys. ``--preset`` offers the pipeline's own ``PRESETS``; nothing
+heavier than scikit-learn is imported at module level (no torch, no video
+library), so ``--help`` loads no network.
 """
 
 from __future__ import annotations
@@ -23,24 +24,7 @@ from sklearn_deepfake.cli._utils import (
     short_list,
     summarize_tracks,
 )
-
-# Same names as sklearn_deepfake.pipeline._pipeline.FEATURE_SETS (kept here so that
-# --help does not import scikit-learn; a test checks that they agree).
-_FEATURE_SETS = (
-    "context",
-    "spectrum",
-    "context+spectrum",
-    "context+mtcnn",
-    "context+mtcnn+shape",
-    "context+mtcnn+shape+noise",
-    "cnn",
-    "facerec",
-    "identity",
-    "facerec+identity",
-    "context+identity",
-)
-_PRESETS = ("default", "swap", "self-blended", "dfdc", "general")
-
+from sklearn_deepfake.pipeline import PRESETS
 
 _SET_HELP = (
     "set a pipeline parameter, e.g. classifier__eps=0.02 or "
@@ -176,7 +160,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     """--preset, --n-frames, --size and --set: they decide the face cache keys."""
     parser.add_argument(
         "--preset",
-        choices=_PRESETS,
+        choices=PRESETS,
         default="default",
         help="named recipe of make_default_pipeline: 'default' (weight-free "
         "context features), 'swap' (context + MTCNN embeddings + dlib face "

@@ -16,7 +16,6 @@ import warnings
 from typing import Any
 
 from sklearn_deepfake.cli._options import (
-    _FEATURE_SETS,
     _add_pipeline_options,
     _add_runtime_options,
     _at_least,
@@ -27,6 +26,7 @@ from sklearn_deepfake.cli._options import (
     _positive_int,
 )
 from sklearn_deepfake.cli._utils import UsageError, atomic_dump, parse_set
+from sklearn_deepfake.pipeline import FEATURE_SETS
 
 # Same as sklearn_deepfake.model_selection.DEFAULT_STORAGE (kept here so that
 # --help does not import scikit-learn; a test checks that they agree).
@@ -106,7 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--features",
-        choices=_FEATURE_SETS,
+        choices=FEATURE_SETS,
         default=None,
         help="per-frame features (default: the preset's: context for "
         "'default', context+mtcnn+shape+noise for 'swap'; the self-blended "
