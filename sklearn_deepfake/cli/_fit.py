@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 from sklearn_deepfake.cli._options import (
+    _add_data_dir_argument,
     _add_pipeline_options,
     _add_runtime_options,
     _build_pipeline,
@@ -42,11 +43,7 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``fit`` to its parser."""
-    parser.add_argument(
-        "data_dir",
-        metavar="DATA_DIR",
-        help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
-    )
+    _add_data_dir_argument(parser)
     parser.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file to write"
     )

@@ -274,6 +274,15 @@ def _find_faces(pipe: Any, paths: list[str], cache_dir: str | None) -> dict:
     return info
 
 
+def _add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """DATA_DIR: the labelled folder that ``fit`` and ``tune`` read."""
+    parser.add_argument(
+        "data_dir",
+        metavar="DATA_DIR",
+        help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
+    )
+
+
 def _read_training(data_dir: str) -> Any:
     """``load_dfdc``, or ``load_video_folder`` when there is no metadata.json."""
     from sklearn_deepfake.datasets import load_dfdc, load_video_folder

@@ -16,6 +16,7 @@ import warnings
 from typing import Any
 
 from sklearn_deepfake.cli._options import (
+    _add_data_dir_argument,
     _add_pipeline_options,
     _add_runtime_options,
     _at_least,
@@ -56,11 +57,7 @@ __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``tune`` to its parser."""
-    parser.add_argument(
-        "data_dir",
-        metavar="DATA_DIR",
-        help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
-    )
+    _add_data_dir_argument(parser)
     parser.add_argument(
         "--trials",
         type=_positive_int,
