@@ -346,7 +346,7 @@ def test_cli_predict_time_budget_rejects_bad_hours(tmp_path, value, capsys):
 def test_cli_predict_min_frames_rejects_zero(tmp_path, capsys):
     argv = ["predict", "m.joblib", str(tmp_path), "-o", "s.csv"]
     assert main([*argv, "--time-budget", "1", "--min-frames", "0"]) == 2
-    assert "int >= 1" in capsys.readouterr().err
+    assert "--min-frames: must be at least 1" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sklearn_deepfake import __version__
-from sklearn_deepfake.cli import _demo, _fit, _options, main
+from sklearn_deepfake.cli import _demo, _fit, main
 from sklearn_deepfake.cli._utils import (
     UsageError,
     atomic_dump,
@@ -103,10 +103,26 @@ def test_cli_bad_arguments_exit_2(argv, match, capsys):
     assert match in capsys.readouterr().err
 
 
-def test_cli_feature_choices_match_pipeline():
+def _choices(command, option):
+    from sklearn_deepfake.cli._main import _build_parser
+
+    sub = next(a for a in _build_parser()._actions if a.dest == "command")
+    parser = sub.choices[command]
+    return next(a for a in parser._actions if option in a.option_strings).choices
+
+
+@pytest.mark.parametrize("command", ["fit", "tune"])
+def test_cli_feature_choices_match_pipeline(command):
     from sklearn_deepfake.pipeline._pipeline import FEATURE_SETS
 
-    assert _options._FEATURE_SETS == FEATURE_SETS
+    assert tuple(_choices(command, "--features")) == FEATURE_SETS
+
+
+@pytest.mark.parametrize("command", ["extract", "fit", "tune"])
+def test_cli_presets_match_the_library(command):
+    from sklearn_deepfake.pipeline._pipeline import PRESETS
+
+    assert tuple(_choices(command, "--preset")) == PRESETS
 
 
 def test_cli_failure_is_one_line_exit_1(tmp_path, capsys):

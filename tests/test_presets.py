@@ -125,10 +125,3 @@ def test_mtcnn_embeddings_pickle_and_bad_params():
         MTCNNEmbeddings("pnet").fit([t])
     with pytest.raises(ValueError, match="batch_size"):
         MTCNNEmbeddings(batch_size=0).fit([t])
-
-
-def test_cli_presets_match_the_library():
-    from sklearn_deepfake.cli._options import _PRESETS
-    from sklearn_deepfake.pipeline._pipeline import PRESETS
-
-    assert PRESETS == _PRESETS

@@ -8,27 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-
-def _hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number of hours, got {text!r}"
-        )
-    return value
-
-
-def _min_frames(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}")
-    return value
+from sklearn_deepfake.cli._options import _hours, _positive_int
 
 
 def add_options(predict: argparse.ArgumentParser) -> None:
@@ -46,7 +26,7 @@ def add_options(predict: argparse.ArgumentParser) -> None:
     )
     predict.add_argument(
         "--min-frames",
-        type=_min_frames,
+        type=_positive_int,
         default=4,
         metavar="N",
         help="with --time-budget, fewest frames a scored video gets (default: 4)",

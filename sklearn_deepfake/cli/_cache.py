@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+
+NAME = "cache"
+HELP = "inspect, check or clean a face store (info, verify, prune)"
+DESCRIPTION = (
+    "Inspect the face store that extract, fit and predict "
+    "fill (--cache DIR). 'info' prints its size, number of records, crop "
+    "formats and the records whose video is gone (no path it was seen "
+    "under still holds a file of its size); 'verify' also checks every "
+    "record's checksums and exits with 1 when one fails; 'prune' removes "
+    "the records whose video is gone, stray temporary files and records "
+    "of the earlier .npz face cache."
+)
 
 
-def add_subparser(commands: Any) -> None:
-    """Register the ``cache`` subcommand."""
-    cache = commands.add_parser(
-        "cache",
-        help="inspect, check or clean a face store (info, verify, prune)",
-        description="Inspect the face store that extract, fit and predict "
-        "fill (--cache DIR). 'info' prints its size, number of records, crop "
-        "formats and the records whose video is gone (no path it was seen "
-        "under still holds a file of its size); 'verify' also checks every "
-        "record's checksums and exits with 1 when one fails; 'prune' removes "
-        "the records whose video is gone, stray temporary files and records "
-        "of the earlier .npz face cache.",
-    )
-    cache.add_argument("action", choices=("info", "verify", "prune"))
-    cache.add_argument("dir", metavar="DIR", help="the face store folder")
-    cache.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``cache`` to its parser."""
+    parser.add_argument("action", choices=("info", "verify", "prune"))
+    parser.add_argument("dir", metavar="DIR", help="the face store folder")
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="prune: list what would be removed, remove nothing",
     )
-    cache.set_defaults(func=_cmd_cache)
 
 
 def _size(n: float) -> str:
@@ -38,7 +37,8 @@ def _size(n: float) -> str:
     return f"{n:.1f} TiB"  # pragma: no cover
 
 
-def _cmd_cache(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Print the face store's summary; verify or prune it as asked."""
     from sklearn_deepfake.cli._utils import UsageError
     from sklearn_deepfake.faces import FaceStore
 

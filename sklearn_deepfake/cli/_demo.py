@@ -8,14 +8,15 @@ import shutil
 import tempfile
 import time
 import warnings
-from typing import Any
 
 from sklearn_deepfake import __version__
 from sklearn_deepfake.cli._fit import _cross_validate, _set_calibration_cv
 from sklearn_deepfake.cli._options import _at_least, _find_faces, _n_jobs
 from sklearn_deepfake.utils._labels import fake_column
 
-_DEMO_HELP = """\
+NAME = "demo"
+HELP = "run the whole pipeline on small synthetic videos (offline, CPU)"
+DESCRIPTION = """\
 Make a small synthetic dataset in the DFDC layout (train_sample_videos/ with
 metadata.json, test_videos/, sample_submission.csv, test_labels.csv), then run
 the default pipeline on it: find the faces (cached), grouped cross-validated
@@ -23,39 +24,33 @@ log loss, fit on all training videos, test log loss and a submission.csv.
 Runs offline on CPU in about a minute."""
 
 
-def add_subparser(commands: Any) -> None:
-    """Register the ``demo`` subcommand."""
-    demo = commands.add_parser(
-        "demo",
-        help="run the whole pipeline on small synthetic videos (offline, CPU)",
-        description=_DEMO_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    demo.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``demo`` to its parser."""
+    parser.add_argument(
         "--dir",
         metavar="DIR",
         help="write the videos and submission.csv to DIR and keep them "
         "(default: a temporary folder, removed at the end)",
     )
-    demo.add_argument(
+    parser.add_argument(
         "--n-jobs",
         type=_n_jobs,
         default=1,
         metavar="N",
         help="videos processed in parallel; -1 uses every core (default: 1)",
     )
-    demo.add_argument(
+    parser.add_argument(
         "--device",
         default="cpu",
         metavar="D",
         help="device of the face detector (default: cpu)",
     )
-    demo.add_argument(
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="keep the temporary folder and print its path",
     )
-    demo.add_argument(
+    parser.add_argument(
         "--n-originals",
         type=_at_least(2),
         default=6,
@@ -64,13 +59,12 @@ def add_subparser(commands: Any) -> None:
         "each gets one fake twin in the training set, and the test set has N "
         "videos (default: 6)",
     )
-    demo.add_argument(
+    parser.add_argument(
         "--seed", type=int, default=0, help="random seed of the data (default: 0)"
     )
-    demo.set_defaults(func=_cmd_demo)
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Synthesise a DFDC-layout folder, then fit, score and submit."""
     if args.dir is not None:
         if os.path.exists(args.dir) and not os.path.isdir(args.dir):

@@ -4,52 +4,52 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
 from sklearn_deepfake.cli._options import _positive_int
 
+NAME = "explain"
+HELP = "write an HTML report on one video (score, timeline, Grad-CAM)"
+DESCRIPTION = (
+    "Score VIDEO with a model saved by 'fit' and write a "
+    "self-contained HTML report (written atomically): P(FAKE), the "
+    "per-frame scores over time when the model defines them, the frames "
+    "with a face, face crops with Grad-CAM heatmaps when the model has a "
+    "CNN, and metadata. Grad-CAM needs 'pip install "
+    "sklearn-deepfake[explain]'."
+)
 
-def add_subparser(commands: Any) -> None:
-    """Register the ``explain`` subcommand."""
-    explain = commands.add_parser(
-        "explain",
-        help="write an HTML report on one video (score, timeline, Grad-CAM)",
-        description="Score VIDEO with a model saved by 'fit' and write a "
-        "self-contained HTML report (written atomically): P(FAKE), the "
-        "per-frame scores over time when the model defines them, the frames "
-        "with a face, face crops with Grad-CAM heatmaps when the model has a "
-        "CNN, and metadata. Grad-CAM needs 'pip install "
-        "sklearn-deepfake[explain]'.",
-    )
-    explain.add_argument("model", metavar="MODEL", help="model saved by 'fit'")
-    explain.add_argument("video", metavar="VIDEO", help="video file")
-    explain.add_argument(
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``explain`` to its parser."""
+    parser.add_argument("model", metavar="MODEL", help="model saved by 'fit'")
+    parser.add_argument("video", metavar="VIDEO", help="video file")
+    parser.add_argument(
         "-o", "--output", required=True, metavar="HTML", help="report to write"
     )
-    explain.add_argument(
+    parser.add_argument(
         "--n-faces",
         type=_positive_int,
         default=8,
         metavar="N",
         help="face crops shown with their heatmaps (default: 8)",
     )
-    explain.add_argument(
+    parser.add_argument(
         "--layer",
         default=None,
         metavar="NAME",
         help="Grad-CAM target layer of the backbone, e.g. layer3 (default: its "
         "last convolutional stage)",
     )
-    explain.add_argument(
+    parser.add_argument(
         "--method",
         choices=("gradcam", "gradcam++", "hirescam", "layercam"),
         default="gradcam",
         help="CAM variant (default: gradcam)",
     )
-    explain.set_defaults(func=_cmd_explain)
 
 
-def _cmd_explain(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Score one video and write its HTML report."""
     import joblib
 
     from sklearn_deepfake.inspection._report import _explain

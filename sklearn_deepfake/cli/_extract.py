@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from sklearn_deepfake.cli._options import (
     _add_pipeline_options,
     _add_runtime_options,
-    _add_scheduler_option,
     _build_pipeline,
     _cache_dir,
     _find_faces,
@@ -16,25 +14,24 @@ from sklearn_deepfake.cli._options import (
 )
 from sklearn_deepfake.cli._utils import find_videos
 
-
-def add_subparser(commands: Any) -> None:
-    """Register the ``extract`` subcommand."""
-    extract = commands.add_parser(
-        "extract",
-        help="find the faces of videos and store them in the face cache",
-        description="Fill the face cache for video files and folders (every "
-        "video inside, recursively; for a DFDC root, its train and test "
-        "folders). Use the same --n-frames, --size and --set as 'fit', so "
-        "that 'fit' and 'predict' find the faces already there.",
-    )
-    extract.add_argument("videos", nargs="+", metavar="VIDEO", help="files/folders")
-    _add_pipeline_options(extract)
-    _add_runtime_options(extract, "auto")
-    _add_scheduler_option(extract)
-    extract.set_defaults(func=_cmd_extract)
+NAME = "extract"
+HELP = "find the faces of videos and store them in the face cache"
+DESCRIPTION = (
+    "Fill the face cache for video files and folders (every "
+    "video inside, recursively; for a DFDC root, its train and test "
+    "folders). Use the same --n-frames, --size and --set as 'fit', so "
+    "that 'fit' and 'predict' find the faces already there."
+)
 
 
-def _cmd_extract(args: argparse.Namespace) -> int:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``extract`` to its parser."""
+    parser.add_argument("videos", nargs="+", metavar="VIDEO", help="files/folders")
+    _add_pipeline_options(parser)
+    _add_runtime_options(parser, "auto", scheduler=True)
+
+
+def run(args: argparse.Namespace) -> int:
     """Fill the face cache for the given videos."""
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)

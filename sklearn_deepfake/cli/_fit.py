@@ -12,43 +12,42 @@ import warnings
 from typing import Any
 
 from sklearn_deepfake.cli._options import (
-    _FEATURE_SETS,
+    _add_data_dir_argument,
     _add_pipeline_options,
     _add_runtime_options,
     _build_pipeline,
     _cache_dir,
-    _find_faces,
+    _find_training_faces,
     _load_training,
     _non_negative_int,
 )
 from sklearn_deepfake.cli._utils import atomic_dump, calibration_cv, parse_set
+from sklearn_deepfake.pipeline import FEATURE_SETS
 
 # Parameter of the default pipeline's internal calibration folds.
 _CALIBRATION_CV = "classifier__estimator__cv"
 
 
-def add_subparser(commands: Any) -> None:
-    """Register the ``fit`` subcommand."""
-    fit = commands.add_parser(
-        "fit",
-        help="fit the default pipeline on a labelled folder and save it",
-        description="Fit make_default_pipeline on DATA_DIR (DFDC layout with "
-        "metadata.json, or real/ + fake/ subfolders) and save the fitted "
-        "model with joblib (written atomically). The loader's groups (for "
-        "DFDC, the original each fake was made from) reach every step that "
-        "splits, e.g. the self-blended preset's early-stopping split. With "
-        "--report-cv K it first prints the grouped K-fold cross-validated "
-        "log loss and AUC.",
-    )
-    fit.add_argument(
-        "data_dir",
-        metavar="DATA_DIR",
-        help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
-    )
-    fit.add_argument(
+NAME = "fit"
+HELP = "fit the default pipeline on a labelled folder and save it"
+DESCRIPTION = (
+    "Fit make_default_pipeline on DATA_DIR (DFDC layout with "
+    "metadata.json, or real/ + fake/ subfolders) and save the fitted "
+    "model with joblib (written atomically). The loader's groups (for "
+    "DFDC, the original each fake was made from) reach every step that "
+    "splits, e.g. the self-blended preset's early-stopping split. With "
+    "--report-cv K it first prints the grouped K-fold cross-validated "
+    "log loss and AUC."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``fit`` to its parser."""
+    _add_data_dir_argument(parser)
+    parser.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file to write"
     )
-    fit.add_argument(
+    parser.add_argument(
         "--report-cv",
         "--cv",
         dest="cv",
@@ -62,14 +61,14 @@ def add_subparser(commands: Any) -> None:
         "trains the network again, so the report costs K more trainings. 0 or "
         "1 skips it (default: 0, no report)",
     )
-    fit.add_argument(
+    parser.add_argument(
         "--features",
-        choices=_FEATURE_SETS,
+        choices=FEATURE_SETS,
         default=None,
         help="per-frame features (default: the preset's; the self-blended "
         "preset has no feature step and rejects this option)",
     )
-    fit.add_argument(
+    parser.add_argument(
         "--calibration",
         choices=("sigmoid", "isotonic"),
         default=None,
@@ -78,9 +77,8 @@ def add_subparser(commands: Any) -> None:
         "class allows, or set classifier__estimator__cv; the default preset "
         "only: swap and self-blended reject it)",
     )
-    _add_pipeline_options(fit)
-    _add_runtime_options(fit, "auto")
-    fit.set_defaults(func=_cmd_fit)
+    _add_pipeline_options(parser)
+    _add_runtime_options(parser, "auto")
 
 
 def _set_calibration_cv(pipe: Any, y: Any, train_sets: list, explicit: bool) -> str:
@@ -173,7 +171,7 @@ def _cross_validate(
     return loss
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Fit the default pipeline on a labelled folder and save it."""
     import numpy as np
 
@@ -182,20 +180,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)
     explicit_cal = _CALIBRATION_CV in parse_set(args.set)
-    data = _load_training(args.data_dir)
-    paths, y, groups = list(data.paths), np.asarray(data.target), data.groups
-    if len(np.unique(y)) < 2:
-        raise ValueError(f"{args.data_dir} holds only one class; fit needs both")
-    print(
-        f"{len(paths)} training videos ({int(y.sum())} fake, "
-        f"{len(np.unique(groups))} groups) from {args.data_dir}"
-    )
+    training = _load_training(args.data_dir, "fit")
+    paths, y, groups = training
     t0 = time.perf_counter()
-    if cache_dir is not None:
-        print("Finding faces:")
-        _find_faces(pipe, paths, cache_dir)
-    else:
-        print("--no-cache: the faces are found again at every fit")
+    _find_training_faces(
+        pipe,
+        args.data_dir,
+        training,
+        cache_dir,
+        "--no-cache: the faces are found again at every fit",
+    )
     k = min(args.cv, len(np.unique(groups)))
     if k >= 2:
         _cross_validate(pipe, paths, y, groups, k, explicit_cal)

@@ -1,9 +1,10 @@
 """The ``sklearn-deepfake`` command line.
 
 Each subcommand lives in its own module of this package (``_demo``,
-``_extract``, ``_fit``, ``_predict``, ``_tune``, ``_explain``, ``_cache``)
-whose ``add_subparser`` registers it in :func:`_build_parser`; :func:`main`
-parses the arguments, runs the subcommand and turns failures into exit codes:
+``_extract``, ``_fit``, ``_predict``, ``_tune``, ``_explain``, ``_cache``,
+``_scan``), which :func:`_build_parser` registers (see ``_COMMANDS``);
+:func:`main` parses the arguments, runs the subcommand and turns failures
+into exit codes:
 
 - ``0``: success;
 - ``1``: the command failed; a one-line message goes to stderr (add
@@ -15,7 +16,7 @@ parses the arguments, runs the subcommand and turns failures into exit codes:
 (``--cache DIR``, default ``$SKLEARN_DEEPFAKE_CACHE`` or
 ``~/.cache/sklearn-deepfake/faces``), so each reuses the faces the others
 found. Heavy imports (torch, the face detector) happen inside the
-subcommands, so ``sklearn-deepfake --help`` answers at once.
+subcommands, so ``sklearn-deepfake --help`` loads none of them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
 
 from sklearn_deepfake import __version__
 from sklearn_deepfake.cli import (
@@ -39,6 +42,13 @@ from sklearn_deepfake.cli import (
 from sklearn_deepfake.cli._utils import UsageError, concise_warnings, one_line
 
 __all__ = ["main"]
+
+#: The subcommands, in the order ``sklearn-deepfake --help`` lists them. Each
+#: module names its command (``NAME``), describes it (``HELP``: one line in the
+#: list of commands; ``DESCRIPTION``: the top of the command's own ``--help``),
+#: adds its arguments (``add_arguments(parser)``) and runs it (``run(args)``,
+#: which returns the exit code).
+_COMMANDS = (_demo, _extract, _fit, _predict, _tune, _explain, _cache, _scan)
 
 _DESCRIPTION = """\
 Deepfake video detection with scikit-learn pipelines.
@@ -71,9 +81,26 @@ def _build_parser() -> argparse.ArgumentParser:
         help="on failure, print the full Python traceback, not just the message",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (_demo, _extract, _fit, _predict, _tune, _explain, _cache, _scan):
-        module.add_subparser(commands)
+    for module in _COMMANDS:
+        _add_command(commands, module)
     return parser
+
+
+def _add_command(commands: Any, module: ModuleType) -> None:
+    """Register the subcommand of ``module`` (see ``_COMMANDS``)."""
+    # A description with line breaks of its own (paragraphs: demo, tune) is
+    # printed as written; the others are wrapped to the terminal's width.
+    raw = "\n" in module.DESCRIPTION
+    parser = commands.add_parser(
+        module.NAME,
+        help=module.HELP,
+        description=module.DESCRIPTION,
+        formatter_class=(
+            argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter
+        ),
+    )
+    module.add_arguments(parser)
+    parser.set_defaults(func=module.run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

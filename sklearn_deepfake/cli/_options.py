@@ -2,8 +2,9 @@
 
 The subcommand modules of this package (``_fit``, ``_tune``, ...) build
 their pipelines and face caches here, so that every command computes the same
-cache keys; nothing heavy is imported at module level, so ``--help`` stays
-instant.
+cache keys. ``--preset`` offers the pipeline's own ``PRESETS``; nothing
+heavier than scikit-learn is imported at module level (no torch, no video
+library), so ``--help`` loads no network.
 """
 
 from __future__ import annotations
@@ -23,24 +24,7 @@ from sklearn_deepfake.cli._utils import (
     short_list,
     summarize_tracks,
 )
-
-# Same names as sklearn_deepfake.pipeline._pipeline.FEATURE_SETS (kept here so that
-# --help does not import scikit-learn; a test checks that they agree).
-_FEATURE_SETS = (
-    "context",
-    "spectrum",
-    "context+spectrum",
-    "context+mtcnn",
-    "context+mtcnn+shape",
-    "context+mtcnn+shape+noise",
-    "cnn",
-    "facerec",
-    "identity",
-    "facerec+identity",
-    "context+identity",
-)
-_PRESETS = ("default", "swap", "self-blended", "dfdc", "general")
-
+from sklearn_deepfake.pipeline import PRESETS
 
 _SET_HELP = (
     "set a pipeline parameter, e.g. classifier__eps=0.02 or "
@@ -87,8 +71,22 @@ def _probability(text: str) -> float:
     return value
 
 
-def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -> None:
-    """--cache/--no-cache, --n-jobs and --device."""
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of hours, got {text!r}"
+        )
+    return value
+
+
+def _add_runtime_options(
+    parser: argparse.ArgumentParser, device_default: Any, *, scheduler: bool = False
+) -> None:
+    """--cache/--no-cache, --n-jobs and --device; --scheduler when asked."""
     cache = parser.add_mutually_exclusive_group()
     cache.add_argument(
         "--cache",
@@ -116,6 +114,8 @@ def _add_runtime_options(parser: argparse.ArgumentParser, device_default: Any) -
         help=f"device of the face detector: auto, cpu, cuda, cuda:1 ... "
         f"(default: {what})",
     )
+    if scheduler:
+        _add_scheduler_option(parser)
 
 
 def _scheduler(text: str) -> int | str:
@@ -160,7 +160,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     """--preset, --n-frames, --size and --set: they decide the face cache keys."""
     parser.add_argument(
         "--preset",
-        choices=_PRESETS,
+        choices=PRESETS,
         default="default",
         help="named recipe of make_default_pipeline: 'default' (weight-free "
         "context features), 'swap' (context + MTCNN embeddings + dlib face "
@@ -274,7 +274,16 @@ def _find_faces(pipe: Any, paths: list[str], cache_dir: str | None) -> dict:
     return info
 
 
-def _load_training(data_dir: str) -> Any:
+def _add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """DATA_DIR: the labelled folder that ``fit`` and ``tune`` read."""
+    parser.add_argument(
+        "data_dir",
+        metavar="DATA_DIR",
+        help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
+    )
+
+
+def _read_training(data_dir: str) -> Any:
     """``load_dfdc``, or ``load_video_folder`` when there is no metadata.json."""
     from sklearn_deepfake.datasets import load_dfdc, load_video_folder
 
@@ -293,3 +302,44 @@ def _load_training(data_dir: str) -> Any:
             "subfolders (a FaceForensics++ layout? load it with "
             "sklearn_deepfake.datasets.load_faceforensics)"
         ) from None
+
+
+def _load_training(data_dir: str, command: str) -> tuple[list[str], Any, Any]:
+    """Paths, labels and groups of the videos of ``DATA_DIR``.
+
+    A folder of one class only is an error: ``command`` (``fit``, ``tune``)
+    needs both.
+    """
+    import numpy as np
+
+    data = _read_training(data_dir)
+    paths, y, groups = list(data.paths), np.asarray(data.target), data.groups
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"{data_dir} holds only one class; {command} needs both")
+    return paths, y, groups
+
+
+def _find_training_faces(
+    pipe: Any,
+    data_dir: str,
+    training: tuple[list[str], Any, Any],
+    cache_dir: str | None,
+    without_cache: str,
+) -> None:
+    """Print what the training videos are, then find their faces (cached).
+
+    Without a cache nothing is computed ahead: ``without_cache`` says when
+    the faces are found instead.
+    """
+    import numpy as np
+
+    paths, y, groups = training
+    print(
+        f"{len(paths)} training videos ({int(y.sum())} fake, "
+        f"{len(np.unique(groups))} groups) from {data_dir}"
+    )
+    if cache_dir is not None:
+        print("Finding faces:")
+        _find_faces(pipe, paths, cache_dir)
+    else:
+        print(without_cache)

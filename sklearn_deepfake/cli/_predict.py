@@ -14,7 +14,6 @@ from typing import Any
 from sklearn_deepfake.cli import _budget
 from sklearn_deepfake.cli._options import (
     _add_runtime_options,
-    _add_scheduler_option,
     _cache_dir,
     _probability,
     _scheduler_address,
@@ -27,40 +26,39 @@ from sklearn_deepfake.cli._utils import (
     short_list,
 )
 
+NAME = "predict"
+HELP = "write submission.csv for videos with a saved model"
+DESCRIPTION = (
+    "Predict P(FAKE) for a DFDC root (its test_videos/ and "
+    "sample_submission.csv), a folder of videos or video files. Every "
+    "video gets a row: a video whose prediction fails gets --fallback, "
+    "with a warning naming it. When a test_labels.csv (filename,label) "
+    "lies next to the videos, the log loss and AUC are printed."
+)
 
-def add_subparser(commands: Any) -> None:
-    """Register the ``predict`` subcommand."""
-    predict = commands.add_parser(
-        "predict",
-        help="write submission.csv for videos with a saved model",
-        description="Predict P(FAKE) for a DFDC root (its test_videos/ and "
-        "sample_submission.csv), a folder of videos or video files. Every "
-        "video gets a row: a video whose prediction fails gets --fallback, "
-        "with a warning naming it. When a test_labels.csv (filename,label) "
-        "lies next to the videos, the log loss and AUC are printed.",
-    )
-    predict.add_argument("model", metavar="MODEL", help="model saved by 'fit'")
-    predict.add_argument("videos", nargs="+", metavar="VIDEOS", help="files/folder")
-    predict.add_argument(
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``predict`` to its parser."""
+    parser.add_argument("model", metavar="MODEL", help="model saved by 'fit'")
+    parser.add_argument("videos", nargs="+", metavar="VIDEOS", help="files/folder")
+    parser.add_argument(
         "-o", "--output", required=True, metavar="CSV", help="submission to write"
     )
-    predict.add_argument(
+    parser.add_argument(
         "--sample-submission",
         metavar="CSV",
         help="rows and their order (default: sample_submission.csv next to "
         "the videos, if any)",
     )
-    predict.add_argument(
+    parser.add_argument(
         "--fallback",
         type=_probability,
         default=0.5,
         metavar="P",
         help="probability written for videos that cannot be scored (default: 0.5)",
     )
-    _add_runtime_options(predict, None)
-    _add_scheduler_option(predict)
-    _budget.add_options(predict)
-    predict.set_defaults(func=_cmd_predict)
+    _add_runtime_options(parser, None, scheduler=True)
+    _budget.add_options(parser)
 
 
 def _first_file(folders: Sequence[Path], name: str) -> str | None:
@@ -143,7 +141,7 @@ def _print_scores(submission: Any, labels_path: str) -> None:
     )
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Score videos with a saved model and write a complete submission."""
     import joblib
     import numpy as np

@@ -23,66 +23,67 @@ SCAN_CHUNK = 16
 FALLBACK = 0.5
 
 
-def add_subparser(commands: Any) -> None:
-    """Register the ``scan`` subcommand."""
-    scan = commands.add_parser(
-        "scan",
-        help="P(FAKE) of videos with the shipped model (no training needed)",
-        description="Score video files and folders (searched recursively) with "
-        "a shipped pretrained model (default: 'general'; see the model card "
-        "in the docs), a file written by save_pretrained, or a model saved by "
-        "'fit'. Prints P(FAKE) per video. A video that cannot be read, or in "
-        "which no face is found, gets the --fallback probability and a "
-        "warning, and still gets its row. A score is a probability under the "
-        "model's training data, not a forensic verdict.",
-    )
-    scan.add_argument("videos", nargs="+", metavar="VIDEO_OR_FOLDER")
-    scan.add_argument(
+NAME = "scan"
+HELP = "P(FAKE) of videos with the shipped model (no training needed)"
+DESCRIPTION = (
+    "Score video files and folders (searched recursively) with "
+    "a shipped pretrained model (default: 'general'; see the model card "
+    "in the docs), a file written by save_pretrained, or a model saved by "
+    "'fit'. Prints P(FAKE) per video. A video that cannot be read, or in "
+    "which no face is found, gets the --fallback probability and a "
+    "warning, and still gets its row. A score is a probability under the "
+    "model's training data, not a forensic verdict."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``scan`` to its parser."""
+    parser.add_argument("videos", nargs="+", metavar="VIDEO_OR_FOLDER")
+    parser.add_argument(
         "-o",
         "--output",
         metavar="CSV",
         help="also write path,p_fake (one row per video, written atomically)",
     )
-    scan.add_argument(
+    parser.add_argument(
         "--report",
         metavar="DIR",
         help="write an HTML explanation per video and an index.html into DIR",
     )
-    scan.add_argument(
+    parser.add_argument(
         "--model",
         default="general",
         metavar="NAME_OR_FILE",
         help="shipped model name, save_pretrained JSON file or joblib model "
         "from 'fit' (default: general)",
     )
-    scan.add_argument(
+    parser.add_argument(
         "--fallback",
         type=_probability,
         default=FALLBACK,
         metavar="P",
         help=f"P(FAKE) of unreadable or face-less videos (default: {FALLBACK})",
     )
-    scan.add_argument(
+    parser.add_argument(
         "--n-jobs",
         type=_positive_int,
         default=None,
         metavar="N",
         help="videos decoded and searched for faces in parallel",
     )
-    scan.add_argument(
+    parser.add_argument(
         "--cache-dir",
         default=None,
         metavar="DIR",
         help="face store to read and fill (default: none; with --report, a "
         "temporary one, so that the reports decode no video again)",
     )
-    scan.add_argument(
+    parser.add_argument(
         "--device",
         default="auto",
         choices=("auto", "cpu", "cuda"),
         help="device of the face networks (default: auto)",
     )
-    scan.set_defaults(func=_cmd_scan)
 
 
 def _load_model(name: str, args: argparse.Namespace) -> Any:
@@ -227,7 +228,8 @@ def _write_reports(
     write_atomic(page, out / "index.html")
 
 
-def _cmd_scan(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Score videos with a shipped or saved model; print P(FAKE) per video."""
     from sklearn_deepfake.cli._utils import find_videos
 
     paths = find_videos(args.videos)

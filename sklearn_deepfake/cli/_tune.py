@@ -16,16 +16,18 @@ import warnings
 from typing import Any
 
 from sklearn_deepfake.cli._options import (
-    _FEATURE_SETS,
+    _add_data_dir_argument,
     _add_pipeline_options,
     _add_runtime_options,
     _at_least,
     _build_pipeline,
     _cache_dir,
-    _find_faces,
+    _find_training_faces,
     _load_training,
+    _positive_int,
 )
 from sklearn_deepfake.cli._utils import UsageError, atomic_dump, parse_set
+from sklearn_deepfake.pipeline import FEATURE_SETS
 
 # Same as sklearn_deepfake.model_selection.DEFAULT_STORAGE (kept here so that
 # --help does not import scikit-learn; a test checks that they agree).
@@ -33,7 +35,9 @@ _DEFAULT_STORAGE = "sqlite:///sklearn_deepfake_study.db"
 # Steps whose parameters change the faces; searched only with --tune-faces.
 _FACE_STEPS = ("FrameSampler", "FaceCropper")
 
-_HELP = """\
+NAME = "tune"
+HELP = "search the default pipeline's parameters with Optuna (resumable)"
+DESCRIPTION = """\
 Search the parameters of make_default_pipeline with Optuna on DATA_DIR (DFDC
 layout with metadata.json, or real/ + fake/ subfolders). Each trial scores
 one set of parameters by grouped cross-validation (a fake and its source never
@@ -48,51 +52,41 @@ probability clipping) on faces found once; --tune-faces also searches the
 frames per video, the crop size and margin. Parameters given with --set stay
 fixed."""
 
-__all__ = ["add_subparser"]
+__all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 
-def add_subparser(commands: Any) -> None:
-    """Register ``tune`` on the ``sklearn-deepfake`` subcommand parsers."""
-    tune = commands.add_parser(
-        "tune",
-        help="search the default pipeline's parameters with Optuna (resumable)",
-        description=_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    tune.add_argument(
-        "data_dir",
-        metavar="DATA_DIR",
-        help="DFDC root (metadata.json) or a folder with real/ and fake/ subfolders",
-    )
-    tune.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``tune`` to its parser."""
+    _add_data_dir_argument(parser)
+    parser.add_argument(
         "--trials",
-        type=_at_least(1),
+        type=_positive_int,
         default=20,
         metavar="N",
         help="finished trials wanted in the study, earlier runs included (default: 20)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--storage",
         default=_DEFAULT_STORAGE,
         metavar="URL",
         help=f"Optuna storage URL (default: {_DEFAULT_STORAGE}, a file in the "
         "current folder)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--study-name",
         default=None,
         metavar="NAME",
         help="study to create or resume (default: derived from DATA_DIR and the "
         "options, so the same command resumes the same study)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--timeout",
         type=float,
         default=None,
         metavar="S",
         help="stop starting new trials after S seconds",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--cv",
         type=_at_least(2),
         default=5,
@@ -100,33 +94,32 @@ def add_subparser(commands: Any) -> None:
         help="grouped cross-validation folds per trial, at most the number of "
         "groups (default: 5)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "-o",
         "--output",
         default=None,
         metavar="MODEL",
         help="refit the best parameters on all videos and save the model here",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--features",
-        choices=_FEATURE_SETS,
+        choices=FEATURE_SETS,
         default=None,
         help="per-frame features (default: the preset's: context for "
         "'default', context+mtcnn+shape+noise for 'swap'; the self-blended "
         "preset has no feature step and rejects this option)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--tune-faces",
         action="store_true",
         help="also search frames per video, crop size and margin (the faces are "
         "extracted again for each new value)",
     )
-    tune.add_argument(
+    parser.add_argument(
         "--seed", type=int, default=None, help="seed of the Optuna sampler"
     )
-    _add_pipeline_options(tune)
-    _add_runtime_options(tune, "auto")
-    tune.set_defaults(func=_cmd_tune)
+    _add_pipeline_options(parser)
+    _add_runtime_options(parser, "auto")
 
 
 def _study_name(args: argparse.Namespace, k: int) -> str:
@@ -172,7 +165,7 @@ def _fmt(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-def _cmd_tune(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Tune the default pipeline on a labelled folder; maybe save the best."""
     import numpy as np
 
@@ -180,24 +173,20 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
     cache_dir = _cache_dir(args)
     pipe = _build_pipeline(args, cache_dir)
-    data = _load_training(args.data_dir)
-    paths, y, groups = list(data.paths), np.asarray(data.target), data.groups
-    if len(np.unique(y)) < 2:
-        raise ValueError(f"{args.data_dir} holds only one class; tune needs both")
+    training = _load_training(args.data_dir, "tune")
+    paths, y, groups = training
     n_groups = len(np.unique(groups))
     k = min(args.cv, n_groups)
     if k < 2:
         raise UsageError(f"{args.data_dir} has {n_groups} group(s); tune needs 2")
-    print(
-        f"{len(paths)} training videos ({int(y.sum())} fake, {n_groups} groups) "
-        f"from {args.data_dir}"
-    )
     t0 = time.perf_counter()
-    if cache_dir is not None:
-        print("Finding faces:")
-        _find_faces(pipe, paths, cache_dir)
-    else:
-        print("--no-cache: every trial and fold finds the faces again")
+    _find_training_faces(
+        pipe,
+        args.data_dir,
+        training,
+        cache_dir,
+        "--no-cache: every trial and fold finds the faces again",
+    )
     study_name = args.study_name or _study_name(args, k)
     what = "all steps" if args.tune_faces else "the head (faces fixed)"
     print(

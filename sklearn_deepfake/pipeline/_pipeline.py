@@ -13,6 +13,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_deepfake.utils._routing import _request_groups
 
+#: Per-frame feature sets of :func:`make_default_pipeline` (its ``features``);
+#: also the choices of the command line's ``--features``.
 FEATURE_SETS = (
     "context",
     "spectrum",
@@ -27,7 +29,8 @@ FEATURE_SETS = (
     "context+identity",
 )
 
-#: Named recipes of :func:`make_default_pipeline` (see its ``preset``).
+#: Named recipes of :func:`make_default_pipeline` (see its ``preset``); also
+#: the choices of the command line's ``--preset``.
 PRESETS = ("default", "swap", "self-blended", "dfdc", "general")
 
 #: Crop sizes of the ``dfdc`` preset's backbones: the 1st-place

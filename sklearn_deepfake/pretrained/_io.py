@@ -269,9 +269,12 @@ def load_pretrained(
     # label-free steps: their fit only validates parameters and builds networks
     steps["facecropper"].fit(None)
     steps["features"].fit([])
-    for a, v in record["temporalpooling"].items():
+    # A fit on one placeholder row checks the pooling's parameters and sets up
+    # what it derives from them; the learned values are then the file's.
+    learned = record["temporalpooling"]
+    pooling.fit(np.zeros((1, learned["n_features_in_"])))
+    for a, v in learned.items():
         setattr(pooling, a, v)
-    pooling._validate_params()
     for a, v in record["standardscaler"].items():
         setattr(scaler, a, v)
     lr_rec = record["logisticregression"]
