@@ -8,17 +8,22 @@ highest layer of estimators: it only assembles the steps defined in
 ``calibration`` and ``ensemble``.
 """
 
-from sklearn_deepfake.pipeline._fusion import (
-    FUSION_BRANCHES,
-    STACK_BRANCHES,
-    make_fusion_pipeline,
-    make_fusion_stack,
-)
-from sklearn_deepfake.pipeline._pipeline import (
-    FEATURE_SETS,
-    PRESETS,
-    make_default_pipeline,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sklearn_deepfake.pipeline._names import FEATURE_SETS, PRESETS
+
+# The factories import scikit-learn and the steps; they load on first use so
+# that the command line can read PRESETS and FEATURE_SETS at once.
+_LAZY = {
+    "FUSION_BRANCHES": "sklearn_deepfake.pipeline._fusion",
+    "STACK_BRANCHES": "sklearn_deepfake.pipeline._fusion",
+    "make_fusion_pipeline": "sklearn_deepfake.pipeline._fusion",
+    "make_fusion_stack": "sklearn_deepfake.pipeline._fusion",
+    "make_default_pipeline": "sklearn_deepfake.pipeline._pipeline",
+}
 
 __all__ = [
     "FEATURE_SETS",
@@ -29,3 +34,15 @@ __all__ = [
     "make_fusion_pipeline",
     "make_fusion_stack",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(
+        f"module 'sklearn_deepfake.pipeline' has no attribute {name!r}"
+    )
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -11,27 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_deepfake.pipeline._names import FEATURE_SETS, PRESETS
 from sklearn_deepfake.utils._routing import _request_groups
-
-#: Per-frame feature sets of :func:`make_default_pipeline` (its ``features``);
-#: also the choices of the command line's ``--features``.
-FEATURE_SETS = (
-    "context",
-    "spectrum",
-    "context+spectrum",
-    "context+mtcnn",
-    "context+mtcnn+shape",
-    "context+mtcnn+shape+noise",
-    "cnn",
-    "facerec",
-    "identity",
-    "facerec+identity",
-    "context+identity",
-)
-
-#: Named recipes of :func:`make_default_pipeline` (see its ``preset``); also
-#: the choices of the command line's ``--preset``.
-PRESETS = ("default", "swap", "self-blended", "dfdc", "general")
 
 #: Crop sizes of the ``dfdc`` preset's backbones: the 1st-place
 #: EfficientNet-B7 (Noisy Student) at 380 px, the 5th place's SE-ResNeXt50
