@@ -1018,18 +1018,7 @@ class LazyFaceTracks(FaceTracks):
         return self.n_rows
 
     def crops_at(self, rows: Any) -> np.ndarray:
-        """Return the crops of ``rows``, reading (or decoding) only those rows.
-
-        Parameters
-        ----------
-        rows : array-like of int or bool
-            Which rows.
-
-        Returns
-        -------
-        crops : ndarray of uint8, shape (n_selected, size, size, 3)
-            The selected crops.
-        """
+        """Return the crops of ``rows``, reading (or decoding) only those rows."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             if rows.shape != (self.n_rows,):
@@ -1069,30 +1058,6 @@ class LazyFaceTracks(FaceTracks):
         """Return the whole record in memory (every checksum verified)."""
         return _read_tracks(self.record)
 
-    def select(self, rows: Any) -> FaceTracks:
-        """Return an in-memory record restricted to ``rows``."""
-        rows = np.asarray(rows)
-        if rows.dtype != bool:
-            mask = np.zeros(len(self), dtype=bool)
-            mask[rows] = True
-            rows = mask
-        small = self.load_without_crops()
-        found = np.zeros(len(small["frame_indices"]), dtype=bool)
-        found[small["frame_pos"][rows]] = True
-        small["face_found"] = found
-        return FaceTracks(
-            path=self.path,
-            crops=self.crops_at(rows),
-            **{
-                k: (v if k in ("frame_indices", "face_found") else v[rows])
-                for k, v in small.items()
-            },
-            frame_size=self.frame_size,
-            fps=self.fps,
-            error=self.error,
-            meta=dict(self.meta),
-        )
-
     def load_without_crops(self) -> dict[str, np.ndarray]:
         """Return every array but the crops, read in one open of the record."""
         record = self.record
@@ -1103,6 +1068,8 @@ class LazyFaceTracks(FaceTracks):
                 for name in _ARRAYS
                 if name != "crops"
             }
+
+    _arrays_without_crops = load_without_crops  # what FaceTracks.select reads
 
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""
