@@ -420,6 +420,9 @@ class FaceStore:
     >>> tracks = FaceCropper(size=32, cache_dir=store).fit_transform(plans)
     >>> type(tracks[0]).__name__, len(store), tracks[0].crops.shape
     ('LazyFaceTracks', 2, (4, 32, 32, 3))
+    >>> t = tracks[0]  # no I/O for the length and crop size
+    >>> len(t), t.crop_size, t.boxes.shape, t.crops_at([0, 2]).shape
+    (4, 32, (4, 4), (2, 32, 32, 3))
     """
 
     def __init__(
@@ -863,18 +866,9 @@ class LazyFaceTracks(FaceTracks):
     meta : dict, default=None
         Free-form bookkeeping, as in FaceTracks.
 
-    Examples
+    See Also
     --------
-    >>> import tempfile
-    >>> from sklearn_deepfake.datasets import make_face_videos
-    >>> from sklearn_deepfake.faces import FaceCropper, FaceStore
-    >>> from sklearn_deepfake.video import FrameSampler
-    >>> paths = make_face_videos(n_videos=1, n_frames=8, random_state=0).paths
-    >>> plans = FrameSampler(n_frames=4).fit_transform(paths)
-    >>> cropper = FaceCropper(size=32, cache_dir=FaceStore(tempfile.mkdtemp()))
-    >>> (t,) = cropper.fit_transform(plans)
-    >>> len(t), t.crop_size, t.boxes.shape, t.crops_at([0, 2]).shape
-    (4, 32, (4, 4), (2, 32, 32, 3))
+    FaceStore : Its example reads such records.
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
