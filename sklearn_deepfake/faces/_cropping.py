@@ -560,8 +560,8 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
             near = detect_near(net, frames[pos], box, **kw)
             if not len(near):
                 return self._detect(net, frames, [pos], scale)[pos]
-            best = int(np.argmax(iou(box[None], near.boxes)[0]))
-            if boxes and iou(near.boxes[best][None], np.stack(boxes)).max() > 0.5:
+            best = _pick_near(near, box, np.reshape(boxes, (-1, 4)))
+            if best is None:
                 continue  # two previous boxes found the same face
             boxes.append(near.boxes[best])
             probs.append(near.probs[best])
@@ -649,13 +649,12 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
                 near = detect_near(net, frames[p], ref, **kw)
                 if not len(near):
                     continue
-                best = int(np.argmax(iou(ref[None], near.boxes)[0]))
-                new = near.boxes[best]
-                if len(dets[p]) and iou(new[None], dets[p].boxes).max() > 0.5:
+                best = _pick_near(near, ref, dets[p].boxes)
+                if best is None:
                     continue  # already there (linked to another track)
                 d = dets[p]
                 dets[p] = Detections(
-                    np.concatenate([d.boxes, new[None]]),
+                    np.concatenate([d.boxes, near.boxes[best : best + 1]]),
                     np.concatenate([d.probs, near.probs[best : best + 1]]),
                     np.concatenate([d.landmarks, near.landmarks[best : best + 1]]),
                 )
@@ -724,6 +723,18 @@ def _shrink_to_faces(scale: float, found: Detections) -> float:
         found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1]
     ).min()
     return float(min(scale, AUTO_FACE_SIDE / max(side, 1.0)))
+
+
+def _pick_near(near: Detections, ref: np.ndarray, known: np.ndarray) -> int | None:
+    """Row of ``near`` that overlaps ``ref`` most; None if ``known`` has it.
+
+    A face counts as known when its box overlaps one of ``known`` (boxes of
+    shape (n, 4)) by an IoU above 0.5.
+    """
+    best = int(np.argmax(iou(ref[None], near.boxes)[0]))
+    if len(known) and iou(near.boxes[best][None], known).max() > 0.5:
+        return None
+    return best
 
 
 def _warn_no_face(path: str, n_frames: int) -> None:
