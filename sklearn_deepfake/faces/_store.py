@@ -868,7 +868,7 @@ class LazyFaceTracks(FaceTracks):
 
     See Also
     --------
-    FaceStore : Its example reads such records.
+    sklearn_deepfake.faces.FaceStore : Its example reads such records.
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
