@@ -100,3 +100,12 @@ def test_input_size_resizes_crops():
     assert ext.transform([_video(size=32)])[0].shape == (3, 512)
     with pytest.raises(ValueError, match="input_size"):
         CNNFeatureExtractor("resnet18", input_size=3).fit()
+
+
+def test_feature_names_name_each_column_and_set_output_is_not_offered():
+    ext = CNNFeatureExtractor("resnet18", device="cpu").fit()
+    names = ext.get_feature_names_out()
+    assert names.dtype == object
+    assert names.tolist() == [f"resnet18_{i}" for i in range(ext.n_features_out_)]
+    assert ext.transform([_video()])[0].shape[1] == len(names)
+    assert not hasattr(ext, "set_output")  # ragged output is never wrapped

@@ -193,7 +193,11 @@ def test_face_recognition_embeddings_weights_and_random_init(tmp_path):
 @pytest.mark.parametrize(
     ("params", "err", "match"),
     [
-        ({"parts": "face"}, ValueError, "parts must be a tuple"),
+        (
+            {"parts": "face"},
+            ValueError,
+            "'parts' parameter of FaceRecognitionEmbeddings",
+        ),
         ({"parts": ()}, ValueError, "non-empty tuple"),
         ({"parts": ("face", "face")}, ValueError, "distinct"),
         ({"parts": ("nose",)}, ValueError, "distinct names"),

@@ -37,7 +37,12 @@ def test_identity_cues_transformer_keeps_one_array_per_video():
     out = _IdentityCues(descriptor=True).fit(X).transform(X)
     assert [a.shape for a in out] == [(3, 137), (0, 137)]
     np.testing.assert_allclose(out[0][:, :128], X[0][:, :128], rtol=1e-6)
+    cues = _IdentityCues(descriptor=True).fit(X)
+    names = cues.get_feature_names_out()
+    assert names.tolist() == [f"face_{i}" for i in range(128)] + list(IDENTITY_CUES)
+    assert len(names) == cues.n_features_out_
+    assert not hasattr(cues, "set_output")
     with pytest.raises(ValueError, match="video 0"):
         _IdentityCues().fit(X).transform([np.zeros((1, 5))])
-    with pytest.raises(ValueError, match="descriptor must be a bool"):
+    with pytest.raises(ValueError, match="'descriptor' parameter of _IdentityCues"):
         _IdentityCues(descriptor="yes").fit(X)

@@ -198,7 +198,7 @@ def test_face_cropper_pairs_metadata_in_a_pipeline(dfdc5, count_detection):
 
 
 def test_face_cropper_pairs_invalid():
-    with pytest.raises(ValueError, match="pairs must be"):
+    with pytest.raises(ValueError, match="'pairs' parameter of FaceCropper must be"):
         FaceCropper(pairs="original").fit()
 
 

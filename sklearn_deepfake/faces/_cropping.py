@@ -8,8 +8,7 @@ import queue
 import threading
 import warnings
 from itertools import pairwise
-from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -35,10 +34,18 @@ from sklearn_deepfake.faces._tracking import (
 )
 from sklearn_deepfake.utils._device import resolve_device
 from sklearn_deepfake.utils._parallel import check_scheduler, map_videos
+from sklearn_deepfake.utils._param_validation import (
+    HasMethods,
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks, FramePlan, check_per_video
 
 
-class FaceCropper(TransformerMixin, BaseEstimator):
+class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     """Detect faces with MTCNN and return the face tracks of each video.
 
     For each video, the frames of its :class:`~sklearn_deepfake.utils.FramePlan`
@@ -239,6 +246,59 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         self.pairs = pairs
         self.verbose = verbose
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "size": [Interval(Integral, 8, None, closed="left")],
+        "margin": [Interval(Real, 0, None, closed="left")],
+        "clip_box": [StrOptions({"frame", "track"})],
+        "max_faces": [Interval(Integral, 1, None, closed="left")],
+        "min_face_size": [Interval(Real, 0, None, closed="left")],
+        "min_confidence": [Interval(Real, 0, 1, closed="both")],
+        "thresholds": ["array-like"],
+        "detect_scale": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
+        "detect_every": [Interval(Integral, 1, None, closed="left")],
+        "full_every": [Interval(Integral, 1, None, closed="left")],
+        "iou_threshold": [Interval(Real, 0, 1, closed="right")],
+        "smooth": [Interval(Integral, 1, None, closed="left")],
+        "min_track_fraction": [Interval(Real, 0, 1, closed="both")],
+        "backend": [StrOptions({"auto", "pyav", "opencv"})],
+        "max_size": [Interval(Integral, 64, None, closed="left"), None],
+        # a str or a torch.device, checked by resolve_device in fit (torch is
+        # not imported before then)
+        "device": "no_validation",
+        "cache_dir": [str, os.PathLike, FaceStore, None],
+        "n_jobs": [Integral, None],
+        "scheduler": [
+            Interval(Integral, 1, None, closed="left"),
+            str,
+            HasMethods(["submit"]),
+            None,
+        ],
+        "pairs": [StrOptions({"metadata"}), None],
+        "verbose": ["verbose"],
+    }
+
+    def _check_params(self) -> None:
+        thresholds = tuple(self.thresholds)
+        if len(thresholds) != 3 or not all(0 <= float(t) <= 1 for t in thresholds):
+            raise ValueError(
+                f"thresholds must be 3 floats in [0, 1], got {self.thresholds!r}."
+            )
+        check_scheduler(self.scheduler)
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"size": 32, "device": "cpu", "n_jobs": 1}
+
+    @classmethod
+    def _search_space(cls, trial: Any, prefix: str) -> dict[str, Any]:
+        """Default Optuna space: crop margin and size."""
+        margin, size = f"{prefix}margin", f"{prefix}size"
+        return {
+            margin: trial.suggest_float(margin, 0.1, 0.5, step=0.1),
+            size: trial.suggest_categorical(size, [64, 128, 224]),
+        }
+
     # ------------------------------------------------------------------ API
     def fit(self, X: Any = None, y: Any = None) -> FaceCropper:
         """Validate the parameters and resolve the device.
@@ -318,80 +378,6 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------ internals
-    def _validate_params(self) -> None:
-        def check(name: str, ok: bool, what: str) -> None:
-            if not ok:
-                raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}.")
-
-        def is_int(v: Any) -> bool:
-            return isinstance(v, Integral) and not isinstance(v, bool)
-
-        check("size", is_int(self.size) and self.size >= 8, "an int >= 8")
-        check(
-            "margin", isinstance(self.margin, Real) and self.margin >= 0, "a float >= 0"
-        )
-        check("clip_box", self.clip_box in ("frame", "track"), "'frame' or 'track'")
-        check(
-            "max_faces", is_int(self.max_faces) and self.max_faces >= 1, "an int >= 1"
-        )
-        check(
-            "min_face_size",
-            isinstance(self.min_face_size, Real) and self.min_face_size >= 0,
-            "a number >= 0",
-        )
-        check(
-            "min_confidence",
-            isinstance(self.min_confidence, Real) and 0 <= self.min_confidence <= 1,
-            "a float in [0, 1]",
-        )
-        check(
-            "thresholds",
-            len(tuple(self.thresholds)) == 3
-            and all(0 <= float(t) <= 1 for t in self.thresholds),
-            "3 floats in [0, 1]",
-        )
-        check(
-            "detect_scale",
-            self.detect_scale == "auto"
-            or (isinstance(self.detect_scale, Real) and 0 < self.detect_scale <= 1),
-            "'auto' or a float in (0, 1]",
-        )
-        check(
-            "detect_every",
-            is_int(self.detect_every) and self.detect_every >= 1,
-            "an int >= 1",
-        )
-        check(
-            "full_every",
-            is_int(self.full_every) and self.full_every >= 1,
-            "an int >= 1",
-        )
-        check(
-            "iou_threshold",
-            isinstance(self.iou_threshold, Real) and 0 < self.iou_threshold <= 1,
-            "a float in (0, 1]",
-        )
-        check("smooth", is_int(self.smooth) and self.smooth >= 1, "an int >= 1")
-        check(
-            "min_track_fraction",
-            isinstance(self.min_track_fraction, Real)
-            and 0 <= self.min_track_fraction <= 1,
-            "a float in [0, 1]",
-        )
-        check(
-            "backend",
-            self.backend in ("auto", "pyav", "opencv"),
-            "'auto', 'pyav' or 'opencv'",
-        )
-        check(
-            "max_size",
-            self.max_size is None or (is_int(self.max_size) and self.max_size >= 64),
-            "None or an int >= 64",
-        )
-        check("pairs", self.pairs in ("metadata", None), "'metadata' or None")
-        check("verbose", is_int(self.verbose), "an int")
-        check_scheduler(self.scheduler)
-
     def _crop_safe(self, plan: FramePlan) -> FaceTracks:
         """Never let one video end a batch: any failure gives a flagged record."""
         try:
@@ -574,8 +560,8 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             near = detect_near(net, frames[pos], box, **kw)
             if not len(near):
                 return self._detect(net, frames, [pos], scale)[pos]
-            best = int(np.argmax(iou(box[None], near.boxes)[0]))
-            if boxes and iou(near.boxes[best][None], np.stack(boxes)).max() > 0.5:
+            best = _pick_near(near, box, np.reshape(boxes, (-1, 4)))
+            if best is None:
                 continue  # two previous boxes found the same face
             boxes.append(near.boxes[best])
             probs.append(near.probs[best])
@@ -663,13 +649,12 @@ class FaceCropper(TransformerMixin, BaseEstimator):
                 near = detect_near(net, frames[p], ref, **kw)
                 if not len(near):
                     continue
-                best = int(np.argmax(iou(ref[None], near.boxes)[0]))
-                new = near.boxes[best]
-                if len(dets[p]) and iou(new[None], dets[p].boxes).max() > 0.5:
+                best = _pick_near(near, ref, dets[p].boxes)
+                if best is None:
                     continue  # already there (linked to another track)
                 d = dets[p]
                 dets[p] = Detections(
-                    np.concatenate([d.boxes, new[None]]),
+                    np.concatenate([d.boxes, near.boxes[best : best + 1]]),
                     np.concatenate([d.probs, near.probs[best : best + 1]]),
                     np.concatenate([d.landmarks, near.landmarks[best : best + 1]]),
                 )
@@ -738,6 +723,18 @@ def _shrink_to_faces(scale: float, found: Detections) -> float:
         found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1]
     ).min()
     return float(min(scale, AUTO_FACE_SIDE / max(side, 1.0)))
+
+
+def _pick_near(near: Detections, ref: np.ndarray, known: np.ndarray) -> int | None:
+    """Row of ``near`` that overlaps ``ref`` most; None if ``known`` has it.
+
+    A face counts as known when its box overlaps one of ``known`` (boxes of
+    shape (n, 4)) by an IoU above 0.5.
+    """
+    best = int(np.argmax(iou(ref[None], near.boxes)[0]))
+    if len(known) and iou(near.boxes[best][None], known).max() > 0.5:
+        return None
+    return best
 
 
 def _warn_no_face(path: str, n_frames: int) -> None:

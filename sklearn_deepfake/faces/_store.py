@@ -420,6 +420,9 @@ class FaceStore:
     >>> tracks = FaceCropper(size=32, cache_dir=store).fit_transform(plans)
     >>> type(tracks[0]).__name__, len(store), tracks[0].crops.shape
     ('LazyFaceTracks', 2, (4, 32, 32, 3))
+    >>> t = tracks[0]  # no I/O for the length and crop size
+    >>> len(t), t.crop_size, t.boxes.shape, t.crops_at([0, 2]).shape
+    (4, 32, (4, 4), (2, 32, 32, 3))
     """
 
     def __init__(
@@ -863,18 +866,9 @@ class LazyFaceTracks(FaceTracks):
     meta : dict, default=None
         Free-form bookkeeping, as in FaceTracks.
 
-    Examples
+    See Also
     --------
-    >>> import tempfile
-    >>> from sklearn_deepfake.datasets import make_face_videos
-    >>> from sklearn_deepfake.faces import FaceCropper, FaceStore
-    >>> from sklearn_deepfake.video import FrameSampler
-    >>> paths = make_face_videos(n_videos=1, n_frames=8, random_state=0).paths
-    >>> plans = FrameSampler(n_frames=4).fit_transform(paths)
-    >>> cropper = FaceCropper(size=32, cache_dir=FaceStore(tempfile.mkdtemp()))
-    >>> (t,) = cropper.fit_transform(plans)
-    >>> len(t), t.crop_size, t.boxes.shape, t.crops_at([0, 2]).shape
-    (4, 32, (4, 4), (2, 32, 32, 3))
+    sklearn_deepfake.faces.FaceStore : Its example reads such records.
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -1018,18 +1012,7 @@ class LazyFaceTracks(FaceTracks):
         return self.n_rows
 
     def crops_at(self, rows: Any) -> np.ndarray:
-        """Return the crops of ``rows``, reading (or decoding) only those rows.
-
-        Parameters
-        ----------
-        rows : array-like of int or bool
-            Which rows.
-
-        Returns
-        -------
-        crops : ndarray of uint8, shape (n_selected, size, size, 3)
-            The selected crops.
-        """
+        """Return the crops of ``rows``, reading (or decoding) only those rows."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             if rows.shape != (self.n_rows,):
@@ -1069,30 +1052,6 @@ class LazyFaceTracks(FaceTracks):
         """Return the whole record in memory (every checksum verified)."""
         return _read_tracks(self.record)
 
-    def select(self, rows: Any) -> FaceTracks:
-        """Return an in-memory record restricted to ``rows``."""
-        rows = np.asarray(rows)
-        if rows.dtype != bool:
-            mask = np.zeros(len(self), dtype=bool)
-            mask[rows] = True
-            rows = mask
-        small = self.load_without_crops()
-        found = np.zeros(len(small["frame_indices"]), dtype=bool)
-        found[small["frame_pos"][rows]] = True
-        small["face_found"] = found
-        return FaceTracks(
-            path=self.path,
-            crops=self.crops_at(rows),
-            **{
-                k: (v if k in ("frame_indices", "face_found") else v[rows])
-                for k, v in small.items()
-            },
-            frame_size=self.frame_size,
-            fps=self.fps,
-            error=self.error,
-            meta=dict(self.meta),
-        )
-
     def load_without_crops(self) -> dict[str, np.ndarray]:
         """Return every array but the crops, read in one open of the record."""
         record = self.record
@@ -1103,6 +1062,8 @@ class LazyFaceTracks(FaceTracks):
                 for name in _ARRAYS
                 if name != "crops"
             }
+
+    _arrays_without_crops = load_without_crops  # what FaceTracks.select reads
 
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""

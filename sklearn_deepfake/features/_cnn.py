@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from numbers import Integral
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -20,6 +19,11 @@ from sklearn_deepfake.features._weights import (
     packaged_weights_file,
 )
 from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 
@@ -135,7 +139,9 @@ def _load_weights_or_warn(
     return model
 
 
-class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
+class CNNFeatureExtractor(
+    ParamsValidationMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Per-frame embeddings of face crops from a timm backbone.
 
     Each video's ``crops`` (uint8 RGB) are resized to ``input_size``,
@@ -222,6 +228,8 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
     ...     ext = CNNFeatureExtractor("resnet18", device="cpu").fit([video])
     >>> [f.shape for f in ext.transform([video, FaceTracks.empty("b.mp4", 32)])]
     [(3, 512), (0, 512)]
+    >>> ext.get_feature_names_out()[:2].tolist()
+    ['resnet18_0', 'resnet18_1']
     """
 
     def __init__(
@@ -251,6 +259,33 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "backbone": [str],
+        "pretrained": ["boolean"],
+        "weights": [str, os.PathLike, None],
+        "input_size": [Interval(Integral, 8, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        # a str or a torch.device, checked by resolve_device in fit (torch is
+        # not imported before then)
+        "device": "no_validation",
+        "amp": ["boolean"],
+        "channels_last": ["boolean"],
+        "pickle_weights": ["boolean"],
+        "random_state": [Interval(Integral, None, None, closed="neither"), None],
+        "verbose": ["verbose"],
+    }
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {
+            "backbone": "resnet18",
+            "input_size": 32,
+            "batch_size": 8,
+            "device": "cpu",
+            "random_state": 0,
+        }
+
     def fit(self, X: Any = None, y: Any = None) -> CNNFeatureExtractor:
         """Build the backbone (nothing is trained).
 
@@ -266,21 +301,7 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
-        if not isinstance(self.backbone, str):
-            raise ValueError(
-                "backbone must be a timm model name or one of "
-                f"{sorted(FACE_BACKBONES)}, got {self.backbone!r}."
-            )
-        for name in ("batch_size",):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
-        if self.input_size is not None and (
-            not isinstance(self.input_size, Integral) or self.input_size < 8
-        ):
-            raise ValueError(
-                f"input_size must be None or an int >= 8, got {self.input_size!r}."
-            )
+        self._validate_params()
         self.device_ = resolve_device(self.device)
         self._build(None)
         return self
@@ -328,6 +349,23 @@ class CNNFeatureExtractor(TransformerMixin, BaseEstimator):
 
             X = tqdm(X, desc="embeddings", unit="video")
         return [self._embed(t.crops) for t in X]
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Return the names of the columns of each video's embeddings.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the input is not a table).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``"<backbone>_0"`` ... ``"<backbone>_{D-1}"``.
+        """
+        check_is_fitted(self)
+        names = [f"{self.backbone}_{i}" for i in range(self.n_features_out_)]
+        return np.asarray(names, dtype=object)
 
     def _embed(self, crops: np.ndarray) -> np.ndarray:
         import torch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from itertools import combinations
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -13,6 +13,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = ["FaceRecognitionEmbeddings", "align_face_chips", "identity_cues"]
@@ -189,7 +194,11 @@ def _network(pretrained: bool, weights: Any) -> Any:
     return _MODULES[key]
 
 
-class FaceRecognitionEmbeddings(_PerFrameFeatures):
+# ParamsValidationMixin is listed until _PerFrameFeatures inherits it; then it
+# must go (a base listed before a class that derives from it is an MRO error).
+class FaceRecognitionEmbeddings(
+    ParamsValidationMixin, _PerFrameFeatures, auto_wrap_output_keys=None
+):
     """dlib's 128-d face-recognition descriptor of each face, and identity cues.
 
     dlib's face-recognition ResNet (``dlib_face_recognition_resnet_model_v1``,
@@ -269,13 +278,19 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
         self.batch_size = batch_size
         self.device = device
 
-    def _validate_params(self) -> None:
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "parts": [tuple, list],
+        "identity": ["boolean"],
+        "pretrained": ["boolean"],
+        "weights": [str, os.PathLike, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        # a str or a torch.device, checked by resolve_device in transform
+        # (torch is not imported before then)
+        "device": "no_validation",
+    }
+
+    def _check_params(self) -> None:
         parts = self.parts
-        if isinstance(parts, str) or not isinstance(parts, (tuple, list)):
-            raise ValueError(
-                f"parts must be a tuple of {PARTS}, got {parts!r} "
-                "(write ('face',) for one part)."
-            )
         if (
             not parts
             or any(p not in PARTS for p in parts)
@@ -285,16 +300,13 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
                 f"parts must be a non-empty tuple of distinct names from {PARTS}, "
                 f"got {parts!r}."
             )
-        if (
-            isinstance(self.batch_size, bool)
-            or not isinstance(self.batch_size, (int, np.integer))
-            or self.batch_size < 1
-        ):
-            raise ValueError(
-                f"batch_size must be an int >= 1, got {self.batch_size!r}."
-            )
         if self.weights is not None and not os.path.isfile(os.fspath(self.weights)):
             raise FileNotFoundError(f"weights file not found: {self.weights}")
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"parts": ("face", "outer"), "batch_size": 4}
 
     def _names(self) -> list[str]:
         names = [f"{p}_{i}" for p in self.parts for i in range(128)]
@@ -420,7 +432,9 @@ IDENTITY_CUES = (
 )
 
 
-class _IdentityCues(TransformerMixin, BaseEstimator):
+class _IdentityCues(
+    ParamsValidationMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Per-video :func:`identity_cues` of three-part dlib descriptors.
 
     Input: the output of ``FaceRecognitionEmbeddings(parts=("face", "inner",
@@ -434,28 +448,21 @@ class _IdentityCues(TransformerMixin, BaseEstimator):
         Keep the whole-face descriptor columns.
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"descriptor": ["boolean"]}
+
     def __init__(self, descriptor: bool = False) -> None:
         self.descriptor = descriptor
 
     def fit(self, X: Any, y: Any = None) -> _IdentityCues:
-        """Check the parameters; learn nothing.
-
-        Parameters
-        ----------
-        X : list of ndarray
-            Ignored.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
-        """
-        if not isinstance(self.descriptor, (bool, np.bool_)):
-            raise ValueError(f"descriptor must be a bool, got {self.descriptor!r}.")
-        self.n_features_out_ = len(IDENTITY_CUES) + 128 * bool(self.descriptor)
+        """Check the parameters and count the output columns; ``X`` is unused."""
+        self._validate_params()
+        self.n_features_out_ = len(self.get_feature_names_out())
         return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output columns (``input_features`` is ignored)."""
+        names = [f"face_{i}" for i in range(128)] if self.descriptor else []
+        return np.asarray([*names, *IDENTITY_CUES], dtype=object)
 
     def transform(self, X: Any) -> list[np.ndarray]:
         """Identity cues of every video.

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
 from sklearn_deepfake.utils._device import torch_threads
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    StrOptions,
+)
 
 #: Network -> (input side, hooked layer, embedding width).
 _NETS = {"rnet": (24, "dense4", 128), "onet": (48, "dense5", 256)}
 
 
-class MTCNNEmbeddings(_PerFrameFeatures):
+# ParamsValidationMixin is listed until _PerFrameFeatures inherits it; then it
+# must go (a base listed before a class that derives from it is an MRO error).
+class MTCNNEmbeddings(
+    ParamsValidationMixin, _PerFrameFeatures, auto_wrap_output_keys=None
+):
     """Embeddings of each face from MTCNN's refinement networks.
 
     MTCNN's second and third stages, RNet (24 x 24 input) and ONet
@@ -72,17 +82,15 @@ class MTCNNEmbeddings(_PerFrameFeatures):
         self.net = net
         self.batch_size = batch_size
 
-    def _validate_params(self) -> None:
-        if self.net not in _NETS:
-            raise ValueError(f"net must be one of {sorted(_NETS)}, got {self.net!r}.")
-        if (
-            isinstance(self.batch_size, bool)
-            or not isinstance(self.batch_size, (int, np.integer))
-            or self.batch_size < 1
-        ):
-            raise ValueError(
-                f"batch_size must be an int >= 1, got {self.batch_size!r}."
-            )
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "net": [StrOptions(set(_NETS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"batch_size": 8}
 
     def _names(self) -> list[str]:
         return [f"{self.net}_{i}" for i in range(_NETS[self.net][2])]

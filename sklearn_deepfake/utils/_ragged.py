@@ -331,25 +331,36 @@ class FaceTracks:
             mask = np.zeros(len(self), dtype=bool)
             mask[rows] = True
             rows = mask
-        found = np.zeros(len(self.frame_indices), dtype=bool)
-        found[self.frame_pos[rows]] = True
+        arrays = self._arrays_without_crops()
+        found = np.zeros(len(arrays["frame_indices"]), dtype=bool)
+        found[arrays["frame_pos"][rows]] = True
+        per_frame = ("frame_indices", "face_found")
         return FaceTracks(
             path=self.path,
-            frame_indices=self.frame_indices,
+            frame_indices=arrays["frame_indices"],
             face_found=found,
-            crops=self.crops[rows],
-            boxes=self.boxes[rows],
-            crop_boxes=self.crop_boxes[rows],
-            probs=self.probs[rows],
-            landmarks=self.landmarks[rows],
-            track_ids=self.track_ids[rows],
-            frame_pos=self.frame_pos[rows],
-            detected=self.detected[rows],
+            crops=self.crops_at(rows),
+            **{k: v[rows] for k, v in arrays.items() if k not in per_frame},
             frame_size=self.frame_size,
             fps=self.fps,
             error=self.error,
             meta=dict(self.meta),
         )
+
+    def _arrays_without_crops(self) -> dict[str, np.ndarray]:
+        """Every array but the crops (a stored record reads them in one go)."""
+        names = (
+            "frame_indices",
+            "face_found",
+            "boxes",
+            "crop_boxes",
+            "probs",
+            "landmarks",
+            "track_ids",
+            "frame_pos",
+            "detected",
+        )
+        return {name: getattr(self, name) for name in names}
 
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""

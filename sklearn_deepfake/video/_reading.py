@@ -610,20 +610,11 @@ def iter_frames(
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> import av, numpy as np
+    >>> from sklearn_deepfake.datasets import make_face_videos
     >>> from sklearn_deepfake.video import iter_frames
-    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.mp4")
-    >>> with av.open(path, "w") as out:
-    ...     stream = out.add_stream("libx264", rate=10)
-    ...     stream.width, stream.height, stream.pix_fmt = 32, 16, "yuv420p"
-    ...     for i in range(10):
-    ...         img = np.full((16, 32, 3), 20 * i, dtype=np.uint8)
-    ...         frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-    ...         out.mux(stream.encode(frame))
-    ...     out.mux(stream.encode())
+    >>> (path,) = make_face_videos(1, n_frames=10, frame_size=(96, 64)).paths
     >>> [(i, f.shape) for i, f in iter_frames(path, [2, 5, 50])]
-    [(2, (16, 32, 3)), (5, (16, 32, 3))]
+    [(2, (64, 96, 3)), (5, (64, 96, 3))]
     """
     path = _check_file(path)
     wanted = _check_indices(indices)
@@ -675,21 +666,12 @@ def read_frames(
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> import av, numpy as np
+    >>> from sklearn_deepfake.datasets import make_face_videos
     >>> from sklearn_deepfake.video import read_frames
-    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.mp4")
-    >>> with av.open(path, "w") as out:
-    ...     stream = out.add_stream("libx264", rate=10)
-    ...     stream.width, stream.height, stream.pix_fmt = 32, 16, "yuv420p"
-    ...     for i in range(10):
-    ...         img = np.full((16, 32, 3), 20 * i, dtype=np.uint8)
-    ...         frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-    ...         out.mux(stream.encode(frame))
-    ...     out.mux(stream.encode())
+    >>> (path,) = make_face_videos(1, n_frames=10, frame_size=(96, 64)).paths
     >>> read, frames = read_frames(path, [0, 9])
     >>> read, frames.shape, frames.dtype
-    (array([0, 9]), (2, 16, 32, 3), dtype('uint8'))
+    (array([0, 9]), (2, 64, 96, 3), dtype('uint8'))
     """
     ordinals: list[int] = []
     frames: list[np.ndarray] = []

@@ -104,17 +104,9 @@ default="uniform"
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> import av, numpy as np
+    >>> from sklearn_deepfake.datasets import make_face_videos
     >>> from sklearn_deepfake.video import FrameSampler
-    >>> path = os.path.join(tempfile.mkdtemp(), "clip.mp4")
-    >>> with av.open(path, "w") as out:
-    ...     stream = out.add_stream("libx264", rate=10)
-    ...     stream.width, stream.height, stream.pix_fmt = 32, 16, "yuv420p"
-    ...     for i in range(40):
-    ...         img = np.full((16, 32, 3), i, dtype=np.uint8)
-    ...         out.mux(stream.encode(av.VideoFrame.from_ndarray(img)))
-    ...     out.mux(stream.encode())
+    >>> (path,) = make_face_videos(1, n_frames=40, fps=10, random_state=0).paths
     >>> plans = FrameSampler(n_frames=4).fit_transform([path])
     >>> plans[0].indices
     array([ 5, 15, 25, 35])
