@@ -648,27 +648,25 @@ class CalibratedStackingClassifier(
             return log_p[:, 1] - log_p[:, 0]
         return log_p
 
-    @property
-    def n_features_in_(self) -> int:
-        """Number of features seen by the first base estimator."""
+    def _first_base_attribute(self, name: str) -> Any:
+        """Return ``name`` of the first base estimator; AttributeError if unfitted."""
         try:
             check_is_fitted(self)
         except Exception as exc:
             raise AttributeError(
-                f"{type(self).__name__} object has no attribute 'n_features_in_'"
+                f"{type(self).__name__} object has no attribute {name!r}"
             ) from exc
-        return self.estimators_[0].n_features_in_
+        return getattr(self.estimators_[0], name)
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen by the first base estimator."""
+        return self._first_base_attribute("n_features_in_")
 
     @property
     def feature_names_in_(self) -> np.ndarray:
         """Feature names seen by the first base estimator."""
-        try:
-            check_is_fitted(self)
-        except Exception as exc:
-            raise AttributeError(
-                f"{type(self).__name__} object has no attribute 'feature_names_in_'"
-            ) from exc
-        return self.estimators_[0].feature_names_in_
+        return self._first_base_attribute("feature_names_in_")
 
     # ------------------------------------------------------------------
     # Metadata routing and tags
