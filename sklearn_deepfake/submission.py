@@ -16,6 +16,7 @@ import pandas as pd
 
 from sklearn_deepfake.utils._checks import atomic_open
 from sklearn_deepfake.utils._labels import fake_class_index
+from sklearn_deepfake.utils._proba import clip_values
 
 __all__ = ["write_submission"]
 
@@ -29,6 +30,14 @@ def _names(filenames: Any) -> list[str]:
 def _short(names: list[str], limit: int = 10) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _warn_files(names: list[str], what: str) -> None:
+    """Warn the caller of :func:`write_submission` that ``names`` ``what``."""
+    if names:
+        warnings.warn(
+            f"{len(names)} {what}: {_short(names)}.", UserWarning, stacklevel=3
+        )
 
 
 def write_submission(
@@ -144,47 +153,28 @@ def write_submission(
             raise ValueError("sample_submission has no 'filename' column.")
         order = [os.path.basename(str(f)) for f in sample["filename"]]
         listed = set(order)
-        extra = [n for n in predictions if n not in listed]
-        if extra:
-            warnings.warn(
-                f"{len(extra)} predicted file(s) are not in sample_submission and "
-                f"are not written: {_short(extra)}.",
-                UserWarning,
-                stacklevel=2,
-            )
-        missing = [n for n in order if n not in predictions]
-        if missing:
-            warnings.warn(
-                f"{len(missing)} listed file(s) have no prediction and get "
-                f"{fallback}: {_short(missing)}.",
-                UserWarning,
-                stacklevel=2,
-            )
+        _warn_files(
+            [n for n in predictions if n not in listed],
+            "predicted file(s) are not in sample_submission and are not written",
+        )
+        _warn_files(
+            [n for n in order if n not in predictions],
+            f"listed file(s) have no prediction and get {fallback}",
+        )
 
     labels = np.array([predictions.get(n, float(fallback)) for n in order])
     bad = ~np.isfinite(labels)
-    if bad.any():
-        bad_names = [n for n, b in zip(order, bad) if b]
-        warnings.warn(
-            f"{len(bad_names)} file(s) have a NaN or infinite probability and get "
-            f"{fallback}: {_short(bad_names)}.",
-            UserWarning,
-            stacklevel=2,
-        )
-        labels[bad] = float(fallback)
+    _warn_files(
+        [n for n, b in zip(order, bad) if b],
+        f"file(s) have a NaN or infinite probability and get {fallback}",
+    )
+    labels[bad] = float(fallback)
     outside = (labels < 0.0) | (labels > 1.0)
-    if outside.any():
-        out_names = [n for n, o in zip(order, outside) if o]
-        warnings.warn(
-            f"{len(out_names)} probability(ies) outside [0, 1] were clipped: "
-            f"{_short(out_names)}.",
-            UserWarning,
-            stacklevel=2,
-        )
-    if eps is not None:
-        labels = np.clip(labels, float(eps), 1.0 - float(eps))
-    else:
-        labels = np.clip(labels, 0.0, 1.0)
+    _warn_files(
+        [n for n, o in zip(order, outside) if o],
+        "probability(ies) outside [0, 1] were clipped",
+    )
+    labels = clip_values(labels, 0.0 if eps is None else float(eps))
 
     df = pd.DataFrame({"filename": order, "label": labels})
     # The folder must exist: a typo in the output folder is an error.

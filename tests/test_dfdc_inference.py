@@ -301,10 +301,10 @@ def test_seed_ensemble_of_face_cnns_averages_their_logits():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"n_seeds": 0}, "n_seeds must be"),
-        ({"calibration": "isotonic"}, "calibration must be one of"),
-        ({"calibration_size": 1.0}, "calibration_size must be"),
-        ({"eps": 0.7}, "eps must be"),
+        ({"n_seeds": 0}, "'n_seeds' parameter"),
+        ({"calibration": "isotonic"}, "'calibration' parameter"),
+        ({"calibration_size": 1.0}, "'calibration_size' parameter"),
+        ({"eps": 0.7}, "'eps' parameter"),
         ({"estimators": []}, "estimators must be"),
     ],
 )

@@ -108,9 +108,9 @@ def test_faceless_videos_get_the_training_class_frequencies():
 
 def test_errors_are_clear():
     X, y = _videos(n=8)
-    with pytest.raises(ValueError, match="aggregation must be one of"):
+    with pytest.raises(ValueError, match="'aggregation' parameter"):
         FramewiseClassifier(aggregation="max").fit(X, y)
-    with pytest.raises(ValueError, match="temperature must be a positive"):
+    with pytest.raises(ValueError, match="'temperature' parameter"):
         FramewiseClassifier(temperature=0).fit(X, y)
     with pytest.raises(ValueError, match="does not accept sample_weight"):
         FramewiseClassifier(_NoWeights()).fit(X, y)

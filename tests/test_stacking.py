@@ -441,10 +441,10 @@ def test_eps_zero_disables_clipping():
         ({"estimators": [("a__b", LogisticRegression())]}, "Invalid estimator name"),
         ({"estimators": [("cv", LogisticRegression())]}, "Invalid estimator name"),
         ({"estimators": [("a", KFold())]}, "fit, predict and predict_proba"),
-        ({"calibration": "platt"}, "calibration must be"),
-        ({"eps": 0.5}, "eps must be"),
-        ({"cv": 1}, "cv must be at least 2"),
-        ({"final_estimator": KFold()}, "final_estimator must implement fit"),
+        ({"calibration": "platt"}, "'calibration' parameter"),
+        ({"eps": 0.5}, "'eps' parameter"),
+        ({"cv": 1}, "'cv' parameter"),
+        ({"final_estimator": KFold()}, "'final_estimator' parameter"),
     ],
 )
 def test_invalid_params(params, match):

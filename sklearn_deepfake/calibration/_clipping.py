@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -11,6 +10,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._param_validation import (
+    HasMethods,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+)
 from sklearn_deepfake.utils._proba import clip_proba
 
 
@@ -24,7 +29,7 @@ def _estimator_has(attr: str):
     return check
 
 
-class ClippedClassifier(ClassifierMixin, BaseEstimator):
+class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
     """Wrap a classifier so that its probabilities never reach 0 or 1.
 
     Log loss punishes one confident mistake without bound: a fake called
@@ -62,6 +67,22 @@ class ClippedClassifier(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.eps = eps
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "eps": [Interval(Real, 0, 0.5, closed="left")],
+    }
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {}
+
+    @classmethod
+    def _search_space(cls, trial: Any, prefix: str) -> dict[str, Any]:
+        """Default Optuna space: the clipping bound."""
+        name = f"{prefix}eps"
+        return {name: trial.suggest_float(name, 1e-3, 0.1, log=True)}
+
     def fit(self, X: Any, y: Any, **fit_params: Any) -> ClippedClassifier:
         """Fit a clone of the estimator.
 
@@ -79,8 +100,7 @@ class ClippedClassifier(ClassifierMixin, BaseEstimator):
         self : object
             Fitted classifier.
         """
-        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
-            raise ValueError(f"eps must be a float in [0, 0.5), got {self.eps!r}.")
+        self._validate_params()
         est = self.estimator if self.estimator is not None else LogisticRegression()
         self.estimator_ = clone(est).fit(X, y, **fit_params)
         self.classes_ = self.estimator_.classes_

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import softmax
@@ -20,6 +19,13 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_deepfake.features._pooling import check_frame_rows
+from sklearn_deepfake.utils._param_validation import (
+    HasMethods,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
+)
 from sklearn_deepfake.utils._proba import clip_proba
 
 __all__ = ["FramewiseClassifier"]
@@ -31,7 +37,7 @@ def _default_estimator() -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=3000))
 
 
-class FramewiseClassifier(ClassifierMixin, BaseEstimator):
+class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
     """Fit a classifier on every frame and score a video by all of its frames.
 
     Pooling per-frame features into one row per video (mean, median, ...)
@@ -124,28 +130,27 @@ class FramewiseClassifier(ClassifierMixin, BaseEstimator):
         self.temperature = temperature
         self.eps = eps
 
-    def _validate_params(self) -> Any:
-        if self.aggregation not in _AGGREGATIONS:
-            raise ValueError(
-                f"aggregation must be one of {sorted(_AGGREGATIONS)}, got "
-                f"{self.aggregation!r}."
-            )
-        if self.weighting not in ("video", "frame"):
-            raise ValueError(
-                f"weighting must be 'video' or 'frame', got {self.weighting!r}."
-            )
-        if not isinstance(self.temperature, Real) or not self.temperature > 0:
-            raise ValueError(
-                f"temperature must be a positive number, got {self.temperature!r}."
-            )
-        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
-            raise ValueError(f"eps must be a float in [0, 0.5), got {self.eps!r}.")
-        est = self.estimator if self.estimator is not None else _default_estimator()
-        if not hasattr(est, "predict_proba"):
-            raise ValueError(
-                f"estimator must have predict_proba, got {type(est).__name__}."
-            )
-        return est
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "aggregation": [StrOptions(set(_AGGREGATIONS))],
+        "weighting": [StrOptions({"video", "frame"})],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "eps": [Interval(Real, 0, 0.5, closed="left")],
+    }
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {}
+
+    @classmethod
+    def _search_space(cls, trial: Any, prefix: str) -> dict[str, Any]:
+        """Default Optuna space: frame aggregation and temperature."""
+        agg, temp = f"{prefix}aggregation", f"{prefix}temperature"
+        return {
+            agg: trial.suggest_categorical(agg, ["mean", "median"]),
+            temp: trial.suggest_float(temp, 0.8, 2.0),
+        }
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> FramewiseClassifier:
         """Fit the frame classifier on every frame of every video.
@@ -165,7 +170,8 @@ class FramewiseClassifier(ClassifierMixin, BaseEstimator):
         self : object
             Fitted classifier.
         """
-        est = self._validate_params()
+        self._validate_params()
+        est = self.estimator if self.estimator is not None else _default_estimator()
         frames = check_frame_rows(self, X, reset=True, one_d="row")
         if y is None:
             raise ValueError(

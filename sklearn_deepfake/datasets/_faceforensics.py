@@ -30,6 +30,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from sklearn_deepfake.datasets._dfdc import VIDEO_EXTENSIONS
+from sklearn_deepfake.datasets._folders import _listing_bunch
 
 __all__ = ["load_faceforensics"]
 
@@ -162,8 +163,6 @@ def load_faceforensics(
     >>> list(data.method)
     ['Deepfakes', 'original', 'original', 'original']
     """
-    import pandas as pd
-
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"FaceForensics++ folder {root} does not exist.")
@@ -233,34 +232,14 @@ def load_faceforensics(
         components.find(ids[0]) if ids else f"file:{p}"
         for ids, (p, _, _, _) in zip(identities, entries)
     ]
-    codes: dict[str, int] = {}
-    groups = np.array([codes.setdefault(k, len(codes)) for k in keys], dtype=int)
-
-    paths = [os.fspath(e[0]) for e in entries]
-    filenames = [e[0].relative_to(root).as_posix() for e in entries]
-    target = np.array([e[1] for e in entries], dtype=int)
-    method = np.array([e[2] for e in entries], dtype=object)
-    ids_out = [tuple(i.split(":", 1)[1] for i in ids) for ids in identities]
-    frame = pd.DataFrame(
-        {
-            "filename": filenames,
-            "label": np.where(target == 1, "FAKE", "REAL"),
-            "target": target,
-            "method": method,
-            "group": groups,
-            "identities": ids_out,
-            "path": paths,
-        }
-    )
-    return Bunch(
-        paths=paths,
-        target=target,
-        groups=groups,
-        filenames=filenames,
-        method=method,
-        identities=ids_out,
-        frame=frame,
-        root=os.fspath(root),
+    return _listing_bunch(
+        root,
+        entries,
+        keys,
+        before_group={"method": np.array([e[2] for e in entries], dtype=object)},
+        after_group={
+            "identities": [tuple(i.split(":", 1)[1] for i in ids) for ids in identities]
+        },
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.utils import Bunch
@@ -104,8 +106,6 @@ def load_video_folder(
     >>> data.filenames, data.target, data.groups
     (['REAL/clip000.mp4', 'fake/clip000.mp4'], array([0, 1]), array([0, 0]))
     """
-    import pandas as pd
-
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Video folder {root} does not exist.")
@@ -162,9 +162,44 @@ def load_video_folder(
                 head = stem.split("_")[0]
                 stem = head if head in real_stems else stem
             keys.append(stem)
-    codes: dict[str, int] = {}
-    group_codes = np.array([codes.setdefault(k, len(codes)) for k in keys], dtype=int)
+    return _listing_bunch(root, entries, keys)
 
+
+def _listing_bunch(
+    root: Path,
+    entries: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+    *,
+    before_group: dict[str, Any] | None = None,
+    after_group: dict[str, Any] | None = None,
+) -> Bunch:
+    """Return the dataset Bunch of the videos ``entries`` found under ``root``.
+
+    Parameters
+    ----------
+    root : Path
+        The dataset folder; file names are given relative to it.
+    entries : sequence of tuple
+        ``(path, target, ...)`` of each video, in the order of the output.
+    keys : sequence of str
+        Group key of each video; the groups are coded 0, 1, ... in order of
+        first appearance.
+    before_group, after_group : dict, default=None
+        More per-video columns, by name, placed before and after ``group``
+        in the frame, and after ``filenames`` in the Bunch.
+
+    Returns
+    -------
+    data : Bunch
+        ``paths``, ``target``, ``groups``, ``filenames``, the extra columns,
+        ``frame`` and ``root``.
+    """
+    import pandas as pd
+
+    before_group = before_group or {}
+    after_group = after_group or {}
+    codes: dict[str, int] = {}
+    groups = np.array([codes.setdefault(k, len(codes)) for k in keys], dtype=int)
     paths = [os.fspath(e[0]) for e in entries]
     filenames = [e[0].relative_to(root).as_posix() for e in entries]
     target = np.array([e[1] for e in entries], dtype=int)
@@ -173,15 +208,19 @@ def load_video_folder(
             "filename": filenames,
             "label": np.where(target == 1, "FAKE", "REAL"),
             "target": target,
-            "group": group_codes,
+            **before_group,
+            "group": groups,
+            **after_group,
             "path": paths,
         }
     )
     return Bunch(
         paths=paths,
         target=target,
-        groups=group_codes,
+        groups=groups,
         filenames=filenames,
+        **before_group,
+        **after_group,
         frame=frame,
         root=os.fspath(root),
     )

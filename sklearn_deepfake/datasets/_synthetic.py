@@ -351,6 +351,17 @@ def make_face_videos(
         else:
             j = i - n_real
             specs.append((j % n_real if n_real > 0 else j, True))
+    # what draws a scene: every video of one scene shares it
+    scene_options: dict[str, Any] = {
+        "width": width,
+        "height": height,
+        "n_frames": int(n_frames),
+        "fps": float(fps),
+        "n_faces": int(n_faces),
+        "face_size": face_range,
+        "motion": bool(motion),
+        "identities": identities,
+    }
     paths, boxes, identity_names = [], [], []
     for i, (scene_idx, fake) in enumerate(specs):
         path = os.path.join(directory, f"{prefix}{i:03d}.mp4")
@@ -358,19 +369,12 @@ def make_face_videos(
             path,
             scene_seed=int(scene_seeds[scene_idx]),
             manip_seed=int(manip_seeds[i]) if fake else None,
-            width=width,
-            height=height,
-            n_frames=int(n_frames),
-            fps=float(fps),
-            n_faces=int(n_faces),
-            face_size=face_range,
-            motion=bool(motion),
             rotation=rotation,
             manipulation=manipulation,
-            identities=identities,
             codec=codec,
             crf=crf,
             audio=bool(audio),
+            **scene_options,
         )
         paths.append(path)
         boxes.append(video_boxes)
@@ -378,17 +382,7 @@ def make_face_videos(
     extra = {}
     if audio:
         extra["mouth"] = [
-            _draw_scene_mouth(
-                int(scene_seeds[scene_idx]),
-                width=width,
-                height=height,
-                n_frames=int(n_frames),
-                fps=float(fps),
-                n_faces=int(n_faces),
-                face_size=face_range,
-                motion=bool(motion),
-                identities=identities,
-            )
+            _draw_scene_mouth(int(scene_seeds[scene_idx]), **scene_options)
             for scene_idx, _ in specs
         ]
     return Bunch(

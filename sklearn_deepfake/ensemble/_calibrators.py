@@ -15,6 +15,8 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, log_softmax
 from sklearn.isotonic import IsotonicRegression
 
+from sklearn_deepfake.utils._proba import clip_values, clipped_logit
+
 #: Probabilities are clipped to ``[_TINY, 1 - _TINY]`` before taking logs, so
 #: that a base model answering exactly 0 or 1 gives a finite logit (13.8).
 _TINY = 1e-6
@@ -23,12 +25,7 @@ CALIBRATION_METHODS = ("sigmoid", "isotonic", "temperature")
 
 
 def _log_proba(proba: np.ndarray) -> np.ndarray:
-    return np.log(np.clip(proba, _TINY, 1.0 - _TINY))
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _TINY, 1.0 - _TINY)
-    return np.log(p) - np.log1p(-p)
+    return np.log(clip_values(proba, _TINY))
 
 
 def _normalise(proba: np.ndarray) -> np.ndarray:
@@ -110,7 +107,9 @@ class _ScoreCalibrator:
         for k in columns:
             target = (y == k).astype(np.float64)
             if self.method == "sigmoid":
-                self.maps_.append(_platt(_logit(proba[:, k]), target, weight))
+                self.maps_.append(
+                    _platt(clipped_logit(proba[:, k], _TINY), target, weight)
+                )
             else:
                 iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
                 self.maps_.append(iso.fit(proba[:, k], target, sample_weight=weight))
@@ -126,7 +125,7 @@ class _ScoreCalibrator:
         for k, fitted in zip(columns, self.maps_):
             if self.method == "sigmoid":
                 a, b = fitted
-                out[:, k] = expit(a * _logit(proba[:, k]) + b)
+                out[:, k] = expit(a * clipped_logit(proba[:, k], _TINY) + b)
             else:
                 out[:, k] = fitted.predict(proba[:, k])
         if self.n_classes_ == 2:

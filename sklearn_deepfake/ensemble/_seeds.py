@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.utils._proba import clip_proba
+from sklearn_deepfake.utils._param_validation import (
+    HasMethods,
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
+)
+from sklearn_deepfake.utils._proba import clip_proba, clipped_logit
 
 __all__ = ["SeedEnsembleClassifier"]
 
-_CALIBRATIONS = (None, "sigmoid", "temperature")
 _TINY = 1e-7
 
 
@@ -36,11 +42,10 @@ def _member_logit(estimator: Any, X: Any) -> np.ndarray:
         if z.ndim == 1:
             return z
     proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)[:, 1]
-    p = np.clip(proba, _TINY, 1 - _TINY)
-    return np.log(p) - np.log1p(-p)
+    return clipped_logit(proba, _TINY)
 
 
-class SeedEnsembleClassifier(ClassifierMixin, BaseEstimator):
+class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
     """Average binary classifiers in logit space, then calibrate and clip.
 
     The DFDC winners' inference: several copies of a network trained with
@@ -138,34 +143,40 @@ class SeedEnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.eps = eps
         self.random_state = random_state
 
-    def _validate_params(self) -> list[Any]:
-        from sklearn.linear_model import LogisticRegression
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [
+            HasMethods(["fit", "predict_proba"]),
+            HasMethods(["fit", "decision_function"]),
+            None,
+        ],
+        "estimators": [list, None],
+        "n_seeds": [Interval(Integral, 1, None, closed="left")],
+        "calibration": [StrOptions({"sigmoid", "temperature"}), None],
+        "calibration_size": [Interval(Real, 0, 1, closed="neither")],
+        "eps": [Interval(Real, 0, 0.5, closed="left")],
+        "random_state": ["random_state"],
+    }
 
+    def _check_params(self) -> None:
         if self.estimator is not None and self.estimators is not None:
             raise ValueError("Give either estimator or estimators, not both.")
+        if self.estimators is not None and not self.estimators:
+            raise ValueError(
+                "estimators must be a non-empty list of (name, estimator)."
+            )
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"n_seeds": 2, "calibration": None, "random_state": 0}
+
+    def _bases(self) -> list[Any]:
+        """Return the estimators to clone ``n_seeds`` times each."""
+        from sklearn.linear_model import LogisticRegression
+
         if self.estimators is not None:
-            if not isinstance(self.estimators, list) or not self.estimators:
-                raise ValueError(
-                    "estimators must be a non-empty list of (name, estimator)."
-                )
-            bases = [est for _, est in self.estimators]
-        else:
-            bases = [LogisticRegression() if self.estimator is None else self.estimator]
-        if not isinstance(self.n_seeds, Integral) or self.n_seeds < 1:
-            raise ValueError(f"n_seeds must be an int >= 1, got {self.n_seeds!r}.")
-        if self.calibration not in _CALIBRATIONS:
-            raise ValueError(
-                f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}."
-            )
-        if not isinstance(self.calibration_size, Real) or not (
-            0 < self.calibration_size < 1
-        ):
-            raise ValueError(
-                f"calibration_size must be in (0, 1), got {self.calibration_size!r}."
-            )
-        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
-            raise ValueError(f"eps must be in [0, 0.5), got {self.eps!r}.")
-        return bases
+            return [est for _, est in self.estimators]
+        return [LogisticRegression() if self.estimator is None else self.estimator]
 
     def fit(
         self, X: Any, y: Any, groups: Any = None, **fit_params: Any
@@ -195,7 +206,8 @@ class SeedEnsembleClassifier(ClassifierMixin, BaseEstimator):
 
         from sklearn_deepfake.utils._routing import _groups_fit_params
 
-        bases = self._validate_params()
+        self._validate_params()
+        bases = self._bases()
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
             raise ValueError(f"y must be 1-D with one label per sample ({len(X)}).")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from numbers import Integral, Real
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn import get_config
@@ -38,6 +38,13 @@ from sklearn_deepfake.ensemble._calibrators import (
     _log_proba,
     _ScoreCalibrator,
 )
+from sklearn_deepfake.utils._param_validation import (
+    HasMethods,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
+)
 from sklearn_deepfake.utils._proba import clip_proba
 
 
@@ -64,7 +71,9 @@ def _fit_one(estimator: Any, X: Any, y: Any, params: dict) -> Any:
     return estimator.fit(X, y, **params)
 
 
-class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
+class CalibratedStackingClassifier(
+    ParamsValidationMixin, ClassifierMixin, BaseEstimator
+):
     """Stack whole detectors on their grouped out-of-fold logits, calibrated.
 
     Each base estimator is a complete model, typically a pipeline that starts
@@ -347,9 +356,20 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
         super().set_params(**params)
         return self
 
-    def _validate_params(self) -> None:
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimators": [list],
+        "final_estimator": [HasMethods(["fit", "predict", "predict_proba"]), None],
+        "cv": ["cv_object"],
+        "calibration": [StrOptions(set(CALIBRATION_METHODS)), None],
+        "eps": [Interval(Real, 0, 0.5, closed="left")],
+        "passthrough": ["boolean"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def _check_params(self) -> None:
         reserved = set(super().get_params(deep=False)) | {"final_estimator"}
-        if not isinstance(self.estimators, (list, tuple)) or not self.estimators:
+        if not self.estimators:
             raise ValueError(
                 "estimators must be a non-empty list of (name, estimator) pairs, "
                 f"got {self.estimators!r}."
@@ -373,28 +393,19 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"Estimator {name!r} must implement fit, predict and predict_proba."
                 )
-        final = self.final_estimator
-        if final is not None and not all(
-            hasattr(final, m) for m in ("fit", "predict", "predict_proba")
-        ):
-            raise ValueError(
-                "final_estimator must implement fit, predict and predict_proba."
-            )
-        if self.calibration is not None and self.calibration not in (
-            CALIBRATION_METHODS
-        ):
-            raise ValueError(
-                f"calibration must be None or one of {CALIBRATION_METHODS}, "
-                f"got {self.calibration!r}."
-            )
-        if (
-            not isinstance(self.eps, Real)
-            or isinstance(self.eps, bool)
-            or not 0 <= self.eps < 0.5
-        ):
-            raise ValueError(f"eps must be a float in [0, 0.5), got {self.eps!r}.")
-        if not isinstance(self.passthrough, (bool, np.bool_)):
-            raise ValueError(f"passthrough must be a bool, got {self.passthrough!r}.")
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        from sklearn_deepfake.calibration import ClippedClassifier
+
+        return {
+            "estimators": [
+                ("lr", LogisticRegression()),
+                ("clipped", ClippedClassifier()),
+            ],
+            "cv": 2,
+        }
 
     def _final(self) -> Any:
         if self.final_estimator is None:
@@ -404,8 +415,6 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
     def _check_cv(self, y: np.ndarray, groups: Any) -> Any:
         cv = 5 if self.cv is None else self.cv
         if isinstance(cv, Integral) and not isinstance(cv, bool):
-            if cv < 2:
-                raise ValueError(f"cv must be at least 2, got {cv}.")
             if groups is not None:
                 return GroupKFold(n_splits=int(cv))
             return StratifiedKFold(n_splits=int(cv))
@@ -639,27 +648,25 @@ class CalibratedStackingClassifier(ClassifierMixin, BaseEstimator):
             return log_p[:, 1] - log_p[:, 0]
         return log_p
 
-    @property
-    def n_features_in_(self) -> int:
-        """Number of features seen by the first base estimator."""
+    def _first_base_attribute(self, name: str) -> Any:
+        """Return ``name`` of the first base estimator; AttributeError if unfitted."""
         try:
             check_is_fitted(self)
         except Exception as exc:
             raise AttributeError(
-                f"{type(self).__name__} object has no attribute 'n_features_in_'"
+                f"{type(self).__name__} object has no attribute {name!r}"
             ) from exc
-        return self.estimators_[0].n_features_in_
+        return getattr(self.estimators_[0], name)
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen by the first base estimator."""
+        return self._first_base_attribute("n_features_in_")
 
     @property
     def feature_names_in_(self) -> np.ndarray:
         """Feature names seen by the first base estimator."""
-        try:
-            check_is_fitted(self)
-        except Exception as exc:
-            raise AttributeError(
-                f"{type(self).__name__} object has no attribute 'feature_names_in_'"
-            ) from exc
-        return self.estimators_[0].feature_names_in_
+        return self._first_base_attribute("feature_names_in_")
 
     # ------------------------------------------------------------------
     # Metadata routing and tags

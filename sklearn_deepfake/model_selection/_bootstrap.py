@@ -19,6 +19,8 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.utils import check_random_state
 
+from sklearn_deepfake.utils._proba import clip_values
+
 __all__ = ["BootstrapScore", "grouped_bootstrap_score"]
 
 _EPS = 1e-3
@@ -35,7 +37,7 @@ def _roc_auc(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    q = np.clip(p, _EPS, 1 - _EPS)
+    q = clip_values(p, _EPS)
     return float(-np.mean(np.where(y == 1, np.log(q), np.log1p(-q))))
 
 

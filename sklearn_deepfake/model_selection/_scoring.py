@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import log_loss, make_scorer
 
+from sklearn_deepfake.utils._proba import clip_proba, clip_values
+
 __all__ = [
     "clipped_log_loss",
     "clipped_neg_log_loss",
@@ -71,17 +73,11 @@ def clipped_log_loss(
     p = np.asarray(y_prob, dtype=np.float64)
     if p.ndim == 2 and p.shape[1] == 2:
         p = p[:, 1]
-    if p.ndim == 1:
-        if not np.isfinite(p).all():
-            raise ValueError("y_prob contains NaN or infinity.")
-        p = np.clip(p, eps, 1 - eps)
-    elif p.ndim == 2:
-        if not np.isfinite(p).all():
-            raise ValueError("y_prob contains NaN or infinity.")
-        p = np.clip(p, eps, 1 - eps)
-        p = p / p.sum(axis=1, keepdims=True)
-    else:
+    if p.ndim not in (1, 2):
         raise ValueError(f"y_prob must be 1-D or 2-D, got shape {p.shape}.")
+    if not np.isfinite(p).all():
+        raise ValueError("y_prob contains NaN or infinity.")
+    p = clip_values(p, eps) if p.ndim == 1 else clip_proba(p, eps)
     return float(log_loss(y_true, p, labels=labels, sample_weight=sample_weight))
 
 

@@ -21,6 +21,16 @@ import numpy as np
 __all__ = ["FaceTracks", "FramePlan", "check_per_video", "flatten_frames"]
 
 
+def _warn_renamed(old: str, new: str, meaning: str) -> None:
+    """Warn the reader of the deprecated attribute ``old`` to use ``new``."""
+    warnings.warn(
+        f"{old} is deprecated and will be removed in the next release; use {new} "
+        f"({meaning}).",
+        FutureWarning,
+        stacklevel=3,
+    )
+
+
 def _frozen_array(a: Any, dtype: Any, shape_tail: tuple[int, ...] = ()) -> np.ndarray:
     arr = np.ascontiguousarray(a, dtype=dtype)
     if shape_tail and arr.size == 0:
@@ -126,12 +136,10 @@ class FramePlan:
             Renamed ``n_video_frames``; ``n_frames`` will be removed in the
             next release.
         """
-        warnings.warn(
-            "FramePlan.n_frames is deprecated and will be removed in the next "
-            "release; use FramePlan.n_video_frames (the frames in the video, "
-            "not the number to sample).",
-            FutureWarning,
-            stacklevel=2,
+        _warn_renamed(
+            "FramePlan.n_frames",
+            "FramePlan.n_video_frames",
+            "the frames in the video, not the number to sample",
         )
         return self.n_video_frames
 
@@ -290,11 +298,8 @@ class FaceTracks:
             ``size`` read as the size of the record; use :attr:`crop_size`.
             It will be removed in the next release.
         """
-        warnings.warn(
-            "FaceTracks.size is deprecated and will be removed in the next "
-            "release; use FaceTracks.crop_size (the side of the square crops).",
-            FutureWarning,
-            stacklevel=2,
+        _warn_renamed(
+            "FaceTracks.size", "FaceTracks.crop_size", "the side of the square crops"
         )
         return self.crop_size
 
