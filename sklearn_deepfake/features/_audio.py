@@ -12,22 +12,24 @@ row per video.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
-from sklearn_deepfake.utils._checks import (
-    check_int_range,
-    check_n_jobs,
-    check_video_paths,
-)
+from sklearn_deepfake.features._handcrafted import _N_JOBS
+from sklearn_deepfake.utils._checks import check_int_range, check_video_paths
 from sklearn_deepfake.utils._parallel import map_videos
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+)
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
 
@@ -283,7 +285,7 @@ def _deltas(feat: np.ndarray, width: int = 2) -> np.ndarray:
     return num / (2 * sum(k * k for k in range(1, width + 1)))
 
 
-class AudioFeatures(TransformerMixin, BaseEstimator):
+class AudioFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     """One fixed-width row of sound-track statistics per video.
 
     Reads only the audio stream of each video (no video frame is decoded),
@@ -381,33 +383,29 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         self.silence_db = silence_db
         self.n_jobs = n_jobs
 
-    def _validate_params(self) -> None:
-        def integer(name: str, low: int, high: int) -> None:
-            check_int_range(name, getattr(self, name), low, high)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
+        "max_duration": [Interval(Real, 0, None, closed="neither"), None],
+        "n_mels": [Interval(Integral, 4, 256, closed="both")],
+        "n_mfcc": [Interval(Integral, 1, None, closed="left")],
+        "window": [Interval(Real, 0.001, 1.0, closed="right")],
+        "hop": [Interval(Real, 0.0005, 1.0, closed="right")],
+        "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
+        "n_jobs": _N_JOBS,
+    }
 
-        def real(name: str, low: float, high: float, allow_none: bool = False) -> None:
-            value = getattr(self, name)
-            if value is None and allow_none:
-                return
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not math.isfinite(value)
-                or not low < value <= high
-            ):
-                extra = " or None" if allow_none else ""
-                raise ValueError(
-                    f"{name} must be a number in ({low}, {high}]{extra}, got {value!r}."
-                )
+    def _check_params(self) -> None:
+        check_int_range("n_mfcc", self.n_mfcc, 1, int(self.n_mels))
+        if self.max_duration is not None and not math.isfinite(self.max_duration):
+            raise ValueError(
+                "max_duration must be a finite number of seconds or None, got "
+                f"{self.max_duration!r}."
+            )
 
-        integer("sample_rate", 4000, 96000)
-        integer("n_mels", 4, 256)
-        integer("n_mfcc", 1, int(self.n_mels))
-        real("window", 0.001, 1.0)
-        real("hop", 0.0005, 1.0)
-        real("max_duration", 0.0, math.inf, allow_none=True)
-        real("silence_db", -200.0, 0.0)
-        check_n_jobs(self.n_jobs)
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"n_mfcc": 4, "n_mels": 16}
 
     def fit(self, X: Any, y: Any = None) -> AudioFeatures:
         """Validate the parameters; nothing is learned.

@@ -8,9 +8,8 @@ loudness of the sound track tracks the mouth region of the main face.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -20,8 +19,14 @@ from sklearn_deepfake.features._audio import (
     _decode_audio,
     _NoAudioStream,
 )
-from sklearn_deepfake.utils._checks import check_int_range, check_n_jobs
+from sklearn_deepfake.features._handcrafted import _N_JOBS
 from sklearn_deepfake.utils._parallel import map_videos
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["AVSyncFeatures"]
@@ -128,7 +133,7 @@ def _lagged_corr(
     return out
 
 
-class AVSyncFeatures(TransformerMixin, BaseEstimator):
+class AVSyncFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     """How well the sound's loudness follows the main face's mouth.
 
     For each video (a :class:`~sklearn_deepfake.utils.FaceTracks` record,
@@ -206,17 +211,17 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
         self.silence_db = silence_db
         self.n_jobs = n_jobs
 
-    def _validate_params(self) -> None:
-        for name, low, high in (("max_lag", 0, 100), ("sample_rate", 4000, 96000)):
-            check_int_range(name, getattr(self, name), low, high)
-        value = self.silence_db
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not -200.0 < value <= 0.0
-        ):
-            raise ValueError(f"silence_db must be in (-200, 0], got {value!r}.")
-        check_n_jobs(self.n_jobs)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "max_lag": [Interval(Integral, 0, 100, closed="both")],
+        "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
+        "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
+        "n_jobs": _N_JOBS,
+    }
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"max_lag": 2}
 
     def fit(self, X: Any, y: Any = None) -> AVSyncFeatures:
         """Validate the parameters; nothing is learned.

@@ -57,30 +57,21 @@ _N_JOBS = [Interval(Integral, None, None, closed="neither"), None]
 _CHUNK = 64
 
 
-class _PerFrameFeatures(
-    ParamsValidationMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
-):
-    """Shared plumbing: validate, loop over videos, keep ragged tags.
+class _FaceTrackFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+    """Features of face tracks that learn nothing: names, ``fit`` and tags.
 
-    The output is a list of arrays, which scikit-learn's ``set_output``
-    cannot wrap: neither this class nor its subclasses offer it.
+    Subclasses list their output columns in ``_names()`` and compute them in
+    ``transform``.
     """
 
-    def __init_subclass__(
-        cls, auto_wrap_output_keys: tuple[str, ...] | None = None, **kwargs: Any
-    ) -> None:
-        # scikit-learn's default would wrap the subclasses' output again.
-        super().__init_subclass__(auto_wrap_output_keys=auto_wrap_output_keys, **kwargs)
+    #: Whether ``fit`` accepts a list of zero videos.
+    _allow_no_videos: ClassVar[bool] = True
 
     def _names(self) -> list[str]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _compute(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """Features of ``crops`` (n, S, S, 3) with face ``boxes`` in crop pixels."""
-        raise NotImplementedError  # pragma: no cover
-
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Return the names of the columns of each video's array.
+        """Return the names of the output columns.
 
         Nothing is learned, so this works without calling :meth:`fit`.
 
@@ -97,7 +88,7 @@ class _PerFrameFeatures(
         self._validate_params()
         return np.asarray(self._names(), dtype=object)
 
-    def fit(self, X: Any, y: Any = None) -> _PerFrameFeatures:
+    def fit(self, X: Any, y: Any = None) -> _FaceTrackFeatures:
         """Validate the parameters; nothing is learned from ``X``.
 
         Parameters
@@ -113,10 +104,35 @@ class _PerFrameFeatures(
             Fitted transformer.
         """
         self._validate_params()
-        check_per_video(X, kind=FaceTracks, allow_empty=True)
+        check_per_video(X, kind=FaceTracks, allow_empty=self._allow_no_videos)
         self.feature_names_ = self.get_feature_names_out()
         self.n_features_out_ = len(self.feature_names_)
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        tags.requires_fit = False
+        return tags
+
+
+class _PerFrameFeatures(_FaceTrackFeatures, auto_wrap_output_keys=None):
+    """One row per face crop: loop over videos and chunks of crops.
+
+    The output is a list of arrays, which scikit-learn's ``set_output``
+    cannot wrap: neither this class nor its subclasses offer it.
+    """
+
+    def __init_subclass__(
+        cls, auto_wrap_output_keys: tuple[str, ...] | None = None, **kwargs: Any
+    ) -> None:
+        # scikit-learn's default would wrap the subclasses' output again.
+        super().__init_subclass__(auto_wrap_output_keys=auto_wrap_output_keys, **kwargs)
+
+    def _compute(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Features of ``crops`` (n, S, S, 3) with face ``boxes`` in crop pixels."""
+        raise NotImplementedError  # pragma: no cover
 
     def transform(self, X: Any) -> list[np.ndarray]:
         """Compute the features of every face row of every video.
@@ -170,13 +186,6 @@ class _PerFrameFeatures(
             ]
         ).astype(np.float32, copy=False)
         return np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        tags.requires_fit = False
-        return tags
 
 
 class SpectrumFeatures(_PerFrameFeatures):

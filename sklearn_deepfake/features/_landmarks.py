@@ -5,12 +5,11 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
-from sklearn_deepfake.utils._checks import check_n_jobs
+from sklearn_deepfake.features._handcrafted import _N_JOBS, _PerFrameFeatures
 
 __all__ = ["FaceShapeFeatures"]
 
@@ -162,8 +161,17 @@ class FaceShapeFeatures(_PerFrameFeatures):
             return default_model_path()
         return Path(self.model_path)
 
-    def _validate_params(self) -> None:
-        check_n_jobs(self.n_jobs)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "model_path": [str, os.PathLike, None],
+        "n_jobs": _N_JOBS,
+    }
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {}
+
+    def _check_params(self) -> None:
         path = self._path()
         if not path.is_file():
             raise ValueError(
