@@ -171,21 +171,34 @@ class _PerFrameFeatures(_FaceTrackFeatures, auto_wrap_output_keys=None):
         )
 
     def _video_features(self, tracks: FaceTracks) -> np.ndarray:
-        """Rows of one video, from ``_compute`` on chunks of its crops."""
-        n = len(tracks)
-        if n == 0:
+        """Rows of one video as float32, non-finite values set to 0."""
+        if len(tracks) == 0:
             return np.zeros((0, len(self._names())), dtype=np.float32)
-        boxes = face_boxes_in_crop(tracks)
-        feats = np.concatenate(
-            [
-                self._compute(
-                    tracks.crops_at(np.arange(i, min(i + _CHUNK, n))),
-                    boxes[i : i + _CHUNK],
-                )
-                for i in range(0, n, _CHUNK)
-            ]
-        ).astype(np.float32, copy=False)
+        feats = self._video_rows(tracks).astype(np.float32, copy=False)
         return np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def _video_rows(self, tracks: FaceTracks) -> np.ndarray:
+        """Rows of one video (at least one), from ``_compute`` on its chunks."""
+        return _in_chunks(self._compute, tracks)
+
+
+def _in_chunks(func: Any, tracks: FaceTracks) -> np.ndarray:
+    """``func(crops, boxes)`` on chunks of ``_CHUNK`` rows, concatenated.
+
+    The crops of each chunk are read on their own (a record may load them
+    from disk) and the boxes are in crop pixels; ``tracks`` needs a row.
+    """
+    n = len(tracks)
+    boxes = face_boxes_in_crop(tracks)
+    return np.concatenate(
+        [
+            func(
+                tracks.crops_at(np.arange(i, min(i + _CHUNK, n))),
+                boxes[i : i + _CHUNK],
+            )
+            for i in range(0, n, _CHUNK)
+        ]
+    )
 
 
 class SpectrumFeatures(_PerFrameFeatures):

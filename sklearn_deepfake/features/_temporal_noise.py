@@ -316,13 +316,19 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
         points = None
         if self.landmarks == "dlib":
             from sklearn_deepfake.features._landmarks import (
+                attached_landmarks68,
                 default_model_path,
                 landmarks68,
             )
 
+            path = default_model_path()
             used = np.unique(pairs[:, 0])
             points = np.zeros((len(tracks), 68, 2))
-            points[used] = landmarks68(crops[used], boxes[used], default_model_path())
+            attached = attached_landmarks68(tracks, path)  # by FaceLandmarks68
+            if attached is None:
+                points[used] = landmarks68(crops[used], boxes[used], path)
+            else:
+                points[used] = attached[used]
         sigmas = tuple(float(s) for s in self.sigmas)
         # One measurement per pair, from its first row's regions, shared by
         # both rows; pairs come in time order, so only the first row can
