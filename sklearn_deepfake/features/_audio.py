@@ -177,6 +177,76 @@ def _decode_audio(
     return np.ascontiguousarray(samples, dtype=np.float32), partial
 
 
+def _decode_or_warn(
+    path: str, sample_rate: int, max_duration: float | None, fallback: str
+) -> tuple[np.ndarray | None, bool]:
+    """Decode the sound of ``path``, or warn that the video gets ``fallback``.
+
+    Returns ``(samples, whether the file has an audio stream)``; the samples
+    are None when the file has no audio stream or cannot be read (a
+    :class:`~sklearn_deepfake.exceptions.NoAudioWarning` or
+    :class:`~sklearn_deepfake.exceptions.VideoReadWarning` says so, naming
+    the file and ``fallback``). Sound decoded only in part is returned with
+    a VideoReadWarning.
+    """
+    try:
+        x, partial = _decode_audio(path, sample_rate, max_duration)
+    except _NoAudioStream:
+        warnings.warn(
+            f"Video {path!r} has no audio stream; {fallback}.",
+            NoAudioWarning,
+            stacklevel=3,
+        )
+        return None, False
+    except OSError as exc:  # a missing file or a VideoReadError
+        warnings.warn(
+            f"Cannot read the audio of {path!r}; {fallback}: {exc}",
+            VideoReadWarning,
+            stacklevel=3,
+        )
+        return None, bool(getattr(exc, "has_audio_stream", False))
+    if partial:
+        warnings.warn(
+            f"Audio of {path!r} could only be decoded in part: {partial}",
+            VideoReadWarning,
+            stacklevel=3,
+        )
+    return x, True
+
+
+class _NothingLearned(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+    """A transformer of whole videos that learns nothing; ``fit`` validates."""
+
+    def fit(self, X: Any, y: Any = None) -> _NothingLearned:
+        """Validate the parameters; nothing is learned.
+
+        Parameters
+        ----------
+        X : list
+            One element per video (not read).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            This transformer.
+        """
+        self._validate_params()
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Return True: the transformer is stateless."""
+        return True
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
 def _mel_filterbank(
     n_mels: int, n_fft: int, sample_rate: int, fmin: float, fmax: float
 ) -> np.ndarray:
@@ -285,7 +355,7 @@ def _deltas(feat: np.ndarray, width: int = 2) -> np.ndarray:
     return num / (2 * sum(k * k for k in range(1, width + 1)))
 
 
-class AudioFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+class AudioFeatures(_NothingLearned):
     """One fixed-width row of sound-track statistics per video.
 
     Reads only the audio stream of each video (no video frame is decoded),
@@ -407,24 +477,6 @@ class AudioFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         """Cheap constructor arguments for the common tests."""
         return {"n_mfcc": 4, "n_mels": 16}
 
-    def fit(self, X: Any, y: Any = None) -> AudioFeatures:
-        """Validate the parameters; nothing is learned.
-
-        Parameters
-        ----------
-        X : list of str or os.PathLike
-            Video paths (not opened).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            This transformer.
-        """
-        self._validate_params()
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
         """Compute one row of sound statistics per video.
 
@@ -444,11 +496,9 @@ class AudioFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         FileNotFoundError
             If any path does not exist; all missing paths are listed.
         """
-        self._validate_params()
-        paths = check_video_paths(X)
-        rows = map_videos(self._row, paths, n_jobs=self.n_jobs, desc="audio")
+        rows = self._map(self._row, X, "audio")
         width = len(_SCALAR_NAMES) + 3 * self.n_mfcc
-        return np.asarray(rows, dtype=np.float64).reshape(len(paths), width)
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
 
     def spectrograms(self, X: Any) -> list[np.ndarray]:
         """Return the log-mel spectrogram of each video, for a neural model.
@@ -473,11 +523,12 @@ class AudioFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         >>> AudioFeatures(n_mels=32).spectrograms(data.paths)[0].shape[1]
         32
         """
+        return self._map(self._spectrogram, X, "spectrograms")
+
+    def _map(self, func: Any, X: Any, desc: str) -> list:
+        """Validate, check the paths, and apply ``func`` to every one."""
         self._validate_params()
-        paths = check_video_paths(X)
-        return map_videos(
-            self._spectrogram, paths, n_jobs=self.n_jobs, desc="spectrograms"
-        )
+        return map_videos(func, check_video_paths(X), n_jobs=self.n_jobs, desc=desc)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the output column names.
@@ -502,31 +553,9 @@ class AudioFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
 
     def _load(self, path: str) -> tuple[np.ndarray | None, bool]:
         """Return (samples or None when unusable, whether a stream exists)."""
-        from sklearn_deepfake.exceptions import VideoReadError
-
-        try:
-            x, partial = _decode_audio(path, self.sample_rate, self.max_duration)
-        except _NoAudioStream:
-            warnings.warn(
-                f"Video {path!r} has no audio stream; it gets the no-audio row.",
-                NoAudioWarning,
-                stacklevel=2,
-            )
-            return None, False
-        except VideoReadError as exc:
-            warnings.warn(
-                f"Cannot read the audio of {path!r}; it gets the no-audio row: {exc}",
-                VideoReadWarning,
-                stacklevel=2,
-            )
-            return None, bool(getattr(exc, "has_audio_stream", False))
-        if partial:
-            warnings.warn(
-                f"Audio of {path!r} could only be decoded in part: {partial}",
-                VideoReadWarning,
-                stacklevel=2,
-            )
-        return x, True
+        return _decode_or_warn(
+            path, self.sample_rate, self.max_duration, "it gets the no-audio row"
+        )
 
     def _spectrogram(self, path: str) -> np.ndarray:
         x, _ = self._load(path)
@@ -592,16 +621,9 @@ class AudioFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         row[start + 2 * k :] = delta.std(axis=0)
         return np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
 
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: the transformer is stateless."""
-        return True
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
         tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
         return tags
 
 

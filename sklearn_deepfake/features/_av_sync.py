@@ -12,19 +12,14 @@ import warnings
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
-from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
-from sklearn_deepfake.features._audio import (
-    _decode_audio,
-    _NoAudioStream,
-)
+from sklearn_deepfake.exceptions import NoAudioWarning
+from sklearn_deepfake.features._audio import _decode_or_warn, _NothingLearned
 from sklearn_deepfake.features._handcrafted import _N_JOBS
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
-    ParamsValidationMixin,
     Real,
 )
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
@@ -133,7 +128,7 @@ def _lagged_corr(
     return out
 
 
-class AVSyncFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+class AVSyncFeatures(_NothingLearned):
     """How well the sound's loudness follows the main face's mouth.
 
     For each video (a :class:`~sklearn_deepfake.utils.FaceTracks` record,
@@ -223,24 +218,6 @@ class AVSyncFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         """Cheap constructor arguments for the common tests."""
         return {"max_lag": 2}
 
-    def fit(self, X: Any, y: Any = None) -> AVSyncFeatures:
-        """Validate the parameters; nothing is learned.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            Ignored.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            This transformer.
-        """
-        self._validate_params()
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
         """Compute the audio-visual consistency row of each video.
 
@@ -282,45 +259,26 @@ class AVSyncFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         row[2] = frames.size
         path = tracks.path
         env = None
-        try:
-            x, partial = _decode_audio(path, self.sample_rate, None)
-        except _NoAudioStream:
-            warnings.warn(
-                f"Video {path!r} has no audio stream; its audio-visual features are 0.",
-                NoAudioWarning,
-                stacklevel=2,
-            )
-        except OSError as exc:  # missing file or VideoReadError
-            warnings.warn(
-                f"Cannot read the audio of {path!r}; its "
-                f"audio-visual features are 0: {exc}",
-                VideoReadWarning,
-                stacklevel=2,
-            )
-        else:
-            if partial:
+        x, _ = _decode_or_warn(
+            path, self.sample_rate, None, "its audio-visual features are 0"
+        )
+        if x is not None and tracks.fps > 0 and x.size:
+            env = _audio_envelope(x, self.sample_rate, tracks.fps)
+            peak = 20 * np.log10(max(float(env.max(initial=0.0)), 1e-10))
+            if peak < self.silence_db:
                 warnings.warn(
-                    f"Audio of {path!r} could only be decoded in part: {partial}",
-                    VideoReadWarning,
-                    stacklevel=2,
-                )
-            if tracks.fps > 0 and x.size:
-                env = _audio_envelope(x, self.sample_rate, tracks.fps)
-                peak = 20 * np.log10(max(float(env.max(initial=0.0)), 1e-10))
-                if peak < self.silence_db:
-                    warnings.warn(
-                        f"The audio of {path!r} is silent; its "
-                        "audio-visual features are 0.",
-                        NoAudioWarning,
-                        stacklevel=2,
-                    )
-                    env = None
-            elif x.size == 0:
-                warnings.warn(
-                    f"The audio of {path!r} is empty; its audio-visual features are 0.",
+                    f"The audio of {path!r} is silent; its "
+                    "audio-visual features are 0.",
                     NoAudioWarning,
                     stacklevel=2,
                 )
+                env = None
+        elif x is not None and x.size == 0:
+            warnings.warn(
+                f"The audio of {path!r} is empty; its audio-visual features are 0.",
+                NoAudioWarning,
+                stacklevel=2,
+            )
         row[0] = float(env is not None)
         if env is None or frames.size < 4:
             return row
@@ -334,14 +292,3 @@ class AVSyncFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
                 row[start + 1] = corr[best]
                 row[start + 2] = lags[best]
         return row
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: the transformer is stateless."""
-        return True
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        return tags
