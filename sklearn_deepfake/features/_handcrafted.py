@@ -57,15 +57,49 @@ _N_JOBS = [Interval(Integral, None, None, closed="neither"), None]
 _CHUNK = 64
 
 
-class _FaceTrackFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator):
-    """Features of face tracks that learn nothing: names, ``fit`` and tags.
+class _FaceTrackStep(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+    """A step on face tracks that learns nothing: ``fit`` validates, and tags."""
+
+    #: Whether ``fit`` accepts a list of zero videos.
+    _allow_no_videos: ClassVar[bool] = True
+
+    def fit(self, X: Any, y: Any = None) -> _FaceTrackStep:
+        """Validate the parameters; nothing is learned from ``X``.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video (checked, otherwise unused).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        self._validate_params()
+        check_per_video(X, kind=FaceTracks, allow_empty=self._allow_no_videos)
+        self._set_fitted()
+        return self
+
+    def _set_fitted(self) -> None:
+        """Set what ``fit`` records besides the checks; nothing by default."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        tags.requires_fit = False
+        return tags
+
+
+class _FaceTrackFeatures(_FaceTrackStep):
+    """Features of face tracks: their names, recorded by ``fit``.
 
     Subclasses list their output columns in ``_names()`` and compute them in
     ``transform``.
     """
-
-    #: Whether ``fit`` accepts a list of zero videos.
-    _allow_no_videos: ClassVar[bool] = True
 
     def _names(self) -> list[str]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -88,33 +122,9 @@ class _FaceTrackFeatures(ParamsValidationMixin, TransformerMixin, BaseEstimator)
         self._validate_params()
         return np.asarray(self._names(), dtype=object)
 
-    def fit(self, X: Any, y: Any = None) -> _FaceTrackFeatures:
-        """Validate the parameters; nothing is learned from ``X``.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video (checked, otherwise unused).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
-        """
-        self._validate_params()
-        check_per_video(X, kind=FaceTracks, allow_empty=self._allow_no_videos)
+    def _set_fitted(self) -> None:
         self.feature_names_ = self.get_feature_names_out()
         self.n_features_out_ = len(self.feature_names_)
-        return self
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        tags.requires_fit = False
-        return tags
 
 
 class _PerFrameFeatures(_FaceTrackFeatures, auto_wrap_output_keys=None):

@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.features._handcrafted import (
     _N_JOBS,
+    _FaceTrackStep,
     _in_chunks,
     _PerFrameFeatures,
 )
 from sklearn_deepfake.utils._parallel import map_videos
-from sklearn_deepfake.utils._param_validation import ParamsValidationMixin
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["FaceLandmarks68", "FaceShapeFeatures"]
@@ -132,13 +131,7 @@ class _ModelPath:
             )
 
 
-class FaceLandmarks68(
-    _ModelPath,
-    ParamsValidationMixin,
-    TransformerMixin,
-    BaseEstimator,
-    auto_wrap_output_keys=None,
-):
+class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
     """Attach dlib's 68 landmarks of every face crop to the face tracks.
 
     Returns the same face tracks, each a copy (the input is never changed)
@@ -197,25 +190,6 @@ class FaceLandmarks68(
         """Cheap constructor arguments for the common tests."""
         return {}
 
-    def fit(self, X: Any, y: Any = None) -> FaceLandmarks68:
-        """Validate the parameters; nothing is learned from ``X``.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video (checked, otherwise unused).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
-        """
-        self._validate_params()
-        check_per_video(X, kind=FaceTracks, allow_empty=True)
-        return self
-
     def transform(self, X: Any) -> list[FaceTracks]:
         """Return the face tracks with their 68 points attached.
 
@@ -250,13 +224,6 @@ class FaceLandmarks68(
         out = copy.copy(tracks)
         object.__setattr__(out, "meta", {**tracks.meta, LANDMARKS68_KEY: found})
         return out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        tags.requires_fit = False
-        return tags
 
 
 def _shapes(points: np.ndarray) -> np.ndarray:
