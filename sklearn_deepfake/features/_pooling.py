@@ -21,7 +21,7 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
-from sklearn_deepfake.utils._proba import clip_proba
+from sklearn_deepfake.utils._proba import clipped_logit
 from sklearn_deepfake.utils._ragged import check_per_video
 
 __all__ = [
@@ -344,13 +344,6 @@ class TemporalPooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
 _RULES = ("mean", "mean_logit", "median", "max", "confident")
 
 
-def _logit(p: np.ndarray, eps: float) -> np.ndarray:
-    # The library's clipping rule on (real, fake) rows: for eps in [0, 0.5]
-    # each row still sums to exactly 1, so this is np.clip(p, eps, 1 - eps).
-    p = clip_proba(np.column_stack([1 - p, p]), eps)[:, 1]
-    return np.log(p) - np.log1p(-p)
-
-
 def pool_scores(
     scores: Any,
     rule: str = "mean",
@@ -410,7 +403,7 @@ def pool_scores(
     if rule == "max":
         return float(p.max())
     if rule == "mean_logit":
-        return float(1.0 / (1.0 + np.exp(-_logit(p, eps).mean())))
+        return float(1.0 / (1.0 + np.exp(-clipped_logit(p, eps).mean())))
     fake_frac, real_frac = (
         (min_fraction, min_fraction)
         if isinstance(min_fraction, numbers.Real)
