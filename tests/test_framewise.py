@@ -168,6 +168,7 @@ def test_swap_preset_uses_the_framewise_head():
     assert list(pipe.named_steps) == [
         "framesampler",
         "facecropper",
+        "landmarks",  # dlib's 68 points, once per crop, for shape and noise
         "features",
         "classifier",
     ]

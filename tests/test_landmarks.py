@@ -1,18 +1,28 @@
-"""FaceShapeFeatures: dlib's 68 landmarks on real MTCNN face crops."""
+"""FaceLandmarks68 and FaceShapeFeatures: dlib's 68 landmarks on real MTCNN crops."""
 
+import dataclasses
 import pickle
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from sklearn_deepfake.faces import FaceCropper
-from sklearn_deepfake.features import FaceShapeFeatures, face_boxes_in_crop
+from sklearn_deepfake.features import (
+    FaceLandmarks68,
+    FaceShapeFeatures,
+    TemporalNoiseFeatures,
+    face_boxes_in_crop,
+)
 from sklearn_deepfake.features._landmarks import (
+    LANDMARKS68_KEY,
     _standardise,
     default_model_path,
     landmarks68,
 )
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._testing import make_synthetic_tracks
 from sklearn_deepfake.video import FrameSampler
 
 pytest.importorskip("dlib")
@@ -134,3 +144,101 @@ def test_without_the_extra_the_preset_says_what_to_install(monkeypatch):
         make_default_pipeline(preset="swap")
     # the fallback it names builds
     make_default_pipeline(preset="swap", features="context+mtcnn")
+
+
+def _consecutive(n_rows, seed=0, path="a.mp4"):
+    """Synthetic tracks whose rows are consecutive frames (noise pairs)."""
+    t = make_synthetic_tracks(n_rows=n_rows, size=64, seed=seed, path=path)
+    return dataclasses.replace(t, frame_indices=np.arange(n_rows, dtype=np.int64))
+
+
+def test_attached_landmarks_give_the_same_features_and_leave_the_input(face_tracks):
+    X = [*face_tracks, FaceTracks.empty("none.mp4", size=128)]
+    marked = FaceLandmarks68().fit_transform(X)
+    assert [len(t) for t in marked] == [len(t) for t in X]
+    for t, m in zip(X, marked):
+        assert LANDMARKS68_KEY not in t.meta  # the input is not changed
+        found = m.meta[LANDMARKS68_KEY]
+        assert found["model_path"] == str(default_model_path())
+        assert found["points"].shape == (len(t), 68, 2)
+        assert not found["points"].flags.writeable
+        if len(t):
+            boxes = face_boxes_in_crop(t)
+            expected = landmarks68(t.crops, boxes, default_model_path())
+            np.testing.assert_array_equal(found["points"], expected)
+        np.testing.assert_array_equal(m.crops, t.crops)
+    # already attached: returned as is
+    assert FaceLandmarks68().transform(marked)[0] is marked[0]
+    for est in (FaceShapeFeatures(), TemporalNoiseFeatures("dlib")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # spaced frames
+            alone, shared = est.transform(X), est.transform(marked)
+        for a, b in zip(alone, shared):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_points_of_another_model_are_not_used(face_tracks):
+    marked = FaceLandmarks68().fit_transform(face_tracks[:1])
+    other = dataclasses.replace(
+        marked[0],
+        meta={LANDMARKS68_KEY: {"model_path": "elsewhere.dat", "points": None}},
+    )
+    out = FaceShapeFeatures().transform([other])
+    np.testing.assert_array_equal(out[0], FaceShapeFeatures().transform(marked)[0])
+
+
+def test_a_stored_record_stays_lazy(tiny_videos, tmp_path):
+    from sklearn_deepfake.faces import FaceStore, LazyFaceTracks
+
+    plans = FrameSampler(4).fit_transform(tiny_videos.paths[:1])
+    cropper = FaceCropper(size=64, device="cpu", cache_dir=FaceStore(tmp_path))
+    (t,) = cropper.fit_transform(plans)
+    assert isinstance(t, LazyFaceTracks)
+    (m,) = FaceLandmarks68().transform([t])
+    assert isinstance(m, LazyFaceTracks)
+    assert m.key == t.key
+    assert LANDMARKS68_KEY not in t.meta
+    assert m.meta[LANDMARKS68_KEY]["points"].shape == (len(t), 68, 2)
+    again = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(
+        again.meta[LANDMARKS68_KEY]["points"], m.meta[LANDMARKS68_KEY]["points"]
+    )
+    np.testing.assert_array_equal(
+        FaceShapeFeatures().transform([m])[0], FaceShapeFeatures().transform([t])[0]
+    )
+
+
+def test_the_swap_preset_runs_the_predictor_once_per_crop(monkeypatch, tmp_path):
+    import joblib
+
+    from sklearn_deepfake import make_default_pipeline
+    from sklearn_deepfake.features import _landmarks
+
+    calls = []
+    real = _landmarks.landmarks68
+
+    def counting(crops, boxes, path):
+        calls.append(len(crops))
+        return real(crops, boxes, path)
+
+    monkeypatch.setattr(_landmarks, "landmarks68", counting)
+    X = [_consecutive(6), _consecutive(4, seed=1, path="b.mp4")]
+    pipe = make_default_pipeline(preset="swap", device="cpu")
+    steps = pipe[2:-1]  # the landmarks and the feature union
+    assert list(steps.named_steps) == ["landmarks", "features"]
+    out = steps.fit_transform(X)
+    assert sum(calls) == 10  # one call per crop, not one per feature
+    assert [o.shape[0] for o in out] == [6, 4]
+    # alone, each feature computes the points itself (the noise ones for
+    # the first row of each pair: 5 and 3), as without the landmarks step
+    calls.clear()
+    alone = pipe.named_steps["features"].fit_transform(X)
+    assert sum(calls) == 10 + 5 + 3
+    for a, b in zip(out, alone):
+        np.testing.assert_array_equal(a, b)
+    # and under Pipeline(memory=...) the cached step gives the same rows
+    calls.clear()
+    cached = clone(steps).set_params(memory=joblib.Memory(tmp_path, verbose=0))
+    for a, b in zip(cached.fit_transform(X), out):
+        np.testing.assert_array_equal(a, b)
+    assert sum(calls) == 10

@@ -121,7 +121,7 @@ def test_mtcnn_embeddings_pickle_and_bad_params():
     est = MTCNNEmbeddings("onet", batch_size=1).fit([t])
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_allclose(again.transform([t])[0], est.transform([t])[0])
-    with pytest.raises(ValueError, match="net must be one of"):
+    with pytest.raises(ValueError, match="'net' parameter of MTCNNEmbeddings"):
         MTCNNEmbeddings("pnet").fit([t])
     with pytest.raises(ValueError, match="batch_size"):
         MTCNNEmbeddings(batch_size=0).fit([t])

@@ -24,7 +24,7 @@ from sklearn_deepfake.features._handcrafted import (
     RaggedFeatureUnion,
     SpectrumFeatures,
 )
-from sklearn_deepfake.features._landmarks import FaceShapeFeatures
+from sklearn_deepfake.features._landmarks import FaceLandmarks68, FaceShapeFeatures
 from sklearn_deepfake.features._mtcnn_embed import MTCNNEmbeddings
 from sklearn_deepfake.features._pooling import (
     ScorePooling,
@@ -46,6 +46,7 @@ __all__ = [
     "AudioFeatures",
     "CNNFeatureExtractor",
     "FaceContextFeatures",
+    "FaceLandmarks68",
     "FaceRecognitionEmbeddings",
     "FaceShapeFeatures",
     "MTCNNEmbeddings",

@@ -12,22 +12,24 @@ row per video.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
-from sklearn_deepfake.utils._checks import (
-    check_int_range,
-    check_n_jobs,
-    check_video_paths,
-)
+from sklearn_deepfake.features._handcrafted import _N_JOBS
+from sklearn_deepfake.utils._checks import check_int_range, check_video_paths
 from sklearn_deepfake.utils._parallel import map_videos
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+)
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
 
@@ -175,6 +177,76 @@ def _decode_audio(
     return np.ascontiguousarray(samples, dtype=np.float32), partial
 
 
+def _decode_or_warn(
+    path: str, sample_rate: int, max_duration: float | None, fallback: str
+) -> tuple[np.ndarray | None, bool]:
+    """Decode the sound of ``path``, or warn that the video gets ``fallback``.
+
+    Returns ``(samples, whether the file has an audio stream)``; the samples
+    are None when the file has no audio stream or cannot be read (a
+    :class:`~sklearn_deepfake.exceptions.NoAudioWarning` or
+    :class:`~sklearn_deepfake.exceptions.VideoReadWarning` says so, naming
+    the file and ``fallback``). Sound decoded only in part is returned with
+    a VideoReadWarning.
+    """
+    try:
+        x, partial = _decode_audio(path, sample_rate, max_duration)
+    except _NoAudioStream:
+        warnings.warn(
+            f"Video {path!r} has no audio stream; {fallback}.",
+            NoAudioWarning,
+            stacklevel=3,
+        )
+        return None, False
+    except OSError as exc:  # a missing file or a VideoReadError
+        warnings.warn(
+            f"Cannot read the audio of {path!r}; {fallback}: {exc}",
+            VideoReadWarning,
+            stacklevel=3,
+        )
+        return None, bool(getattr(exc, "has_audio_stream", False))
+    if partial:
+        warnings.warn(
+            f"Audio of {path!r} could only be decoded in part: {partial}",
+            VideoReadWarning,
+            stacklevel=3,
+        )
+    return x, True
+
+
+class _NothingLearned(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+    """A transformer of whole videos that learns nothing; ``fit`` validates."""
+
+    def fit(self, X: Any, y: Any = None) -> _NothingLearned:
+        """Validate the parameters; nothing is learned.
+
+        Parameters
+        ----------
+        X : list
+            One element per video (not read).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            This transformer.
+        """
+        self._validate_params()
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Return True: the transformer is stateless."""
+        return True
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
 def _mel_filterbank(
     n_mels: int, n_fft: int, sample_rate: int, fmin: float, fmax: float
 ) -> np.ndarray:
@@ -283,7 +355,7 @@ def _deltas(feat: np.ndarray, width: int = 2) -> np.ndarray:
     return num / (2 * sum(k * k for k in range(1, width + 1)))
 
 
-class AudioFeatures(TransformerMixin, BaseEstimator):
+class AudioFeatures(_NothingLearned):
     """One fixed-width row of sound-track statistics per video.
 
     Reads only the audio stream of each video (no video frame is decoded),
@@ -381,51 +453,29 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         self.silence_db = silence_db
         self.n_jobs = n_jobs
 
-    def _validate_params(self) -> None:
-        def integer(name: str, low: int, high: int) -> None:
-            check_int_range(name, getattr(self, name), low, high)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
+        "max_duration": [Interval(Real, 0, None, closed="neither"), None],
+        "n_mels": [Interval(Integral, 4, 256, closed="both")],
+        "n_mfcc": [Interval(Integral, 1, None, closed="left")],
+        "window": [Interval(Real, 0.001, 1.0, closed="right")],
+        "hop": [Interval(Real, 0.0005, 1.0, closed="right")],
+        "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
+        "n_jobs": _N_JOBS,
+    }
 
-        def real(name: str, low: float, high: float, allow_none: bool = False) -> None:
-            value = getattr(self, name)
-            if value is None and allow_none:
-                return
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not math.isfinite(value)
-                or not low < value <= high
-            ):
-                extra = " or None" if allow_none else ""
-                raise ValueError(
-                    f"{name} must be a number in ({low}, {high}]{extra}, got {value!r}."
-                )
+    def _check_params(self) -> None:
+        check_int_range("n_mfcc", self.n_mfcc, 1, int(self.n_mels))
+        if self.max_duration is not None and not math.isfinite(self.max_duration):
+            raise ValueError(
+                "max_duration must be a finite number of seconds or None, got "
+                f"{self.max_duration!r}."
+            )
 
-        integer("sample_rate", 4000, 96000)
-        integer("n_mels", 4, 256)
-        integer("n_mfcc", 1, int(self.n_mels))
-        real("window", 0.001, 1.0)
-        real("hop", 0.0005, 1.0)
-        real("max_duration", 0.0, math.inf, allow_none=True)
-        real("silence_db", -200.0, 0.0)
-        check_n_jobs(self.n_jobs)
-
-    def fit(self, X: Any, y: Any = None) -> AudioFeatures:
-        """Validate the parameters; nothing is learned.
-
-        Parameters
-        ----------
-        X : list of str or os.PathLike
-            Video paths (not opened).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            This transformer.
-        """
-        self._validate_params()
-        return self
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"n_mfcc": 4, "n_mels": 16}
 
     def transform(self, X: Any) -> np.ndarray:
         """Compute one row of sound statistics per video.
@@ -446,11 +496,9 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         FileNotFoundError
             If any path does not exist; all missing paths are listed.
         """
-        self._validate_params()
-        paths = check_video_paths(X)
-        rows = map_videos(self._row, paths, n_jobs=self.n_jobs, desc="audio")
+        rows = self._map(self._row, X, "audio")
         width = len(_SCALAR_NAMES) + 3 * self.n_mfcc
-        return np.asarray(rows, dtype=np.float64).reshape(len(paths), width)
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
 
     def spectrograms(self, X: Any) -> list[np.ndarray]:
         """Return the log-mel spectrogram of each video, for a neural model.
@@ -475,11 +523,12 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         >>> AudioFeatures(n_mels=32).spectrograms(data.paths)[0].shape[1]
         32
         """
+        return self._map(self._spectrogram, X, "spectrograms")
+
+    def _map(self, func: Any, X: Any, desc: str) -> list:
+        """Validate, check the paths, and apply ``func`` to every one."""
         self._validate_params()
-        paths = check_video_paths(X)
-        return map_videos(
-            self._spectrogram, paths, n_jobs=self.n_jobs, desc="spectrograms"
-        )
+        return map_videos(func, check_video_paths(X), n_jobs=self.n_jobs, desc=desc)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the output column names.
@@ -504,31 +553,9 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
 
     def _load(self, path: str) -> tuple[np.ndarray | None, bool]:
         """Return (samples or None when unusable, whether a stream exists)."""
-        from sklearn_deepfake.exceptions import VideoReadError
-
-        try:
-            x, partial = _decode_audio(path, self.sample_rate, self.max_duration)
-        except _NoAudioStream:
-            warnings.warn(
-                f"Video {path!r} has no audio stream; it gets the no-audio row.",
-                NoAudioWarning,
-                stacklevel=2,
-            )
-            return None, False
-        except VideoReadError as exc:
-            warnings.warn(
-                f"Cannot read the audio of {path!r}; it gets the no-audio row: {exc}",
-                VideoReadWarning,
-                stacklevel=2,
-            )
-            return None, bool(getattr(exc, "has_audio_stream", False))
-        if partial:
-            warnings.warn(
-                f"Audio of {path!r} could only be decoded in part: {partial}",
-                VideoReadWarning,
-                stacklevel=2,
-            )
-        return x, True
+        return _decode_or_warn(
+            path, self.sample_rate, self.max_duration, "it gets the no-audio row"
+        )
 
     def _spectrogram(self, path: str) -> np.ndarray:
         x, _ = self._load(path)
@@ -594,16 +621,9 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         row[start + 2 * k :] = delta.std(axis=0)
         return np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
 
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: the transformer is stateless."""
-        return True
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
         tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
         return tags
 
 

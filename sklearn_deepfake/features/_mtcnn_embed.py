@@ -11,7 +11,6 @@ from sklearn_deepfake.utils._device import torch_threads
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
-    ParamsValidationMixin,
     StrOptions,
 )
 
@@ -19,11 +18,7 @@ from sklearn_deepfake.utils._param_validation import (
 _NETS = {"rnet": (24, "dense4", 128), "onet": (48, "dense5", 256)}
 
 
-# ParamsValidationMixin is listed until _PerFrameFeatures inherits it; then it
-# must go (a base listed before a class that derives from it is an MRO error).
-class MTCNNEmbeddings(
-    ParamsValidationMixin, _PerFrameFeatures, auto_wrap_output_keys=None
-):
+class MTCNNEmbeddings(_PerFrameFeatures):
     """Embeddings of each face from MTCNN's refinement networks.
 
     MTCNN's second and third stages, RNet (24 x 24 input) and ONet

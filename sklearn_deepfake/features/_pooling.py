@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_deepfake.utils._param_validation import (
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
+)
+from sklearn_deepfake.utils._proba import clipped_logit
 from sklearn_deepfake.utils._ragged import check_per_video
 
 __all__ = [
@@ -24,6 +31,9 @@ __all__ = [
     "pool_scores",
     "pool_track_scores",
 ]
+
+#: ``stats`` choices of the default search space (Optuna stores strings).
+_POOLING_STATS = ("mean", "mean+std", "mean+max", "mean+std+max+min")
 
 _STATS = {
     "mean": lambda a: a.mean(axis=0),
@@ -93,7 +103,7 @@ def check_frame_rows(
     return frames
 
 
-class TemporalPooling(TransformerMixin, BaseEstimator):
+class TemporalPooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     """Summarise each video's per-frame rows by statistics over its frames.
 
     Turns ``list[ndarray (n_rows_i, D)]`` (per-frame features, or per-frame
@@ -172,28 +182,45 @@ class TemporalPooling(TransformerMixin, BaseEstimator):
         self.empty_fill = empty_fill
         self.feature_names = feature_names
 
-    def _validate_params(self) -> None:
-        stats = (self.stats,) if isinstance(self.stats, str) else tuple(self.stats)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "stats": [StrOptions(set(_STATS)), list, tuple],
+        "quantiles": ["array-like", Interval(Real, 0, 1, closed="both")],
+        "counts": ["boolean"],
+        "empty_fill": [StrOptions({"mean"}), Interval(Real, None, None, closed="both")],
+        "feature_names": ["array-like", None],
+    }
+
+    def _check_params(self) -> None:
+        stats, quantiles = self._resolved_stats()
         bad = [s for s in stats if s not in _STATS]
         if bad:
             raise ValueError(f"stats must hold names from {sorted(_STATS)}, got {bad}.")
-        quantiles = tuple(float(q) for q in np.atleast_1d(self.quantiles))
         if any(not 0.0 <= q <= 1.0 for q in quantiles):
             raise ValueError(f"quantiles must lie in [0, 1], got {self.quantiles!r}.")
         if not stats and not quantiles and not self.counts:
             raise ValueError("TemporalPooling has no output: give stats or quantiles.")
-        if not (
-            (isinstance(self.empty_fill, str) and self.empty_fill == "mean")
-            or (
-                isinstance(self.empty_fill, numbers.Real)
-                and np.isfinite(self.empty_fill)
-            )
-        ):
+        if not isinstance(self.empty_fill, str) and not np.isfinite(self.empty_fill):
             raise ValueError(
                 f"empty_fill must be 'mean' or a finite number, got "
                 f"{self.empty_fill!r}."
             )
-        self._stats, self._quantiles = stats, quantiles
+
+    def _resolved_stats(self) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        """``stats`` and ``quantiles`` as tuples (a single name is one stat)."""
+        stats = (self.stats,) if isinstance(self.stats, str) else tuple(self.stats)
+        quantiles = tuple(float(q) for q in np.atleast_1d(self.quantiles))
+        return stats, quantiles
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {}
+
+    @classmethod
+    def _search_space(cls, trial: Any, prefix: str) -> dict[str, Any]:
+        """Default Optuna space: which statistics to pool."""
+        name = f"{prefix}stats"
+        return {name: tuple(trial.suggest_categorical(name, _POOLING_STATS).split("+"))}
 
     def _check_X(self, X: Any, reset: bool) -> list[np.ndarray]:
         return check_frame_rows(self, X, reset)
@@ -230,6 +257,7 @@ class TemporalPooling(TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         self._validate_params()
+        self._stats, self._quantiles = self._resolved_stats()
         frames = self._check_X(X, reset=True)
         if self.feature_names is not None and len(self.feature_names) != (
             self.n_features_in_
@@ -316,11 +344,6 @@ class TemporalPooling(TransformerMixin, BaseEstimator):
 _RULES = ("mean", "mean_logit", "median", "max", "confident")
 
 
-def _logit(p: np.ndarray, eps: float) -> np.ndarray:
-    p = np.clip(p, eps, 1 - eps)
-    return np.log(p) - np.log1p(-p)
-
-
 def pool_scores(
     scores: Any,
     rule: str = "mean",
@@ -380,7 +403,7 @@ def pool_scores(
     if rule == "max":
         return float(p.max())
     if rule == "mean_logit":
-        return float(1.0 / (1.0 + np.exp(-_logit(p, eps).mean())))
+        return float(1.0 / (1.0 + np.exp(-clipped_logit(p, eps).mean())))
     fake_frac, real_frac = (
         (min_fraction, min_fraction)
         if isinstance(min_fraction, numbers.Real)
@@ -453,7 +476,7 @@ def pool_track_scores(
     return pool_scores(per_track, "mean_logit")
 
 
-class ScorePooling(TransformerMixin, BaseEstimator):
+class ScorePooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     """Pool per-frame fake probabilities into one score per video.
 
     A tunable pipeline step after a per-frame classifier: ``rule`` and its
@@ -507,11 +530,15 @@ class ScorePooling(TransformerMixin, BaseEstimator):
         self.empty_score = empty_score
         self.eps = eps
 
-    def _validate_params(self) -> None:
-        if self.rule not in _RULES:
-            raise ValueError(f"rule must be one of {_RULES}, got {self.rule!r}.")
-        if not 0.5 < float(self.threshold) < 1.0:
-            raise ValueError(f"threshold must lie in (0.5, 1), got {self.threshold!r}.")
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "rule": [StrOptions(set(_RULES))],
+        "threshold": [Interval(Real, 0.5, 1, closed="neither")],
+        "min_fraction": [Interval(Real, 0, 1, closed="right"), "array-like"],
+        "empty_score": [Interval(Real, 0, 1, closed="both")],
+        "eps": [Interval(Real, 0, 0.5, closed="left")],
+    }
+
+    def _check_params(self) -> None:
         fractions = np.atleast_1d(np.asarray(self.min_fraction, dtype=float))
         if fractions.size not in (1, 2) or not np.all(
             (fractions > 0) & (fractions <= 1)
@@ -520,10 +547,11 @@ class ScorePooling(TransformerMixin, BaseEstimator):
                 "min_fraction must be a fraction in (0, 1] or a pair of them, got "
                 f"{self.min_fraction!r}."
             )
-        if not 0.0 <= float(self.empty_score) <= 1.0:
-            raise ValueError(
-                f"empty_score must lie in [0, 1], got {self.empty_score!r}."
-            )
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {"rule": "confident"}
 
     def _check(self, X: Any) -> list[np.ndarray]:
         X = check_per_video(X)

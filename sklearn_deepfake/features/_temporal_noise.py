@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 from sklearn_deepfake.features._flow import flow_pairs
-from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
-from sklearn_deepfake.utils._checks import check_n_jobs, list_some
+from sklearn_deepfake.features._handcrafted import _N_JOBS, _PerFrameFeatures
+from sklearn_deepfake.utils._checks import list_some
 from sklearn_deepfake.utils._parallel import map_videos
+from sklearn_deepfake.utils._param_validation import Integral, Interval, StrOptions
 from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = ["TemporalNoiseFeatures"]
@@ -243,37 +245,34 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
         self.max_gap = max_gap
         self.n_jobs = n_jobs
 
-    def _validate_params(self) -> None:
-        check_n_jobs(self.n_jobs)
-        if self.landmarks not in _LANDMARKS:
-            raise ValueError(
-                f"landmarks must be one of {_LANDMARKS}, got {self.landmarks!r}."
-            )
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "landmarks": [StrOptions(set(_LANDMARKS))],
+        "sigmas": [tuple, list],
+        "max_gap": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": _N_JOBS,
+    }
+
+    def _check_params(self) -> None:
         sigmas = self.sigmas
-        if (
-            not isinstance(sigmas, (tuple, list))
-            or not sigmas
-            or not all(
-                isinstance(s, numbers.Real)
-                and not isinstance(s, bool)
-                and np.isfinite(s)
-                and s > 0
-                for s in sigmas
-            )
+        if not sigmas or not all(
+            isinstance(s, numbers.Real)
+            and not isinstance(s, bool)
+            and np.isfinite(s)
+            and s > 0
+            for s in sigmas
         ):
             raise ValueError(
                 f"sigmas must be a non-empty tuple of positive numbers, got {sigmas!r}."
             )
-        if (
-            isinstance(self.max_gap, bool)
-            or not isinstance(self.max_gap, numbers.Integral)
-            or self.max_gap < 1
-        ):
-            raise ValueError(f"max_gap must be an int >= 1, got {self.max_gap!r}.")
         if self.landmarks == "dlib":
             from sklearn_deepfake.features._landmarks import default_model_path
 
             default_model_path()  # a clear ImportError without the extra
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {}
 
     def _names(self) -> list[str]:
         names = []
@@ -317,13 +316,19 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
         points = None
         if self.landmarks == "dlib":
             from sklearn_deepfake.features._landmarks import (
+                attached_landmarks68,
                 default_model_path,
                 landmarks68,
             )
 
+            path = default_model_path()
             used = np.unique(pairs[:, 0])
             points = np.zeros((len(tracks), 68, 2))
-            points[used] = landmarks68(crops[used], boxes[used], default_model_path())
+            attached = attached_landmarks68(tracks, path)  # by FaceLandmarks68
+            if attached is None:
+                points[used] = landmarks68(crops[used], boxes[used], path)
+            else:
+                points[used] = attached[used]
         sigmas = tuple(float(s) for s in self.sigmas)
         # One measurement per pair, from its first row's regions, shared by
         # both rows; pairs come in time order, so only the first row can

@@ -98,6 +98,22 @@ def _dfdc_classifier(
     )
 
 
+def _feature_steps(
+    name: str, backbone: str, device: Any, verbose: int
+) -> list[tuple[str, Any]]:
+    """Return the ``features`` step of ``name``, after the steps it reads.
+
+    ``"context+mtcnn+shape+noise"`` has two features that read dlib's 68
+    landmarks: a ``landmarks`` step computes them once per crop first.
+    """
+    features = _features(name, backbone, device, verbose)
+    if name == "context+mtcnn+shape+noise":
+        from sklearn_deepfake.features import FaceLandmarks68
+
+        return [("landmarks", FaceLandmarks68()), ("features", features)]
+    return [("features", features)]
+
+
 def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
     from sklearn_deepfake.features import (
         CNNFeatureExtractor,
@@ -237,7 +253,10 @@ def make_default_pipeline(
           hedge against videos unlike the training ones. How this recipe
           and its parts score is on the :ref:`benchmarks` page
           (``benchmarks/bench_quality.py``). Steps: ``framesampler``,
-          ``facecropper``, ``features``, ``classifier``; an explicit
+          ``facecropper``, ``landmarks``
+          (:class:`~sklearn_deepfake.features.FaceLandmarks68`: dlib's 68
+          points, computed once per crop for the shape and noise features),
+          ``features``, ``classifier``; an explicit
           ``pooling`` or ``calibration`` raises a ValueError. Without the extra, pass
           ``features="context+mtcnn"``.
         - ``"self-blended"``: for folders with few or no fakes. The head is a
@@ -318,8 +337,10 @@ def make_default_pipeline(
         those plus the frame-to-frame noise of the inner and outer face
         against the background
         (:class:`~sklearn_deepfake.features.TemporalNoiseFeatures`, which needs
-        consecutive frames: the ``swap`` preset samples them in pairs).
-        ``"cnn"``: embeddings of a timm
+        consecutive frames: the ``swap`` preset samples them in pairs),
+        after a ``landmarks`` step
+        (:class:`~sklearn_deepfake.features.FaceLandmarks68`) that computes
+        the 68 points both read once per crop. ``"cnn"``: embeddings of a timm
         ``backbone`` (random weights unless you set
         ``features__pretrained=True`` or ``features__weights=PATH``).
         ``"facerec"``: dlib's 128-d face-recognition descriptor of each face
@@ -530,7 +551,7 @@ def make_default_pipeline(
     return Pipeline(
         [
             *faces,
-            ("features", _features(features, backbone, device, verbose)),
+            *_feature_steps(features, backbone, device, verbose),
             *head_steps,
         ],
         memory=memory,
