@@ -20,6 +20,7 @@ _PUBLIC = {
     "FaceContextFeatures": "sklearn_deepfake.features",
     "MTCNNEmbeddings": "sklearn_deepfake.features",
     "FaceRecognitionEmbeddings": "sklearn_deepfake.features",
+    "FaceLandmarks68": "sklearn_deepfake.features",
     "FaceShapeFeatures": "sklearn_deepfake.features",
     "TemporalNoiseFeatures": "sklearn_deepfake.features",
     "SpectrumFeatures": "sklearn_deepfake.features",

@@ -78,6 +78,7 @@ ESTIMATOR_MODULES: tuple[str, ...] = (
 )
 _LATER_MODULES: tuple[str, ...] = (
     "sklearn_deepfake.calibration",
+    "sklearn_deepfake.classifiers",
     "sklearn_deepfake.nets",
     "sklearn_deepfake.ensemble",
     "sklearn_deepfake.model_selection",
@@ -179,6 +180,7 @@ INPUT_KIND: dict[str, str] = {
     "FaceCropper": "plans",
     "TemporalPooling": "frame_features",
     "TemporalClassifier": "frame_features",
+    "FramewiseClassifier": "frame_features",
     "ScorePooling": "frame_scores",
     "ClippedClassifier": "table",
     "CalibratedStackingClassifier": "table",
