@@ -17,7 +17,7 @@ from sklearn_deepfake.nets._base import (
     NetTrainingMixin,
     VideoClassifierMixin,
 )
-from sklearn_deepfake.nets._training import EpochItems, balanced_videos
+from sklearn_deepfake.nets._training import EpochItems
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
@@ -127,10 +127,8 @@ class SequenceDataset(EpochItems, torch.utils.data.Dataset):
 
     def epoch_items(self, epoch: int) -> tuple[np.ndarray]:
         """Return the videos of ``epoch``, in a 1-tuple."""
-        if not self.balance:
-            return (np.arange(len(self.seqs)),)
-        has = np.array([len(s) > 0 for s in self.seqs], bool)
-        return (balanced_videos(self.labels, has, self.seed, int(epoch)),)
+        lengths = np.array([len(s) for s in self.seqs], np.int64)
+        return (self._epoch_videos(epoch, lengths),)
 
     def __len__(self) -> int:
         return len(self._use_epoch(self.epoch)[0])

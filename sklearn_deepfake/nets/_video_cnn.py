@@ -25,7 +25,6 @@ from sklearn_deepfake.nets._clips import (
 from sklearn_deepfake.nets._models3d import VIDEO_ARCHS
 from sklearn_deepfake.nets._training import (
     EpochItems,
-    balanced_videos,
     encode_video_labels,
     loader_kwargs,
 )
@@ -101,13 +100,8 @@ class ClipDataset(EpochItems, torch.utils.data.Dataset):
     def epoch_items(self, epoch: int) -> tuple[np.ndarray]:
         """Return the ``(video, clip)`` pairs of ``epoch``, in a 1-tuple."""
         rng = np.random.default_rng([self.seed, int(epoch), 5])
-        videos = np.arange(len(self.tracks))
-        if self.balance:
-            videos = balanced_videos(
-                self.labels, self.n_clips > 0, self.seed, int(epoch)
-            )
         pairs = []
-        for v in videos:
+        for v in self._epoch_videos(epoch, self.n_clips):
             n = int(self.n_clips[v])
             k = min(n, self.clips_per_video)
             if not k:
