@@ -1,10 +1,14 @@
 """What the video-level deep classifiers share: clipping, predict and tags.
 
 :class:`VideoClassifierMixin` serves every per-video classifier (also the
-ONNX one); :class:`NetTrainingMixin` the ones trained here with skorch
+ONNX one); :class:`FrameScoreClassifierMixin` those that pool per-crop
+scores (:class:`~sklearn_deepfake.nets.FaceCNNClassifier` and its ONNX
+export); :class:`NetTrainingMixin` the ones trained here with skorch
 (:class:`~sklearn_deepfake.nets.FaceCNNClassifier`,
 :class:`~sklearn_deepfake.nets.VideoCNNClassifier`,
-:class:`~sklearn_deepfake.nets.TemporalClassifier`).
+:class:`~sklearn_deepfake.nets.TemporalClassifier`), whose shared parameter
+constraints are :data:`_TRAINING_CONSTRAINTS` and
+:data:`_FINE_TUNING_CONSTRAINTS`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.features._pooling import pool_track_scores
 from sklearn_deepfake.utils._labels import fake_class_index
 from sklearn_deepfake.utils._param_validation import (
     Integral,
@@ -24,6 +30,7 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
+from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 
 class VideoClassifierMixin(ClassifierMixin):
@@ -74,6 +81,72 @@ class VideoClassifierMixin(ClassifierMixin):
         tags.classifier_tags.multi_class = False
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+class FrameScoreClassifierMixin(VideoClassifierMixin):
+    """Per-video classifier that pools the fake probabilities of the crops.
+
+    Subclasses implement ``_stream_scores(X)`` (the per-crop fake
+    probabilities of each video of a checked ``list[FaceTracks]``) and
+    ``_pool_rules()`` (the ``aggregation`` and ``track_pooling`` of
+    :func:`~sklearn_deepfake.features.pool_track_scores`), and set
+    ``empty_proba_``.
+    """
+
+    def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
+        """Return each video's per-crop fake probabilities.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        proba : list of ndarray of float32, shape (n_rows_i,)
+            Empty for a video without faces.
+        """
+        check_is_fitted(self)
+        X = check_per_video(X, kind=FaceTracks)
+        return self._stream_scores(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return ``(n_videos, 2)`` class probabilities.
+
+        A video's crop scores are pooled per face track, then over the
+        tracks (:func:`~sklearn_deepfake.features.pool_track_scores`).
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_videos, 2)
+            Columns in the order of ``classes_``; the fake class's column
+            (``fake_class_index(classes_)``: 0 for ``["FAKE", "REAL"]``, 1
+            for ``[0, 1]``) is clipped to ``[eps, 1 - eps]``; videos without
+            faces get ``empty_proba_``.
+        """
+        return self._proba_columns(self._video_fake_proba(X))
+
+    def _video_fake_proba(self, X: Any) -> np.ndarray:
+        """Pooled fake probability of each video, before clipping."""
+        check_is_fitted(self)
+        X = check_per_video(X, kind=FaceTracks)
+        scores = self._stream_scores(X)
+        return np.array(
+            [self._pool_video(t, p) for t, p in zip(X, scores, strict=True)],
+            dtype=np.float64,
+        )
+
+    def _pool_video(self, track: FaceTracks, scores: np.ndarray) -> float:
+        """Pool a video's crop scores per face track, then over the tracks."""
+        if not len(scores):
+            return float(self.empty_proba_)
+        aggregation, track_pooling = self._pool_rules()
+        return pool_track_scores(scores, track.track_ids, aggregation, track_pooling)
 
 
 #: Constraints of the training parameters that every deep classifier has

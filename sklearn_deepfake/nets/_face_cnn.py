@@ -8,14 +8,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.features._pooling import TRACK_POOLINGS, pool_track_scores
+from sklearn_deepfake.features._pooling import TRACK_POOLINGS
 from sklearn_deepfake.nets._base import (
     _FINE_TUNING_CONSTRAINTS,
     _TRAINING_CONSTRAINTS,
+    FrameScoreClassifierMixin,
     NetTrainingMixin,
-    VideoClassifierMixin,
 )
 from sklearn_deepfake.nets._self_blend import SelfBlendedFaces
 from sklearn_deepfake.nets._speed import PRECISIONS, TTA_MODES
@@ -35,7 +34,7 @@ _AGGREGATIONS = ("mean", "mean_logit", "median", "max", "confident")
 
 
 class FaceCNNClassifier(
-    ParamsValidationMixin, VideoClassifierMixin, NetTrainingMixin, BaseEstimator
+    ParamsValidationMixin, FrameScoreClassifierMixin, NetTrainingMixin, BaseEstimator
 ):
     """Fine-tune a timm CNN on face crops and score each video.
 
@@ -618,15 +617,22 @@ default="mean_logit"
             )
             partners[y01[train] <= 0.5] = -1
             self.n_train_pairs_ = int((partners >= 0).sum())
-        train_ds = FrameDataset(
-            [X[i] for i in train],
-            y01[train],
-            frames_per_video=self.frames_per_video,
+
+        def dataset(videos: np.ndarray, **kwargs: Any) -> FrameDataset:
+            return FrameDataset(
+                [X[i] for i in videos],
+                y01[videos],
+                frames_per_video=self.frames_per_video,
+                size=size,
+                seed=seed,
+                self_blend=self._self_blend,
+                **kwargs,
+            )
+
+        train_ds = dataset(
+            train,
             augmenter=augmenter,
-            size=size,
-            seed=seed,
             shuffle_rows=True,
-            self_blend=self._self_blend,
             self_blend_mode=self.self_blend_mode,
             balance=self.class_balance == "epoch",
             partners=partners,
@@ -652,16 +658,8 @@ default="mean_logit"
             speed["build"] = partial(make_accelerated_net, self.accelerator)
         valid_ds = None
         if len(valid):
-            valid_ds = FrameDataset(
-                [X[i] for i in valid],
-                y01[valid],
-                frames_per_video=self.frames_per_video,
-                augmenter=None,
-                size=size,
-                seed=seed,
-                shuffle_rows=False,
-                self_blend=self._self_blend,
-                self_blend_mode="add",
+            valid_ds = dataset(
+                valid, augmenter=None, shuffle_rows=False, self_blend_mode="add"
             )
         self._train_net(
             module,
@@ -687,23 +685,6 @@ default="mean_logit"
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
-
-    def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
-        """Return each video's per-crop fake probabilities.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        proba : list of ndarray of float32, shape (n_rows_i,)
-            Empty for a video without faces.
-        """
-        check_is_fitted(self)
-        X = check_per_video(X, kind=FaceTracks)
-        return self._stream_scores(X)
 
     def _stream_scores(self, X: list) -> list[np.ndarray]:
         """Per-crop scores of every video, the crops read batch by batch."""
@@ -757,47 +738,13 @@ default="mean_logit"
         """
         from scipy.special import logit
 
-        check_is_fitted(self)
-        X = check_per_video(X, kind=FaceTracks)
-        scores = self._stream_scores(X)
-        fake = np.array(
-            [self._pool_video(t, p) for t, p in zip(X, scores, strict=True)],
-            dtype=np.float64,
-        )
+        fake = self._video_fake_proba(X)
         z = logit(np.clip(fake, 1e-7, 1 - 1e-7))
         return z if self._fake_index() == 1 else -z
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return ``(n_videos, 2)`` class probabilities.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_videos, 2)
-            Columns in the order of ``classes_``; the fake class's column
-            (``fake_class_index(classes_)``: 0 for ``["FAKE", "REAL"]``, 1
-            for ``[0, 1]``) is clipped to ``[eps, 1 - eps]``; videos without
-            faces get ``empty_proba_``.
-        """
-        check_is_fitted(self)
-        X = check_per_video(X, kind=FaceTracks)
-        scores = self._stream_scores(X)
-        fake = np.array(
-            [self._pool_video(t, p) for t, p in zip(X, scores, strict=True)],
-            dtype=np.float64,
-        )
-        return self._proba_columns(fake)
-
-    def _pool_video(self, track: FaceTracks, scores: np.ndarray) -> float:
-        """Pool a video's crop scores per face track, then over the tracks."""
-        if not len(scores):
-            return float(self.empty_proba_)
-        rule = getattr(self, "track_pooling", None)  # None in older pickles
-        return pool_track_scores(scores, track.track_ids, self.aggregation, rule)
+    def _pool_rules(self) -> tuple[str, str | None]:
+        # track_pooling is absent in older pickles
+        return self.aggregation, getattr(self, "track_pooling", None)
 
 
 def _small_head(head: Any, seed: int) -> None:
