@@ -214,9 +214,12 @@ def test_face_cnn_without_pairs_uses_none():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"part_erasure": "ssim"}, "part_erasure must be"),
-        ({"pair_mixup": 0}, "pair_mixup must be"),
-        ({"pair_mixup": True}, "pair_mixup must be"),
+        (
+            {"part_erasure": "ssim"},
+            "'part_erasure' parameter of FaceCNNClassifier must be",
+        ),
+        ({"pair_mixup": 0}, "'pair_mixup' parameter of FaceCNNClassifier must be"),
+        ({"pair_mixup": True}, "'pair_mixup' parameter of FaceCNNClassifier must be"),
     ],
 )
 def test_face_cnn_pair_params_are_validated(params, match):

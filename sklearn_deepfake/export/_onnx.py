@@ -26,8 +26,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.features._pooling import pool_track_scores
-from sklearn_deepfake.nets._base import VideoClassifierMixin
+from sklearn_deepfake.nets._base import FrameScoreClassifierMixin, VideoClassifierMixin
 from sklearn_deepfake.utils._checks import write_atomic
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -199,6 +198,26 @@ class _ONNXBase(BaseEstimator):
 
     _kind = ""
 
+    def fit(self, X: Any = None, y: Any = None) -> _ONNXBase:
+        """Load the ONNX model and the settings stored with it (nothing is learned).
+
+        Parameters
+        ----------
+        X, y : ignored
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._load()
+        self._use_metadata(self.metadata_)
+        return self
+
+    def _use_metadata(self, meta: dict[str, Any]) -> None:
+        """Set the fitted attributes of the subclass from the file's metadata."""
+        raise NotImplementedError
+
     def _load(self) -> None:
         onnx = _require("onnx")
         model = self.model
@@ -322,21 +341,8 @@ class ONNXFeatureExtractor(TransformerMixin, _ONNXBase):
         self.providers = providers
         self.n_threads = n_threads
 
-    def fit(self, X: Any = None, y: Any = None) -> ONNXFeatureExtractor:
-        """Load the ONNX model (nothing is learned).
-
-        Parameters
-        ----------
-        X, y : ignored
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
-        """
-        self._load()
-        self.n_features_out_ = int(self.metadata_["n_features_out"])
-        return self
+    def _use_metadata(self, meta: dict[str, Any]) -> None:
+        self.n_features_out_ = int(meta["n_features_out"])
 
     def transform(self, X: Any) -> list[np.ndarray]:
         """Return one ``(n_rows, D)`` float32 array of embeddings per video.
@@ -362,7 +368,7 @@ class ONNXFeatureExtractor(TransformerMixin, _ONNXBase):
         return tags
 
 
-class ONNXFaceClassifier(VideoClassifierMixin, _ONNXBase):
+class ONNXFaceClassifier(FrameScoreClassifierMixin, _ONNXBase):
     """Video scores from an exported FaceCNNClassifier, run by onnxruntime.
 
     Scores every face crop with the exported network and pools a video's
@@ -445,22 +451,9 @@ class ONNXFaceClassifier(VideoClassifierMixin, _ONNXBase):
         self.providers = providers
         self.n_threads = n_threads
 
-    def fit(self, X: Any = None, y: Any = None) -> ONNXFaceClassifier:
-        """Load the ONNX model and its settings (nothing is learned).
-
-        Parameters
-        ----------
-        X, y : ignored
-
-        Returns
-        -------
-        self : object
-            Fitted classifier.
-        """
+    def _use_metadata(self, meta: dict[str, Any]) -> None:
         from sklearn_deepfake.nets._face_cnn import _AGGREGATIONS
 
-        self._load()
-        meta = self.metadata_
         agg = meta["aggregation"] if self.aggregation is None else self.aggregation
         if agg not in _AGGREGATIONS:
             raise ValueError(
@@ -477,53 +470,15 @@ class ONNXFaceClassifier(VideoClassifierMixin, _ONNXBase):
         self.eps_ = float(eps)
         self.classes_ = np.asarray(meta["classes"])
         self.track_pooling_ = meta.get("track_pooling")
-        return self
 
     def _clip_eps(self) -> float:
         return self.eps_  # the parameter may be None (the exported value)
 
-    def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
-        """Return each video's per-crop fake probabilities.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        proba : list of ndarray of float32, shape (n_rows_i,)
-            Empty for a video without faces.
-        """
-        check_is_fitted(self, "metadata_")
-        X = check_per_video(X, kind=FaceTracks)
+    def _stream_scores(self, X: list) -> list[np.ndarray]:
         return [1.0 / (1.0 + np.exp(-self._run(t, ()))) for t in X]
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return ``(n_videos, 2)`` class probabilities.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_videos, 2)
-            Columns in the order of ``classes_``; the fake class's column is
-            clipped to ``[eps_, 1 - eps_]``; videos without faces get
-            ``empty_proba_``; each video's crops are pooled per face track
-            first, as the exported classifier does (``track_pooling_``).
-        """
-        scores = self.predict_frame_proba(X)
-        X = check_per_video(X, kind=FaceTracks)
-        fake = [
-            pool_track_scores(s, t.track_ids, self.aggregation_, self.track_pooling_)
-            if len(s)
-            else self.empty_proba_
-            for s, t in zip(scores, X)
-        ]
-        return self._proba_columns(fake)
+    def _pool_rules(self) -> tuple[str, str | None]:
+        return self.aggregation_, self.track_pooling_
 
     def __sklearn_tags__(self):
         tags = super(VideoClassifierMixin, self).__sklearn_tags__()

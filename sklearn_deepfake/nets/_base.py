@@ -1,22 +1,36 @@
 """What the video-level deep classifiers share: clipping, predict and tags.
 
 :class:`VideoClassifierMixin` serves every per-video classifier (also the
-ONNX one); :class:`NetTrainingMixin` the ones trained here with skorch
+ONNX one); :class:`FrameScoreClassifierMixin` those that pool per-crop
+scores (:class:`~sklearn_deepfake.nets.FaceCNNClassifier` and its ONNX
+export); :class:`NetTrainingMixin` the ones trained here with skorch
 (:class:`~sklearn_deepfake.nets.FaceCNNClassifier`,
 :class:`~sklearn_deepfake.nets.VideoCNNClassifier`,
-:class:`~sklearn_deepfake.nets.TemporalClassifier`).
+:class:`~sklearn_deepfake.nets.TemporalClassifier`), whose shared parameter
+constraints are :data:`_TRAINING_CONSTRAINTS` and
+:data:`_FINE_TUNING_CONSTRAINTS`.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from numbers import Real
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.base import ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.features._pooling import pool_track_scores
 from sklearn_deepfake.utils._labels import fake_class_index
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+)
+from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 
 class VideoClassifierMixin(ClassifierMixin):
@@ -69,70 +83,116 @@ class VideoClassifierMixin(ClassifierMixin):
         return tags
 
 
-def check_loader_params(est: Any) -> None:
-    """Check ``num_workers``, ``pin_memory``, ``persistent_workers``, ``class_balance``.
+class FrameScoreClassifierMixin(VideoClassifierMixin):
+    """Per-video classifier that pools the fake probabilities of the crops.
 
-    The ``DataLoader`` and epoch-sampling parameters the deep classifiers
-    share; raises ``ValueError`` naming the parameter.
+    Subclasses implement ``_stream_scores(X)`` (the per-crop fake
+    probabilities of each video of a checked ``list[FaceTracks]``) and
+    ``_pool_rules()`` (the ``aggregation`` and ``track_pooling`` of
+    :func:`~sklearn_deepfake.features.pool_track_scores`), and set
+    ``empty_proba_``.
     """
-    from numbers import Integral
 
-    n = est.num_workers
-    if not isinstance(n, Integral) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"num_workers must be an int >= 0, got {n!r}.")
-    for name in ("pin_memory", "persistent_workers"):
-        if not isinstance(getattr(est, name), (bool, np.bool_)):
-            raise ValueError(f"{name} must be a bool, got {getattr(est, name)!r}.")
-    if est.persistent_workers and not n:
-        raise ValueError("persistent_workers=True needs num_workers > 0.")
-    if est.class_balance not in (None, "epoch"):
-        raise ValueError(
-            f"class_balance must be 'epoch' or None, got {est.class_balance!r}."
+    def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
+        """Return each video's per-crop fake probabilities.
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        proba : list of ndarray of float32, shape (n_rows_i,)
+            Empty for a video without faces.
+        """
+        check_is_fitted(self)
+        X = check_per_video(X, kind=FaceTracks)
+        return self._stream_scores(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return ``(n_videos, 2)`` class probabilities.
+
+        A video's crop scores are pooled per face track, then over the
+        tracks (:func:`~sklearn_deepfake.features.pool_track_scores`).
+
+        Parameters
+        ----------
+        X : list of FaceTracks
+            One record per video.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_videos, 2)
+            Columns in the order of ``classes_``; the fake class's column
+            (``fake_class_index(classes_)``: 0 for ``["FAKE", "REAL"]``, 1
+            for ``[0, 1]``) is clipped to ``[eps, 1 - eps]``; videos without
+            faces get ``empty_proba_``.
+        """
+        return self._proba_columns(self._video_fake_proba(X))
+
+    def _video_fake_proba(self, X: Any) -> np.ndarray:
+        """Pooled fake probability of each video, before clipping."""
+        check_is_fitted(self)
+        X = check_per_video(X, kind=FaceTracks)
+        scores = self._stream_scores(X)
+        return np.array(
+            [self._pool_video(t, p) for t, p in zip(X, scores, strict=True)],
+            dtype=np.float64,
         )
+
+    def _pool_video(self, track: FaceTracks, scores: np.ndarray) -> float:
+        """Pool a video's crop scores per face track, then over the tracks."""
+        if not len(scores):
+            return float(self.empty_proba_)
+        aggregation, track_pooling = self._pool_rules()
+        return pool_track_scores(scores, track.track_ids, aggregation, track_pooling)
+
+
+#: Constraints of the training parameters that every deep classifier has
+#: (:class:`NetTrainingMixin`); each class adds its own to these.
+_TRAINING_CONSTRAINTS: dict[str, list[Any]] = {
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+    "class_weight": [StrOptions({"balanced"}), None],
+    "class_balance": [StrOptions({"epoch"}), None],
+    "valid_size": [Interval(Real, 0, 1, closed="left"), None],
+    "patience": [Interval(Integral, 1, None, closed="left")],
+    "eps": [Interval(Real, 0, 0.5, closed="left")],
+    "device": [str, torch.device, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+#: Constraints of the parameters of the fine-tuners that read face crops
+#: (:class:`~sklearn_deepfake.nets.FaceCNNClassifier`,
+#: :class:`~sklearn_deepfake.nets.VideoCNNClassifier`): starting weights,
+#: ``DataLoader`` workers and extra skorch callbacks.
+_FINE_TUNING_CONSTRAINTS: dict[str, list[Any]] = {
+    "pretrained": ["boolean"],
+    "weights": [str, os.PathLike, None],
+    "num_workers": [Interval(Integral, 0, None, closed="left")],
+    "pin_memory": ["boolean"],
+    "persistent_workers": ["boolean"],
+    "callbacks": [list, None],
+}
 
 
 class NetTrainingMixin:
-    """Parameter checks and the seeded skorch training of the deep classifiers.
+    """Parameter rules and the seeded skorch training of the deep classifiers.
 
-    The subclass has the parameters ``lr``, ``weight_decay``, ``max_epochs``,
-    ``batch_size``, ``patience``, ``grad_clip``, ``class_weight``,
-    ``device``, ``random_state`` and ``verbose`` (``callbacks`` optional),
-    and a method ``_fit_net(..., seed=...)`` that builds the datasets and the
-    module and calls :meth:`_train_net`.
+    The subclass has the parameters of :data:`_TRAINING_CONSTRAINTS` (and
+    ``callbacks``, optional), and a method ``_fit_net(..., seed=...)`` that
+    builds the datasets and the module and calls :meth:`_train_net`.
     """
 
-    def _check_optimizer_params(self) -> None:
-        """Check ``weight_decay``, ``grad_clip`` and ``class_weight``."""
-        if not isinstance(self.weight_decay, Real) or self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
-        if self.grad_clip is not None and not (
-            isinstance(self.grad_clip, Real) and self.grad_clip > 0
-        ):
-            raise ValueError(f"grad_clip must be None or > 0, got {self.grad_clip!r}.")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(
-                f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
-            )
-
-    def _check_valid_size(self) -> None:
-        """Check that ``valid_size`` is None or in ``[0, 1)``."""
-        if self.valid_size is not None and not (
-            isinstance(self.valid_size, Real) and 0 <= self.valid_size < 1
-        ):
-            raise ValueError(
-                f"valid_size must be None or in [0, 1), got {self.valid_size!r}."
-            )
-
-    def _check_empty_proba_eps(self) -> None:
-        """Check ``empty_proba`` (None or in ``[0, 1]``) and ``eps``."""
-        if self.empty_proba is not None and not (
-            isinstance(self.empty_proba, Real) and 0 <= self.empty_proba <= 1
-        ):
-            raise ValueError(
-                f"empty_proba must be None or in [0, 1], got {self.empty_proba!r}."
-            )
-        if not isinstance(self.eps, Real) or not 0 <= self.eps < 0.5:
-            raise ValueError(f"eps must be in [0, 0.5), got {self.eps!r}.")
+    def _check_workers(self) -> None:
+        """Refuse ``persistent_workers=True`` without ``num_workers``."""
+        if self.persistent_workers and not self.num_workers:
+            raise ValueError("persistent_workers=True needs num_workers > 0.")
 
     def _train_valid_split(
         self,

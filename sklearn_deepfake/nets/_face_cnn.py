@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import os
-from numbers import Integral, Real
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.features._pooling import TRACK_POOLINGS, pool_track_scores
+from sklearn_deepfake.features._pooling import TRACK_POOLINGS
 from sklearn_deepfake.nets._base import (
+    _FINE_TUNING_CONSTRAINTS,
+    _TRAINING_CONSTRAINTS,
+    FrameScoreClassifierMixin,
     NetTrainingMixin,
-    VideoClassifierMixin,
-    check_loader_params,
+)
+from sklearn_deepfake.nets._self_blend import SelfBlendedFaces
+from sklearn_deepfake.nets._speed import PRECISIONS, TTA_MODES
+from sklearn_deepfake.utils._param_validation import (
+    HasMethods,
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
 )
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -23,7 +33,9 @@ __all__ = ["FaceCNNClassifier"]
 _AGGREGATIONS = ("mean", "mean_logit", "median", "max", "confident")
 
 
-class FaceCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
+class FaceCNNClassifier(
+    ParamsValidationMixin, FrameScoreClassifierMixin, NetTrainingMixin, BaseEstimator
+):
     """Fine-tune a timm CNN on face crops and score each video.
 
     Every face crop (row) of a video is a training sample with its video's
@@ -366,98 +378,67 @@ default="mean_logit"
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------
-    # Validation
-    # ------------------------------------------------------------------
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_TRAINING_CONSTRAINTS,
+        **_FINE_TUNING_CONSTRAINTS,
+        "backbone": [str],
+        "input_size": [Interval(Integral, 1, None, closed="left"), None],
+        "freeze_backbone": ["boolean"],
+        "backbone_lr_mult": [Interval(Real, 0, None, closed="neither")],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "augment": ["boolean", Mapping, None],
+        "self_blend": ["boolean", SelfBlendedFaces, None],
+        "self_blend_mode": [StrOptions({"add", "replace"})],
+        "frames_per_video": [Interval(Integral, 1, None, closed="left"), None],
+        "part_erasure": [StrOptions({"landmarks", "diff"}), None],
+        "pair_mixup": [Interval(Real, 0, None, closed="neither"), None],
+        "aggregation": [StrOptions(set(_AGGREGATIONS))],
+        "track_pooling": [StrOptions(set(TRACK_POOLINGS) - {None}), None],
+        "empty_proba": [Interval(Real, 0, 1, closed="both"), None],
+        "warm_start": ["boolean"],
+        "tta": [StrOptions(set(TTA_MODES) - {None}), None],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "channels_last": [StrOptions({"auto"}), "boolean"],
+        "torch_compile": ["boolean"],
+        "accelerator": [HasMethods(["prepare"]), None],
+    }
 
-    def _validate_params(self) -> None:
+    def _check_params(self) -> None:
+        self._check_workers()
+
+    def _resolve_params(self) -> None:
+        """Resolve ``augment`` and ``self_blend``; check their contents."""
         from sklearn_deepfake.nets._augment import resolve_augment
         from sklearn_deepfake.nets._self_blend import resolve_self_blend
 
-        if not isinstance(self.backbone, str):
-            raise ValueError(
-                "backbone must be a timm model name or a face-trained "
-                f"backbone, got {self.backbone!r}."
-            )
-        for name, low in [("max_epochs", 1), ("batch_size", 1), ("patience", 1)]:
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
-        check_loader_params(self)
-        for name in ("frames_per_video", "input_size"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, Integral) or value < 1):
-                raise ValueError(f"{name} must be None or an int >= 1, got {value!r}.")
-        for name in ("lr", "backbone_lr_mult"):
-            value = getattr(self, name)
-            if not isinstance(value, Real) or not value > 0:
-                raise ValueError(f"{name} must be a number > 0, got {value!r}.")
-        self._check_optimizer_params()
-        if not isinstance(self.label_smoothing, Real) or not (
-            0 <= self.label_smoothing < 1
-        ):
-            raise ValueError(
-                f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}."
-            )
-        self._check_valid_size()
-        if self.aggregation not in _AGGREGATIONS:
-            raise ValueError(
-                f"aggregation must be one of {_AGGREGATIONS}, got {self.aggregation!r}."
-            )
-        if self.track_pooling not in TRACK_POOLINGS:
-            raise ValueError(
-                f"track_pooling must be one of {TRACK_POOLINGS}, got "
-                f"{self.track_pooling!r}."
-            )
-        self._check_empty_proba_eps()
         self._augment_probs = resolve_augment(self.augment)
         self._self_blend = resolve_self_blend(self.self_blend)
-        if self.self_blend_mode not in ("add", "replace"):
-            raise ValueError(
-                "self_blend_mode must be 'add' or 'replace', got "
-                f"{self.self_blend_mode!r}."
-            )
-        if self.part_erasure not in ("landmarks", "diff", None):
-            raise ValueError(
-                "part_erasure must be 'landmarks', 'diff' or None, got "
-                f"{self.part_erasure!r}."
-            )
-        if self.pair_mixup is not None and (
-            isinstance(self.pair_mixup, bool)
-            or not isinstance(self.pair_mixup, Real)
-            or not self.pair_mixup > 0
-        ):
-            raise ValueError(
-                f"pair_mixup must be None or a number > 0, got {self.pair_mixup!r}."
-            )
-        if self.callbacks is not None and not isinstance(self.callbacks, list):
-            raise ValueError(
-                f"callbacks must be None or a list, got {type(self.callbacks)}."
-            )
-        self._validate_speed_params()
 
-    def _validate_speed_params(self) -> None:
-        from sklearn_deepfake.nets._speed import PRECISIONS, TTA_MODES
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {
+            "backbone": "resnet18",
+            "max_epochs": 1,
+            "batch_size": 8,
+            "valid_size": None,
+            "device": "cpu",
+            "random_state": 0,
+        }
 
-        if self.tta not in TTA_MODES:
-            raise ValueError(f"tta must be one of {TTA_MODES}, got {self.tta!r}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {PRECISIONS}, got {self.precision!r}."
-            )
-        if not (self.channels_last == "auto" or isinstance(self.channels_last, bool)):
-            raise ValueError(
-                f"channels_last must be 'auto' or a bool, got {self.channels_last!r}."
-            )
-        if not isinstance(self.torch_compile, bool):
-            raise ValueError(
-                f"torch_compile must be a bool, got {self.torch_compile!r}."
-            )
-        if self.accelerator is not None and not hasattr(self.accelerator, "prepare"):
-            raise ValueError(
-                "accelerator must be None or an accelerate.Accelerator, got "
-                f"{self.accelerator!r}."
-            )
+    @classmethod
+    def _search_space(cls, trial: Any, prefix: str) -> dict[str, Any]:
+        """Default Optuna space: learning rate, epochs, decay, smoothing."""
+        names = {k: f"{prefix}{k}" for k in ("lr", "max_epochs", "weight_decay")}
+        smoothing = f"{prefix}label_smoothing"
+        return {
+            names["lr"]: trial.suggest_float(names["lr"], 1e-5, 1e-2, log=True),
+            names["max_epochs"]: trial.suggest_int(names["max_epochs"], 2, 20),
+            names["weight_decay"]: trial.suggest_float(
+                names["weight_decay"], 1e-5, 1e-1, log=True
+            ),
+            smoothing: trial.suggest_float(smoothing, 0.0, 0.2),
+        }
 
     # ------------------------------------------------------------------
     # Fitting
@@ -487,6 +468,7 @@ default="mean_logit"
         from sklearn_deepfake.features._weights import check_pretrained_reachable
 
         self._validate_params()
+        self._resolve_params()
         warm = self.warm_start and hasattr(self, "net_")
         if self.pretrained and self.weights is None and not warm:
             # before any work: a clear error when the weights cannot be had
@@ -635,15 +617,22 @@ default="mean_logit"
             )
             partners[y01[train] <= 0.5] = -1
             self.n_train_pairs_ = int((partners >= 0).sum())
-        train_ds = FrameDataset(
-            [X[i] for i in train],
-            y01[train],
-            frames_per_video=self.frames_per_video,
+
+        def dataset(videos: np.ndarray, **kwargs: Any) -> FrameDataset:
+            return FrameDataset(
+                [X[i] for i in videos],
+                y01[videos],
+                frames_per_video=self.frames_per_video,
+                size=size,
+                seed=seed,
+                self_blend=self._self_blend,
+                **kwargs,
+            )
+
+        train_ds = dataset(
+            train,
             augmenter=augmenter,
-            size=size,
-            seed=seed,
             shuffle_rows=True,
-            self_blend=self._self_blend,
             self_blend_mode=self.self_blend_mode,
             balance=self.class_balance == "epoch",
             partners=partners,
@@ -669,16 +658,8 @@ default="mean_logit"
             speed["build"] = partial(make_accelerated_net, self.accelerator)
         valid_ds = None
         if len(valid):
-            valid_ds = FrameDataset(
-                [X[i] for i in valid],
-                y01[valid],
-                frames_per_video=self.frames_per_video,
-                augmenter=None,
-                size=size,
-                seed=seed,
-                shuffle_rows=False,
-                self_blend=self._self_blend,
-                self_blend_mode="add",
+            valid_ds = dataset(
+                valid, augmenter=None, shuffle_rows=False, self_blend_mode="add"
             )
         self._train_net(
             module,
@@ -704,23 +685,6 @@ default="mean_logit"
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
-
-    def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
-        """Return each video's per-crop fake probabilities.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        proba : list of ndarray of float32, shape (n_rows_i,)
-            Empty for a video without faces.
-        """
-        check_is_fitted(self)
-        X = check_per_video(X, kind=FaceTracks)
-        return self._stream_scores(X)
 
     def _stream_scores(self, X: list) -> list[np.ndarray]:
         """Per-crop scores of every video, the crops read batch by batch."""
@@ -774,47 +738,13 @@ default="mean_logit"
         """
         from scipy.special import logit
 
-        check_is_fitted(self)
-        X = check_per_video(X, kind=FaceTracks)
-        scores = self._stream_scores(X)
-        fake = np.array(
-            [self._pool_video(t, p) for t, p in zip(X, scores, strict=True)],
-            dtype=np.float64,
-        )
+        fake = self._video_fake_proba(X)
         z = logit(np.clip(fake, 1e-7, 1 - 1e-7))
         return z if self._fake_index() == 1 else -z
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return ``(n_videos, 2)`` class probabilities.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_videos, 2)
-            Columns in the order of ``classes_``; the fake class's column
-            (``fake_class_index(classes_)``: 0 for ``["FAKE", "REAL"]``, 1
-            for ``[0, 1]``) is clipped to ``[eps, 1 - eps]``; videos without
-            faces get ``empty_proba_``.
-        """
-        check_is_fitted(self)
-        X = check_per_video(X, kind=FaceTracks)
-        scores = self._stream_scores(X)
-        fake = np.array(
-            [self._pool_video(t, p) for t, p in zip(X, scores, strict=True)],
-            dtype=np.float64,
-        )
-        return self._proba_columns(fake)
-
-    def _pool_video(self, track: FaceTracks, scores: np.ndarray) -> float:
-        """Pool a video's crop scores per face track, then over the tracks."""
-        if not len(scores):
-            return float(self.empty_proba_)
-        rule = getattr(self, "track_pooling", None)  # None in older pickles
-        return pool_track_scores(scores, track.track_ids, self.aggregation, rule)
+    def _pool_rules(self) -> tuple[str, str | None]:
+        # track_pooling is absent in older pickles
+        return self.aggregation, getattr(self, "track_pooling", None)
 
 
 def _small_head(head: Any, seed: int) -> None:

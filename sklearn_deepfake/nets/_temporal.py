@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -13,8 +12,19 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from sklearn_deepfake.nets._base import NetTrainingMixin, VideoClassifierMixin
-from sklearn_deepfake.nets._training import EpochItems, balanced_videos
+from sklearn_deepfake.nets._base import (
+    _TRAINING_CONSTRAINTS,
+    NetTrainingMixin,
+    VideoClassifierMixin,
+)
+from sklearn_deepfake.nets._training import EpochItems
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
+)
 from sklearn_deepfake.utils._ragged import check_per_video
 
 __all__ = ["SequenceDataset", "TemporalClassifier", "TemporalNet", "pad_sequences"]
@@ -117,10 +127,8 @@ class SequenceDataset(EpochItems, torch.utils.data.Dataset):
 
     def epoch_items(self, epoch: int) -> tuple[np.ndarray]:
         """Return the videos of ``epoch``, in a 1-tuple."""
-        if not self.balance:
-            return (np.arange(len(self.seqs)),)
-        has = np.array([len(s) > 0 for s in self.seqs], bool)
-        return (balanced_videos(self.labels, has, self.seed, int(epoch)),)
+        lengths = np.array([len(s) for s in self.seqs], np.int64)
+        return (self._epoch_videos(epoch, lengths),)
 
     def __len__(self) -> int:
         return len(self._use_epoch(self.epoch)[0])
@@ -239,7 +247,9 @@ def _positions(length: int, dim: int, device: Any) -> torch.Tensor:
     return pe.unsqueeze(0)
 
 
-class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
+class TemporalClassifier(
+    ParamsValidationMixin, VideoClassifierMixin, NetTrainingMixin, BaseEstimator
+):
     """Recurrent or attention network over each video's frame embeddings.
 
     Each video is the sequence of its per-frame feature rows, as produced by
@@ -444,52 +454,39 @@ class TemporalClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------
-    # Validation
-    # ------------------------------------------------------------------
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_TRAINING_CONSTRAINTS,
+        "cell": [StrOptions(set(_CELLS))],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "pooling": [StrOptions(set(_POOLINGS))],
+        "crop_len": [Interval(Integral, 2, None, closed="left"), None],
+        "standardize": ["boolean"],
+        "empty_proba": [Interval(Real, 0, 1, closed="both"), None],
+        "warm_start": ["boolean"],
+    }
 
-    def _validate_params(self) -> None:
-        if self.class_balance not in (None, "epoch"):
-            raise ValueError(
-                f"class_balance must be 'epoch' or None, got {self.class_balance!r}."
-            )
-        if self.cell not in _CELLS:
-            raise ValueError(f"cell must be one of {_CELLS}, got {self.cell!r}.")
-        if self.pooling not in _POOLINGS:
-            raise ValueError(
-                f"pooling must be one of {_POOLINGS}, got {self.pooling!r}."
-            )
-        for name in (
-            "hidden_size",
-            "num_layers",
-            "n_heads",
-            "max_epochs",
-            "batch_size",
-            "patience",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+    def _check_params(self) -> None:
         if self.cell == "transformer" and self.hidden_size % (2 * self.n_heads):
             raise ValueError(
                 "For the transformer, hidden_size must be a multiple of 2 * n_heads, "
                 f"got hidden_size={self.hidden_size!r} and n_heads={self.n_heads!r}."
             )
-        if self.crop_len is not None and (
-            isinstance(self.crop_len, bool)
-            or not isinstance(self.crop_len, Integral)
-            or self.crop_len < 2
-        ):
-            raise ValueError(
-                f"crop_len must be None or an int >= 2, got {self.crop_len!r}."
-            )
-        if not isinstance(self.dropout, Real) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
-        if not isinstance(self.lr, Real) or not self.lr > 0:
-            raise ValueError(f"lr must be a number > 0, got {self.lr!r}.")
-        self._check_optimizer_params()
-        self._check_valid_size()
-        self._check_empty_proba_eps()
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {
+            "hidden_size": 8,
+            "max_epochs": 2,
+            "batch_size": 4,
+            "valid_size": None,
+            "device": "cpu",
+            "random_state": 0,
+        }
 
     def _module_params(self) -> dict[str, Any]:
         return {

@@ -93,6 +93,17 @@ class EpochItems:
         self._use_epoch(epoch)
         return epoch, i
 
+    def _epoch_videos(self, epoch: int, n_items: np.ndarray) -> np.ndarray:
+        """Positions of the videos of ``epoch``, given each video's item count.
+
+        All the videos, or with the subclass's ``balance`` a class-balanced
+        draw among those with items (:func:`balanced_videos` on its
+        ``labels`` and ``seed``).
+        """
+        if not self.balance:
+            return np.arange(len(n_items))
+        return balanced_videos(self.labels, n_items > 0, self.seed, int(epoch))
+
     def epoch_len(self, epoch: int) -> int:
         """Return the number of items of ``epoch``."""
         return len(self.epoch_items(epoch)[0])
@@ -350,11 +361,7 @@ class FrameDataset(EpochItems, torch.utils.data.Dataset):
         """``(pairs, blended)`` of ``epoch``; reads no record beyond ``len``."""
         rng = np.random.default_rng([self.seed, int(epoch), 7])
         k = self.frames_per_video
-        videos = np.arange(len(self.tracks))
-        if self.balance:
-            videos = balanced_videos(
-                self.labels, self.n_rows > 0, self.seed, int(epoch)
-            )
+        videos = self._epoch_videos(epoch, self.n_rows)
         pairs = []
         for v in videos:
             n = int(self.n_rows[v])

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -12,9 +11,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.nets._base import (
+    _FINE_TUNING_CONSTRAINTS,
+    _TRAINING_CONSTRAINTS,
     NetTrainingMixin,
     VideoClassifierMixin,
-    check_loader_params,
 )
 from sklearn_deepfake.nets._clips import (
     clip_augment,
@@ -22,11 +22,18 @@ from sklearn_deepfake.nets._clips import (
     clip_windows,
     make_clips,
 )
+from sklearn_deepfake.nets._models3d import VIDEO_ARCHS
 from sklearn_deepfake.nets._training import (
     EpochItems,
-    balanced_videos,
     encode_video_labels,
     loader_kwargs,
+)
+from sklearn_deepfake.utils._param_validation import (
+    Integral,
+    Interval,
+    ParamsValidationMixin,
+    Real,
+    StrOptions,
 )
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -93,13 +100,8 @@ class ClipDataset(EpochItems, torch.utils.data.Dataset):
     def epoch_items(self, epoch: int) -> tuple[np.ndarray]:
         """Return the ``(video, clip)`` pairs of ``epoch``, in a 1-tuple."""
         rng = np.random.default_rng([self.seed, int(epoch), 5])
-        videos = np.arange(len(self.tracks))
-        if self.balance:
-            videos = balanced_videos(
-                self.labels, self.n_clips > 0, self.seed, int(epoch)
-            )
         pairs = []
-        for v in videos:
+        for v in self._epoch_videos(epoch, self.n_clips):
             n = int(self.n_clips[v])
             k = min(n, self.clips_per_video)
             if not k:
@@ -189,7 +191,9 @@ class VideoNet(torch.nn.Module):
         return self.model(x).float().reshape(-1)
 
 
-class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
+class VideoCNNClassifier(
+    ParamsValidationMixin, VideoClassifierMixin, NetTrainingMixin, BaseEstimator
+):
     """Fine-tune a 3-D CNN on face-track clips; one probability per video.
 
     Each video's face track (best track; cut preferably with
@@ -362,45 +366,47 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _validate_params(self) -> None:
-        from sklearn_deepfake.nets._models3d import VIDEO_ARCHS
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_TRAINING_CONSTRAINTS,
+        **_FINE_TUNING_CONSTRAINTS,
+        "arch": [StrOptions(set(VIDEO_ARCHS))],
+        "clip_len": [Interval(Integral, 1, None, closed="left")],
+        "stride": [Interval(Integral, 1, None, closed="left")],
+        "size": [Interval(Integral, 16, None, closed="left")],
+        "clips_per_video": [Interval(Integral, 1, None, closed="left")],
+        "cutmix": [Interval(Real, 0, 1, closed="both")],
+        "augment": ["boolean", dict, None],
+        "valid_size": [Interval(Real, 0, 0.9, closed="both")],
+        "eps": [Interval(Real, 0, 0.499, closed="both")],
+    }
 
-        if self.arch not in VIDEO_ARCHS:
-            raise ValueError(f"arch must be one of {VIDEO_ARCHS}, got {self.arch!r}.")
-        for name, low in [
-            ("clip_len", 1),
-            ("stride", 1),
-            ("size", 16),
-            ("clips_per_video", 1),
-            ("max_epochs", 1),
-            ("batch_size", 1),
-            ("patience", 1),
-        ]:
-            value = getattr(self, name)
-            if (
-                not isinstance(value, Integral)
-                or isinstance(value, bool)
-                or value < low
-            ):
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
-        for name, lo, hi in [
-            ("valid_size", 0.0, 0.9),
-            ("cutmix", 0.0, 1.0),
-            ("eps", 0.0, 0.499),
-        ]:
-            value = getattr(self, name)
-            if not isinstance(value, Real) or not lo <= value <= hi:
-                raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}.")
-        if self.class_weight not in ("balanced", None):
-            raise ValueError(
-                f"class_weight must be 'balanced' or None, got {self.class_weight!r}."
-            )
-        check_loader_params(self)
-        self._clip_augment_kw = _resolve_clip_augment(self.augment)
-        if self.callbacks is not None and not isinstance(self.callbacks, list):
-            raise ValueError(
-                f"callbacks must be None or a list, got {type(self.callbacks)}."
-            )
+    def _check_params(self) -> None:
+        self._check_workers()
+
+    @classmethod
+    def _get_test_params(cls) -> dict[str, Any]:
+        """Cheap constructor arguments for the common tests."""
+        return {
+            "arch": "r3d_18",
+            "clip_len": 2,
+            "stride": 2,
+            "size": 16,
+            "max_epochs": 1,
+            "batch_size": 4,
+            "valid_size": 0.0,
+            "augment": False,
+            "device": "cpu",
+            "random_state": 0,
+        }
+
+    @classmethod
+    def _search_space(cls, trial: Any, prefix: str) -> dict[str, Any]:
+        """Default Optuna space: learning rate and epochs."""
+        lr, epochs = f"{prefix}lr", f"{prefix}max_epochs"
+        return {
+            lr: trial.suggest_float(lr, 1e-5, 1e-2, log=True),
+            epochs: trial.suggest_int(epochs, 2, 20),
+        }
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> VideoCNNClassifier:
         """Fine-tune the 3-D CNN on the clips of the training videos.
@@ -421,6 +427,7 @@ class VideoCNNClassifier(VideoClassifierMixin, NetTrainingMixin, BaseEstimator):
             Fitted classifier.
         """
         self._validate_params()
+        self._clip_augment_kw = _resolve_clip_augment(self.augment)
         X = check_per_video(X, kind=FaceTracks)
         self.classes_, y01 = encode_video_labels(y, len(X), type(self).__name__)
         self.prior_ = float(y01.mean())
