@@ -25,7 +25,6 @@ import sklearn_deepfake
 from sklearn_deepfake.calibration import ClippedClassifier
 from sklearn_deepfake.model_selection import (
     DEFAULT_STORAGE,
-    SEARCH_SPACES,
     OptunaPruningCallback,
     clipped_neg_log_loss,
     pruning_callbacks,
@@ -108,7 +107,7 @@ def test_suggest_params_net_spaces(name, fixed, expected):
     params = suggest_params(trial, Pipeline([("net", est)]))
     assert params == {f"net__{k}": v for k, v in fixed.items()}
     assert {p.split("__")[-1] for p in params} == expected
-    assert SEARCH_SPACES[name](trial, "net__") == {
+    assert getattr(nets, name)._search_space(trial, "net__") == {
         f"net__{k}": v for k, v in fixed.items()
     }
 

@@ -91,9 +91,11 @@ print("faces cached:", len(os.listdir(cache_dir)) > 0)
 # Tune the feature pipeline
 # -------------------------
 # Without ``space``, :func:`~sklearn_deepfake.model_selection.suggest_params`
-# walks the pipeline and takes each step's default range from
-# :data:`~sklearn_deepfake.model_selection.SEARCH_SPACES` (frames per video,
-# crop size and margin included, which would extract faces again). Here the
+# walks the pipeline and takes each step's default range from the step's
+# class (frames per video, crop size and margin included, which would
+# extract faces again), or from
+# :data:`~sklearn_deepfake.model_selection.SEARCH_SPACES` for other
+# libraries' estimators such as ``LogisticRegression``. Here the
 # search is kept on the head: a dict maps ``set_params`` names to an Optuna
 # distribution, a list of choices, or a function of the trial (the pooling
 # statistics are a tuple, which Optuna cannot store, so the function turns a

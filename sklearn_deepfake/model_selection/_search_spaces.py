@@ -19,75 +19,20 @@ from typing import Any
 __all__ = ["SEARCH_SPACES", "suggest_params"]
 
 
-def _face_cropper(trial: Any, prefix: str) -> dict[str, Any]:
-    margin, size = f"{prefix}margin", f"{prefix}size"
-    return {
-        margin: trial.suggest_float(margin, 0.1, 0.5, step=0.1),
-        size: trial.suggest_categorical(size, [64, 128, 224]),
-    }
-
-
-#: ``TemporalPooling.stats`` choices (Optuna stores strings, not tuples).
-_POOLING_STATS = ("mean", "mean+std", "mean+max", "mean+std+max+min")
-
-
-def _temporal_pooling(trial: Any, prefix: str) -> dict[str, Any]:
-    name = f"{prefix}stats"
-    return {name: tuple(trial.suggest_categorical(name, _POOLING_STATS).split("+"))}
-
-
 def _logistic_regression(trial: Any, prefix: str) -> dict[str, Any]:
     name = f"{prefix}C"
     return {name: trial.suggest_float(name, 1e-4, 1e2, log=True)}
 
 
-def _clipped_classifier(trial: Any, prefix: str) -> dict[str, Any]:
-    name = f"{prefix}eps"
-    return {name: trial.suggest_float(name, 1e-3, 0.1, log=True)}
-
-
-def _framewise(trial: Any, prefix: str) -> dict[str, Any]:
-    agg, temp = f"{prefix}aggregation", f"{prefix}temperature"
-    return {
-        agg: trial.suggest_categorical(agg, ["mean", "median"]),
-        temp: trial.suggest_float(temp, 0.8, 2.0),
-    }
-
-
-def _face_cnn(trial: Any, prefix: str) -> dict[str, Any]:
-    names = {k: f"{prefix}{k}" for k in ("lr", "max_epochs", "weight_decay")}
-    smoothing = f"{prefix}label_smoothing"
-    return {
-        names["lr"]: trial.suggest_float(names["lr"], 1e-5, 1e-2, log=True),
-        names["max_epochs"]: trial.suggest_int(names["max_epochs"], 2, 20),
-        names["weight_decay"]: trial.suggest_float(
-            names["weight_decay"], 1e-5, 1e-1, log=True
-        ),
-        smoothing: trial.suggest_float(smoothing, 0.0, 0.2),
-    }
-
-
-def _video_cnn(trial: Any, prefix: str) -> dict[str, Any]:
-    lr, epochs = f"{prefix}lr", f"{prefix}max_epochs"
-    return {
-        lr: trial.suggest_float(lr, 1e-5, 1e-2, log=True),
-        epochs: trial.suggest_int(epochs, 2, 20),
-    }
-
-
-#: Default search space of each step, by class name (subclasses inherit it).
-#: A function takes the Optuna trial and the step's parameter prefix (such as
+#: Search spaces by class name, for estimators that do not carry their own
+#: ``_search_space`` (those of other libraries) and to replace a class's own
+#: space: an entry here wins over it, for the class and its subclasses. A
+#: function takes the Optuna trial and the step's parameter prefix (such as
 #: ``"classifier__estimator__"``) and returns ``{prefix + param: value}``,
-#: naming each Optuna parameter by its full ``set_params`` path. Add or
-#: replace entries to change what :func:`suggest_params` tunes.
+#: naming each Optuna parameter by its full ``set_params`` path. The
+#: library's own estimators keep their default space in their class.
 SEARCH_SPACES: dict[str, Callable[[Any, str], dict[str, Any]]] = {
-    "FaceCropper": _face_cropper,
-    "TemporalPooling": _temporal_pooling,
     "LogisticRegression": _logistic_regression,
-    "ClippedClassifier": _clipped_classifier,
-    "FramewiseClassifier": _framewise,
-    "FaceCNNClassifier": _face_cnn,
-    "VideoCNNClassifier": _video_cnn,
 }
 
 

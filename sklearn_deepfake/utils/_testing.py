@@ -6,9 +6,9 @@ False), which is every step of our pipelines before
 :class:`~sklearn_deepfake.features.TemporalPooling`. This module gives those
 steps equivalent tests:
 
-- :data:`INIT_PARAMS` holds cheap constructor arguments for each estimator
-  class, and :func:`_tested_estimators` yields one instance of every public
-  estimator built with them.
+- :func:`_tested_estimators` yields one instance of every public estimator,
+  built with the cheap constructor arguments its class returns from its
+  classmethod ``_get_test_params()``.
 - :data:`DATA_FREE_CHECKS` lists the checks of
   :mod:`sklearn.utils.estimator_checks` that need no data, each called as
   ``check(name, estimator)``.
@@ -48,7 +48,6 @@ __all__ = [
     "CONTRACT_CHECKS",
     "DATA_FREE_CHECKS",
     "ESTIMATOR_MODULES",
-    "INIT_PARAMS",
     "INPUT_KIND",
     "SLOW_ESTIMATORS",
     "all_estimators",
@@ -84,87 +83,6 @@ _LATER_MODULES: tuple[str, ...] = (
     "sklearn_deepfake.model_selection",
 )
 
-
-def _make(subpackage: str, name: str, **params: Any) -> BaseEstimator:
-    """Build ``sklearn_deepfake.<subpackage>.<name>(**params)`` lazily."""
-    module = importlib.import_module(f"sklearn_deepfake.{subpackage}")
-    return getattr(module, name)(**params)
-
-
-def _make_sklearn(subpackage: str, name: str, **params: Any) -> BaseEstimator:
-    """Build ``sklearn.<subpackage>.<name>(**params)`` lazily."""
-    module = importlib.import_module(f"sklearn.{subpackage}")
-    return getattr(module, name)(**params)
-
-
-#: Cheap constructor arguments per estimator class name: a dict, or a
-#: function returning one when the arguments are estimators themselves
-#: (built lazily, so that importing this module stays cheap). Every public
-#: estimator must have an entry (possibly empty); a meta-test enforces it.
-INIT_PARAMS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
-    "FaceCropper": {"size": 32, "device": "cpu", "n_jobs": 1},
-    "CNNFeatureExtractor": {
-        "backbone": "resnet18",
-        "input_size": 32,
-        "batch_size": 8,
-        "device": "cpu",
-        "random_state": 0,
-    },
-    "ClippedClassifier": {},
-    "CalibratedStackingClassifier": lambda: {
-        "estimators": [
-            ("lr", _make_sklearn("linear_model", "LogisticRegression")),
-            ("clipped", _make("calibration", "ClippedClassifier")),
-        ],
-        "cv": 2,
-    },
-    "SeedEnsembleClassifier": {"n_seeds": 2, "calibration": None, "random_state": 0},
-    "FaceCNNClassifier": {
-        "backbone": "resnet18",
-        "max_epochs": 1,
-        "batch_size": 8,
-        "valid_size": None,
-        "device": "cpu",
-        "random_state": 0,
-    },
-    "VideoCNNClassifier": {
-        "arch": "r3d_18",
-        "clip_len": 2,
-        "stride": 2,
-        "size": 16,
-        "max_epochs": 1,
-        "batch_size": 4,
-        "valid_size": 0.0,
-        "augment": False,
-        "device": "cpu",
-        "random_state": 0,
-    },
-    "TemporalClassifier": {
-        "hidden_size": 8,
-        "max_epochs": 2,
-        "batch_size": 4,
-        "valid_size": None,
-        "device": "cpu",
-        "random_state": 0,
-    },
-    "OpticalFlowFeatures": {"size": 32},
-    "TemporalPooling": {},
-    "ScorePooling": {"rule": "confident"},
-    "SpectrumFeatures": {"n_bins": 8},
-    "FaceContextFeatures": {},
-    "MTCNNEmbeddings": {"batch_size": 8},
-    "FaceRecognitionEmbeddings": {"parts": ("face", "outer"), "batch_size": 4},
-    "FaceShapeFeatures": {},
-    "TemporalNoiseFeatures": {},
-    "AudioFeatures": {"n_mfcc": 4, "n_mels": 16},
-    "AVSyncFeatures": {"max_lag": 2},
-    "RaggedFeatureUnion": lambda: {
-        "transformer_list": [
-            ("spectrum", _make("features", "SpectrumFeatures", n_bins=8)),
-            ("context", _make("features", "FaceContextFeatures")),
-        ]
-    },
-}
 
 #: What each estimator consumes: ``"paths"`` (video files), ``"plans"``
 #: (``list[FramePlan]``), ``"tracks"`` (``list[FaceTracks]``) or
@@ -257,14 +175,12 @@ def _test_params(cls: type) -> dict[str, Any] | None:
 
     A class declares them with a classmethod ``_get_test_params()`` of its
     own (as sktime's ``get_test_params``), which may import and build nested
-    estimators; :data:`INIT_PARAMS` is the fallback for classes that do not.
+    estimators. It must be defined in the class body itself: a subclass does
+    not inherit its base's test parameters silently.
     """
     if "_get_test_params" in vars(cls):
         return dict(cls._get_test_params())
-    params = INIT_PARAMS.get(cls.__name__)
-    if params is None:
-        return None
-    return dict(params() if callable(params) else params)
+    return None
 
 
 def _construct_instance(cls: type) -> BaseEstimator:
@@ -278,7 +194,7 @@ def _tested_estimators() -> Iterator[BaseEstimator]:
     Yields
     ------
     estimator : BaseEstimator
-        An unfitted instance built with :data:`INIT_PARAMS`.
+        An unfitted instance built with its class's ``_get_test_params()``.
     """
     for _, cls in all_estimators():
         yield _construct_instance(cls)
