@@ -10,12 +10,14 @@ from sklearn.metrics import (
     det_curve,
 )
 
-from sklearn_deepfake.inspection._grouped_curve import _GroupedCurveDisplay
+from sklearn_deepfake.inspection._grouped_curve import _DOCS, _GroupedCurveDisplay
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import check_axes
 
 __all__ = ["GroupedDETDisplay"]
 
 
+@fill_doc(_DOCS)
 class GroupedDETDisplay(_GroupedCurveDisplay):
     """DET curves of the folds of a (grouped) cross-validation, and their mean.
 
@@ -33,23 +35,14 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
         ``(fpr, fnr)`` of each fold.
     mean_curve : tuple
         ``(fpr, mean_fnr)``.
-    fold_names : list of str
-        Legend name of each fold.
-    name : str, default=None
-        Name of the model.
-    pos_label : int, float, bool or str, default=None
-        The positive class.
+    %(names_pos_label)s
 
     Attributes
     ----------
-    ax_ : matplotlib Axes
-        Axes with the curves.
-    figure_ : matplotlib Figure
-        Figure holding ``ax_``.
+    %(ax_figure_)s
     fold_displays_ : list of sklearn.metrics.DetCurveDisplay
         One display per fold (empty when the folds are not drawn).
-    mean_line_ : matplotlib Line2D
-        The mean curve.
+    %(mean_line_)s
 
     Examples
     --------
@@ -83,15 +76,14 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
             fnrs.append(np.interp(grid, fpr[order], fnr[order]))
         return grid, np.mean(fnrs, axis=0)
 
+    @fill_doc(_DOCS)
     def plot(self, ax: Any = None, *, show_folds: bool = True) -> GroupedDETDisplay:
         """Draw the curves.
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        show_folds : bool, default=True
-            Draw the per-fold curves.
+        %(ax)s
+        %(show_folds)s
 
         Returns
         -------

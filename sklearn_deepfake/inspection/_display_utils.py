@@ -8,6 +8,24 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._plotting import _PLOT_DOCS
+
+#: Docstring entries of the Displays of one video.
+_DOCS = {
+    **_PLOT_DOCS,
+    "tracks": """tracks : FaceTracks
+    The video's face record (from
+    :class:`~sklearn_deepfake.faces.FaceCropper`).""",
+    "estimator": """estimator : estimator
+    A fitted :class:`~sklearn_deepfake.nets.FaceCNNClassifier`, or a
+    fitted pipeline ending with one (then ``X`` may be video paths).""",
+    "X": """X : list of FaceTracks or of video paths
+    The videos; only ``X[video]`` is used.""",
+    "video": """video : int, default=0
+    Position in ``X`` of the video to show.""",
+    "name": """name : str, default=None
+    Title; the video's file name by default.""",
+}
 
 
 def _video_name(path: str) -> str:
