@@ -8,6 +8,7 @@ import numpy as np
 
 from sklearn_deepfake.inspection._display_utils import _DOCS as _VIDEO_DOCS
 from sklearn_deepfake.inspection._display_utils import (
+    _check_tracks,
     _evenly,
     _row_frames,
     _row_scores,
@@ -20,18 +21,8 @@ from sklearn_deepfake.utils._plotting import check_axes, import_pyplot
 
 __all__ = ["FaceMontageDisplay"]
 
-_DOCS = {
-    **_VIDEO_DOCS,
-    "max_faces": """max_faces : int, default=16
-    At most this many crops, evenly spaced over the video.""",
-    "track": """track : int, default=None
-    Only the crops of this face track; all tracks when None.""",
-    "n_cols": """n_cols : int, default=None
-    Tiles per row; about a square grid when None.""",
-}
 
-
-@fill_doc(_DOCS)
+@fill_doc(_VIDEO_DOCS)
 class FaceMontageDisplay:
     """A grid of one video's face crops, each framed by its fake score.
 
@@ -86,7 +77,7 @@ class FaceMontageDisplay:
         self.name = name
 
     @classmethod
-    @fill_doc(_DOCS)
+    @fill_doc(_VIDEO_DOCS)
     def from_predictions(
         cls,
         tracks: FaceTracks,
@@ -117,8 +108,7 @@ class FaceMontageDisplay:
         -------
         display : FaceMontageDisplay
         """
-        if not isinstance(tracks, FaceTracks):
-            raise TypeError(f"tracks must be FaceTracks, got {type(tracks).__name__}.")
+        tracks = _check_tracks(tracks)
         rows = np.arange(len(tracks))
         if track is not None:
             rows = rows[np.asarray(tracks.track_ids) == track]
@@ -135,7 +125,7 @@ class FaceMontageDisplay:
         return disp.plot(ax=ax, n_cols=n_cols)
 
     @classmethod
-    @fill_doc(_DOCS)
+    @fill_doc(_VIDEO_DOCS)
     def from_estimator(
         cls,
         estimator: Any,
@@ -176,7 +166,7 @@ class FaceMontageDisplay:
             ax=ax,
         )
 
-    @fill_doc(_DOCS)
+    @fill_doc(_VIDEO_DOCS)
     def plot(
         self, ax: Any = None, *, n_cols: int | None = None, cmap: str = "RdYlGn_r"
     ) -> FaceMontageDisplay:

@@ -8,6 +8,7 @@ import numpy as np
 
 from sklearn_deepfake.inspection._display_utils import _DOCS as _VIDEO_DOCS
 from sklearn_deepfake.inspection._display_utils import (
+    _check_tracks,
     _evenly,
     _row_frames,
     _row_scores,
@@ -20,16 +21,8 @@ from sklearn_deepfake.utils._plotting import check_axes
 
 __all__ = ["FrameScoreTimelineDisplay"]
 
-_DOCS = {
-    **_VIDEO_DOCS,
-    "n_thumbnails": """n_thumbnails : int, default=6
-    Face crops of the main track shown above the plot.""",
-    "threshold": """threshold : float, default=0.5
-    Decision threshold, drawn as a horizontal line.""",
-}
 
-
-@fill_doc(_DOCS)
+@fill_doc(_VIDEO_DOCS)
 class FrameScoreTimelineDisplay:
     """Per-frame fake scores of one video along time, with face thumbnails.
 
@@ -104,7 +97,7 @@ class FrameScoreTimelineDisplay:
         self.name = name
 
     @classmethod
-    @fill_doc(_DOCS)
+    @fill_doc(_VIDEO_DOCS)
     def from_predictions(
         cls,
         tracks: FaceTracks,
@@ -136,8 +129,7 @@ class FrameScoreTimelineDisplay:
         -------
         display : FrameScoreTimelineDisplay
         """
-        if not isinstance(tracks, FaceTracks):
-            raise TypeError(f"tracks must be FaceTracks, got {type(tracks).__name__}.")
+        tracks = _check_tracks(tracks)
         scores = _row_scores(tracks, frame_scores)
         main = np.flatnonzero(tracks.track_ids == 0)
         if not len(main):
@@ -158,7 +150,7 @@ class FrameScoreTimelineDisplay:
         return disp.plot(ax=ax)
 
     @classmethod
-    @fill_doc(_DOCS)
+    @fill_doc(_VIDEO_DOCS)
     def from_estimator(
         cls,
         estimator: Any,
@@ -198,7 +190,7 @@ class FrameScoreTimelineDisplay:
             ax=ax,
         )
 
-    @fill_doc(_DOCS)
+    @fill_doc(_VIDEO_DOCS)
     def plot(self, ax: Any = None, *, show_thumbnails: bool = True) -> Any:
         """Draw the timeline.
 
