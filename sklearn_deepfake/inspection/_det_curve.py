@@ -96,13 +96,12 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
         self._plot_folds(ax, DetCurveDisplay, ("fpr", "fnr"), show_folds)
         grid, mean = self.mean_curve
         tiny = np.finfo(np.float64).eps
-        label = "mean DET" if not self.name else f"{self.name}: mean DET"
         (self.mean_line_,) = ax.plot(
             norm.ppf(np.clip(grid, tiny, 1 - tiny)),
             norm.ppf(np.clip(mean, tiny, 1 - tiny)),
             color="C0",
             linewidth=2,
-            label=label,
+            label=self._mean_label("mean DET"),
         )
         if not show_folds:  # DetCurveDisplay sets ticks and labels otherwise
             ticks = [0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999]

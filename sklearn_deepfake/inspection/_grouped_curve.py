@@ -149,6 +149,10 @@ class _GroupedCurveDisplay:
                 line.set_linewidth(1)
             self.fold_displays_.append(disp)
 
+    def _mean_label(self, text: str) -> str:
+        """Legend label of the mean curve: ``text``, after the model's name."""
+        return f"{self.name}: {text}" if self.name else text
+
     def _finish(self, ax: Any, fig: Any, legend_loc: str) -> Any:
         """Draw the legend, keep the axes and figure, return ``self``."""
         ax.legend(loc=legend_loc, fontsize="small")

@@ -113,9 +113,7 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
         self.roc_aucs_ = np.array([c[2] for c in self.fold_curves])
         self._plot_folds(ax, RocCurveDisplay, ("fpr", "tpr", "roc_auc"), show_folds)
         grid, mean, std, mean_auc, std_auc = self.mean_curve
-        label = f"mean ROC (AUC = {mean_auc:.2f} ± {std_auc:.2f})"
-        if self.name:
-            label = f"{self.name}: {label}"
+        label = self._mean_label(f"mean ROC (AUC = {mean_auc:.2f} ± {std_auc:.2f})")
         (self.mean_line_,) = ax.plot(grid, mean, color="C0", linewidth=2, label=label)
         self.band_ = ax.fill_between(
             grid,
