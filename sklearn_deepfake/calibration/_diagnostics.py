@@ -58,6 +58,14 @@ _DOCS = {
     "display": """display : ReliabilityDisplay
     The plotted display.""",
 }
+# What every reliability curve is computed from.
+_DOCS["curve_inputs"] = "\n".join(
+    _DOCS[key] for key in ("y_true", "y_prob", "n_bins", "strategy", "pos_label")
+)
+# The drawing options that the constructors pass on to ``plot``.
+_DOCS["plot_options"] = "\n".join(
+    _DOCS[key] for key in ("ref_line", "show_counts", "kwargs")
+)
 
 
 def _binary_inputs(
@@ -242,11 +250,7 @@ def calibration_report(
 
     Parameters
     ----------
-    %(y_true)s
-    %(y_prob)s
-    %(n_bins)s
-    %(strategy)s
-    %(pos_label)s
+    %(curve_inputs)s
     %(eps)s
 
     Returns
@@ -330,11 +334,7 @@ def expected_calibration_error(
 
     Parameters
     ----------
-    %(y_true)s
-    %(y_prob)s
-    %(n_bins)s
-    %(strategy)s
-    %(pos_label)s
+    %(curve_inputs)s
 
     Returns
     -------
@@ -466,9 +466,7 @@ class ReliabilityDisplay:
         %(ax)s
         name : str, default=None
             Legend name; defaults to ``estimator_name``.
-        %(ref_line)s
-        %(show_counts)s
-        %(kwargs)s
+        %(plot_options)s
 
         Returns
         -------
@@ -537,18 +535,12 @@ class ReliabilityDisplay:
 
         Parameters
         ----------
-        %(y_true)s
-        %(y_prob)s
-        %(n_bins)s
-        %(strategy)s
-        %(pos_label)s
+        %(curve_inputs)s
         %(eps)s
         name : str, default=None
             Legend name.
         %(ax)s
-        %(ref_line)s
-        %(show_counts)s
-        %(kwargs)s
+        %(plot_options)s
 
         Returns
         -------
@@ -602,9 +594,7 @@ class ReliabilityDisplay:
         name : str, default=None
             Legend name; defaults to the estimator's class name.
         %(ax)s
-        %(ref_line)s
-        %(show_counts)s
-        %(kwargs)s
+        %(plot_options)s
 
         Returns
         -------
