@@ -14,7 +14,8 @@ import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from sklearn_deepfake.utils._plotting import check_axes
+from sklearn_deepfake.utils._docstrings import fill_doc
+from sklearn_deepfake.utils._plotting import _PLOT_DOCS, check_axes
 
 __all__ = [
     "CalibrationComparison",
@@ -26,6 +27,45 @@ __all__ = [
 ]
 
 _STRATEGIES = ("uniform", "quantile")
+
+_DOCS = {
+    **_PLOT_DOCS,
+    "y_true": """y_true : array-like of shape (n_samples,)
+    True binary labels.""",
+    "y_prob": """y_prob : array-like of shape (n_samples,) or (n_samples, 2)
+    Probability of the positive class, or ``predict_proba`` output (its
+    second column is used).""",
+    "n_bins": """n_bins : int, default=10
+    Number of bins of the reliability curve.""",
+    "strategy": """strategy : {"uniform", "quantile"}, default="uniform"
+    ``"uniform"``: equal-width bins on ``[0, 1]``. ``"quantile"``: bins
+    holding about the same number of samples (fewer bins when
+    probabilities tie), which gives a steadier ECE on small test sets
+    whose probabilities crowd near 0 and 1.""",
+    "pos_label": """pos_label : int or str, default=None
+    Label of the positive class. ``None`` means ``1`` and requires 0/1
+    (or ``"0"``/``"1"``) labels.""",
+    "eps": """eps : float, default=1e-3
+    Probabilities are clipped to ``[eps, 1 - eps]`` for the log loss
+    (as :func:`~sklearn_deepfake.model_selection.clipped_log_loss`
+    does); ECE and Brier use them unclipped.""",
+    "ref_line": """ref_line : bool, default=True
+    Draw the diagonal of perfect calibration.""",
+    "show_counts": """show_counts : bool, default=False
+    Marker area proportional to the number of samples in each bin.""",
+    "kwargs": """**kwargs : dict
+    Passed to :meth:`matplotlib.axes.Axes.plot`.""",
+    "display": """display : ReliabilityDisplay
+    The plotted display.""",
+}
+# What every reliability curve is computed from.
+_DOCS["curve_inputs"] = "\n".join(
+    _DOCS[key] for key in ("y_true", "y_prob", "n_bins", "strategy", "pos_label")
+)
+# The drawing options that the constructors pass on to ``plot``.
+_DOCS["plot_options"] = "\n".join(
+    _DOCS[key] for key in ("ref_line", "show_counts", "kwargs")
+)
 
 
 def _binary_inputs(
@@ -196,6 +236,7 @@ class CalibrationComparison:
         )
 
 
+@fill_doc(_DOCS)
 def calibration_report(
     y_true: Any,
     y_prob: Any,
@@ -209,25 +250,8 @@ def calibration_report(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True binary labels.
-    y_prob : array-like of shape (n_samples,) or (n_samples, 2)
-        Probability of the positive class, or ``predict_proba`` output (its
-        second column is used).
-    n_bins : int, default=10
-        Number of bins of the reliability curve.
-    strategy : {"uniform", "quantile"}, default="uniform"
-        ``"uniform"``: equal-width bins on ``[0, 1]``. ``"quantile"``: bins
-        holding about the same number of samples (fewer bins when
-        probabilities tie), which gives a steadier ECE on small test sets
-        whose probabilities crowd near 0 and 1.
-    pos_label : int or str, default=None
-        Label of the positive class. ``None`` means ``1`` and requires 0/1
-        (or ``"0"``/``"1"``) labels.
-    eps : float, default=1e-3
-        Probabilities are clipped to ``[eps, 1 - eps]`` for the log loss
-        (as :func:`~sklearn_deepfake.model_selection.clipped_log_loss`
-        does); ECE and Brier use them unclipped.
+    %(curve_inputs)s
+    %(eps)s
 
     Returns
     -------
@@ -293,6 +317,7 @@ def calibration_report(
     )
 
 
+@fill_doc(_DOCS)
 def expected_calibration_error(
     y_true: Any,
     y_prob: Any,
@@ -309,16 +334,7 @@ def expected_calibration_error(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True binary labels.
-    y_prob : array-like of shape (n_samples,) or (n_samples, 2)
-        Probability of the positive class, or ``predict_proba`` output.
-    n_bins : int, default=10
-        Number of bins.
-    strategy : {"uniform", "quantile"}, default="uniform"
-        Bin placement (see :func:`calibration_report`).
-    pos_label : int or str, default=None
-        Label of the positive class (``None``: 0/1 labels).
+    %(curve_inputs)s
 
     Returns
     -------
@@ -338,6 +354,7 @@ def expected_calibration_error(
     ).ece
 
 
+@fill_doc(_DOCS)
 def compare_calibration(
     y_true: Any,
     y_prob_before: Any,
@@ -348,8 +365,7 @@ def compare_calibration(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True binary labels.
+    %(y_true)s
     y_prob_before : array-like of shape (n_samples,) or (n_samples, 2)
         Probabilities before calibration.
     y_prob_after : array-like of shape (n_samples,) or (n_samples, 2)
@@ -386,6 +402,7 @@ def compare_calibration(
     )
 
 
+@fill_doc(_DOCS)
 class ReliabilityDisplay:
     """Reliability diagram with the expected calibration error in the legend.
 
@@ -408,10 +425,7 @@ class ReliabilityDisplay:
         The reliability curve.
     ref_line_ : matplotlib Line2D or None
         The diagonal of perfect calibration.
-    ax_ : matplotlib Axes
-        Axes holding the plot.
-    figure_ : matplotlib Figure
-        Figure holding the axes.
+    %(ax_figure_)s
 
     See Also
     --------
@@ -435,6 +449,7 @@ class ReliabilityDisplay:
         self.report = report
         self.estimator_name = estimator_name
 
+    @fill_doc(_DOCS)
     def plot(
         self,
         *,
@@ -448,21 +463,14 @@ class ReliabilityDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when ``None``.
+        %(ax)s
         name : str, default=None
             Legend name; defaults to ``estimator_name``.
-        ref_line : bool, default=True
-            Draw the diagonal of perfect calibration.
-        show_counts : bool, default=False
-            Marker area proportional to the number of samples in each bin.
-        **kwargs : dict
-            Passed to :meth:`matplotlib.axes.Axes.plot`.
+        %(plot_options)s
 
         Returns
         -------
-        display : ReliabilityDisplay
-            Object holding the artists.
+        %(display)s
         """
         ax, _ = check_axes(ax, "ReliabilityDisplay")
         name = self.estimator_name if name is None else name
@@ -507,6 +515,7 @@ class ReliabilityDisplay:
         return self
 
     @classmethod
+    @fill_doc(_DOCS)
     def from_predictions(
         cls,
         y_true: Any,
@@ -526,33 +535,16 @@ class ReliabilityDisplay:
 
         Parameters
         ----------
-        y_true : array-like of shape (n_samples,)
-            True binary labels.
-        y_prob : array-like of shape (n_samples,) or (n_samples, 2)
-            Probability of the positive class, or ``predict_proba`` output.
-        n_bins : int, default=10
-            Number of bins.
-        strategy : {"uniform", "quantile"}, default="uniform"
-            Bin placement (see :func:`calibration_report`).
-        pos_label : int or str, default=None
-            Label of the positive class (``None``: 0/1 labels).
-        eps : float, default=1e-3
-            Clipping for the log loss in the legend.
+        %(curve_inputs)s
+        %(eps)s
         name : str, default=None
             Legend name.
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-        ref_line : bool, default=True
-            Draw the diagonal.
-        show_counts : bool, default=False
-            Marker area proportional to bin counts.
-        **kwargs : dict
-            Passed to :meth:`matplotlib.axes.Axes.plot`.
+        %(ax)s
+        %(plot_options)s
 
         Returns
         -------
-        display : ReliabilityDisplay
-            The plotted display.
+        %(display)s
         """
         report = calibration_report(
             y_true,
@@ -567,6 +559,7 @@ class ReliabilityDisplay:
         )
 
     @classmethod
+    @fill_doc(_DOCS)
     def from_estimator(
         cls,
         estimator: Any,
@@ -592,30 +585,20 @@ class ReliabilityDisplay:
         X : list of path-like or array-like
             Input the estimator takes (video paths for a full pipeline).
         y : array-like of shape (n_samples,)
-            True labels.
-        n_bins : int, default=10
-            Number of bins.
-        strategy : {"uniform", "quantile"}, default="uniform"
-            Bin placement (see :func:`calibration_report`).
+            True binary labels.
+        %(n_bins)s
+        %(strategy)s
         pos_label : int or str, default=None
             Positive class; ``None`` means ``estimator.classes_[1]``.
-        eps : float, default=1e-3
-            Clipping for the log loss in the legend.
+        %(eps)s
         name : str, default=None
             Legend name; defaults to the estimator's class name.
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-        ref_line : bool, default=True
-            Draw the diagonal.
-        show_counts : bool, default=False
-            Marker area proportional to bin counts.
-        **kwargs : dict
-            Passed to :meth:`matplotlib.axes.Axes.plot`.
+        %(ax)s
+        %(plot_options)s
 
         Returns
         -------
-        display : ReliabilityDisplay
-            The plotted display.
+        %(display)s
         """
         classes = getattr(estimator, "classes_", None)
         if classes is None or len(classes) != 2:

@@ -10,12 +10,14 @@ from sklearn.metrics import (
     det_curve,
 )
 
-from sklearn_deepfake.inspection._grouped_curve import _GroupedCurveDisplay
+from sklearn_deepfake.inspection._grouped_curve import _DOCS, _GroupedCurveDisplay
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import check_axes
 
 __all__ = ["GroupedDETDisplay"]
 
 
+@fill_doc(_DOCS)
 class GroupedDETDisplay(_GroupedCurveDisplay):
     """DET curves of the folds of a (grouped) cross-validation, and their mean.
 
@@ -33,23 +35,14 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
         ``(fpr, fnr)`` of each fold.
     mean_curve : tuple
         ``(fpr, mean_fnr)``.
-    fold_names : list of str
-        Legend name of each fold.
-    name : str, default=None
-        Name of the model.
-    pos_label : int, float, bool or str, default=None
-        The positive class.
+    %(names_pos_label)s
 
     Attributes
     ----------
-    ax_ : matplotlib Axes
-        Axes with the curves.
-    figure_ : matplotlib Figure
-        Figure holding ``ax_``.
+    %(ax_figure_)s
     fold_displays_ : list of sklearn.metrics.DetCurveDisplay
         One display per fold (empty when the folds are not drawn).
-    mean_line_ : matplotlib Line2D
-        The mean curve.
+    %(mean_line_)s
 
     Examples
     --------
@@ -83,15 +76,14 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
             fnrs.append(np.interp(grid, fpr[order], fnr[order]))
         return grid, np.mean(fnrs, axis=0)
 
+    @fill_doc(_DOCS)
     def plot(self, ax: Any = None, *, show_folds: bool = True) -> GroupedDETDisplay:
         """Draw the curves.
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        show_folds : bool, default=True
-            Draw the per-fold curves.
+        %(ax)s
+        %(show_folds)s
 
         Returns
         -------
@@ -104,13 +96,12 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
         self._plot_folds(ax, DetCurveDisplay, ("fpr", "fnr"), show_folds)
         grid, mean = self.mean_curve
         tiny = np.finfo(np.float64).eps
-        label = "mean DET" if not self.name else f"{self.name}: mean DET"
         (self.mean_line_,) = ax.plot(
             norm.ppf(np.clip(grid, tiny, 1 - tiny)),
             norm.ppf(np.clip(mean, tiny, 1 - tiny)),
             color="C0",
             linewidth=2,
-            label=label,
+            label=self._mean_label("mean DET"),
         )
         if not show_folds:  # DetCurveDisplay sets ticks and labels otherwise
             ticks = [0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999]

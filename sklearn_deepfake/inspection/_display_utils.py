@@ -8,6 +8,35 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._plotting import _PLOT_DOCS
+
+#: Docstring entries of the Displays of one video (FaceMontageDisplay,
+#: FrameScoreTimelineDisplay, GradCAMDisplay).
+_DOCS = {
+    **_PLOT_DOCS,
+    "tracks": """tracks : FaceTracks
+    The video's face record (from
+    :class:`~sklearn_deepfake.faces.FaceCropper`).""",
+    "estimator": """estimator : estimator
+    A fitted :class:`~sklearn_deepfake.nets.FaceCNNClassifier`, or a
+    fitted pipeline ending with one (then ``X`` may be video paths).""",
+    "X": """X : list of FaceTracks or of video paths
+    The videos; only ``X[video]`` is used.""",
+    "video": """video : int, default=0
+    Position in ``X`` of the video to show.""",
+    "name": """name : str, default=None
+    Title; the video's file name by default.""",
+    "max_faces": """max_faces : int, default=16
+    At most this many crops, evenly spaced over the video.""",
+    "track": """track : int, default=None
+    Only the crops of this face track; all tracks when None.""",
+    "n_cols": """n_cols : int, default=None
+    Tiles per row; about a square grid when None.""",
+    "n_thumbnails": """n_thumbnails : int, default=6
+    Face crops of the main track shown above the plot.""",
+    "threshold": """threshold : float, default=0.5
+    Decision threshold, drawn as a horizontal line.""",
+}
 
 
 def _video_name(path: str) -> str:
@@ -39,6 +68,13 @@ def _split_estimator(estimator: Any, X: Any) -> tuple[Any, list]:
     if head is not None and len(head):
         X = head.transform(X)
     return final, list(X)
+
+
+def _check_tracks(tracks: Any) -> FaceTracks:
+    """Return ``tracks``, the face record of one video, or raise TypeError."""
+    if not isinstance(tracks, FaceTracks):
+        raise TypeError(f"tracks must be FaceTracks, got {type(tracks).__name__}.")
+    return tracks
 
 
 def _pick_video(X: list, video: int) -> FaceTracks:

@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from sklearn_deepfake.inspection._display_utils import _DOCS as _VIDEO_DOCS
 from sklearn_deepfake.inspection._display_utils import (
+    _check_tracks,
     _evenly,
     _row_frames,
     _row_scores,
@@ -14,11 +16,13 @@ from sklearn_deepfake.inspection._display_utils import (
     _video_name,
 )
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import check_axes, import_pyplot
 
 __all__ = ["FaceMontageDisplay"]
 
 
+@fill_doc(_VIDEO_DOCS)
 class FaceMontageDisplay:
     """A grid of one video's face crops, each framed by its fake score.
 
@@ -39,10 +43,7 @@ class FaceMontageDisplay:
 
     Attributes
     ----------
-    ax_ : matplotlib Axes
-        Axes with the montage.
-    figure_ : matplotlib Figure
-        Figure holding ``ax_``.
+    %(ax_figure_)s
     image_ : matplotlib AxesImage
         The tiled crops.
     texts_ : list of matplotlib Text
@@ -76,6 +77,7 @@ class FaceMontageDisplay:
         self.name = name
 
     @classmethod
+    @fill_doc(_VIDEO_DOCS)
     def from_predictions(
         cls,
         tracks: FaceTracks,
@@ -91,29 +93,22 @@ class FaceMontageDisplay:
 
         Parameters
         ----------
-        tracks : FaceTracks
-            The video's face record.
+        %(tracks)s
         frame_scores : array-like, default=None
             One fake probability per crop or per sampled frame (as for
             :meth:`FrameScoreTimelineDisplay.from_predictions`); None shows
             the crops only.
-        max_faces : int, default=16
-            At most this many crops, evenly spaced over the video.
-        track : int, default=None
-            Only the crops of this face track; all tracks when None.
-        n_cols : int, default=None
-            Tiles per row; about a square grid when None.
-        name : str, default=None
-            Title; the video's file name by default.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
+        %(max_faces)s
+        %(track)s
+        %(n_cols)s
+        %(name)s
+        %(ax)s
 
         Returns
         -------
         display : FaceMontageDisplay
         """
-        if not isinstance(tracks, FaceTracks):
-            raise TypeError(f"tracks must be FaceTracks, got {type(tracks).__name__}.")
+        tracks = _check_tracks(tracks)
         rows = np.arange(len(tracks))
         if track is not None:
             rows = rows[np.asarray(tracks.track_ids) == track]
@@ -130,6 +125,7 @@ class FaceMontageDisplay:
         return disp.plot(ax=ax, n_cols=n_cols)
 
     @classmethod
+    @fill_doc(_VIDEO_DOCS)
     def from_estimator(
         cls,
         estimator: Any,
@@ -146,23 +142,14 @@ class FaceMontageDisplay:
 
         Parameters
         ----------
-        estimator : estimator
-            A fitted :class:`~sklearn_deepfake.nets.FaceCNNClassifier`, or a
-            fitted pipeline ending with one (then ``X`` may be video paths).
-        X : list of FaceTracks or of video paths
-            The videos; only ``X[video]`` is shown.
-        video : int, default=0
-            Which video of ``X`` to show.
-        max_faces : int, default=16
-            At most this many crops.
-        track : int, default=None
-            Only this face track; all when None.
-        n_cols : int, default=None
-            Tiles per row.
-        name : str, default=None
-            Title; the video's file name by default.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
+        %(estimator)s
+        %(X)s
+        %(video)s
+        %(max_faces)s
+        %(track)s
+        %(n_cols)s
+        %(name)s
+        %(ax)s
 
         Returns
         -------
@@ -179,6 +166,7 @@ class FaceMontageDisplay:
             ax=ax,
         )
 
+    @fill_doc(_VIDEO_DOCS)
     def plot(
         self, ax: Any = None, *, n_cols: int | None = None, cmap: str = "RdYlGn_r"
     ) -> FaceMontageDisplay:
@@ -186,10 +174,8 @@ class FaceMontageDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        n_cols : int, default=None
-            Tiles per row; about a square grid when None.
+        %(ax)s
+        %(n_cols)s
         cmap : str, default="RdYlGn_r"
             Colormap of the borders (score 0 to 1).
 

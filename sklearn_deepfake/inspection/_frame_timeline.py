@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from sklearn_deepfake.inspection._display_utils import _DOCS as _VIDEO_DOCS
 from sklearn_deepfake.inspection._display_utils import (
+    _check_tracks,
     _evenly,
     _row_frames,
     _row_scores,
@@ -14,11 +16,13 @@ from sklearn_deepfake.inspection._display_utils import (
     _video_name,
 )
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import check_axes
 
 __all__ = ["FrameScoreTimelineDisplay"]
 
 
+@fill_doc(_VIDEO_DOCS)
 class FrameScoreTimelineDisplay:
     """Per-frame fake scores of one video along time, with face thumbnails.
 
@@ -43,17 +47,13 @@ class FrameScoreTimelineDisplay:
         Frame ordinal of each thumbnail.
     video_score : float, default=None
         The video's pooled fake probability.
-    threshold : float, default=0.5
-        Decision threshold drawn as a horizontal line.
+    %(threshold)s
     name : str, default=None
         Title of the plot (the video's file name by default).
 
     Attributes
     ----------
-    ax_ : matplotlib Axes
-        Axes with the timeline.
-    figure_ : matplotlib Figure
-        Figure holding ``ax_``.
+    %(ax_figure_)s
     lines_ : list of matplotlib Line2D
         One line per face track.
     thumbnail_axes_ : list of matplotlib Axes
@@ -97,6 +97,7 @@ class FrameScoreTimelineDisplay:
         self.name = name
 
     @classmethod
+    @fill_doc(_VIDEO_DOCS)
     def from_predictions(
         cls,
         tracks: FaceTracks,
@@ -112,30 +113,23 @@ class FrameScoreTimelineDisplay:
 
         Parameters
         ----------
-        tracks : FaceTracks
-            The video's face record (from
-            :class:`~sklearn_deepfake.faces.FaceCropper`).
+        %(tracks)s
         frame_scores : array-like
             One fake probability per face crop (``len(tracks)`` values, as
             returned by ``FaceCNNClassifier.predict_frame_proba``) or one per
             sampled frame (``len(tracks.frame_indices)`` values).
         video_score : float, default=None
             The video's pooled probability, drawn as a dashed line.
-        n_thumbnails : int, default=6
-            Face crops of the main track shown above the plot.
-        threshold : float, default=0.5
-            Decision threshold.
-        name : str, default=None
-            Title; the video's file name by default.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
+        %(n_thumbnails)s
+        %(threshold)s
+        %(name)s
+        %(ax)s
 
         Returns
         -------
         display : FrameScoreTimelineDisplay
         """
-        if not isinstance(tracks, FaceTracks):
-            raise TypeError(f"tracks must be FaceTracks, got {type(tracks).__name__}.")
+        tracks = _check_tracks(tracks)
         scores = _row_scores(tracks, frame_scores)
         main = np.flatnonzero(tracks.track_ids == 0)
         if not len(main):
@@ -156,6 +150,7 @@ class FrameScoreTimelineDisplay:
         return disp.plot(ax=ax)
 
     @classmethod
+    @fill_doc(_VIDEO_DOCS)
     def from_estimator(
         cls,
         estimator: Any,
@@ -171,21 +166,13 @@ class FrameScoreTimelineDisplay:
 
         Parameters
         ----------
-        estimator : estimator
-            A fitted :class:`~sklearn_deepfake.nets.FaceCNNClassifier`, or a
-            fitted pipeline ending with one (then ``X`` may be video paths).
-        X : list of FaceTracks or of video paths
-            The videos; only ``X[video]`` is scored.
-        video : int, default=0
-            Which video of ``X`` to plot.
-        n_thumbnails : int, default=6
-            Face crops shown above the plot.
-        threshold : float, default=0.5
-            Decision threshold.
-        name : str, default=None
-            Title; the video's file name by default.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
+        %(estimator)s
+        %(X)s
+        %(video)s
+        %(n_thumbnails)s
+        %(threshold)s
+        %(name)s
+        %(ax)s
 
         Returns
         -------
@@ -203,13 +190,13 @@ class FrameScoreTimelineDisplay:
             ax=ax,
         )
 
+    @fill_doc(_VIDEO_DOCS)
     def plot(self, ax: Any = None, *, show_thumbnails: bool = True) -> Any:
         """Draw the timeline.
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
+        %(ax)s
         show_thumbnails : bool, default=True
             Draw the face crops above the plot.
 

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.inspection._display_utils import _evenly, _row_frames
+from sklearn_deepfake.inspection._display_utils import _DOCS, _evenly, _row_frames
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import import_pyplot
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -486,6 +487,7 @@ class GradCAMDisplay:
         self.path = path
 
     @classmethod
+    @fill_doc(_DOCS)
     def from_estimator(
         cls,
         estimator: Any,
@@ -505,10 +507,8 @@ class GradCAMDisplay:
         ----------
         estimator : estimator
             A fitted model accepted by :func:`grad_cam`.
-        X : list of FaceTracks, or list of video paths
-            The videos; only ``X[video]`` is used.
-        video : int, default=0
-            Position of the video in ``X``.
+        %(X)s
+        %(video)s
         n_faces : int, default=8
             Crops shown, evenly spread over the video's rows.
         layer, method, target

@@ -10,6 +10,28 @@ from sklearn.base import is_classifier
 from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 
+from sklearn_deepfake.utils._docstrings import fill_doc
+from sklearn_deepfake.utils._plotting import _PLOT_DOCS
+
+#: Docstring entries of the per-fold curve Displays and their constructors.
+_DOCS = {
+    **_PLOT_DOCS,
+    "names_pos_label": """fold_names : list of str
+    Legend name of each fold.
+name : str, default=None
+    Name of the model.
+pos_label : int, float, bool or str, default=None
+    The positive class.""",
+    "mean_line_": """mean_line_ : matplotlib Line2D
+    The mean curve.""",
+    "pos_label": """pos_label : int, float, bool or str, default=None
+    The positive class; the larger label when None.""",
+    "show_folds": """show_folds : bool, default=True
+    Draw the per-fold curves as well as the mean.""",
+    "display": """display : GroupedROCDisplay or GroupedDETDisplay
+    The plotted display.""",
+}
+
 
 def _make_display(cls: type, name: str | None, **values: Any) -> Any:
     """Build a scikit-learn curve display whatever its name argument is called."""
@@ -127,6 +149,10 @@ class _GroupedCurveDisplay:
                 line.set_linewidth(1)
             self.fold_displays_.append(disp)
 
+    def _mean_label(self, text: str) -> str:
+        """Legend label of the mean curve: ``text``, after the model's name."""
+        return f"{self.name}: {text}" if self.name else text
+
     def _finish(self, ax: Any, fig: Any, legend_loc: str) -> Any:
         """Draw the legend, keep the axes and figure, return ``self``."""
         ax.legend(loc=legend_loc, fontsize="small")
@@ -134,6 +160,7 @@ class _GroupedCurveDisplay:
         return self
 
     @classmethod
+    @fill_doc(_DOCS)
     def from_predictions(
         cls,
         y_true: Any,
@@ -157,18 +184,15 @@ class _GroupedCurveDisplay:
             :func:`~sklearn.model_selection.cross_val_predict`.
         folds : array-like of shape (n_samples,)
             Test fold of each sample (any hashable ids).
-        pos_label : int, float, bool or str, default=None
-            The positive class; the larger label when None.
+        %(pos_label)s
         name : str, default=None
             Name of the model in the legend.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        show_folds : bool, default=True
-            Draw the per-fold curves as well as the mean.
+        %(ax)s
+        %(show_folds)s
 
         Returns
         -------
-        display : GroupedROCDisplay or GroupedDETDisplay
+        %(display)s
         """
         y = np.asarray(y_true).ravel()
         s = np.asarray(y_score, dtype=np.float64).ravel()
@@ -203,6 +227,7 @@ class _GroupedCurveDisplay:
         return disp.plot(ax=ax, show_folds=show_folds)
 
     @classmethod
+    @fill_doc(_DOCS)
     def from_estimator(
         cls,
         estimator: Any,
@@ -240,8 +265,7 @@ class _GroupedCurveDisplay:
             ``StratifiedKFold``.
         method : {"auto", "predict_proba", "decision_function"}, default="auto"
             Scores to use; ``"auto"`` prefers ``predict_proba``.
-        pos_label : int, float, bool or str, default=None
-            The positive class; the larger label when None.
+        %(pos_label)s
         n_jobs : int, default=None
             Folds fitted in parallel.
         params : dict, default=None
@@ -249,14 +273,12 @@ class _GroupedCurveDisplay:
             routing).
         name : str, default=None
             Name in the legend; the estimator's class name when None.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        show_folds : bool, default=True
-            Draw the per-fold curves as well as the mean.
+        %(ax)s
+        %(show_folds)s
 
         Returns
         -------
-        display : GroupedROCDisplay or GroupedDETDisplay
+        %(display)s
         """
         if not is_classifier(estimator):
             raise TypeError(f"{type(estimator).__name__} is not a classifier.")

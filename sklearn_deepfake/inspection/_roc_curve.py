@@ -11,12 +11,14 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from sklearn_deepfake.inspection._grouped_curve import _GroupedCurveDisplay
+from sklearn_deepfake.inspection._grouped_curve import _DOCS, _GroupedCurveDisplay
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import check_axes
 
 __all__ = ["GroupedROCDisplay"]
 
 
+@fill_doc(_DOCS)
 class GroupedROCDisplay(_GroupedCurveDisplay):
     """ROC curves of the folds of a (grouped) cross-validation, and their mean.
 
@@ -34,23 +36,14 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
         ``(fpr, tpr, roc_auc)`` of each fold.
     mean_curve : tuple
         ``(fpr, mean_tpr, std_tpr, mean_auc, std_auc)``.
-    fold_names : list of str
-        Legend name of each fold.
-    name : str, default=None
-        Name of the model.
-    pos_label : int, float, bool or str, default=None
-        The positive class.
+    %(names_pos_label)s
 
     Attributes
     ----------
-    ax_ : matplotlib Axes
-        Axes with the curves.
-    figure_ : matplotlib Figure
-        Figure holding ``ax_``.
+    %(ax_figure_)s
     fold_displays_ : list of sklearn.metrics.RocCurveDisplay
         One display per fold (empty when the folds are not drawn).
-    mean_line_ : matplotlib Line2D
-        The mean curve.
+    %(mean_line_)s
     band_ : matplotlib PolyCollection
         Mean plus or minus one standard deviation.
     roc_aucs_ : ndarray of shape (n_folds,)
@@ -94,6 +87,7 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
         aucs = np.array([c[2] for c in curves])
         return grid, mean, tprs.std(axis=0), aucs.mean(), aucs.std()
 
+    @fill_doc(_DOCS)
     def plot(
         self,
         ax: Any = None,
@@ -105,10 +99,8 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        show_folds : bool, default=True
-            Draw the per-fold curves.
+        %(ax)s
+        %(show_folds)s
         plot_chance_level : bool, default=True
             Draw the diagonal of a random guess.
 
@@ -121,9 +113,7 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
         self.roc_aucs_ = np.array([c[2] for c in self.fold_curves])
         self._plot_folds(ax, RocCurveDisplay, ("fpr", "tpr", "roc_auc"), show_folds)
         grid, mean, std, mean_auc, std_auc = self.mean_curve
-        label = f"mean ROC (AUC = {mean_auc:.2f} ± {std_auc:.2f})"
-        if self.name:
-            label = f"{self.name}: {label}"
+        label = self._mean_label(f"mean ROC (AUC = {mean_auc:.2f} ± {std_auc:.2f})")
         (self.mean_line_,) = ax.plot(grid, mean, color="C0", linewidth=2, label=label)
         self.band_ = ax.fill_between(
             grid,

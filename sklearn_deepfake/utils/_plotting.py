@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Docstring entries shared by the Displays (filled in by ``fill_doc``).
+_PLOT_DOCS = {
+    "ax": """ax : matplotlib Axes, default=None
+    Axes to draw on; a new figure when None.""",
+    "ax_figure_": """ax_ : matplotlib Axes
+    Axes the display is drawn on.
+figure_ : matplotlib Figure
+    Figure holding ``ax_``.""",
+}
+
 
 def import_pyplot(feature: str = "Plotting") -> Any:
     """Import ``matplotlib.pyplot`` or say which extra provides it.
