@@ -50,9 +50,22 @@ from typing import Any
 import numpy as np
 
 from sklearn_deepfake.exceptions import StoreCorruptionError
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._ragged import FaceTracks
 
 __all__ = ["FaceStore", "LazyFaceTracks"]
+
+#: Docstring text shared by the store's methods (see ``fill_doc``).
+_DOCS = {
+    "record": """Parameters
+----------
+path : str or path-like
+    The video file.
+indices : array-like of int
+    The frames its plan asks for.
+params : dict
+    The extraction parameters (JSON-serialisable).""",
+}
 
 #: Bump when the record layout or the extraction algorithm changes.
 FORMAT_VERSION = 2
@@ -457,17 +470,11 @@ class FaceStore:
         return hash(self.__reduce__())
 
     # ---------------------------------------------------------------- keys
+    @fill_doc(_DOCS)
     def key(self, path: str | os.PathLike, indices: Any, params: dict) -> str:
         """Return the record key of a video, frame plan and parameters.
 
-        Parameters
-        ----------
-        path : str or path-like
-            The video file.
-        indices : array-like of int
-            The frames its plan asks for.
-        params : dict
-            The extraction parameters (JSON-serialisable).
+        %(record)s
 
         Returns
         -------
@@ -498,6 +505,7 @@ class FaceStore:
         return os.path.join(self.root, key[:2], key + SEEN_EXT)
 
     # ------------------------------------------------------------ get / put
+    @fill_doc(_DOCS)
     def get(
         self, path: str | os.PathLike, indices: Any, params: dict
     ) -> LazyFaceTracks | None:
@@ -508,14 +516,7 @@ class FaceStore:
         recomputes it). A record of a file whose bytes changed gives
         ``None``.
 
-        Parameters
-        ----------
-        path : str or path-like
-            The video file.
-        indices : array-like of int
-            The frames its plan asks for.
-        params : dict
-            The extraction parameters.
+        %(record)s
 
         Returns
         -------

@@ -474,16 +474,11 @@ class AudioFeatures(_NothingLearned):
         """Cheap constructor arguments for the common tests."""
         return {"n_mfcc": 4, "n_mels": 16}
 
+    @fill_doc(_STEP_DOCS)
     def transform(self, X: Any) -> np.ndarray:
         """Compute one row of sound statistics per video.
 
-        Parameters
-        ----------
-        X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
-            Video paths, one per video.
-
-        Returns
-        -------
+        %(transform_paths)s
         features : ndarray of float64, shape (n_videos, n_features)
             One row per video, in the order of ``X`` (see the class Notes for
             the columns and the fallback rows).
@@ -497,16 +492,11 @@ class AudioFeatures(_NothingLearned):
         width = len(_SCALAR_NAMES) + 3 * self.n_mfcc
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
 
+    @fill_doc(_STEP_DOCS)
     def spectrograms(self, X: Any) -> list[np.ndarray]:
         """Return the log-mel spectrogram of each video, for a neural model.
 
-        Parameters
-        ----------
-        X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
-            Video paths, one per video.
-
-        Returns
-        -------
+        %(transform_paths)s
         spectrograms : list of ndarray of float32, shape (n_windows_i, n_mels)
             In dB (see :func:`log_mel_spectrogram`); ``(0, n_mels)`` for a
             video without an audio stream or whose sound cannot be decoded

@@ -242,12 +242,7 @@ class AVSyncFeatures(_NothingLearned):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the output column names.
 
-        Parameters
-        ----------
         %(input_features)s
-
-        Returns
-        -------
         names : ndarray of str objects
             ``av_``-prefixed names, in column order.
         """

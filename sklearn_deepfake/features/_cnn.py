@@ -351,12 +351,7 @@ class CNNFeatureExtractor(
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the names of the columns of each video's embeddings.
 
-        Parameters
-        ----------
         %(input_features)s
-
-        Returns
-        -------
         feature_names_out : ndarray of str objects
             ``"<backbone>_0"`` ... ``"<backbone>_{D-1}"``.
         """

@@ -174,12 +174,7 @@ class OpticalFlowFeatures(_FaceTrackFeatures):
 
     %(n_jobs)s
 
-    Attributes
-    ----------
-    feature_names_ : ndarray of str
-        Names of the output columns.
-    n_features_out_ : int
-        Number of output columns.
+    %(attributes)s
 
     See Also
     --------
@@ -245,18 +240,11 @@ class OpticalFlowFeatures(_FaceTrackFeatures):
         names += ["std_mag_in", "std_mag_out", "std_log_ratio", "max_mag_in"]
         return [*names, "n_pairs", "mean_gap", "has_flow"]
 
+    @fill_doc(_DOCS)
     def transform(self, X: Any) -> np.ndarray:
         """Compute one row of flow statistics per video.
 
-        Nothing is learned, so this works without calling :meth:`fit`.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
+        %(transform_tracks)s
         features : ndarray of float64, shape (n_videos, n_features_out)
             One row per video, in the order of ``X``.
         """

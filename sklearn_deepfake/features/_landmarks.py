@@ -188,18 +188,11 @@ class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
         """Cheap constructor arguments for the common tests."""
         return {}
 
+    @fill_doc(_DOCS)
     def transform(self, X: Any) -> list[FaceTracks]:
         """Return the face tracks with their 68 points attached.
 
-        Nothing is learned, so this works without calling :meth:`fit`.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
+        %(transform_tracks)s
         tracks : list of FaceTracks
             One copy per video, in the order of ``X``, with
             ``meta["landmarks68"]`` set.

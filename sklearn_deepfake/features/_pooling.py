@@ -613,12 +613,7 @@ class ScorePooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Name of the single output column, ``score_<rule>``.
 
-        Parameters
-        ----------
         %(input_features)s
-
-        Returns
-        -------
         feature_names_out : ndarray of str
             One name.
         """

@@ -22,7 +22,8 @@ __all__ = ["FaceTracks", "FramePlan", "check_per_video", "flatten_frames"]
 
 #: Docstring text shared by the per-video steps (see
 #: :func:`~sklearn_deepfake.utils._docstrings.fill_doc`): the end of the
-#: ``fit`` of a step that learns nothing from ``y``.
+#: ``fit`` of a step that learns nothing from ``y``, and the start of the
+#: ``transform`` of a step that reads video files.
 _STEP_DOCS = {
     "fit_y_returns": """y : None
     Ignored.
@@ -31,6 +32,13 @@ Returns
 -------
 self : object
     Fitted transformer.""",
+    "transform_paths": """Parameters
+----------
+X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
+    Video paths, one per video.
+
+Returns
+-------""",
 }
 
 

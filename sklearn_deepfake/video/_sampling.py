@@ -188,16 +188,11 @@ default="uniform"
         self._validate_params()
         return self
 
+    @fill_doc(_STEP_DOCS)
     def transform(self, X: Any) -> list[FramePlan]:
         """Probe every video and choose the frames to read.
 
-        Parameters
-        ----------
-        X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
-            Video paths, one per video.
-
-        Returns
-        -------
+        %(transform_paths)s
         plans : list of FramePlan
             One plan per video, in the order of ``X``. A video that cannot
             be probed gets a plan with no indices and ``error`` set.
