@@ -115,9 +115,24 @@ def attached_landmarks68(tracks: FaceTracks, path: Path) -> np.ndarray | None:
 
 
 class _ModelPath:
-    """The ``model_path`` parameter: a dlib 68-point shape-predictor file."""
+    """The parameters of the dlib steps: ``model_path`` and ``n_jobs``.
 
-    model_path: str | os.PathLike | None
+    ``model_path`` is a dlib 68-point shape-predictor file.
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.model_path = model_path
+        self.n_jobs = n_jobs
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "model_path": [str, os.PathLike, None],
+        "n_jobs": _N_JOBS,
+    }
 
     def _path(self) -> Path:
         if self.model_path is None:
@@ -168,20 +183,6 @@ class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
     >>> t.meta["landmarks68"]["points"].shape
     (3, 68, 2)
     """
-
-    def __init__(
-        self,
-        model_path: str | os.PathLike | None = None,
-        *,
-        n_jobs: int | None = None,
-    ) -> None:
-        self.model_path = model_path
-        self.n_jobs = n_jobs
-
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
-        "model_path": [str, os.PathLike, None],
-        "n_jobs": _N_JOBS,
-    }
 
     @classmethod
     def _get_test_params(cls) -> dict[str, Any]:
@@ -278,20 +279,6 @@ class FaceShapeFeatures(_ModelPath, _PerFrameFeatures):
     >>> feats[0].shape
     (3, 136)
     """
-
-    def __init__(
-        self,
-        model_path: str | os.PathLike | None = None,
-        *,
-        n_jobs: int | None = None,
-    ) -> None:
-        self.model_path = model_path
-        self.n_jobs = n_jobs
-
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
-        "model_path": [str, os.PathLike, None],
-        "n_jobs": _N_JOBS,
-    }
 
     @classmethod
     def _get_test_params(cls) -> dict[str, Any]:
