@@ -54,6 +54,14 @@ def _gray(crops: np.ndarray) -> np.ndarray:
 #: Constraint of every ``n_jobs`` parameter: None or an int (not a bool).
 _N_JOBS = [Interval(Integral, None, None, closed="neither"), None]
 
+_X_TRACKS = """Parameters
+----------
+X : list of FaceTracks
+    One record per video.
+
+Returns
+-------"""
+
 #: Docstring text shared by the feature transformers (see
 #: :func:`~sklearn_deepfake.utils._docstrings.fill_doc`).
 _DOCS = {
@@ -75,16 +83,10 @@ input_features : None
 
 Returns
 -------""",
-    "transform_tracks": """\
-Nothing is learned, so this works without calling :meth:`fit`.
-
-Parameters
-----------
-X : list of FaceTracks
-    One record per video.
-
-Returns
--------""",
+    "X_tracks": _X_TRACKS,
+    "transform_tracks": (
+        "Nothing is learned, so this works without calling :meth:`fit`.\n\n" + _X_TRACKS
+    ),
     "attributes": """Attributes
 ----------
 feature_names_ : ndarray of str
@@ -750,16 +752,11 @@ class RaggedFeatureUnion(
         check_is_fitted(self)
         return self.feature_names_.copy()
 
+    @fill_doc(_DOCS)
     def transform(self, X: Any) -> list[np.ndarray]:
         """Concatenate every transformer's features, video by video.
 
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
+        %(X_tracks)s
         features : list of ndarray of float32, shape (n_rows_i, ``n_features_out_``)
             One array per video.
         """
