@@ -51,7 +51,7 @@ import numpy as np
 
 from sklearn_deepfake.exceptions import StoreCorruptionError
 from sklearn_deepfake.utils._docstrings import fill_doc
-from sklearn_deepfake.utils._ragged import FaceTracks
+from sklearn_deepfake.utils._ragged import FaceTracks, _record_repr
 
 __all__ = ["FaceStore", "LazyFaceTracks"]
 
@@ -1067,11 +1067,11 @@ class LazyFaceTracks(FaceTracks):
     _arrays_without_crops = load_without_crops  # what FaceTracks.select reads
 
     def __repr__(self) -> str:
-        extra = f", error={self.error!r}" if self.error else ""
-        return (
-            f"LazyFaceTracks({os.path.basename(self.path)!r}, n_rows={self.n_rows},"
-            f" n_frames={self.n_frames}, crop_size={self._size}, key={self.key[:10]!r}"
-            f"{extra})"
+        return _record_repr(
+            "LazyFaceTracks",
+            self,
+            f"n_rows={self.n_rows}, n_frames={self.n_frames}, "
+            f"crop_size={self._size}, key={self.key[:10]!r}",
         )
 
 

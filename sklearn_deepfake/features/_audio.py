@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
 from sklearn_deepfake.features._handcrafted import _N_JOBS
@@ -28,10 +27,9 @@ from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
-    ParamsValidationMixin,
     Real,
 )
-from sklearn_deepfake.utils._ragged import _STEP_DOCS
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, _NothingLearned
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
 
@@ -214,34 +212,6 @@ def _decode_or_warn(
             stacklevel=3,
         )
     return x, True
-
-
-class _NothingLearned(ParamsValidationMixin, TransformerMixin, BaseEstimator):
-    """A transformer of whole videos that learns nothing; ``fit`` validates."""
-
-    @fill_doc(_STEP_DOCS)
-    def fit(self, X: Any, y: Any = None) -> _NothingLearned:
-        """Validate the parameters; nothing is learned.
-
-        Parameters
-        ----------
-        X : list
-            One element per video (not read).
-        %(fit_y_returns)s
-        """
-        self._validate_params()
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: the transformer is stateless."""
-        return True
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        return tags
 
 
 def _mel_filterbank(

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sklearn_deepfake.exceptions import NoAudioWarning
-from sklearn_deepfake.features._audio import _decode_or_warn, _NothingLearned
+from sklearn_deepfake.features._audio import _decode_or_warn
 from sklearn_deepfake.features._handcrafted import _DOCS, _N_JOBS
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
@@ -23,7 +23,7 @@ from sklearn_deepfake.utils._param_validation import (
     Interval,
     Real,
 )
-from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+from sklearn_deepfake.utils._ragged import FaceTracks, _NothingLearned, check_per_video
 
 __all__ = ["AVSyncFeatures"]
 

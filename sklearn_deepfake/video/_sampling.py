@@ -10,7 +10,6 @@ import warnings
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 
 from sklearn_deepfake.exceptions import VideoReadWarning
@@ -19,11 +18,10 @@ from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
-    ParamsValidationMixin,
     Real,
     StrOptions,
 )
-from sklearn_deepfake.utils._ragged import _STEP_DOCS, FramePlan
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, FramePlan, _NothingLearned
 from sklearn_deepfake.video._reading import VideoInfo, probe_video
 
 __all__ = ["FrameSampler"]
@@ -38,7 +36,7 @@ def _video_seed(base: int, path: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([base, digest]))
 
 
-class FrameSampler(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+class FrameSampler(_NothingLearned):
     """Choose which frames of each video to read; nothing is decoded.
 
     Turns a list of video paths into a list of
@@ -176,19 +174,6 @@ default="uniform"
         return {name: trial.suggest_categorical(name, [8, 16, 32])}
 
     @fill_doc(_STEP_DOCS)
-    def fit(self, X: Any, y: Any = None) -> FrameSampler:
-        """Validate the parameters; nothing is learned.
-
-        Parameters
-        ----------
-        X : list of str or os.PathLike
-            Video paths (not opened).
-        %(fit_y_returns)s
-        """
-        self._validate_params()
-        return self
-
-    @fill_doc(_STEP_DOCS)
     def transform(self, X: Any) -> list[FramePlan]:
         """Probe every video and choose the frames to read.
 
@@ -286,14 +271,7 @@ default="uniform"
             return np.arange(0, length, step)[:cap]
         return np.arange(cap)
 
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: the sampler is stateless."""
-        return True
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
         tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
         return tags
