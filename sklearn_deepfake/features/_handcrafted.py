@@ -85,7 +85,7 @@ Returns
 -------""",
     "X_tracks": _X_TRACKS,
     "transform_tracks": (
-        "Nothing is learned, so this works without calling :meth:`fit`.\n\n" + _X_TRACKS
+        "Nothing is learned, so this works without calling ``fit``.\n\n" + _X_TRACKS
     ),
     "attributes": """Attributes
 ----------

@@ -155,7 +155,7 @@ class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
     Returns the same face tracks, each a copy (the input is never changed)
     whose ``meta["landmarks68"]`` holds ``{"model_path": ..., "points":
     ndarray of shape (n_rows, 68, 2)}``, the points in crop pixels, as
-    :func:`landmarks68` computes them. The steps after it that need the
+    ``landmarks68`` computes them. The steps after it that need the
     points (:class:`FaceShapeFeatures`,
     :class:`~sklearn_deepfake.features.TemporalNoiseFeatures` with
     ``landmarks="dlib"``) read them instead of running the predictor again,

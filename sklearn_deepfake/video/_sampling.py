@@ -174,6 +174,18 @@ default="uniform"
         return {name: trial.suggest_categorical(name, [8, 16, 32])}
 
     @fill_doc(_STEP_DOCS)
+    def fit(self, X: Any, y: Any = None) -> FrameSampler:
+        """Validate the parameters; nothing is learned.
+
+        Parameters
+        ----------
+        X : list of str or os.PathLike
+            Video paths (not opened).
+        %(fit_y_returns)s
+        """
+        return super().fit(X, y)
+
+    @fill_doc(_STEP_DOCS)
     def transform(self, X: Any) -> list[FramePlan]:
         """Probe every video and choose the frames to read.
 
