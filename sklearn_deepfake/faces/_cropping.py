@@ -33,6 +33,7 @@ from sklearn_deepfake.faces._tracking import (
     smooth_boxes,
 )
 from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import check_scheduler, map_videos
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -42,7 +43,12 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
-from sklearn_deepfake.utils._ragged import FaceTracks, FramePlan, check_per_video
+from sklearn_deepfake.utils._ragged import (
+    _STEP_DOCS,
+    FaceTracks,
+    FramePlan,
+    check_per_video,
+)
 
 
 class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
@@ -300,6 +306,7 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         }
 
     # ------------------------------------------------------------------ API
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any = None, y: Any = None) -> FaceCropper:
         """Validate the parameters and resolve the device.
 
@@ -307,13 +314,7 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list of FramePlan or str, default=None
             Ignored.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fit_y_returns)s
         """
         self._validate_params()
         self.device_ = resolve_device(self.device)

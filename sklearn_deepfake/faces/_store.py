@@ -50,9 +50,22 @@ from typing import Any
 import numpy as np
 
 from sklearn_deepfake.exceptions import StoreCorruptionError
-from sklearn_deepfake.utils._ragged import FaceTracks
+from sklearn_deepfake.utils._docstrings import fill_doc
+from sklearn_deepfake.utils._ragged import FaceTracks, _record_repr
 
 __all__ = ["FaceStore", "LazyFaceTracks"]
+
+#: Docstring text shared by the store's methods (see ``fill_doc``).
+_DOCS = {
+    "record": """Parameters
+----------
+path : str or path-like
+    The video file.
+indices : array-like of int
+    The frames its plan asks for.
+params : dict
+    The extraction parameters (JSON-serialisable).""",
+}
 
 #: Bump when the record layout or the extraction algorithm changes.
 FORMAT_VERSION = 2
@@ -457,17 +470,11 @@ class FaceStore:
         return hash(self.__reduce__())
 
     # ---------------------------------------------------------------- keys
+    @fill_doc(_DOCS)
     def key(self, path: str | os.PathLike, indices: Any, params: dict) -> str:
         """Return the record key of a video, frame plan and parameters.
 
-        Parameters
-        ----------
-        path : str or path-like
-            The video file.
-        indices : array-like of int
-            The frames its plan asks for.
-        params : dict
-            The extraction parameters (JSON-serialisable).
+        %(record)s
 
         Returns
         -------
@@ -498,6 +505,7 @@ class FaceStore:
         return os.path.join(self.root, key[:2], key + SEEN_EXT)
 
     # ------------------------------------------------------------ get / put
+    @fill_doc(_DOCS)
     def get(
         self, path: str | os.PathLike, indices: Any, params: dict
     ) -> LazyFaceTracks | None:
@@ -508,14 +516,7 @@ class FaceStore:
         recomputes it). A record of a file whose bytes changed gives
         ``None``.
 
-        Parameters
-        ----------
-        path : str or path-like
-            The video file.
-        indices : array-like of int
-            The frames its plan asks for.
-        params : dict
-            The extraction parameters.
+        %(record)s
 
         Returns
         -------
@@ -1066,11 +1067,11 @@ class LazyFaceTracks(FaceTracks):
     _arrays_without_crops = load_without_crops  # what FaceTracks.select reads
 
     def __repr__(self) -> str:
-        extra = f", error={self.error!r}" if self.error else ""
-        return (
-            f"LazyFaceTracks({os.path.basename(self.path)!r}, n_rows={self.n_rows},"
-            f" n_frames={self.n_frames}, crop_size={self._size}, key={self.key[:10]!r}"
-            f"{extra})"
+        return _record_repr(
+            "LazyFaceTracks",
+            self,
+            f"n_rows={self.n_rows}, n_frames={self.n_frames}, "
+            f"crop_size={self._size}, key={self.key[:10]!r}",
         )
 
 

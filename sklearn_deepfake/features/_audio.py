@@ -18,18 +18,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
 from sklearn_deepfake.features._handcrafted import _N_JOBS
 from sklearn_deepfake.utils._checks import check_int_range, check_video_paths
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
-    ParamsValidationMixin,
     Real,
 )
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, _NothingLearned
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
 
@@ -212,39 +212,6 @@ def _decode_or_warn(
             stacklevel=3,
         )
     return x, True
-
-
-class _NothingLearned(ParamsValidationMixin, TransformerMixin, BaseEstimator):
-    """A transformer of whole videos that learns nothing; ``fit`` validates."""
-
-    def fit(self, X: Any, y: Any = None) -> _NothingLearned:
-        """Validate the parameters; nothing is learned.
-
-        Parameters
-        ----------
-        X : list
-            One element per video (not read).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            This transformer.
-        """
-        self._validate_params()
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: the transformer is stateless."""
-        return True
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.transformer_tags.preserves_dtype = []
-        return tags
 
 
 def _mel_filterbank(
@@ -477,16 +444,11 @@ class AudioFeatures(_NothingLearned):
         """Cheap constructor arguments for the common tests."""
         return {"n_mfcc": 4, "n_mels": 16}
 
+    @fill_doc(_STEP_DOCS)
     def transform(self, X: Any) -> np.ndarray:
         """Compute one row of sound statistics per video.
 
-        Parameters
-        ----------
-        X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
-            Video paths, one per video.
-
-        Returns
-        -------
+        %(transform_paths)s
         features : ndarray of float64, shape (n_videos, n_features)
             One row per video, in the order of ``X`` (see the class Notes for
             the columns and the fallback rows).
@@ -500,16 +462,11 @@ class AudioFeatures(_NothingLearned):
         width = len(_SCALAR_NAMES) + 3 * self.n_mfcc
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
 
+    @fill_doc(_STEP_DOCS)
     def spectrograms(self, X: Any) -> list[np.ndarray]:
         """Return the log-mel spectrogram of each video, for a neural model.
 
-        Parameters
-        ----------
-        X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
-            Video paths, one per video.
-
-        Returns
-        -------
+        %(transform_paths)s
         spectrograms : list of ndarray of float32, shape (n_windows_i, n_mels)
             In dB (see :func:`log_mel_spectrogram`); ``(0, n_mels)`` for a
             video without an audio stream or whose sound cannot be decoded

@@ -14,15 +14,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sklearn_deepfake.exceptions import NoAudioWarning
-from sklearn_deepfake.features._audio import _decode_or_warn, _NothingLearned
-from sklearn_deepfake.features._handcrafted import _N_JOBS
+from sklearn_deepfake.features._audio import _decode_or_warn
+from sklearn_deepfake.features._handcrafted import _DOCS, _N_JOBS
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
     Real,
 )
-from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+from sklearn_deepfake.utils._ragged import FaceTracks, _NothingLearned, check_per_video
 
 __all__ = ["AVSyncFeatures"]
 
@@ -237,16 +238,11 @@ class AVSyncFeatures(_NothingLearned):
         rows = map_videos(self._row, tracks, n_jobs=self.n_jobs, desc="av-sync")
         return np.asarray(rows, dtype=np.float64).reshape(len(tracks), len(_NAMES))
 
+    @fill_doc(_DOCS)
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the output column names.
 
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
+        %(input_features)s
         names : ndarray of str objects
             ``av_``-prefixed names, in column order.
         """

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.features._handcrafted import _DOCS
 from sklearn_deepfake.features._weights import (
     FACE_BACKBONES,
     PACKAGED_WEIGHTS,
@@ -19,12 +20,13 @@ from sklearn_deepfake.features._weights import (
     packaged_weights_file,
 )
 from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
     ParamsValidationMixin,
 )
-from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, FaceTracks, check_per_video
 
 
 class RandomInitWarning(UserWarning):
@@ -286,6 +288,7 @@ class CNNFeatureExtractor(
             "random_state": 0,
         }
 
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any = None, y: Any = None) -> CNNFeatureExtractor:
         """Build the backbone (nothing is trained).
 
@@ -293,13 +296,7 @@ class CNNFeatureExtractor(
         ----------
         X : list of FaceTracks, default=None
             Ignored.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fit_y_returns)s
         """
         self._validate_params()
         self.device_ = resolve_device(self.device)
@@ -350,16 +347,11 @@ class CNNFeatureExtractor(
             X = tqdm(X, desc="embeddings", unit="video")
         return [self._embed(t.crops) for t in X]
 
+    @fill_doc(_DOCS)
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the names of the columns of each video's embeddings.
 
-        Parameters
-        ----------
-        input_features : None
-            Ignored (the input is not a table).
-
-        Returns
-        -------
+        %(input_features)s
         feature_names_out : ndarray of str objects
             ``"<backbone>_0"`` ... ``"<backbone>_{D-1}"``.
         """

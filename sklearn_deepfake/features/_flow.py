@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
-from sklearn_deepfake.features._handcrafted import _N_JOBS, _FaceTrackFeatures
+from sklearn_deepfake.features._handcrafted import _DOCS, _N_JOBS, _FaceTrackFeatures
 from sklearn_deepfake.utils._checks import list_some
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
@@ -97,6 +98,7 @@ def flow_pairs(tracks: FaceTracks, max_gap: int | str | None = None) -> np.ndarr
     return np.stack([a[same], b[same], gap[same]], axis=1).astype(np.int64)
 
 
+@fill_doc(_DOCS)
 class OpticalFlowFeatures(_FaceTrackFeatures):
     """Optical flow inside the face versus around it, summarised per video.
 
@@ -170,21 +172,9 @@ class OpticalFlowFeatures(_FaceTrackFeatures):
     fill_value : float, default=0.0
         Value of the flow columns of a video without any pair.
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
+    %(n_jobs)s
 
-        .. versionadded:: 0.1
-
-    Attributes
-    ----------
-    feature_names_ : ndarray of str
-        Names of the output columns.
-    n_features_out_ : int
-        Number of output columns.
+    %(attributes)s
 
     See Also
     --------
@@ -250,18 +240,11 @@ class OpticalFlowFeatures(_FaceTrackFeatures):
         names += ["std_mag_in", "std_mag_out", "std_log_ratio", "max_mag_in"]
         return [*names, "n_pairs", "mean_gap", "has_flow"]
 
+    @fill_doc(_DOCS)
     def transform(self, X: Any) -> np.ndarray:
         """Compute one row of flow statistics per video.
 
-        Nothing is learned, so this works without calling :meth:`fit`.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
+        %(transform_tracks)s
         features : ndarray of float64, shape (n_videos, n_features_out)
             One row per video, in the order of ``X``.
         """

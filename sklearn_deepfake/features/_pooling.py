@@ -15,6 +15,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_deepfake.features._handcrafted import _DOCS
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     Interval,
     ParamsValidationMixin,
@@ -22,7 +24,7 @@ from sklearn_deepfake.utils._param_validation import (
     StrOptions,
 )
 from sklearn_deepfake.utils._proba import clipped_logit
-from sklearn_deepfake.utils._ragged import check_per_video
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, check_per_video
 
 __all__ = [
     "TRACK_POOLINGS",
@@ -241,6 +243,7 @@ class TemporalPooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
                 out[i, n_stat:] = [len(a), 1.0]
         return out
 
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any, y: Any = None) -> TemporalPooling:
         """Check the input width and learn the fill values for empty videos.
 
@@ -248,13 +251,7 @@ class TemporalPooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
             Per-frame rows of every video.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fit_y_returns)s
         """
         self._validate_params()
         self._stats, self._quantiles = self._resolved_stats()
@@ -565,6 +562,7 @@ class ScorePooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"X[{i}] holds scores outside [0, 1].")
         return frames
 
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any, y: Any = None) -> ScorePooling:
         """Validate the parameters and the scores; nothing is learned.
 
@@ -572,13 +570,7 @@ class ScorePooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list of ndarray of shape (n_frames_i,) or (n_frames_i, 1)
             Per-frame fake probabilities of every video.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fit_y_returns)s
         """
         self._validate_params()
         self._check(X)
@@ -617,16 +609,11 @@ class ScorePooling(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         ).reshape(-1, 1)
         return out
 
+    @fill_doc(_DOCS)
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Name of the single output column, ``score_<rule>``.
 
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
+        %(input_features)s
         feature_names_out : ndarray of str
             One name.
         """

@@ -11,8 +11,9 @@ import numpy as np
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 from sklearn_deepfake.features._flow import flow_pairs
-from sklearn_deepfake.features._handcrafted import _N_JOBS, _PerFrameFeatures
+from sklearn_deepfake.features._handcrafted import _DOCS, _N_JOBS, _PerFrameFeatures
 from sklearn_deepfake.utils._checks import list_some
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import Integral, Interval, StrOptions
 from sklearn_deepfake.utils._ragged import FaceTracks
@@ -136,6 +137,7 @@ def _pair_row(
     return np.asarray(row)
 
 
+@fill_doc(_DOCS)
 class TemporalNoiseFeatures(_PerFrameFeatures):
     """Frame-to-frame noise inside the face against the outer face and background.
 
@@ -197,14 +199,7 @@ class TemporalNoiseFeatures(_PerFrameFeatures):
     max_gap : int, default=1
         Largest distance, in source frames, between a row and its partner.
 
-    n_jobs : int or None, default=None
-        Videos processed in parallel with :class:`joblib.Parallel` (each
-        worker reads one video's crops, measures them and returns only its
-        rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-        context. The output does not depend on it, and warnings raised in the
-        workers are emitted again in the caller.
-
-        .. versionadded:: 0.1
+    %(n_jobs)s
 
     Attributes
     ----------

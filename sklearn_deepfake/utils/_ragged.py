@@ -17,8 +17,33 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from sklearn_deepfake.utils._docstrings import fill_doc
+from sklearn_deepfake.utils._param_validation import ParamsValidationMixin
 
 __all__ = ["FaceTracks", "FramePlan", "check_per_video", "flatten_frames"]
+
+#: Docstring text shared by the per-video steps (see
+#: :func:`~sklearn_deepfake.utils._docstrings.fill_doc`): the end of the
+#: ``fit`` of a step that learns nothing from ``y``, and the start of the
+#: ``transform`` of a step that reads video files.
+_STEP_DOCS = {
+    "fit_y_returns": """y : None
+    Ignored.
+
+Returns
+-------
+self : object
+    Fitted transformer.""",
+    "transform_paths": """Parameters
+----------
+X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
+    Video paths, one per video.
+
+Returns
+-------""",
+}
 
 
 def _warn_renamed(old: str, new: str, meaning: str) -> None:
@@ -29,6 +54,12 @@ def _warn_renamed(old: str, new: str, meaning: str) -> None:
         FutureWarning,
         stacklevel=3,
     )
+
+
+def _record_repr(kind: str, record: Any, fields: str) -> str:
+    """Return ``kind('<file name>', <fields>[, error=...])`` for a record."""
+    extra = f", error={record.error!r}" if record.error else ""
+    return f"{kind}({os.path.basename(record.path)!r}, {fields}{extra})"
 
 
 def _frozen_array(a: Any, dtype: Any, shape_tail: tuple[int, ...] = ()) -> np.ndarray:
@@ -147,11 +178,12 @@ class FramePlan:
         return len(self.indices)
 
     def __repr__(self) -> str:
-        extra = f", error={self.error!r}" if self.error else ""
-        return (
-            f"FramePlan({os.path.basename(self.path)!r}, n_wanted={len(self.indices)},"
-            f" n_video_frames={self.n_video_frames}, size={self.width}x{self.height},"
-            f" fps={self.fps:.3g}, rotation={self.rotation}{extra})"
+        return _record_repr(
+            "FramePlan",
+            self,
+            f"n_wanted={len(self.indices)}, n_video_frames={self.n_video_frames}, "
+            f"size={self.width}x{self.height}, fps={self.fps:.3g}, "
+            f"rotation={self.rotation}",
         )
 
 
@@ -368,11 +400,11 @@ class FaceTracks:
         return {name: getattr(self, name) for name in names}
 
     def __repr__(self) -> str:
-        extra = f", error={self.error!r}" if self.error else ""
-        return (
-            f"FaceTracks({os.path.basename(self.path)!r}, n_tracks={self.n_tracks},"
-            f" n_rows={len(self)}, n_frames={len(self.frame_indices)},"
-            f" crop_size={self.crop_size}{extra})"
+        return _record_repr(
+            "FaceTracks",
+            self,
+            f"n_tracks={self.n_tracks}, n_rows={len(self)}, "
+            f"n_frames={len(self.frame_indices)}, crop_size={self.crop_size}",
         )
 
 
@@ -502,3 +534,35 @@ def flatten_frames(
     stacked = np.concatenate(parts, axis=0)
     video_index = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
     return stacked, video_index.astype(np.int64)
+
+
+class _NothingLearned(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+    """A per-video transformer that learns nothing; ``fit`` validates.
+
+    It may be used without ``fit`` (``requires_fit`` is False), takes one
+    element per video (not a 2-D array) and keeps no input dtype.
+    """
+
+    @fill_doc(_STEP_DOCS)
+    def fit(self, X: Any, y: Any = None) -> _NothingLearned:
+        """Validate the parameters; nothing is learned.
+
+        Parameters
+        ----------
+        X : list
+            One element per video (not read).
+        %(fit_y_returns)s
+        """
+        self._validate_params()
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Return True: the transformer is stateless."""
+        return True
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags

@@ -10,19 +10,18 @@ import warnings
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 
 from sklearn_deepfake.exceptions import VideoReadWarning
 from sklearn_deepfake.utils._checks import check_video_paths
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
-    ParamsValidationMixin,
     Real,
     StrOptions,
 )
-from sklearn_deepfake.utils._ragged import FramePlan
+from sklearn_deepfake.utils._ragged import _STEP_DOCS, FramePlan, _NothingLearned
 from sklearn_deepfake.video._reading import VideoInfo, probe_video
 
 __all__ = ["FrameSampler"]
@@ -37,7 +36,7 @@ def _video_seed(base: int, path: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([base, digest]))
 
 
-class FrameSampler(ParamsValidationMixin, TransformerMixin, BaseEstimator):
+class FrameSampler(_NothingLearned):
     """Choose which frames of each video to read; nothing is decoded.
 
     Turns a list of video paths into a list of
@@ -174,6 +173,7 @@ default="uniform"
         name = f"{prefix}n_frames"
         return {name: trial.suggest_categorical(name, [8, 16, 32])}
 
+    @fill_doc(_STEP_DOCS)
     def fit(self, X: Any, y: Any = None) -> FrameSampler:
         """Validate the parameters; nothing is learned.
 
@@ -181,27 +181,15 @@ default="uniform"
         ----------
         X : list of str or os.PathLike
             Video paths (not opened).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fit_y_returns)s
         """
-        self._validate_params()
-        return self
+        return super().fit(X, y)
 
+    @fill_doc(_STEP_DOCS)
     def transform(self, X: Any) -> list[FramePlan]:
         """Probe every video and choose the frames to read.
 
-        Parameters
-        ----------
-        X : list, tuple, 1-D ndarray or pandas Series of str or os.PathLike
-            Video paths, one per video.
-
-        Returns
-        -------
+        %(transform_paths)s
         plans : list of FramePlan
             One plan per video, in the order of ``X``. A video that cannot
             be probed gets a plan with no indices and ``error`` set.
@@ -295,14 +283,7 @@ default="uniform"
             return np.arange(0, length, step)[:cap]
         return np.arange(cap)
 
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: the sampler is stateless."""
-        return True
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
         tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
         return tags
