@@ -118,6 +118,29 @@ def test_faceless_video_gets_empty_flagged_record(tmp_path):
     assert not t.face_found.any()
 
 
+def test_faces_below_min_face_size_of_a_low_resolution_video_are_kept(tmp_path):
+    # A 320x240 video whose faces are about 28 px: below the default
+    # min_face_size (40), which suits HD video. A video where nothing of that
+    # size is found is searched again with a limit of a twelfth of its
+    # shorter side (20 px here), so a 240p copy of a clip keeps its faces.
+    data = make_face_videos(
+        n_videos=2,
+        frame_size=(320, 240),
+        face_size=(0.11, 0.13),
+        directory=tmp_path,
+        random_state=0,
+    )
+    assert max(float(np.mean(b[..., 3] - b[..., 1])) for b in data.boxes) < 40
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoFaceWarning)
+        tracks = _tracks(data.paths, n_frames=8)
+    for t in tracks:
+        assert t.face_found.all()
+        side = np.ptp(t.boxes[:, [1, 3]], axis=1)
+        assert side.min() >= 20
+        assert side.max() < 40
+
+
 def test_rotation_metadata_gives_upright_boxes(tmp_path):
     data = make_face_videos(
         n_videos=1, n_frames=8, rotation=90, directory=tmp_path, random_state=1

@@ -85,7 +85,9 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         whole-frame search also needs a face of at least 20 px in the
         downscaled frame it sees (60 px of a 1080p frame at the automatic
         scale); a video in which it finds no face at all is searched again at
-        twice the scale.
+        twice the scale, and then, if its frames are small, for faces down to
+        a twelfth of the frame's shorter side (20 px in a 240p video), so that
+        a low-resolution copy of a clip keeps its faces.
     min_confidence : float, default=0.7
         Detections with a lower MTCNN probability are dropped. Faces in
         compressed 1080p DFDC frames score 0.70-0.98, so do not raise it much;
@@ -588,6 +590,14 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
             # Nothing anywhere: the faces may be too small for this scale.
             scale = min(1.0, 2 * scale)
             dets = self._detect(net, frames, coarse, scale)
+        small = _small_face_size(self.min_face_size, frames[0].shape)
+        if small < self.min_face_size and not any(map(len, dets.values())):
+            # Still nothing: in a low-resolution video every face may be
+            # smaller than min_face_size. Track with a smaller limit instead.
+            relaxed = copy.copy(self)
+            relaxed.min_face_size = small
+            dets = relaxed._detect(net, frames, coarse, scale)
+            return relaxed._track_faces(net, frames, dets, scale, to_src)
         # Where the faces at two consecutive detector calls do not pair up,
         # detect on every frame in between instead of guessing.
         gaps = [
@@ -716,6 +726,20 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
 #: searches shrink frames until the smallest face found is this many pixels
 #: (MTCNN's pyramid starts at 20 px, so faces half that size are still seen).
 AUTO_FACE_SIDE = 40.0
+
+
+#: A video in which no face of ``min_face_size`` is found is searched again
+#: for faces down to this fraction of the frame's shorter side (20 px in a
+#: 240p video), never below MTCNN's 20 px: the faces of a low-resolution copy
+#: of a clip are smaller than the limit suited to HD video.
+_SMALL_FACE_FRACTION = 1 / 12
+
+
+def _small_face_size(min_face_size: float, frame_shape: tuple[int, ...]) -> float:
+    """Return the smaller face limit of the second search of a face-less video."""
+    return min(
+        float(min_face_size), max(20.0, min(frame_shape[:2]) * _SMALL_FACE_FRACTION)
+    )
 
 
 def _shrink_to_faces(scale: float, found: Detections) -> float:
