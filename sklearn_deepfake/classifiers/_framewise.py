@@ -33,7 +33,8 @@ __all__ = ["FramewiseClassifier"]
 
 _AGGREGATIONS = {"mean": np.mean, "median": np.median}
 _DOCS = {
-    "X": """X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
+    "X": """
+X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
     Per-frame features of each video.""",
 }
 
