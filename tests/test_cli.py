@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sklearn_deepfake import __version__
-from sklearn_deepfake.cli import _demo, _fit, main
+from sklearn_deepfake.cli import _demo, _fit, _options, main
 from sklearn_deepfake.cli._utils import (
     UsageError,
     atomic_dump,
@@ -302,7 +302,7 @@ def test_cli_fit_save_failure_leaves_no_model(monkeypatch, tmp_path, capsys):
         (data / label).mkdir(parents=True)
         for i in range(2):
             (data / label / f"v{i}.mp4").write_bytes(b"x")
-    monkeypatch.setattr(_fit, "_build_pipeline", lambda args, cache: _Pipe())
+    monkeypatch.setattr(_options, "_build_pipeline", lambda args, cache: _Pipe())
     monkeypatch.setattr(_fit, "_set_calibration_cv", lambda *a: "2")
 
     def failing_dump(obj, fh):

@@ -269,6 +269,7 @@ def test_cli_help_says_what_the_code_does():
 def test_cli_fit_report_is_opt_in(monkeypatch, tmp_path):
     """No --report-cv: no cross-validation; --report-cv/--cv K: K folds."""
     from sklearn_deepfake.cli import _fit as cli
+    from sklearn_deepfake.cli import _options
 
     data = tmp_path / "data"
     for label in ("real", "fake"):
@@ -281,7 +282,7 @@ def test_cli_fit_report_is_opt_in(monkeypatch, tmp_path):
             return self
 
     calls = []
-    monkeypatch.setattr(cli, "_build_pipeline", lambda args, cache: _Pipe())
+    monkeypatch.setattr(_options, "_build_pipeline", lambda args, cache: _Pipe())
     monkeypatch.setattr(cli, "_set_calibration_cv", lambda *a, **k: "")
     monkeypatch.setattr(cli, "_cross_validate", lambda *a, **k: calls.append(a[4]))
     monkeypatch.setattr(cli, "atomic_dump", lambda obj, path: None)

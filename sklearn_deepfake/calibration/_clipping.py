@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
     Interval,
@@ -17,6 +18,11 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
 )
 from sklearn_deepfake.utils._proba import clip_proba
+
+_DOCS = {
+    "X": """X : array-like of shape (n_samples, n_features)
+    Input data.""",
+}
 
 
 def _estimator_has(attr: str):
@@ -111,13 +117,13 @@ class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
         return self
 
     @available_if(_estimator_has("predict_proba"))
+    @fill_doc(_DOCS)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Clipped class probabilities, rows summing to one.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        %(X)s
 
         Returns
         -------
@@ -127,13 +133,13 @@ class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return clip_proba(self.estimator_.predict_proba(X), self.eps)
 
+    @fill_doc(_DOCS)
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels (those of the wrapped estimator).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        %(X)s
 
         Returns
         -------
@@ -144,13 +150,13 @@ class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
         return self.estimator_.predict(X)
 
     @available_if(_estimator_has("decision_function"))
+    @fill_doc(_DOCS)
     def decision_function(self, X: Any) -> np.ndarray:
         """Decision function of the wrapped estimator (not clipped).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
+        %(X)s
 
         Returns
         -------

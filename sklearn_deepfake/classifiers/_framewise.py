@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_deepfake.features._pooling import check_frame_rows
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
     Interval,
@@ -31,6 +32,11 @@ from sklearn_deepfake.utils._proba import clip_proba
 __all__ = ["FramewiseClassifier"]
 
 _AGGREGATIONS = {"mean": np.mean, "median": np.median}
+_DOCS = {
+    "X": """
+X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
+    Per-frame features of each video.""",
+}
 
 
 def _default_estimator() -> Pipeline:
@@ -247,6 +253,7 @@ class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator)
             out[i] = agg(block, axis=0) / self.temperature
         return out
 
+    @fill_doc(_DOCS)
     def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
         """Class probabilities of every frame row, before aggregation.
 
@@ -257,8 +264,7 @@ class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
-            Per-frame features of each video.
+        %(X)s
 
         Returns
         -------
@@ -272,13 +278,13 @@ class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator)
         ends = np.cumsum([len(f) for f in frames])
         return np.split(proba, ends[:-1]) if len(frames) else []
 
+    @fill_doc(_DOCS)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class for each video.
 
         Parameters
         ----------
-        X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
-            Per-frame features of each video.
+        %(X)s
 
         Returns
         -------
@@ -291,13 +297,13 @@ class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator)
         proba = softmax(self._video_log_proba(frames), axis=1)
         return clip_proba(proba, self.eps)
 
+    @fill_doc(_DOCS)
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class of each video.
 
         Parameters
         ----------
-        X : list of ndarray of shape (n_rows_i, D), or ndarray of shape (n_videos, D)
-            Per-frame features of each video.
+        %(X)s
 
         Returns
         -------

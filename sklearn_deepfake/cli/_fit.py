@@ -15,11 +15,8 @@ from sklearn_deepfake.cli._options import (
     _add_data_dir_argument,
     _add_pipeline_options,
     _add_runtime_options,
-    _build_pipeline,
-    _cache_dir,
-    _find_training_faces,
-    _load_training,
     _non_negative_int,
+    _Training,
 )
 from sklearn_deepfake.cli._utils import atomic_dump, calibration_cv, parse_set
 from sklearn_deepfake.pipeline import FEATURE_SETS
@@ -177,19 +174,11 @@ def run(args: argparse.Namespace) -> int:
 
     from sklearn_deepfake.utils._routing import _groups_fit_params
 
-    cache_dir = _cache_dir(args)
-    pipe = _build_pipeline(args, cache_dir)
+    training = _Training.load(args, "fit")
+    pipe, paths, y, groups = training.pipe, training.paths, training.y, training.groups
     explicit_cal = _CALIBRATION_CV in parse_set(args.set)
-    training = _load_training(args.data_dir, "fit")
-    paths, y, groups = training
     t0 = time.perf_counter()
-    _find_training_faces(
-        pipe,
-        args.data_dir,
-        training,
-        cache_dir,
-        "--no-cache: the faces are found again at every fit",
-    )
+    training.find_faces("--no-cache: the faces are found again at every fit")
     k = min(args.cv, len(np.unique(groups)))
     if k >= 2:
         _cross_validate(pipe, paths, y, groups, k, explicit_cal)

@@ -14,6 +14,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -319,27 +320,39 @@ def _load_training(data_dir: str, command: str) -> tuple[list[str], Any, Any]:
     return paths, y, groups
 
 
-def _find_training_faces(
-    pipe: Any,
-    data_dir: str,
-    training: tuple[list[str], Any, Any],
-    cache_dir: str | None,
-    without_cache: str,
-) -> None:
-    """Print what the training videos are, then find their faces (cached).
+@dataclass(frozen=True)
+class _Training:
+    """What ``fit`` and ``tune`` train on: the pipeline and DATA_DIR's videos."""
 
-    Without a cache nothing is computed ahead: ``without_cache`` says when
-    the faces are found instead.
-    """
-    import numpy as np
+    data_dir: str
+    cache_dir: str | None
+    pipe: Any
+    paths: list[str]
+    y: Any
+    groups: Any
 
-    paths, y, groups = training
-    print(
-        f"{len(paths)} training videos ({int(y.sum())} fake, "
-        f"{len(np.unique(groups))} groups) from {data_dir}"
-    )
-    if cache_dir is not None:
-        print("Finding faces:")
-        _find_faces(pipe, paths, cache_dir)
-    else:
-        print(without_cache)
+    @classmethod
+    def load(cls, args: argparse.Namespace, command: str) -> _Training:
+        """Build the pipeline from the options and read DATA_DIR for ``command``."""
+        cache_dir = _cache_dir(args)
+        pipe = _build_pipeline(args, cache_dir)
+        paths, y, groups = _load_training(args.data_dir, command)
+        return cls(args.data_dir, cache_dir, pipe, paths, y, groups)
+
+    def find_faces(self, without_cache: str) -> None:
+        """Print what the training videos are, then find their faces (cached).
+
+        Without a cache nothing is computed ahead: ``without_cache`` says when
+        the faces are found instead.
+        """
+        import numpy as np
+
+        print(
+            f"{len(self.paths)} training videos ({int(self.y.sum())} fake, "
+            f"{len(np.unique(self.groups))} groups) from {self.data_dir}"
+        )
+        if self.cache_dir is not None:
+            print("Finding faces:")
+            _find_faces(self.pipe, self.paths, self.cache_dir)
+        else:
+            print(without_cache)

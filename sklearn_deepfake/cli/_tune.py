@@ -20,11 +20,8 @@ from sklearn_deepfake.cli._options import (
     _add_pipeline_options,
     _add_runtime_options,
     _at_least,
-    _build_pipeline,
-    _cache_dir,
-    _find_training_faces,
-    _load_training,
     _positive_int,
+    _Training,
 )
 from sklearn_deepfake.cli._utils import UsageError, atomic_dump, parse_set
 from sklearn_deepfake.pipeline import FEATURE_SETS
@@ -171,22 +168,14 @@ def run(args: argparse.Namespace) -> int:
 
     from sklearn_deepfake.model_selection import tune_pipeline
 
-    cache_dir = _cache_dir(args)
-    pipe = _build_pipeline(args, cache_dir)
-    training = _load_training(args.data_dir, "tune")
-    paths, y, groups = training
+    training = _Training.load(args, "tune")
+    pipe, paths, y, groups = training.pipe, training.paths, training.y, training.groups
     n_groups = len(np.unique(groups))
     k = min(args.cv, n_groups)
     if k < 2:
         raise UsageError(f"{args.data_dir} has {n_groups} group(s); tune needs 2")
     t0 = time.perf_counter()
-    _find_training_faces(
-        pipe,
-        args.data_dir,
-        training,
-        cache_dir,
-        "--no-cache: every trial and fold finds the faces again",
-    )
+    training.find_faces("--no-cache: every trial and fold finds the faces again")
     study_name = args.study_name or _study_name(args, k)
     what = "all steps" if args.tune_faces else "the head (faces fixed)"
     print(

@@ -37,6 +37,7 @@ from __future__ import annotations
 import numbers
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,15 @@ def _render_frames(scene: _Scene, manip: _Manipulation | None):
         yield frame, boxes
 
 
+def _pair(value: Any, convert: Callable[[Any], Any], message: str) -> tuple[Any, Any]:
+    """Unpack ``value`` into two converted items, or raise ValueError(message)."""
+    try:
+        first, second = (convert(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    return first, second
+
+
 def _check_options(
     *,
     n_frames: Any,
@@ -104,12 +114,9 @@ def _check_options(
         raise ValueError(f"n_frames must be a positive integer, got {n_frames!r}.")
     if not isinstance(fps, numbers.Real) or not 1.0 <= fps <= 240.0:
         raise ValueError(f"fps must be a number in [1, 240], got {fps!r}.")
-    try:
-        width, height = (int(v) for v in frame_size)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"frame_size must be (width, height), got {frame_size!r}."
-        ) from None
+    width, height = _pair(
+        frame_size, int, f"frame_size must be (width, height), got {frame_size!r}."
+    )
     if width % 2 or height % 2 or min(width, height) < 64:
         raise ValueError(
             "frame_size must hold even integers of at least 64 (yuv420p), "
@@ -121,12 +128,11 @@ def _check_options(
         raise ValueError(f"n_faces must be 0, 1 or 2, got {n_faces!r}.")
     if isinstance(face_size, numbers.Real):
         face_size = (face_size, face_size)
-    try:
-        lo, hi = (float(v) for v in face_size)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"face_size must be a float or a (min, max) pair, got {face_size!r}."
-        ) from None
+    lo, hi = _pair(
+        face_size,
+        float,
+        f"face_size must be a float or a (min, max) pair, got {face_size!r}.",
+    )
     if not 0.1 <= lo <= hi <= 0.8:
         raise ValueError(
             f"face_size must lie in [0.1, 0.8] with min <= max, got {face_size!r}."

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
     Integral,
@@ -22,6 +23,10 @@ from sklearn_deepfake.utils._proba import clip_proba, clipped_logit
 __all__ = ["SeedEnsembleClassifier"]
 
 _TINY = 1e-7
+_DOCS = {
+    "X": """X : list or array-like
+    Samples.""",
+}
 
 
 def _set_seed(estimator: Any, seed: int) -> Any:
@@ -268,13 +273,13 @@ class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimat
             self.calibration_ = _fit_map(self.calibration, z, target)
         return self
 
+    @fill_doc(_DOCS)
     def decision_function(self, X: Any) -> np.ndarray:
         """Return the members' mean log-odds of ``classes_[1]``, uncalibrated.
 
         Parameters
         ----------
-        X : list or array-like
-            Samples.
+        %(X)s
 
         Returns
         -------
@@ -284,13 +289,13 @@ class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimat
         check_is_fitted(self, "estimators_")
         return np.mean([_member_logit(m, X) for m in self.estimators_], axis=0)
 
+    @fill_doc(_DOCS)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Return calibrated, clipped class probabilities.
 
         Parameters
         ----------
-        X : list or array-like
-            Samples.
+        %(X)s
 
         Returns
         -------
@@ -304,13 +309,13 @@ class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimat
         p1 = expit(a * self.decision_function(X) + b)
         return clip_proba(np.column_stack([1.0 - p1, p1]), self.eps)
 
+    @fill_doc(_DOCS)
     def predict(self, X: Any) -> np.ndarray:
         """Return the class whose calibrated probability is at least 0.5.
 
         Parameters
         ----------
-        X : list or array-like
-            Samples.
+        %(X)s
 
         Returns
         -------

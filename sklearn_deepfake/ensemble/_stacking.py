@@ -38,6 +38,7 @@ from sklearn_deepfake.ensemble._calibrators import (
     _log_proba,
     _ScoreCalibrator,
 )
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
     Interval,
@@ -46,6 +47,11 @@ from sklearn_deepfake.utils._param_validation import (
     StrOptions,
 )
 from sklearn_deepfake.utils._proba import clip_proba
+
+_DOCS = {
+    "X": """X : list of path-like or array-like of shape (n_samples, n_features)
+    Input, in the form the base estimators take.""",
+}
 
 
 def _clip_proba(proba: np.ndarray, eps: float) -> np.ndarray:
@@ -578,13 +584,13 @@ class CalibratedStackingClassifier(
             probas.append(proba)
         return self._assemble(probas, X)
 
+    @fill_doc(_DOCS)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated, clipped class probabilities.
 
         Parameters
         ----------
-        X : list of path-like or array-like of shape (n_samples, n_features)
-            Input, in the form the base estimators take.
+        %(X)s
 
         Returns
         -------
@@ -598,13 +604,13 @@ class CalibratedStackingClassifier(
             proba = self.calibrator_.predict_proba(proba)
         return _clip_proba(proba, self.eps)
 
+    @fill_doc(_DOCS)
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class.
 
         Parameters
         ----------
-        X : list of path-like or array-like of shape (n_samples, n_features)
-            Input, in the form the base estimators take.
+        %(X)s
 
         Returns
         -------
@@ -614,13 +620,13 @@ class CalibratedStackingClassifier(
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    @fill_doc(_DOCS)
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : list of path-like or array-like of shape (n_samples, n_features)
-            Input, in the form the base estimators take.
+        %(X)s
 
         Returns
         -------
@@ -629,13 +635,13 @@ class CalibratedStackingClassifier(
         """
         return np.log(np.clip(self.predict_proba(X), 1e-300, None))
 
+    @fill_doc(_DOCS)
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of the calibrated, clipped probabilities.
 
         Parameters
         ----------
-        X : list of path-like or array-like of shape (n_samples, n_features)
-            Input, in the form the base estimators take.
+        %(X)s
 
         Returns
         -------

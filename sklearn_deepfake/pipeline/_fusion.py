@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
+
+from sklearn_deepfake.utils._docstrings import fill_doc
 
 if TYPE_CHECKING:
     from sklearn_deepfake.ensemble import CalibratedStackingClassifier
@@ -37,6 +40,15 @@ __all__ = [
 FUSION_BRANCHES = ("face", "flow", "audio", "avsync")
 #: Branches of :func:`make_fusion_stack` (each ends in a classifier).
 STACK_BRANCHES = ("face", "temporal", "flow", "audio", "avsync")
+
+_DOCS = {
+    "eps": """eps : float, default=0.01
+    Output probabilities are clipped to ``[eps, 1 - eps]``.""",
+    "n_jobs": """n_jobs : int, default=None
+    Videos processed in parallel in the face and audio steps.""",
+    "verbose": """verbose : int, default=0
+    Progress bars of the face steps when ``> 0``.""",
+}
 
 
 def _check_branches(branches: Any, allowed: tuple[str, ...]) -> list[str]:
@@ -60,33 +72,20 @@ def _check_branches(branches: Any, allowed: tuple[str, ...]) -> list[str]:
     return names
 
 
+@dataclass(frozen=True, kw_only=True)
 class _Parts:
     """Builds fresh branch steps from the shared settings (one object each)."""
 
-    def __init__(
-        self,
-        *,
-        n_frames: int,
-        size: int,
-        margin: float,
-        shared_frames: bool,
-        burst_len: int,
-        sync_frames: int,
-        cache_dir: Any,
-        device: Any,
-        n_jobs: int | None,
-        verbose: int,
-    ) -> None:
-        self.n_frames = n_frames
-        self.size = size
-        self.margin = margin
-        self.shared_frames = shared_frames
-        self.burst_len = burst_len
-        self.sync_frames = sync_frames
-        self.cache_dir = cache_dir
-        self.device = device
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+    n_frames: int
+    size: int
+    margin: float
+    shared_frames: bool
+    burst_len: int
+    sync_frames: int
+    cache_dir: Any
+    device: Any
+    n_jobs: int | None
+    verbose: int
 
     def sampler(self, kind: str) -> Any:
         from sklearn_deepfake.video import FrameSampler
@@ -144,6 +143,7 @@ class _Parts:
         raise ValueError(f"Unknown branch {branch!r}.")  # pragma: no cover
 
 
+@fill_doc(_DOCS)
 def make_fusion_pipeline(
     branches: Sequence[str] = ("face", "flow", "audio"),
     *,
@@ -225,8 +225,7 @@ default=("face", "flow", "audio")
     classifier : classifier, default=None
         Replaces the logistic regression (it is wrapped in
         :class:`ClippedClassifier`).
-    eps : float, default=0.01
-        Probabilities are clipped to ``[eps, 1 - eps]``.
+    %(eps)s
     cache_dir : str or path-like, default=None
         Face cache folder, shared by every branch's cropper. Strongly
         recommended: :class:`~sklearn.pipeline.FeatureUnion` runs every
@@ -238,10 +237,8 @@ default=("face", "flow", "audio")
         tuning the scaler or classifier does not recompute them.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Device of MTCNN.
-    n_jobs : int, default=None
-        Videos processed in parallel in the face and audio steps.
-    verbose : int, default=0
-        Progress bars of the face steps when ``> 0``.
+    %(n_jobs)s
+    %(verbose)s
 
     Returns
     -------
@@ -317,6 +314,7 @@ default=("face", "flow", "audio")
     )
 
 
+@fill_doc(_DOCS)
 def make_fusion_stack(
     branches: Sequence[str] = ("face", "temporal", "flow", "audio"),
     *,
@@ -382,16 +380,13 @@ see :func:`make_fusion_pipeline`
     calibration : {None, "sigmoid", "isotonic", "temperature"}, default=None
         Calibration of the head (see
         :class:`~sklearn_deepfake.ensemble.CalibratedStackingClassifier`).
-    eps : float, default=0.01
-        Output probabilities are clipped to ``[eps, 1 - eps]``.
+    %(eps)s
     cache_dir : str or path-like, default=None
         Face cache folder shared by every branch (strongly recommended).
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Device of MTCNN and of the temporal network.
-    n_jobs : int, default=None
-        Videos processed in parallel in the face and audio steps.
-    verbose : int, default=0
-        Progress bars of the face steps when ``> 0``.
+    %(n_jobs)s
+    %(verbose)s
     random_state : int or None, default=0
         Seed of the default temporal network.
 

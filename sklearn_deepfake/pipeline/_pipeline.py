@@ -12,7 +12,23 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_deepfake.pipeline._names import FEATURE_SETS, PRESETS
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._routing import _request_groups
+
+# Parameters that load_pretrained passes on to make_default_pipeline.
+_DOCS = {
+    "cache_dir": """cache_dir : str or path-like, default=None
+    Face cache folder of the face step (see
+    :class:`~sklearn_deepfake.faces.FaceCropper`): faces are extracted once
+    per video and read back afterwards (strongly recommended for
+    cross-validation and tuning).""",
+    "device": """device : {"auto", "cpu", "cuda"}, default="auto"
+    Device of the face detector (MTCNN) and of the face networks.""",
+    "n_jobs": """n_jobs : int, default=None
+    Videos processed in parallel by the face step.""",
+    "verbose": """verbose : int, default=0
+    Progress bars when ``> 0``.""",
+}
 
 #: Crop sizes of the ``dfdc`` preset's backbones: the 1st-place
 #: EfficientNet-B7 (Noisy Student) at 380 px, the 5th place's SE-ResNeXt50
@@ -188,6 +204,7 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
     raise ValueError(f"features must be one of {FEATURE_SETS}, got {name!r}.")
 
 
+@fill_doc(_DOCS)
 def make_default_pipeline(
     *,
     preset: str = "default",
@@ -409,17 +426,12 @@ def make_default_pipeline(
             release.
     eps : float, default=0.01
         Probabilities are clipped to ``[eps, 1 - eps]`` at prediction time.
-    cache_dir : str or path-like, default=None
-        Face cache folder (strongly recommended for cross-validation and
-        tuning: faces are then extracted once per video).
+    %(cache_dir)s
     memory : str or joblib.Memory, default=None
         Passed to :class:`~sklearn.pipeline.Pipeline`.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Device of MTCNN and of the CNN features.
-    n_jobs : int, default=None
-        Videos processed in parallel by the face step.
-    verbose : int, default=0
-        Progress bars when ``> 0``.
+    %(device)s
+    %(n_jobs)s
+    %(verbose)s
 
     Returns
     -------

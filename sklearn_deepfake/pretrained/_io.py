@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from sklearn_deepfake.pipeline._pipeline import _DOCS
+from sklearn_deepfake.utils._docstrings import fill_doc
+
 __all__ = ["PRETRAINED", "load_pretrained", "save_pretrained"]
 
 FORMAT = "sklearn-deepfake-pretrained"
@@ -195,6 +198,7 @@ def _read(name_or_path: str | os.PathLike) -> dict[str, Any]:
     return _from_json(record)
 
 
+@fill_doc(_DOCS)
 def load_pretrained(
     name: str | os.PathLike = "general",
     *,
@@ -218,15 +222,10 @@ def load_pretrained(
     name : {"general"} or path-like, default="general"
         A shipped model (one of ``PRETRAINED``) or a file written by
         :func:`save_pretrained`.
-    cache_dir : str or path-like, default=None
-        Face store of the face step (see
-        :class:`~sklearn_deepfake.faces.FaceCropper`).
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Device of the face detector and the face networks.
-    n_jobs : int, default=None
-        Videos processed in parallel by the face step.
-    verbose : int, default=0
-        Progress bars when ``> 0``.
+    %(cache_dir)s
+    %(device)s
+    %(n_jobs)s
+    %(verbose)s
 
     Returns
     -------
