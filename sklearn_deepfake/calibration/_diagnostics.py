@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import _PLOT_DOCS, check_axes
+from sklearn_deepfake.utils._proba import clip_values
 
 __all__ = [
     "CalibrationComparison",
@@ -297,7 +298,7 @@ def calibration_report(
     filled = counts > 0
     ece = float(np.sum(counts[filled] / p.size * gap[filled]))
     mce = float(gap[filled].max())
-    p_clip = np.clip(p, eps, 1.0 - eps) if eps > 0 else p
+    p_clip = clip_values(p, eps) if eps > 0 else p
     loss = float(log_loss(y01, p_clip, labels=[0, 1]))
     brier = float(brier_score_loss(y01, p, pos_label=1))
     return CalibrationReport(

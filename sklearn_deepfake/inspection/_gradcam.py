@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_deepfake.inspection._display_utils import _DOCS, _evenly, _row_frames
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import import_pyplot
+from sklearn_deepfake.utils._proba import clip_values
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["GradCAMDisplay", "grad_cam"]
@@ -67,7 +68,7 @@ def _decision(tail: Any, Z: np.ndarray) -> np.ndarray:
             return d
     from sklearn_deepfake.utils._labels import fake_column
 
-    p = np.clip(tail.predict_proba(Z)[:, fake_column(tail)], 1e-12, 1 - 1e-12)
+    p = clip_values(tail.predict_proba(Z)[:, fake_column(tail)], 1e-12)
     return np.log(p) - np.log1p(-p)
 
 

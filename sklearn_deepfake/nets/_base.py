@@ -30,6 +30,7 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
+from sklearn_deepfake.utils._proba import clip_values
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 
@@ -54,7 +55,7 @@ class VideoClassifierMixin(ClassifierMixin):
     def _proba_columns(self, fake: Any) -> np.ndarray:
         """Clip fake probabilities to ``[eps, 1 - eps]``; columns of ``classes_``."""
         eps = self._clip_eps()
-        fake = np.clip(np.asarray(fake, dtype=np.float64), eps, 1.0 - eps)
+        fake = clip_values(np.asarray(fake, dtype=np.float64), eps)
         out = np.column_stack([1.0 - fake, fake])
         return out if self._fake_index() == 1 else out[:, ::-1].copy()
 

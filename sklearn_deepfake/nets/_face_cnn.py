@@ -26,6 +26,7 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
+from sklearn_deepfake.utils._proba import clip_values
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["FaceCNNClassifier"]
@@ -739,7 +740,7 @@ default="mean_logit"
         from scipy.special import logit
 
         fake = self._video_fake_proba(X)
-        z = logit(np.clip(fake, 1e-7, 1 - 1e-7))
+        z = logit(clip_values(fake, 1e-7))
         return z if self._fake_index() == 1 else -z
 
     def _pool_rules(self) -> tuple[str, str | None]:

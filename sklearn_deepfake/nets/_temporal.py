@@ -25,6 +25,7 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
+from sklearn_deepfake.utils._proba import clip_values
 from sklearn_deepfake.utils._ragged import check_per_video
 
 __all__ = ["SequenceDataset", "TemporalClassifier", "TemporalNet", "pad_sequences"]
@@ -665,7 +666,7 @@ class TemporalClassifier(
             ``empty_proba_`` (``eps``-clipped to stay finite).
         """
         logits, has_frames = self._video_logits(X)
-        p = float(np.clip(self.empty_proba_, 1e-7, 1 - 1e-7))
+        p = float(clip_values(self.empty_proba_, 1e-7))
         out = np.full(len(has_frames), math.log(p / (1 - p)))
         out[has_frames] = logits
         return out
