@@ -142,11 +142,20 @@ def test_decision_function_sign_follows_classes_order():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"tta": "rotate"}, "tta must be one of"),
-        ({"precision": "fp8"}, "precision must be one of"),
-        ({"channels_last": "yes"}, "channels_last must be"),
-        ({"torch_compile": 1}, "torch_compile must be a bool"),
-        ({"accelerator": "gpu"}, "accelerator must be None or"),
+        ({"tta": "rotate"}, "'tta' parameter of FaceCNNClassifier must be"),
+        ({"precision": "fp8"}, "'precision' parameter of FaceCNNClassifier must be"),
+        (
+            {"channels_last": "yes"},
+            "'channels_last' parameter of FaceCNNClassifier must be",
+        ),
+        (
+            {"torch_compile": 1},
+            "'torch_compile' parameter of FaceCNNClassifier must be",
+        ),
+        (
+            {"accelerator": "gpu"},
+            "'accelerator' parameter of FaceCNNClassifier must be",
+        ),
         ({"precision": "fp16"}, "precision='fp16' needs a CUDA device"),
         ({"torch_compile": True}, "torch_compile=True needs a CUDA device"),
     ],
