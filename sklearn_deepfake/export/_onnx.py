@@ -296,7 +296,7 @@ class ONNXFeatureExtractor(TransformerMixin, _ONNXBase):
     Same input and output as
     :class:`~sklearn_deepfake.features.CNNFeatureExtractor`, computed by
     onnxruntime from a file written by :func:`export_onnx`. The model is
-    loaded in :meth:`fit` (nothing is learned) and kept as bytes, so the
+    loaded in ``fit`` (nothing is learned) and kept as bytes, so the
     fitted transformer pickles without the file.
 
     Parameters

@@ -717,7 +717,7 @@ default="mean_logit"
     def decision_function(self, X: Any) -> np.ndarray:
         """Return each video's log-odds of ``classes_[1]``, before clipping.
 
-        The logit of the pooled probability that :meth:`predict_proba` clips
+        The logit of the pooled probability that ``predict_proba`` clips
         to ``[eps, 1 - eps]`` (a video without faces gets that of
         ``empty_proba_``), bounded to ``[1e-7, 1 - 1e-7]`` first so that the
         result is finite. As in scikit-learn, positive means ``classes_[1]``:
