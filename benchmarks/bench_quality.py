@@ -512,13 +512,15 @@ def main(argv: list[str] | None = None) -> int:
         elif row in ("default", "swap", "swap-no-noise", "swap-pooled"):
             # The features learn nothing: compute them once, fit the rest.
             head = _head(row)
-            feats = head.named_steps["features"].fit(list(X_tr))
+            # Every step up to the features (the swap preset's landmarks too).
+            cut = list(head.named_steps).index("features") + 1
+            feats = head[:cut].fit(list(X_tr))
             t_feat = time.perf_counter()
             X_tr, X_te, X_ro = (feats.transform(list(s)) for s in (X_tr, X_te, X_ro))
             X_all = list(X_tr) + list(X_te)
             extra["features_seconds"] = round(time.perf_counter() - t_feat, 1)
             print(f"{row}: features in {extra['features_seconds']:.0f} s", flush=True)
-            model = head[1:]
+            model = head[cut:]
         elif row == "swap-self-blended-only":
             model = None
         else:
