@@ -51,7 +51,7 @@ import numpy as np
 
 from sklearn_deepfake.exceptions import StoreCorruptionError
 from sklearn_deepfake.utils._docstrings import fill_doc
-from sklearn_deepfake.utils._ragged import FaceTracks, _record_repr
+from sklearn_deepfake.utils._ragged import _TRACK_ARRAYS, FaceTracks, _record_repr
 
 __all__ = ["FaceStore", "LazyFaceTracks"]
 
@@ -79,18 +79,7 @@ _N_MIDDLE = 8
 CROP_FORMATS = ("raw", "png", "jpeg")
 
 #: Per-row and per-frame arrays of a FaceTracks, with their dtypes.
-_ARRAYS = {
-    "frame_indices": np.int64,
-    "face_found": np.bool_,
-    "crops": np.uint8,
-    "boxes": np.float32,
-    "crop_boxes": np.float32,
-    "probs": np.float32,
-    "landmarks": np.float32,
-    "track_ids": np.int64,
-    "frame_pos": np.int64,
-    "detected": np.bool_,
-}
+_ARRAYS = {name: dtype for name, dtype, _ in _TRACK_ARRAYS}
 
 
 # --------------------------------------------------------------- file hashing

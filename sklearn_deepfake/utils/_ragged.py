@@ -70,6 +70,23 @@ def _frozen_array(a: Any, dtype: Any, shape_tail: tuple[int, ...] = ()) -> np.nd
     return arr
 
 
+#: The arrays of a :class:`FaceTracks`: name, dtype and shape after the first
+#: axis (the crops' side is the record's crop size). The face store writes
+#: them in this order.
+_TRACK_ARRAYS: tuple[tuple[str, Any, tuple[int, ...]], ...] = (
+    ("frame_indices", np.int64, ()),
+    ("face_found", np.bool_, ()),
+    ("crops", np.uint8, ()),
+    ("boxes", np.float32, (4,)),
+    ("crop_boxes", np.float32, (4,)),
+    ("probs", np.float32, ()),
+    ("landmarks", np.float32, (5, 2)),
+    ("track_ids", np.int64, ()),
+    ("frame_pos", np.int64, ()),
+    ("detected", np.bool_, ()),
+)
+
+
 @dataclass(frozen=True, eq=False, init=False)
 class FramePlan:
     """Which frames of one video to read; nothing is decoded.
@@ -250,18 +267,8 @@ class FaceTracks:
     def __post_init__(self) -> None:
         size = self.crops.shape[1] if np.ndim(self.crops) == 4 else 0
         object.__setattr__(self, "path", os.fspath(self.path))
-        for name, dtype, tail in [
-            ("frame_indices", np.int64, ()),
-            ("face_found", bool, ()),
-            ("crops", np.uint8, (size, size, 3)),
-            ("boxes", np.float32, (4,)),
-            ("crop_boxes", np.float32, (4,)),
-            ("probs", np.float32, ()),
-            ("landmarks", np.float32, (5, 2)),
-            ("track_ids", np.int64, ()),
-            ("frame_pos", np.int64, ()),
-            ("detected", bool, ()),
-        ]:
+        for name, dtype, tail in _TRACK_ARRAYS:
+            tail = (size, size, 3) if name == "crops" else tail
             object.__setattr__(
                 self, name, _frozen_array(getattr(self, name), dtype, tail)
             )
@@ -386,18 +393,9 @@ class FaceTracks:
 
     def _arrays_without_crops(self) -> dict[str, np.ndarray]:
         """Every array but the crops (a stored record reads them in one go)."""
-        names = (
-            "frame_indices",
-            "face_found",
-            "boxes",
-            "crop_boxes",
-            "probs",
-            "landmarks",
-            "track_ids",
-            "frame_pos",
-            "detected",
-        )
-        return {name: getattr(self, name) for name in names}
+        return {
+            name: getattr(self, name) for name, _, _ in _TRACK_ARRAYS if name != "crops"
+        }
 
     def __repr__(self) -> str:
         return _record_repr(
