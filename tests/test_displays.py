@@ -1,5 +1,6 @@
 """Displays of sklearn_deepfake.inspection: what they draw, checked on the artists."""
 
+import inspect
 import re
 import warnings
 
@@ -191,6 +192,55 @@ def test_montage_from_estimator():
     clf = _RowMeanScorer().fit(X, [0, 1])
     disp = FaceMontageDisplay.from_estimator(clf, X, video=1)
     np.testing.assert_allclose(disp.scores, clf.predict_frame_proba([X[1]])[0])
+
+
+def test_video_displays_from_estimator_pass_their_keywords_on():
+    X = make_tiny_face_tracks(2, empty=())
+    clf = _RowMeanScorer().fit(X, [0, 1])
+    montage = FaceMontageDisplay.from_estimator(
+        clf, X, video=1, max_faces=2, name="clip", n_cols=1
+    )
+    assert len(montage.crops) == 2
+    assert montage.ax_.get_title() == "clip"
+    timeline = FrameScoreTimelineDisplay.from_estimator(
+        clf, X, n_thumbnails=1, threshold=0.3
+    )
+    assert len(timeline.thumbnail_axes_) == 1
+    assert timeline.threshold == 0.3
+
+
+class _MustNotScore(_RowMeanScorer):
+    def predict_frame_proba(self, X):
+        raise AssertionError("scored before the keywords were checked")
+
+
+@pytest.mark.parametrize(
+    ("display", "keyword"),
+    [
+        (FaceMontageDisplay, "n_thumbnails"),
+        (FaceMontageDisplay, "frame_scores"),
+        (FrameScoreTimelineDisplay, "video_score"),
+        (FrameScoreTimelineDisplay, "max_faces"),
+    ],
+)
+def test_video_displays_from_estimator_refuse_other_keywords(display, keyword):
+    X = make_tiny_face_tracks(1, empty=())
+    clf = _MustNotScore().fit(X, [0])
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{keyword}'"):
+        display.from_estimator(clf, X, **{keyword: 1})
+
+
+@pytest.mark.parametrize("display", [FaceMontageDisplay, FrameScoreTimelineDisplay])
+def test_video_displays_from_estimator_documents_the_keywords_it_takes(display):
+    params = inspect.signature(display.from_predictions).parameters.values()
+    taken = {
+        p.name
+        for p in params
+        if p.kind is p.KEYWORD_ONLY and p.name not in display._from_model_keys
+    }
+    section = display.from_estimator.__doc__.split("**kwargs")[1].split("Returns")[0]
+    paragraph = section.split(f":class:`{display.__name__}`")[0].rsplit(";", 1)[-1]
+    assert set(re.findall(r"``(\w+)``", paragraph)) == taken
 
 
 # ----------------------------------------------------------------------

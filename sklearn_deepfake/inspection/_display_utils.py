@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 
 from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import _PLOT_DOCS
 
 #: Docstring entries of the Displays of one video (FaceMontageDisplay,
@@ -26,14 +28,8 @@ _DOCS = {
     Position in ``X`` of the video to show.""",
     "name": """name : str, default=None
     Title; the video's file name by default.""",
-    "max_faces": """max_faces : int, default=16
-    At most this many crops, evenly spaced over the video.""",
-    "track": """track : int, default=None
-    Only the crops of this face track; all tracks when None.""",
     "n_cols": """n_cols : int, default=None
     Tiles per row; about a square grid when None.""",
-    "n_thumbnails": """n_thumbnails : int, default=6
-    Face crops of the main track shown above the plot.""",
     "threshold": """threshold : float, default=0.5
     Decision threshold, drawn as a horizontal line.""",
 }
@@ -122,3 +118,63 @@ def _evenly(n: int, k: int) -> np.ndarray:
     if n == 0 or k <= 0:
         return np.zeros(0, dtype=int)
     return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))
+
+
+class _VideoDisplay:
+    """``from_estimator`` of the Displays drawn from one video's frame scores.
+
+    A subclass defines ``from_predictions(tracks, frame_scores, *, ...)``;
+    ``from_estimator`` scores the faces of the chosen video with the model
+    and passes the scores on, with the keywords it was given.
+    """
+
+    #: Keywords of ``from_predictions`` that ``from_estimator`` fills from
+    #: the model (see ``_from_model``) instead of taking them from the caller.
+    _from_model_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def _from_model(cls, scorer: Any, track: FaceTracks) -> dict[str, Any]:
+        """Return the ``_from_model_keys`` keywords, from the fitted frame scorer."""
+        return {}
+
+    @classmethod
+    @fill_doc(_DOCS)
+    def from_estimator(
+        cls, estimator: Any, X: Any, *, video: int = 0, **kwargs: Any
+    ) -> Any:
+        """Score one video's faces with a fitted model and plot them.
+
+        Parameters
+        ----------
+        %(estimator)s
+        %(X)s
+        %(video)s
+        **kwargs
+            The keyword arguments of :meth:`from_predictions`, with its
+            defaults: ``max_faces``, ``track``, ``n_cols``, ``name`` and
+            ``ax`` for :class:`FaceMontageDisplay`; ``n_thumbnails``,
+            ``threshold``, ``name`` and ``ax`` for
+            :class:`FrameScoreTimelineDisplay`, whose ``video_score`` is the
+            model's probability of the video. Any other keyword raises
+            ``TypeError`` before the video is scored.
+
+        Returns
+        -------
+        display : FaceMontageDisplay or FrameScoreTimelineDisplay
+            The plotted display.
+        """
+        params = inspect.signature(cls.from_predictions).parameters
+        for key in kwargs:
+            if (
+                key not in params
+                or params[key].kind is not inspect.Parameter.KEYWORD_ONLY
+                or key in cls._from_model_keys
+            ):
+                raise TypeError(
+                    f"{cls.__name__}.from_estimator() got an unexpected keyword "
+                    f"argument {key!r}"
+                )
+        scorer, track, scores = _score_one_video(estimator, X, video)
+        return cls.from_predictions(
+            track, scores, **cls._from_model(scorer, track), **kwargs
+        )

@@ -12,8 +12,8 @@ from sklearn_deepfake.inspection._display_utils import (
     _evenly,
     _row_frames,
     _row_scores,
-    _score_one_video,
     _video_name,
+    _VideoDisplay,
 )
 from sklearn_deepfake.utils import FaceTracks
 from sklearn_deepfake.utils._docstrings import fill_doc
@@ -23,7 +23,7 @@ __all__ = ["FaceMontageDisplay"]
 
 
 @fill_doc(_VIDEO_DOCS)
-class FaceMontageDisplay:
+class FaceMontageDisplay(_VideoDisplay):
     """A grid of one video's face crops, each framed by its fake score.
 
     The crops are tiled into one image; each tile gets a border whose colour
@@ -76,6 +76,9 @@ class FaceMontageDisplay:
         self.frames = frames
         self.name = name
 
+    # the shared constructor, listed here so that it is documented here
+    from_estimator = _VideoDisplay.__dict__["from_estimator"]
+
     @classmethod
     @fill_doc(_VIDEO_DOCS)
     def from_predictions(
@@ -98,8 +101,10 @@ class FaceMontageDisplay:
             One fake probability per crop or per sampled frame (as for
             :meth:`FrameScoreTimelineDisplay.from_predictions`); None shows
             the crops only.
-        %(max_faces)s
-        %(track)s
+        max_faces : int, default=16
+            At most this many crops, evenly spaced over the video.
+        track : int, default=None
+            Only the crops of this face track; all tracks when None.
         %(n_cols)s
         %(name)s
         %(ax)s
@@ -123,48 +128,6 @@ class FaceMontageDisplay:
             name=name if name is not None else _video_name(tracks.path),
         )
         return disp.plot(ax=ax, n_cols=n_cols)
-
-    @classmethod
-    @fill_doc(_VIDEO_DOCS)
-    def from_estimator(
-        cls,
-        estimator: Any,
-        X: Any,
-        *,
-        video: int = 0,
-        max_faces: int = 16,
-        track: int | None = None,
-        n_cols: int | None = None,
-        name: str | None = None,
-        ax: Any = None,
-    ) -> FaceMontageDisplay:
-        """Score one video's faces with a fitted model and tile them.
-
-        Parameters
-        ----------
-        %(estimator)s
-        %(X)s
-        %(video)s
-        %(max_faces)s
-        %(track)s
-        %(n_cols)s
-        %(name)s
-        %(ax)s
-
-        Returns
-        -------
-        display : FaceMontageDisplay
-        """
-        _, one, scores = _score_one_video(estimator, X, video)
-        return cls.from_predictions(
-            one,
-            scores,
-            max_faces=max_faces,
-            track=track,
-            n_cols=n_cols,
-            name=name,
-            ax=ax,
-        )
 
     @fill_doc(_VIDEO_DOCS)
     def plot(

@@ -12,8 +12,8 @@ from sklearn_deepfake.inspection._display_utils import (
     _evenly,
     _row_frames,
     _row_scores,
-    _score_one_video,
     _video_name,
+    _VideoDisplay,
 )
 from sklearn_deepfake.utils import FaceTracks
 from sklearn_deepfake.utils._docstrings import fill_doc
@@ -23,7 +23,7 @@ __all__ = ["FrameScoreTimelineDisplay"]
 
 
 @fill_doc(_VIDEO_DOCS)
-class FrameScoreTimelineDisplay:
+class FrameScoreTimelineDisplay(_VideoDisplay):
     """Per-frame fake scores of one video along time, with face thumbnails.
 
     One line per face track (score of each sampled frame in which that face
@@ -96,6 +96,14 @@ class FrameScoreTimelineDisplay:
         self.threshold = threshold
         self.name = name
 
+    # the shared constructor, listed here so that it is documented here
+    from_estimator = _VideoDisplay.__dict__["from_estimator"]
+    _from_model_keys = ("video_score",)
+
+    @classmethod
+    def _from_model(cls, scorer: Any, track: FaceTracks) -> dict[str, Any]:
+        return {"video_score": float(scorer.predict_proba([track])[0, 1])}
+
     @classmethod
     @fill_doc(_VIDEO_DOCS)
     def from_predictions(
@@ -120,7 +128,8 @@ class FrameScoreTimelineDisplay:
             sampled frame (``len(tracks.frame_indices)`` values).
         video_score : float, default=None
             The video's pooled probability, drawn as a dashed line.
-        %(n_thumbnails)s
+        n_thumbnails : int, default=6
+            Face crops of the main track shown above the plot.
         %(threshold)s
         %(name)s
         %(ax)s
@@ -148,47 +157,6 @@ class FrameScoreTimelineDisplay:
             name=name if name is not None else _video_name(tracks.path),
         )
         return disp.plot(ax=ax)
-
-    @classmethod
-    @fill_doc(_VIDEO_DOCS)
-    def from_estimator(
-        cls,
-        estimator: Any,
-        X: Any,
-        *,
-        video: int = 0,
-        n_thumbnails: int = 6,
-        threshold: float = 0.5,
-        name: str | None = None,
-        ax: Any = None,
-    ) -> FrameScoreTimelineDisplay:
-        """Score one video's faces with a fitted model and plot them.
-
-        Parameters
-        ----------
-        %(estimator)s
-        %(X)s
-        %(video)s
-        %(n_thumbnails)s
-        %(threshold)s
-        %(name)s
-        %(ax)s
-
-        Returns
-        -------
-        display : FrameScoreTimelineDisplay
-        """
-        final, track, scores = _score_one_video(estimator, X, video)
-        video_score = float(final.predict_proba([track])[0, 1])
-        return cls.from_predictions(
-            track,
-            scores,
-            video_score=video_score,
-            n_thumbnails=n_thumbnails,
-            threshold=threshold,
-            name=name,
-            ax=ax,
-        )
 
     @fill_doc(_VIDEO_DOCS)
     def plot(self, ax: Any = None, *, show_thumbnails: bool = True) -> Any:
