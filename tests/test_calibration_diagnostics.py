@@ -226,6 +226,26 @@ def test_display_from_estimator_with_string_classes(pyplot):
         ReliabilityDisplay.from_estimator(clf, X, y, pos_label="OTHER")
 
 
+def test_display_from_estimator_passes_the_other_keywords_on(pyplot):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] + rng.normal(0, 0.5, 200) > 0).astype(int)
+    clf = LogisticRegression().fit(X, y)
+    options = {"n_bins": 4, "strategy": "quantile", "eps": 0.05}
+    _, ax = pyplot.subplots()
+    disp = ReliabilityDisplay.from_estimator(
+        clf, X, y, ax=ax, ref_line=False, show_counts=True, color="C3", **options
+    )
+    expected = calibration_report(y, clf.predict_proba(X)[:, 1], **options)
+    assert disp.report.log_loss == expected.log_loss
+    np.testing.assert_array_equal(disp.report.counts, expected.counts)
+    np.testing.assert_array_equal(disp.report.bin_edges, expected.bin_edges)
+    assert disp.ax_ is ax
+    assert disp.ref_line_ is None
+    assert len(ax.collections) == 1  # bin-count markers
+    assert disp.line_.get_color() == "C3"
+
+
 def test_display_from_estimator_needs_binary(pyplot):
     X = np.arange(9.0).reshape(-1, 1)
     clf = LogisticRegression().fit(X, np.arange(9) % 3)

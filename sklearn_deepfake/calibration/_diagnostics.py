@@ -567,14 +567,8 @@ class ReliabilityDisplay:
         X: Any,
         y: Any,
         *,
-        n_bins: int = 10,
-        strategy: str = "uniform",
         pos_label: Any = None,
-        eps: float = 1e-3,
         name: str | None = None,
-        ax: Any = None,
-        ref_line: bool = True,
-        show_counts: bool = False,
         **kwargs: Any,
     ) -> ReliabilityDisplay:
         """Plot the reliability curve of a fitted binary classifier on ``X``.
@@ -587,15 +581,15 @@ class ReliabilityDisplay:
             Input the estimator takes (video paths for a full pipeline).
         y : array-like of shape (n_samples,)
             True binary labels.
-        %(n_bins)s
-        %(strategy)s
         pos_label : int or str, default=None
             Positive class; ``None`` means ``estimator.classes_[1]``.
-        %(eps)s
         name : str, default=None
             Legend name; defaults to the estimator's class name.
-        %(ax)s
-        %(plot_options)s
+        **kwargs
+            The other keyword arguments of :meth:`from_predictions`, with
+            its defaults (``n_bins``, ``strategy``, ``eps``, ``ax``,
+            ``ref_line``, ``show_counts``), and those of
+            :meth:`matplotlib.axes.Axes.plot`.
 
         Returns
         -------
@@ -614,16 +608,4 @@ class ReliabilityDisplay:
         column = int(matches[0])
         y_prob = estimator.predict_proba(X)[:, column]
         name = type(estimator).__name__ if name is None else name
-        return cls.from_predictions(
-            y,
-            y_prob,
-            n_bins=n_bins,
-            strategy=strategy,
-            pos_label=pos_label,
-            eps=eps,
-            name=name,
-            ax=ax,
-            ref_line=ref_line,
-            show_counts=show_counts,
-            **kwargs,
-        )
+        return cls.from_predictions(y, y_prob, pos_label=pos_label, name=name, **kwargs)
