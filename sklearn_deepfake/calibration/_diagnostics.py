@@ -50,22 +50,12 @@ _DOCS = {
     Probabilities are clipped to ``[eps, 1 - eps]`` for the log loss
     (as :func:`~sklearn_deepfake.model_selection.clipped_log_loss`
     does); ECE and Brier use them unclipped.""",
-    "ref_line": """ref_line : bool, default=True
-    Draw the diagonal of perfect calibration.""",
-    "show_counts": """show_counts : bool, default=False
-    Marker area proportional to the number of samples in each bin.""",
-    "kwargs": """**kwargs : dict
-    Passed to :meth:`matplotlib.axes.Axes.plot`.""",
     "display": """display : ReliabilityDisplay
     The plotted display.""",
 }
 # What every reliability curve is computed from.
 _DOCS["curve_inputs"] = "\n".join(
     _DOCS[key] for key in ("y_true", "y_prob", "n_bins", "strategy", "pos_label")
-)
-# The drawing options that the constructors pass on to ``plot``.
-_DOCS["plot_options"] = "\n".join(
-    _DOCS[key] for key in ("ref_line", "show_counts", "kwargs")
 )
 
 
@@ -467,7 +457,12 @@ class ReliabilityDisplay:
         %(ax)s
         name : str, default=None
             Legend name; defaults to ``estimator_name``.
-        %(plot_options)s
+        ref_line : bool, default=True
+            Draw the diagonal of perfect calibration.
+        show_counts : bool, default=False
+            Marker area proportional to the number of samples in each bin.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
 
         Returns
         -------
@@ -527,9 +522,6 @@ class ReliabilityDisplay:
         pos_label: Any = None,
         eps: float = 1e-3,
         name: str | None = None,
-        ax: Any = None,
-        ref_line: bool = True,
-        show_counts: bool = False,
         **kwargs: Any,
     ) -> ReliabilityDisplay:
         """Plot the reliability curve of given probabilities.
@@ -540,8 +532,10 @@ class ReliabilityDisplay:
         %(eps)s
         name : str, default=None
             Legend name.
-        %(ax)s
-        %(plot_options)s
+        **kwargs
+            The keyword arguments of :meth:`plot`, with its defaults
+            (``ax``, ``ref_line``, ``show_counts``), and those of
+            :meth:`matplotlib.axes.Axes.plot`.
 
         Returns
         -------
@@ -555,9 +549,7 @@ class ReliabilityDisplay:
             pos_label=pos_label,
             eps=eps,
         )
-        return cls(report, estimator_name=name).plot(
-            ax=ax, ref_line=ref_line, show_counts=show_counts, **kwargs
-        )
+        return cls(report, estimator_name=name).plot(**kwargs)
 
     @classmethod
     @fill_doc(_DOCS)
@@ -587,9 +579,9 @@ class ReliabilityDisplay:
             Legend name; defaults to the estimator's class name.
         **kwargs
             The other keyword arguments of :meth:`from_predictions`, with
-            its defaults (``n_bins``, ``strategy``, ``eps``, ``ax``,
-            ``ref_line``, ``show_counts``), and those of
-            :meth:`matplotlib.axes.Axes.plot`.
+            its defaults (``n_bins``, ``strategy``, ``eps``), and those of
+            :meth:`plot` (``ax``, ``ref_line``, ``show_counts``, and
+            :meth:`matplotlib.axes.Axes.plot`'s).
 
         Returns
         -------
