@@ -310,6 +310,33 @@ def test_grouped_roc_from_estimator_keeps_groups_apart():
     assert "LogisticRegression" in disp.mean_line_.get_label()
 
 
+@pytest.mark.parametrize("display", [GroupedROCDisplay, GroupedDETDisplay])
+def test_grouped_from_estimator_passes_ax_and_show_folds_on(display):
+    rng = np.random.RandomState(0)
+    y = np.tile([0, 1], 12)
+    X = y[:, None] + rng.normal(size=(24, 2))
+    _, ax = plt.subplots()
+    disp = display.from_estimator(LogisticRegression(), X, y, cv=3, ax=ax)
+    assert disp.ax_ is ax
+    assert len(disp.fold_displays_) == 3
+    disp = display.from_estimator(LogisticRegression(), X, y, cv=3, show_folds=False)
+    assert disp.fold_displays_ == []
+
+
+class _MustNotFit(LogisticRegression):
+    def fit(self, X, y):
+        raise AssertionError("fitted before the keywords were checked")
+
+
+@pytest.mark.parametrize("keyword", ["folds", "plot_chance_level", "axes"])
+def test_grouped_from_estimator_refuses_other_keywords(keyword):
+    y = np.tile([0, 1], 6)
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{keyword}'"):
+        GroupedROCDisplay.from_estimator(
+            _MustNotFit(), y[:, None], y, cv=3, **{keyword: None}
+        )
+
+
 def test_grouped_roc_rejects_a_fold_with_one_class():
     y = np.r_[np.zeros(10), np.ones(10)]
     with pytest.raises(ValueError, match="one class only"):

@@ -1,8 +1,9 @@
-"""Helpers of the Displays of one video: picking, scoring, spacing."""
+"""Helpers of the Displays: passing keywords on; picking, scoring, spacing a video."""
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,23 @@ _DOCS = {
     "threshold": """threshold : float, default=0.5
     Decision threshold, drawn as a horizontal line.""",
 }
+
+
+def _check_passed_on(
+    caller: str, target: Callable, kwargs: Mapping[str, Any], filled: Iterable[str] = ()
+) -> None:
+    """Refuse, as Python would, a keyword that ``caller`` cannot pass on.
+
+    ``caller`` (its name is used in the message) passes ``kwargs`` on to
+    ``target``, filling the ``filled`` keywords itself; checking first makes
+    a typo fail before the model runs.
+    """
+    params = inspect.signature(target).parameters
+    filled = set(filled)
+    for key in kwargs:
+        param = params.get(key)
+        if param is None or param.kind is not param.KEYWORD_ONLY or key in filled:
+            raise TypeError(f"{caller}() got an unexpected keyword argument {key!r}")
 
 
 def _video_name(path: str) -> str:
@@ -163,17 +181,12 @@ class _VideoDisplay:
         display : FaceMontageDisplay or FrameScoreTimelineDisplay
             The plotted display.
         """
-        params = inspect.signature(cls.from_predictions).parameters
-        for key in kwargs:
-            if (
-                key not in params
-                or params[key].kind is not inspect.Parameter.KEYWORD_ONLY
-                or key in cls._from_model_keys
-            ):
-                raise TypeError(
-                    f"{cls.__name__}.from_estimator() got an unexpected keyword "
-                    f"argument {key!r}"
-                )
+        _check_passed_on(
+            f"{cls.__name__}.from_estimator",
+            cls.from_predictions,
+            kwargs,
+            cls._from_model_keys,
+        )
         scorer, track, scores = _score_one_video(estimator, X, video)
         return cls.from_predictions(
             track, scores, **cls._from_model(scorer, track), **kwargs
