@@ -46,14 +46,9 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import numpy as np
+    %(example_scores)s
     >>> from sklearn_deepfake.inspection import GroupedDETDisplay
-    >>> rng = np.random.RandomState(0)
-    >>> y = np.tile([0, 1], 20)
-    >>> score = y + rng.normal(scale=0.8, size=40)
-    >>> disp = GroupedDETDisplay.from_predictions(y, score, folds=np.arange(40) // 10)
+    >>> disp = GroupedDETDisplay.from_predictions(y, score, folds=folds)
     >>> len(disp.fold_displays_)
     4
     """

@@ -31,6 +31,16 @@ pos_label : int, float, bool or str, default=None
     Draw the per-fold curves as well as the mean.""",
     "display": """display : GroupedROCDisplay or GroupedDETDisplay
     The plotted display.""",
+    # the start of both classes' examples
+    "example_scores": """Out-of-fold scores of 40 samples in 4 folds:
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import numpy as np
+>>> rng = np.random.RandomState(0)
+>>> y = np.tile([0, 1], 20)
+>>> score = y + rng.normal(scale=0.8, size=40)
+>>> folds = np.arange(40) // 10""",
 }
 
 

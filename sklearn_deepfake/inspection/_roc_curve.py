@@ -51,14 +51,9 @@ class GroupedROCDisplay(_GroupedCurveDisplay):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import numpy as np
+    %(example_scores)s
     >>> from sklearn_deepfake.inspection import GroupedROCDisplay
-    >>> rng = np.random.RandomState(0)
-    >>> y = np.tile([0, 1], 20)
-    >>> score = y + rng.normal(scale=0.8, size=40)
-    >>> disp = GroupedROCDisplay.from_predictions(y, score, folds=np.arange(40) // 10)
+    >>> disp = GroupedROCDisplay.from_predictions(y, score, folds=folds)
     >>> len(disp.fold_displays_), disp.roc_aucs_.shape
     (4, (4,))
     """
