@@ -33,6 +33,14 @@ _DOCS = {
     Tiles per row; about a square grid when None.""",
     "threshold": """threshold : float, default=0.5
     Decision threshold, drawn as a horizontal line.""",
+    # the start of the examples of FaceMontageDisplay and
+    # FrameScoreTimelineDisplay
+    "example_track": """The face record of a tiny synthetic video:
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
+>>> track = make_tiny_face_tracks(1, empty=())[0]""",
 }
 
 

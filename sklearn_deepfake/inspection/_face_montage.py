@@ -53,11 +53,8 @@ class FaceMontageDisplay(_VideoDisplay):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
+    %(example_track)s
     >>> from sklearn_deepfake.inspection import FaceMontageDisplay
-    >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
-    >>> track = make_tiny_face_tracks(1, empty=())[0]
     >>> disp = FaceMontageDisplay.from_predictions(track, [0.2, 0.5, 0.9])
     >>> len(disp.texts_), len(disp.borders_)
     (3, 3)

@@ -61,12 +61,9 @@ class FrameScoreTimelineDisplay(_VideoDisplay):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
+    %(example_track)s
     >>> import numpy as np
     >>> from sklearn_deepfake.inspection import FrameScoreTimelineDisplay
-    >>> from sklearn_deepfake.utils._testing import make_tiny_face_tracks
-    >>> track = make_tiny_face_tracks(1, empty=())[0]
     >>> scores = np.linspace(0.1, 0.9, len(track))
     >>> disp = FrameScoreTimelineDisplay.from_predictions(track, scores)
     >>> len(disp.lines_), len(disp.thumbnail_axes_)
