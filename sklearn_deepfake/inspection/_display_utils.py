@@ -25,6 +25,11 @@ _DOCS = {
     fitted pipeline ending with one (then ``X`` may be video paths).""",
     "X": """X : list of FaceTracks or of video paths
     The videos; only ``X[video]`` is used.""",
+    # what the values of a video's ``frame_scores`` are
+    "frame_scores_values": """One fake probability per face crop
+(``len(tracks)`` values, as returned by
+``FaceCNNClassifier.predict_frame_proba``) or one per sampled frame
+(``len(tracks.frame_indices)`` values).""",
     "video": """video : int, default=0
     Position in ``X`` of the video to show.""",
     "name": """name : str, default=None

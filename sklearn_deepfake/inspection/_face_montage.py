@@ -95,9 +95,8 @@ class FaceMontageDisplay(_VideoDisplay):
         ----------
         %(tracks)s
         frame_scores : array-like, default=None
-            One fake probability per crop or per sampled frame (as for
-            :meth:`FrameScoreTimelineDisplay.from_predictions`); None shows
-            the crops only.
+            %(frame_scores_values)s
+            None shows the crops only.
         max_faces : int, default=16
             At most this many crops, evenly spaced over the video.
         track : int, default=None

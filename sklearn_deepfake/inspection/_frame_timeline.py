@@ -120,9 +120,7 @@ class FrameScoreTimelineDisplay(_VideoDisplay):
         ----------
         %(tracks)s
         frame_scores : array-like
-            One fake probability per face crop (``len(tracks)`` values, as
-            returned by ``FaceCNNClassifier.predict_frame_proba``) or one per
-            sampled frame (``len(tracks.frame_indices)`` values).
+            %(frame_scores_values)s
         video_score : float, default=None
             The video's pooled probability, drawn as a dashed line.
         n_thumbnails : int, default=6
