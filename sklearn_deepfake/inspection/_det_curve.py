@@ -13,6 +13,7 @@ from sklearn.metrics import (
 from sklearn_deepfake.inspection._grouped_curve import _DOCS, _GroupedCurveDisplay
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import check_axes
+from sklearn_deepfake.utils._proba import clip_values
 
 __all__ = ["GroupedDETDisplay"]
 
@@ -92,8 +93,8 @@ class GroupedDETDisplay(_GroupedCurveDisplay):
         grid, mean = self.mean_curve
         tiny = np.finfo(np.float64).eps
         (self.mean_line_,) = ax.plot(
-            norm.ppf(np.clip(grid, tiny, 1 - tiny)),
-            norm.ppf(np.clip(mean, tiny, 1 - tiny)),
+            norm.ppf(clip_values(grid, tiny)),
+            norm.ppf(clip_values(mean, tiny)),
             color="C0",
             linewidth=2,
             label=self._mean_label("mean DET"),
