@@ -20,9 +20,6 @@ _DOCS = {
     "tracks": """tracks : FaceTracks
     The video's face record (from
     :class:`~sklearn_deepfake.faces.FaceCropper`).""",
-    "estimator": """estimator : estimator
-    A fitted :class:`~sklearn_deepfake.nets.FaceCNNClassifier`, or a
-    fitted pipeline ending with one (then ``X`` may be video paths).""",
     "X": """X : list of FaceTracks or of video paths
     The videos; only ``X[video]`` is used.""",
     # what the values of a video's ``frame_scores`` are
@@ -177,7 +174,9 @@ class _VideoDisplay:
 
         Parameters
         ----------
-        %(estimator)s
+        estimator : estimator
+            A fitted :class:`~sklearn_deepfake.nets.FaceCNNClassifier`, or a
+            fitted pipeline ending with one (then ``X`` may be video paths).
         %(X)s
         %(video)s
         **kwargs
