@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sklearn_deepfake.exceptions import NoAudioWarning
-from sklearn_deepfake.features._audio import _decode_or_warn
-from sklearn_deepfake.features._handcrafted import _DOCS, _N_JOBS
+from sklearn_deepfake.features._audio import _DOCS, _decode_or_warn
+from sklearn_deepfake.features._handcrafted import _N_JOBS
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
@@ -129,6 +129,7 @@ def _lagged_corr(
     return out
 
 
+@fill_doc(_DOCS)
 class AVSyncFeatures(_NothingLearned):
     """How well the sound's loudness follows the main face's mouth.
 
@@ -147,13 +148,11 @@ class AVSyncFeatures(_NothingLearned):
     ----------
     max_lag : int, default=5
         Largest lag, in frames, of the cross-correlation.
-    sample_rate : int, default=16000
-        Rate the sound is resampled to.
+    %(sample_rate)s
     silence_db : float, default=-50.0
         Sound whose loudest frame window is below this level (dBFS) counts as
         no audio.
-    n_jobs : int, default=None
-        Videos processed in parallel with :class:`joblib.Parallel`.
+    %(n_jobs)s
 
     See Also
     --------
