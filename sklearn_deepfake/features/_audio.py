@@ -34,6 +34,13 @@ from sklearn_deepfake.utils._ragged import _STEP_DOCS, _NothingLearned
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
 
+#: Constraints of the parameters every sound transformer has.
+_SOUND_CONSTRAINTS: dict[str, Any] = {
+    "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
+    "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
+    "n_jobs": _N_JOBS,
+}
+
 #: Docstring text of the feature transformers, and that of the sound ones.
 _DOCS = {
     **_FEATURE_DOCS,
@@ -428,14 +435,12 @@ class AudioFeatures(_NothingLearned):
         self.n_jobs = n_jobs
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
-        "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
+        **_SOUND_CONSTRAINTS,
         "max_duration": [Interval(Real, 0, None, closed="neither"), None],
         "n_mels": [Interval(Integral, 4, 256, closed="both")],
         "n_mfcc": [Interval(Integral, 1, None, closed="left")],
         "window": [Interval(Real, 0.001, 1.0, closed="right")],
         "hop": [Interval(Real, 0.0005, 1.0, closed="right")],
-        "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
-        "n_jobs": _N_JOBS,
     }
 
     def _check_params(self) -> None:
