@@ -11,7 +11,7 @@ import warnings
 
 from sklearn_deepfake import __version__
 from sklearn_deepfake.cli._fit import _cross_validate, _set_calibration_cv
-from sklearn_deepfake.cli._options import _at_least, _find_faces, _n_jobs
+from sklearn_deepfake.cli._options import _add_n_jobs_option, _at_least, _find_faces
 from sklearn_deepfake.utils._labels import fake_column
 
 NAME = "demo"
@@ -32,13 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the videos and submission.csv to DIR and keep them "
         "(default: a temporary folder, removed at the end)",
     )
-    parser.add_argument(
-        "--n-jobs",
-        type=_n_jobs,
-        default=1,
-        metavar="N",
-        help="videos processed in parallel; -1 uses every core (default: 1)",
-    )
+    _add_n_jobs_option(parser, default=1)
     parser.add_argument(
         "--device",
         default="cpu",

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from sklearn_deepfake.cli._options import _positive_int
+from sklearn_deepfake.cli._options import (
+    _add_model_argument,
+    _add_output_option,
+    _positive_int,
+)
 
 NAME = "explain"
 HELP = "write an HTML report on one video (score, timeline, Grad-CAM)"
@@ -21,11 +25,9 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``explain`` to its parser."""
-    parser.add_argument("model", metavar="MODEL", help="model saved by 'fit'")
+    _add_model_argument(parser)
     parser.add_argument("video", metavar="VIDEO", help="video file")
-    parser.add_argument(
-        "-o", "--output", required=True, metavar="HTML", help="report to write"
-    )
+    _add_output_option(parser, "HTML", "report to write")
     parser.add_argument(
         "--n-faces",
         type=_positive_int,

@@ -13,6 +13,7 @@ from typing import Any
 
 from sklearn_deepfake.cli._options import (
     _add_data_dir_argument,
+    _add_output_option,
     _add_pipeline_options,
     _add_runtime_options,
     _non_negative_int,
@@ -41,9 +42,7 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``fit`` to its parser."""
     _add_data_dir_argument(parser)
-    parser.add_argument(
-        "-o", "--output", required=True, metavar="MODEL", help="model file to write"
-    )
+    _add_output_option(parser, "MODEL", "model file to write")
     parser.add_argument(
         "--report-cv",
         "--cv",

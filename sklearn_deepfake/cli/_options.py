@@ -100,13 +100,7 @@ def _add_runtime_options(
         action="store_true",
         help="do not read or write the face cache",
     )
-    parser.add_argument(
-        "--n-jobs",
-        type=_n_jobs,
-        default=None,
-        metavar="N",
-        help="videos processed in parallel; -1 uses every core (default: 1)",
-    )
+    _add_n_jobs_option(parser)
     what = "auto" if device_default == "auto" else "the model's own"
     parser.add_argument(
         "--device",
@@ -117,6 +111,40 @@ def _add_runtime_options(
     )
     if scheduler:
         _add_scheduler_option(parser)
+
+
+def _add_n_jobs_option(
+    parser: argparse.ArgumentParser, default: int | None = None
+) -> None:
+    """--n-jobs: videos processed in parallel (None: one at a time)."""
+    parser.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=default,
+        metavar="N",
+        help="videos processed in parallel; -1 uses every core (default: 1)",
+    )
+
+
+def _add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """MODEL: a model file that ``fit`` wrote."""
+    parser.add_argument("model", metavar="MODEL", help="model saved by 'fit'")
+
+
+def _add_output_option(
+    parser: argparse.ArgumentParser, metavar: str, help: str, *, required: bool = True
+) -> None:
+    """-o/--output: the file the command writes."""
+    parser.add_argument("-o", "--output", required=required, metavar=metavar, help=help)
+
+
+def _add_fallback_option(
+    parser: argparse.ArgumentParser, default: float, help: str
+) -> None:
+    """--fallback: the probability of a video that cannot be scored."""
+    parser.add_argument(
+        "--fallback", type=_probability, default=default, metavar="P", help=help
+    )
 
 
 def _scheduler(text: str) -> int | str:

@@ -13,9 +13,11 @@ from typing import Any
 
 from sklearn_deepfake.cli import _budget
 from sklearn_deepfake.cli._options import (
+    _add_fallback_option,
+    _add_model_argument,
+    _add_output_option,
     _add_runtime_options,
     _cache_dir,
-    _probability,
     _scheduler_address,
 )
 from sklearn_deepfake.cli._utils import (
@@ -39,23 +41,19 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``predict`` to its parser."""
-    parser.add_argument("model", metavar="MODEL", help="model saved by 'fit'")
+    _add_model_argument(parser)
     parser.add_argument("videos", nargs="+", metavar="VIDEOS", help="files/folder")
-    parser.add_argument(
-        "-o", "--output", required=True, metavar="CSV", help="submission to write"
-    )
+    _add_output_option(parser, "CSV", "submission to write")
     parser.add_argument(
         "--sample-submission",
         metavar="CSV",
         help="rows and their order (default: sample_submission.csv next to "
         "the videos, if any)",
     )
-    parser.add_argument(
-        "--fallback",
-        type=_probability,
-        default=0.5,
-        metavar="P",
-        help="probability written for videos that cannot be scored (default: 0.5)",
+    _add_fallback_option(
+        parser,
+        0.5,
+        "probability written for videos that cannot be scored (default: 0.5)",
     )
     _add_runtime_options(parser, None, scheduler=True)
     _budget.add_options(parser)

@@ -15,7 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from sklearn_deepfake.cli._options import _positive_int, _probability
+from sklearn_deepfake.cli._options import (
+    _add_fallback_option,
+    _add_output_option,
+    _positive_int,
+)
 
 #: Chunk of videos sent through the face step at once.
 SCAN_CHUNK = 16
@@ -39,11 +43,11 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``scan`` to its parser."""
     parser.add_argument("videos", nargs="+", metavar="VIDEO_OR_FOLDER")
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="CSV",
-        help="also write path,p_fake (one row per video, written atomically)",
+    _add_output_option(
+        parser,
+        "CSV",
+        "also write path,p_fake (one row per video, written atomically)",
+        required=False,
     )
     parser.add_argument(
         "--report",
@@ -57,12 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="shipped model name, save_pretrained JSON file or joblib model "
         "from 'fit' (default: general)",
     )
-    parser.add_argument(
-        "--fallback",
-        type=_probability,
-        default=FALLBACK,
-        metavar="P",
-        help=f"P(FAKE) of unreadable or face-less videos (default: {FALLBACK})",
+    _add_fallback_option(
+        parser,
+        FALLBACK,
+        f"P(FAKE) of unreadable or face-less videos (default: {FALLBACK})",
     )
     parser.add_argument(
         "--n-jobs",

@@ -17,6 +17,7 @@ from typing import Any
 
 from sklearn_deepfake.cli._options import (
     _add_data_dir_argument,
+    _add_output_option,
     _add_pipeline_options,
     _add_runtime_options,
     _at_least,
@@ -91,12 +92,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="grouped cross-validation folds per trial, at most the number of "
         "groups (default: 5)",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        default=None,
-        metavar="MODEL",
-        help="refit the best parameters on all videos and save the model here",
+    _add_output_option(
+        parser,
+        "MODEL",
+        "refit the best parameters on all videos and save the model here",
+        required=False,
     )
     parser.add_argument(
         "--features",

@@ -392,6 +392,22 @@ def _part_codes(parts: list[str], names: list[str], originals: list) -> np.ndarr
     return _group_codes(parts, linked)
 
 
+def _videos_bunch(frame: Any, root: str | os.PathLike, **fields: Any) -> Bunch:
+    """Return a loader's Bunch of the videos listed in ``frame``.
+
+    ``paths`` and ``filenames`` are ``frame``'s ``path`` and ``filename``
+    columns; ``fields`` (``target``, ``groups``, ...) follow, then ``frame``
+    itself and ``root``.
+    """
+    return Bunch(
+        paths=frame["path"].tolist(),
+        filenames=frame["filename"].tolist(),
+        **fields,
+        frame=frame,
+        root=os.fspath(root),
+    )
+
+
 def _load_train(
     root: Path, missing_original: str = "warn", group_by: str = "original"
 ) -> Bunch:
@@ -443,8 +459,9 @@ def _load_train(
         frame["group"] = _group_codes(names, originals)
     first = ["filename", "label", "target", "original", "group", "path", "part"]
     frame = frame[first + [c for c in frame.columns if c not in first]]
-    return Bunch(
-        paths=frame["path"].tolist(),
+    return _videos_bunch(
+        frame,
+        root,
         target=frame["target"].to_numpy(dtype=int),
         groups=frame["group"].to_numpy(dtype=int),
         originals=[
@@ -453,9 +470,6 @@ def _load_train(
             else None
             for row in rows
         ],
-        filenames=names,
-        frame=frame,
-        root=os.fspath(root),
     )
 
 
@@ -520,15 +534,7 @@ def _load_test(root: Path) -> Bunch:
         paired = [os.fspath(folder / o) if o else None for o in originals]
     else:
         paired = [None] * len(names)
-    return Bunch(
-        paths=frame["path"].tolist(),
-        target=target,
-        groups=groups,
-        originals=paired,
-        filenames=names,
-        frame=frame,
-        root=os.fspath(root),
-    )
+    return _videos_bunch(frame, root, target=target, groups=groups, originals=paired)
 
 
 def _check_listed(folder: Path, listed: list, on_disk: set, source: Path) -> None:

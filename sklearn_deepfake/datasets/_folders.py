@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from sklearn_deepfake.datasets._dfdc import VIDEO_EXTENSIONS
+from sklearn_deepfake.datasets._dfdc import VIDEO_EXTENSIONS, _videos_bunch
 
 __all__ = ["load_video_folder"]
 
@@ -214,13 +214,6 @@ def _listing_bunch(
             "path": paths,
         }
     )
-    return Bunch(
-        paths=paths,
-        target=target,
-        groups=groups,
-        filenames=filenames,
-        **before_group,
-        **after_group,
-        frame=frame,
-        root=os.fspath(root),
+    return _videos_bunch(
+        frame, root, target=target, groups=groups, **before_group, **after_group
     )

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.fft
 
 from sklearn_deepfake.exceptions import NoAudioWarning, VideoReadWarning
+from sklearn_deepfake.features._handcrafted import _DOCS as _FEATURE_DOCS
 from sklearn_deepfake.features._handcrafted import _N_JOBS
 from sklearn_deepfake.utils._checks import check_int_range, check_video_paths
 from sklearn_deepfake.utils._docstrings import fill_doc
@@ -32,6 +33,20 @@ from sklearn_deepfake.utils._param_validation import (
 from sklearn_deepfake.utils._ragged import _STEP_DOCS, _NothingLearned
 
 __all__ = ["AudioFeatures", "log_mel_spectrogram", "read_audio"]
+
+#: Constraints of the parameters every sound transformer has.
+_SOUND_CONSTRAINTS: dict[str, Any] = {
+    "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
+    "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
+    "n_jobs": _N_JOBS,
+}
+
+#: Docstring text of the feature transformers, and that of the sound ones.
+_DOCS = {
+    **_FEATURE_DOCS,
+    "sample_rate": """sample_rate : int, default=16000
+    Rate (Hz) the sound is resampled to before analysis.""",
+}
 
 # Floor of the power and dB values: keeps logs finite on digital silence.
 _EPS = 1e-10
@@ -322,6 +337,7 @@ def _deltas(feat: np.ndarray, width: int = 2) -> np.ndarray:
     return num / (2 * sum(k * k for k in range(1, width + 1)))
 
 
+@fill_doc(_DOCS)
 class AudioFeatures(_NothingLearned):
     """One fixed-width row of sound-track statistics per video.
 
@@ -335,8 +351,7 @@ class AudioFeatures(_NothingLearned):
 
     Parameters
     ----------
-    sample_rate : int, default=16000
-        Rate (Hz) the sound is resampled to before analysis.
+    %(sample_rate)s
     max_duration : float, default=None
         Analyse only the first ``max_duration`` seconds; ``None``: everything.
     n_mels : int, default=40
@@ -351,8 +366,7 @@ class AudioFeatures(_NothingLearned):
     silence_db : float, default=-50.0
         A window whose RMS is below this level (dB relative to full scale) is
         silent. Spectral and MFCC statistics use only the other windows.
-    n_jobs : int, default=None
-        Videos processed in parallel with :class:`joblib.Parallel`.
+    %(n_jobs)s
 
     Attributes
     ----------
@@ -421,14 +435,12 @@ class AudioFeatures(_NothingLearned):
         self.n_jobs = n_jobs
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
-        "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
+        **_SOUND_CONSTRAINTS,
         "max_duration": [Interval(Real, 0, None, closed="neither"), None],
         "n_mels": [Interval(Integral, 4, 256, closed="both")],
         "n_mfcc": [Interval(Integral, 1, None, closed="left")],
         "window": [Interval(Real, 0.001, 1.0, closed="right")],
         "hop": [Interval(Real, 0.0005, 1.0, closed="right")],
-        "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
-        "n_jobs": _N_JOBS,
     }
 
     def _check_params(self) -> None:

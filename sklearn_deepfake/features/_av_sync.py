@@ -14,14 +14,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sklearn_deepfake.exceptions import NoAudioWarning
-from sklearn_deepfake.features._audio import _decode_or_warn
-from sklearn_deepfake.features._handcrafted import _DOCS, _N_JOBS
+from sklearn_deepfake.features._audio import (
+    _DOCS,
+    _SOUND_CONSTRAINTS,
+    _decode_or_warn,
+)
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._parallel import map_videos
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
-    Real,
 )
 from sklearn_deepfake.utils._ragged import FaceTracks, _NothingLearned, check_per_video
 
@@ -129,6 +131,7 @@ def _lagged_corr(
     return out
 
 
+@fill_doc(_DOCS)
 class AVSyncFeatures(_NothingLearned):
     """How well the sound's loudness follows the main face's mouth.
 
@@ -147,13 +150,11 @@ class AVSyncFeatures(_NothingLearned):
     ----------
     max_lag : int, default=5
         Largest lag, in frames, of the cross-correlation.
-    sample_rate : int, default=16000
-        Rate the sound is resampled to.
+    %(sample_rate)s
     silence_db : float, default=-50.0
         Sound whose loudest frame window is below this level (dBFS) counts as
         no audio.
-    n_jobs : int, default=None
-        Videos processed in parallel with :class:`joblib.Parallel`.
+    %(n_jobs)s
 
     See Also
     --------
@@ -209,9 +210,7 @@ class AVSyncFeatures(_NothingLearned):
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         "max_lag": [Interval(Integral, 0, 100, closed="both")],
-        "sample_rate": [Interval(Integral, 4000, 96000, closed="both")],
-        "silence_db": [Interval(Real, -200.0, 0.0, closed="right")],
-        "n_jobs": _N_JOBS,
+        **_SOUND_CONSTRAINTS,
     }
 
     @classmethod

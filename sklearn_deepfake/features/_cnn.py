@@ -28,6 +28,20 @@ from sklearn_deepfake.utils._param_validation import (
 )
 from sklearn_deepfake.utils._ragged import _STEP_DOCS, FaceTracks, check_per_video
 
+#: Docstring text of the parameters that the face networks built on a timm
+#: or face-trained backbone share (see
+#: :func:`~sklearn_deepfake.utils._docstrings.fill_doc`).
+_CNN_DOCS = {
+    "pretrained": """pretrained : bool, default=False
+    Load pretrained weights: offline for the face-trained backbones and,
+    with the ``imagenet`` extra, ``tf_efficientnet_lite0/1/2``; any other
+    timm model needs internet or timm's cache.""",
+    "input_size": """input_size : int, default=None
+    Side of the square network input; ``None`` keeps the crops' size for
+    timm models and uses the training size of a face-trained backbone
+    (150, 224 or 128 px).""",
+}
+
 
 class RandomInitWarning(UserWarning):
     """A backbone was built with random weights (no pretrained knowledge)."""
@@ -141,6 +155,7 @@ def _load_weights_or_warn(
     return model
 
 
+@fill_doc(_CNN_DOCS)
 class CNNFeatureExtractor(
     ParamsValidationMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
 ):
@@ -170,17 +185,11 @@ class CNNFeatureExtractor(
         ``"hse_antispoof"`` (the 128-d hidden layer of human's
         "computer-generated face" classifier) or ``"hse_antispoof_score"``
         (that classifier's logit of "computer-generated", one column).
-    pretrained : bool, default=False
-        Load pretrained weights: offline for the face-trained backbones and,
-        with the ``imagenet`` extra, ``tf_efficientnet_lite0/1/2``; any other
-        timm model needs internet or timm's cache.
+    %(pretrained)s
     weights : str or path-like, default=None
         Local state dict (``.safetensors`` or a ``torch.save`` file, loaded
         with ``weights_only=True``). Exclusive with ``pretrained``.
-    input_size : int, default=None
-        Side of the square network input; ``None`` keeps the crops' size for
-        timm models and uses the training size of a face-trained backbone
-        (150, 224 or 128 px).
+    %(input_size)s
     batch_size : int, default=64
         Crops per forward pass.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"

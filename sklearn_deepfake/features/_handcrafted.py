@@ -67,10 +67,10 @@ Returns
 _DOCS = {
     "n_jobs": """n_jobs : int or None, default=None
     Videos processed in parallel with :class:`joblib.Parallel` (each
-    worker reads one video's crops, measures them and returns only its
-    rows); ``None`` means 1 unless in a :func:`joblib.parallel_config`
-    context. The output does not depend on it, and warnings raised in the
-    workers are emitted again in the caller.
+    worker reads one video, measures it and returns only its rows);
+    ``None`` means 1 unless in a :func:`joblib.parallel_config` context.
+    The output does not depend on it, and warnings raised in the workers
+    are emitted again in the caller.
 
     .. versionadded:: 0.1""",
     "model_path": """model_path : str or path-like, default=None

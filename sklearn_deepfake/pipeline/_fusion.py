@@ -16,8 +16,8 @@ Two ways to combine branches, both sklearn estimators fitted on video paths:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from sklearn.linear_model import LogisticRegression
@@ -86,6 +86,11 @@ class _Parts:
     device: Any
     n_jobs: int | None
     verbose: int
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any]) -> _Parts:
+        """Take the shared settings from a factory's arguments (its ``locals()``)."""
+        return cls(**{field.name: arguments[field.name] for field in fields(cls)})
 
     def sampler(self, kind: str) -> Any:
         from sklearn_deepfake.video import FrameSampler
@@ -291,18 +296,7 @@ default=("face", "flow", "audio")
     from sklearn_deepfake.calibration import ClippedClassifier
 
     names = _check_branches(branches, FUSION_BRANCHES)
-    parts = _Parts(
-        n_frames=n_frames,
-        size=size,
-        margin=margin,
-        shared_frames=shared_frames,
-        burst_len=burst_len,
-        sync_frames=sync_frames,
-        cache_dir=cache_dir,
-        device=device,
-        n_jobs=n_jobs,
-        verbose=verbose,
-    )
+    parts = _Parts.of(locals())
     head = LogisticRegression(C=C, max_iter=2000) if classifier is None else classifier
     return Pipeline(
         [
@@ -412,18 +406,7 @@ see :func:`make_fusion_pipeline`
     from sklearn_deepfake.features import FaceContextFeatures
 
     names = _check_branches(branches, STACK_BRANCHES)
-    parts = _Parts(
-        n_frames=n_frames,
-        size=size,
-        margin=margin,
-        shared_frames=shared_frames,
-        burst_len=burst_len,
-        sync_frames=sync_frames,
-        cache_dir=cache_dir,
-        device=device,
-        n_jobs=n_jobs,
-        verbose=verbose,
-    )
+    parts = _Parts.of(locals())
     estimators = []
     for name in names:
         if name == "temporal":
