@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._classifier import PROBA_DOCS
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -20,6 +21,7 @@ from sklearn_deepfake.utils._param_validation import (
 from sklearn_deepfake.utils._proba import clip_proba
 
 _DOCS = {
+    **PROBA_DOCS,
     "X": """X : array-like of shape (n_samples, n_features)
     Input data.""",
 }
@@ -127,8 +129,7 @@ class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in ``[eps, 1 - eps]``.
+        %(clipped_proba)s
         """
         check_is_fitted(self)
         return clip_proba(self.estimator_.predict_proba(X), self.eps)
@@ -143,8 +144,7 @@ class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            Class labels.
+        %(y_pred)s
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)

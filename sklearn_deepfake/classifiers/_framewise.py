@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_deepfake.features._pooling import check_frame_rows
+from sklearn_deepfake.utils._classifier import ProbaClassifierMixin
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -43,7 +44,7 @@ def _default_estimator() -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=3000))
 
 
-class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
+class FramewiseClassifier(ParamsValidationMixin, ProbaClassifierMixin, BaseEstimator):
     """Fit a classifier on every frame and score a video by all of its frames.
 
     Pooling per-frame features into one row per video (mean, median, ...)
@@ -296,22 +297,6 @@ class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator)
         frames = check_frame_rows(self, X, reset=False, one_d="row")
         proba = softmax(self._video_log_proba(frames), axis=1)
         return clip_proba(proba, self.eps)
-
-    @fill_doc(_DOCS)
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class of each video.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_videos,)
-            Class labels.
-        """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

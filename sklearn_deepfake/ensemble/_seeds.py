@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._classifier import PROBA_DOCS, ProbaClassifierMixin
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -24,6 +25,7 @@ __all__ = ["SeedEnsembleClassifier"]
 
 _TINY = 1e-7
 _DOCS = {
+    **PROBA_DOCS,
     "X": """X : list or array-like
     Samples.""",
 }
@@ -50,7 +52,9 @@ def _member_logit(estimator: Any, X: Any) -> np.ndarray:
     return clipped_logit(proba, _TINY)
 
 
-class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
+class SeedEnsembleClassifier(
+    ParamsValidationMixin, ProbaClassifierMixin, BaseEstimator
+):
     """Average binary classifiers in logit space, then calibrate and clip.
 
     The DFDC winners' inference: several copies of a network trained with
@@ -299,8 +303,7 @@ class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimat
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, 2)
-            Columns in the order of ``classes_``, each in ``[eps, 1 - eps]``.
+        %(clipped_proba)s
         """
         from scipy.special import expit
 
@@ -309,20 +312,9 @@ class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimat
         p1 = expit(a * self.decision_function(X) + b)
         return clip_proba(np.column_stack([1.0 - p1, p1]), self.eps)
 
-    @fill_doc(_DOCS)
-    def predict(self, X: Any) -> np.ndarray:
-        """Return the class whose calibrated probability is at least 0.5.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+    def _tie_class_index(self) -> int:
+        """Give a tie to ``classes_[1]`` (predicted where its probability >= 0.5)."""
+        return 1
 
     def __sklearn_tags__(self):
         from sklearn.utils import get_tags
