@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.utils._classifier import PROBA_DOCS
+from sklearn_deepfake.utils._classifier import (
+    PROBA_DOCS,
+    ClippedProbaClassifierMixin,
+)
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -18,7 +21,6 @@ from sklearn_deepfake.utils._param_validation import (
     ParamsValidationMixin,
     Real,
 )
-from sklearn_deepfake.utils._proba import clip_proba
 
 _DOCS = {
     **PROBA_DOCS,
@@ -37,7 +39,9 @@ def _estimator_has(attr: str):
     return check
 
 
-class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
+class ClippedClassifier(
+    ParamsValidationMixin, ClippedProbaClassifierMixin, BaseEstimator
+):
     """Wrap a classifier so that its probabilities never reach 0 or 1.
 
     Log loss punishes one confident mistake without bound: a fake called
@@ -118,21 +122,13 @@ class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = self.estimator_.feature_names_in_
         return self
 
-    @available_if(_estimator_has("predict_proba"))
-    @fill_doc(_DOCS)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Clipped class probabilities, rows summing to one.
+    predict_proba = available_if(_estimator_has("predict_proba"))(
+        ClippedProbaClassifierMixin.predict_proba
+    )
 
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        %(clipped_proba)s
-        """
-        check_is_fitted(self)
-        return clip_proba(self.estimator_.predict_proba(X), self.eps)
+    def _unclipped_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of the wrapped estimator."""
+        return self.estimator_.predict_proba(X)
 
     @fill_doc(_DOCS)
     def predict(self, X: Any) -> np.ndarray:

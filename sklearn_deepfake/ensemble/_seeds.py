@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.utils._classifier import PROBA_DOCS, ProbaClassifierMixin
+from sklearn_deepfake.utils._classifier import ClippedProbaClassifierMixin
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -19,13 +19,12 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
-from sklearn_deepfake.utils._proba import clip_proba, clipped_logit
+from sklearn_deepfake.utils._proba import clipped_logit
 
 __all__ = ["SeedEnsembleClassifier"]
 
 _TINY = 1e-7
 _DOCS = {
-    **PROBA_DOCS,
     "X": """X : list or array-like
     Samples.""",
 }
@@ -53,7 +52,7 @@ def _member_logit(estimator: Any, X: Any) -> np.ndarray:
 
 
 class SeedEnsembleClassifier(
-    ParamsValidationMixin, ProbaClassifierMixin, BaseEstimator
+    ParamsValidationMixin, ClippedProbaClassifierMixin, BaseEstimator
 ):
     """Average binary classifiers in logit space, then calibrate and clip.
 
@@ -69,7 +68,7 @@ class SeedEnsembleClassifier(
     one that returns one value per sample, else
     ``logit(predict_proba(X)[:, 1])`` (bounded to ``[1e-7, 1 - 1e-7]``).
     :meth:`decision_function` returns their mean ``z``, and
-    :meth:`predict_proba` returns ``expit(a * z + b)`` for ``classes_[1]``,
+    ``predict_proba`` returns ``expit(a * z + b)`` for ``classes_[1]``,
     clipped, where ``(a, b)`` is the calibration map.
 
     Parameters
@@ -293,24 +292,13 @@ class SeedEnsembleClassifier(
         check_is_fitted(self, "estimators_")
         return np.mean([_member_logit(m, X) for m in self.estimators_], axis=0)
 
-    @fill_doc(_DOCS)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return calibrated, clipped class probabilities.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        %(clipped_proba)s
-        """
+    def _unclipped_proba(self, X: Any) -> np.ndarray:
+        """Calibrated probabilities ``expit(a * z + b)`` of ``classes_[1]``."""
         from scipy.special import expit
 
-        check_is_fitted(self)
         a, b = self.calibration_
         p1 = expit(a * self.decision_function(X) + b)
-        return clip_proba(np.column_stack([1.0 - p1, p1]), self.eps)
+        return np.column_stack([1.0 - p1, p1])
 
     def _tie_class_index(self) -> int:
         """Give a tie to ``classes_[1]`` (predicted where its probability >= 0.5)."""

@@ -38,7 +38,7 @@ from sklearn_deepfake.ensemble._calibrators import (
     _log_proba,
     _ScoreCalibrator,
 )
-from sklearn_deepfake.utils._classifier import PROBA_DOCS, ProbaClassifierMixin
+from sklearn_deepfake.utils._classifier import ClippedProbaClassifierMixin
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -50,7 +50,6 @@ from sklearn_deepfake.utils._param_validation import (
 from sklearn_deepfake.utils._proba import clip_proba
 
 _DOCS = {
-    **PROBA_DOCS,
     "X": """X : list of path-like or array-like of shape (n_samples, n_features)
     Input, in the form the base estimators take.""",
 }
@@ -80,7 +79,7 @@ def _fit_one(estimator: Any, X: Any, y: Any, params: dict) -> Any:
 
 
 class CalibratedStackingClassifier(
-    ParamsValidationMixin, ProbaClassifierMixin, BaseEstimator
+    ParamsValidationMixin, ClippedProbaClassifierMixin, BaseEstimator
 ):
     """Stack whole detectors on their grouped out-of-fold logits, calibrated.
 
@@ -586,27 +585,20 @@ class CalibratedStackingClassifier(
             probas.append(proba)
         return self._assemble(probas, X)
 
-    @fill_doc(_DOCS)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Calibrated, clipped class probabilities.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        %(clipped_proba)s
-        """
-        check_is_fitted(self)
+    def _unclipped_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of the head, calibrated."""
         proba = self.final_estimator_.predict_proba(self._stack(X))
         if self.calibrator_ is not None:
             proba = self.calibrator_.predict_proba(proba)
+        return proba
+
+    def _clip(self, proba: np.ndarray) -> np.ndarray:
+        """Clip as :func:`clip_proba` does, but not at all when ``eps`` is 0."""
         return _clip_proba(proba, self.eps)
 
     @fill_doc(_DOCS)
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`.
+        """Logarithm of ``predict_proba``.
 
         Parameters
         ----------

@@ -9,6 +9,11 @@ goes to the first of ``classes_`` (:func:`numpy.argmax`), and a class whose
 :meth:`~ProbaClassifierMixin._tie_class_index` names a column gives a
 binary tie to that column's class (``p >= 0.5``).
 
+Those that clip their probabilities to ``[eps, 1 - eps]`` (the meta-
+classifiers of :mod:`sklearn_deepfake.calibration`,
+:mod:`sklearn_deepfake.classifiers` and :mod:`sklearn_deepfake.ensemble`)
+share :meth:`ClippedProbaClassifierMixin.predict_proba` too.
+
 ``PROBA_DOCS`` holds the docstring text that these classifiers share
 (:func:`~sklearn_deepfake.utils._docstrings.fill_doc`).
 """
@@ -19,17 +24,19 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.utils._docstrings import fill_doc
+from sklearn_deepfake.utils._proba import clip_proba
 
-__all__ = ["PROBA_DOCS", "ProbaClassifierMixin"]
+__all__ = ["PROBA_DOCS", "ClippedProbaClassifierMixin", "ProbaClassifierMixin"]
 
 PROBA_DOCS = {
     "y_pred": """y_pred : ndarray of shape (n_samples,)
     Predicted labels, from ``classes_``.""",
     "clipped_proba": """proba : ndarray of shape (n_samples, n_classes)
-    Probabilities in ``[eps, 1 - eps]``, rows summing to one, columns in
-    the order of ``classes_``.""",
+    Probabilities clipped to ``[eps, 1 - eps]``, then renormalised so that
+    rows sum to one; columns in the order of ``classes_``.""",
 }
 
 
@@ -69,3 +76,32 @@ class ProbaClassifierMixin(ClassifierMixin):
         if k is None:
             return self.classes_[np.argmax(proba, axis=1)]
         return self.classes_[np.where(proba[:, k] >= 0.5, k, 1 - k)]
+
+
+class ClippedProbaClassifierMixin(ProbaClassifierMixin):
+    """Classifier whose probabilities are clipped to ``[eps, 1 - eps]``.
+
+    Subclasses have an ``eps`` parameter and implement
+    ``_unclipped_proba(X)``, the probabilities before clipping; one whose
+    clipping rule differs overrides :meth:`_clip`.
+    """
+
+    def _clip(self, proba: np.ndarray) -> np.ndarray:
+        """Clip to ``[eps, 1 - eps]`` and renormalise the rows (:func:`clip_proba`)."""
+        return clip_proba(proba, self.eps)
+
+    @fill_doc(PROBA_DOCS)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return the class probabilities, clipped to ``[eps, 1 - eps]``.
+
+        Parameters
+        ----------
+        X : list or array-like
+            Samples, in the form that ``fit`` takes.
+
+        Returns
+        -------
+        %(clipped_proba)s
+        """
+        check_is_fitted(self)
+        return self._clip(self._unclipped_proba(X))
