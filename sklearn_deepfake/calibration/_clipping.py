@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._classifier import (
+    PROBA_DOCS,
+    ClippedProbaClassifierMixin,
+)
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -17,9 +21,9 @@ from sklearn_deepfake.utils._param_validation import (
     ParamsValidationMixin,
     Real,
 )
-from sklearn_deepfake.utils._proba import clip_proba
 
 _DOCS = {
+    **PROBA_DOCS,
     "X": """X : array-like of shape (n_samples, n_features)
     Input data.""",
 }
@@ -35,7 +39,9 @@ def _estimator_has(attr: str):
     return check
 
 
-class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
+class ClippedClassifier(
+    ParamsValidationMixin, ClippedProbaClassifierMixin, BaseEstimator
+):
     """Wrap a classifier so that its probabilities never reach 0 or 1.
 
     Log loss punishes one confident mistake without bound: a fake called
@@ -116,22 +122,13 @@ class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = self.estimator_.feature_names_in_
         return self
 
-    @available_if(_estimator_has("predict_proba"))
-    @fill_doc(_DOCS)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Clipped class probabilities, rows summing to one.
+    predict_proba = available_if(_estimator_has("predict_proba"))(
+        ClippedProbaClassifierMixin.predict_proba
+    )
 
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in ``[eps, 1 - eps]``.
-        """
-        check_is_fitted(self)
-        return clip_proba(self.estimator_.predict_proba(X), self.eps)
+    def _unclipped_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of the wrapped estimator."""
+        return self.estimator_.predict_proba(X)
 
     @fill_doc(_DOCS)
     def predict(self, X: Any) -> np.ndarray:
@@ -143,8 +140,7 @@ class ClippedClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            Class labels.
+        %(y_pred)s
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_deepfake.features._pooling import check_frame_rows
+from sklearn_deepfake.utils._classifier import ClippedProbaClassifierMixin
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -27,7 +28,6 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
-from sklearn_deepfake.utils._proba import clip_proba
 
 __all__ = ["FramewiseClassifier"]
 
@@ -43,7 +43,9 @@ def _default_estimator() -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=3000))
 
 
-class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
+class FramewiseClassifier(
+    ParamsValidationMixin, ClippedProbaClassifierMixin, BaseEstimator
+):
     """Fit a classifier on every frame and score a video by all of its frames.
 
     Pooling per-frame features into one row per video (mean, median, ...)
@@ -258,7 +260,7 @@ class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator)
         """Class probabilities of every frame row, before aggregation.
 
         These are the frame model's own probabilities (no temperature, no
-        clipping); :meth:`predict_proba` aggregates their logarithms per
+        clipping); ``predict_proba`` aggregates their logarithms per
         video. Used to plot per-frame scores, for example by
         :func:`~sklearn_deepfake.inspection.explain_video`.
 
@@ -278,40 +280,13 @@ class FramewiseClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator)
         ends = np.cumsum([len(f) for f in frames])
         return np.split(proba, ends[:-1]) if len(frames) else []
 
-    @fill_doc(_DOCS)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Probability of each class for each video.
+    def _unclipped_proba(self, X: Any) -> np.ndarray:
+        """Softmax of each video's aggregated log-probabilities.
 
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        proba : ndarray of shape (n_videos, n_classes)
-            Rows sum to one; every value lies in ``[eps, 1 - eps]`` before
-            renormalisation. Videos without rows get ``empty_proba_``.
+        Videos without rows get ``empty_proba_``.
         """
-        check_is_fitted(self)
         frames = check_frame_rows(self, X, reset=False, one_d="row")
-        proba = softmax(self._video_log_proba(frames), axis=1)
-        return clip_proba(proba, self.eps)
-
-    @fill_doc(_DOCS)
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class of each video.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_videos,)
-            Class labels.
-        """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return softmax(self._video_log_proba(frames), axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deepfake.utils._classifier import ClippedProbaClassifierMixin
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -18,7 +19,7 @@ from sklearn_deepfake.utils._param_validation import (
     Real,
     StrOptions,
 )
-from sklearn_deepfake.utils._proba import clip_proba, clipped_logit
+from sklearn_deepfake.utils._proba import clipped_logit
 
 __all__ = ["SeedEnsembleClassifier"]
 
@@ -50,7 +51,9 @@ def _member_logit(estimator: Any, X: Any) -> np.ndarray:
     return clipped_logit(proba, _TINY)
 
 
-class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator):
+class SeedEnsembleClassifier(
+    ParamsValidationMixin, ClippedProbaClassifierMixin, BaseEstimator
+):
     """Average binary classifiers in logit space, then calibrate and clip.
 
     The DFDC winners' inference: several copies of a network trained with
@@ -65,7 +68,7 @@ class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimat
     one that returns one value per sample, else
     ``logit(predict_proba(X)[:, 1])`` (bounded to ``[1e-7, 1 - 1e-7]``).
     :meth:`decision_function` returns their mean ``z``, and
-    :meth:`predict_proba` returns ``expit(a * z + b)`` for ``classes_[1]``,
+    ``predict_proba`` returns ``expit(a * z + b)`` for ``classes_[1]``,
     clipped, where ``(a, b)`` is the calibration map.
 
     Parameters
@@ -289,40 +292,17 @@ class SeedEnsembleClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimat
         check_is_fitted(self, "estimators_")
         return np.mean([_member_logit(m, X) for m in self.estimators_], axis=0)
 
-    @fill_doc(_DOCS)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return calibrated, clipped class probabilities.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-            Columns in the order of ``classes_``, each in ``[eps, 1 - eps]``.
-        """
+    def _unclipped_proba(self, X: Any) -> np.ndarray:
+        """Calibrated probabilities ``expit(a * z + b)`` of ``classes_[1]``."""
         from scipy.special import expit
 
-        check_is_fitted(self)
         a, b = self.calibration_
         p1 = expit(a * self.decision_function(X) + b)
-        return clip_proba(np.column_stack([1.0 - p1, p1]), self.eps)
+        return np.column_stack([1.0 - p1, p1])
 
-    @fill_doc(_DOCS)
-    def predict(self, X: Any) -> np.ndarray:
-        """Return the class whose calibrated probability is at least 0.5.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+    def _tie_class_index(self) -> int:
+        """Give a tie to ``classes_[1]`` (predicted where its probability >= 0.5)."""
+        return 1
 
     def __sklearn_tags__(self):
         from sklearn.utils import get_tags

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn import get_config
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import (
@@ -38,6 +38,7 @@ from sklearn_deepfake.ensemble._calibrators import (
     _log_proba,
     _ScoreCalibrator,
 )
+from sklearn_deepfake.utils._classifier import ClippedProbaClassifierMixin
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
@@ -78,7 +79,7 @@ def _fit_one(estimator: Any, X: Any, y: Any, params: dict) -> Any:
 
 
 class CalibratedStackingClassifier(
-    ParamsValidationMixin, ClassifierMixin, BaseEstimator
+    ParamsValidationMixin, ClippedProbaClassifierMixin, BaseEstimator
 ):
     """Stack whole detectors on their grouped out-of-fold logits, calibrated.
 
@@ -584,45 +585,20 @@ class CalibratedStackingClassifier(
             probas.append(proba)
         return self._assemble(probas, X)
 
-    @fill_doc(_DOCS)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Calibrated, clipped class probabilities.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in ``[eps, 1 - eps]``, rows summing to one, columns
-            in the order of ``classes_``.
-        """
-        check_is_fitted(self)
+    def _unclipped_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of the head, calibrated."""
         proba = self.final_estimator_.predict_proba(self._stack(X))
         if self.calibrator_ is not None:
             proba = self.calibrator_.predict_proba(proba)
+        return proba
+
+    def _clip(self, proba: np.ndarray) -> np.ndarray:
+        """Clip as :func:`clip_proba` does, but not at all when ``eps`` is 0."""
         return _clip_proba(proba, self.eps)
 
     @fill_doc(_DOCS)
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class.
-
-        Parameters
-        ----------
-        %(X)s
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    @fill_doc(_DOCS)
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`.
+        """Logarithm of ``predict_proba``.
 
         Parameters
         ----------

@@ -26,8 +26,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_deepfake.nets._base import FrameScoreClassifierMixin, VideoClassifierMixin
+from sklearn_deepfake.nets._base import (
+    NET_DOCS,
+    FrameScoreClassifierMixin,
+    VideoClassifierMixin,
+)
 from sklearn_deepfake.utils._checks import write_atomic
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
 __all__ = ["ONNXFaceClassifier", "ONNXFeatureExtractor", "export_onnx"]
@@ -344,13 +349,13 @@ class ONNXFeatureExtractor(TransformerMixin, _ONNXBase):
     def _use_metadata(self, meta: dict[str, Any]) -> None:
         self.n_features_out_ = int(meta["n_features_out"])
 
+    @fill_doc(NET_DOCS)
     def transform(self, X: Any) -> list[np.ndarray]:
         """Return one ``(n_rows, D)`` float32 array of embeddings per video.
 
         Parameters
         ----------
-        X : list of FaceTracks
-            One record per video.
+        %(X_tracks)s
 
         Returns
         -------

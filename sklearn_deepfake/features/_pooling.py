@@ -46,22 +46,34 @@ _STATS = {
 }
 
 
-def _as_frames(x: Any, i: int, one_d: str = "column") -> np.ndarray:
-    """One video's per-frame array as float64 ``(n_rows, D)``; names index i."""
+def _as_frames(
+    x: Any,
+    i: int,
+    one_d: str = "column",
+    *,
+    dtype: Any = np.float64,
+    name: str = "X",
+) -> np.ndarray:
+    """One video's per-frame array as finite ``(n_rows, D)`` of ``dtype``.
+
+    A 1-D array is one ``"column"`` of per-frame values or one ``"row"``;
+    errors name the video as ``name[i]``. Also checks the frame features of
+    :class:`~sklearn_deepfake.nets.TemporalClassifier` (as float32).
+    """
     a = np.asarray(x)
     if a.ndim == 1:
         a = a.reshape(-1, 1) if one_d == "column" else a.reshape(1, -1)
     if a.ndim != 2:
         raise ValueError(
-            f"X[{i}] must be a 1-D or 2-D array of per-frame values, got shape "
-            f"{a.shape}."
+            f"{name}[{i}] must be a 1-D or 2-D array of per-frame values, got "
+            f"shape {a.shape}."
         )
     try:
-        a = a.astype(np.float64, copy=False)
+        a = a.astype(dtype, copy=False)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"X[{i}] is not numeric: {exc}") from None
+        raise ValueError(f"{name}[{i}] is not numeric: {exc}") from None
     if not np.isfinite(a).all():
-        raise ValueError(f"X[{i}] contains NaN or infinity.")
+        raise ValueError(f"{name}[{i}] contains NaN or infinity.")
     return a
 
 

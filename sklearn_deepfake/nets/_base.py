@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.features._pooling import pool_track_scores
+from sklearn_deepfake.utils._classifier import ProbaClassifierMixin
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._labels import fake_class_index
 from sklearn_deepfake.utils._param_validation import (
     Integral,
@@ -33,12 +34,70 @@ from sklearn_deepfake.utils._param_validation import (
 from sklearn_deepfake.utils._proba import clip_values
 from sklearn_deepfake.utils._ragged import FaceTracks, check_per_video
 
+#: Docstring text of the video classifiers' methods
+#: (:func:`~sklearn_deepfake.utils._docstrings.fill_doc`); also used by
+#: :mod:`sklearn_deepfake.export`.
+NET_DOCS = {
+    "X_tracks": """X : list of FaceTracks
+    One record per video.""",
+    "y": """y : array-like of shape (n_videos,)
+    Binary video labels; the fake class is 1, True or "FAKE" (any
+    case), else the other of 0, False or "REAL", else the larger.""",
+    "groups": """groups : array-like of shape (n_videos,), default=None
+    Group of each video (a fake shares its original's group); the
+    internal validation split never puts one group on both sides.""",
+    "self": """self : object
+    Fitted classifier.""",
+    "proba": """proba : ndarray of shape (n_videos, 2)
+    Columns in the order of ``classes_``; the fake class's column
+    (``fake_class_index(classes_)``: 0 for ``["FAKE", "REAL"]``, 1
+    for ``[0, 1]``) is clipped to ``[eps, 1 - eps]``.""",
+    "weight_decay": """weight_decay : float, default=1e-2
+    AdamW weight decay.""",
+    "grad_clip": """grad_clip : float or None, default=1.0
+    Maximum gradient norm; ``None`` disables clipping.""",
+    "eps": """eps : float, default=0.01
+    Probabilities are clipped to ``[eps, 1 - eps]``.""",
+    "callbacks": """callbacks : list of skorch callbacks or None, default=None
+    Extra skorch callbacks (instances or ``(name, callback)`` pairs),
+    appended after the built-in ones (epoch setter, learning-rate
+    schedule, early stopping); for example an Optuna pruning callback.""",
+    "pin_memory": """pin_memory : bool, default=False
+    Page-locked batches for faster copies to the GPU (CUDA only;
+    ignored on CPU).
 
-class VideoClassifierMixin(ClassifierMixin):
-    """Binary per-video classifier on ``list[FaceTracks]``.
+    .. versionadded:: 0.2""",
+    "persistent_workers": """persistent_workers : bool, default=False
+    Keep the worker processes (and what they opened) from one epoch to
+    the next; needs ``num_workers > 0``.
+
+    .. versionadded:: 0.2""",
+    "verbose": """verbose : int, default=0
+    ``> 0`` prints skorch's epoch table.""",
+    "net_": """net_ : FrameNet
+    The fitted skorch net (``net_.module_`` is the network, ``net_.history``
+    the training log).""",
+    "classes_": """classes_ : ndarray of shape (2,)
+    Class labels, sorted; the fake one is
+    ``classes_[fake_class_index(classes_)]`` (1, True or "FAKE"; see
+    :func:`~sklearn_deepfake.utils.fake_class_index`).""",
+    "device_": """device_ : torch.device
+    Resolved device.""",
+    "n_epochs_": """n_epochs_ : int
+    Epochs run.""",
+    "best_epoch_": """best_epoch_ : int or None
+    Epoch (1-based) whose weights were kept by early stopping.""",
+    "valid_videos_": """valid_videos_ : ndarray of int
+    Positions (in the training ``X``) of the validation videos.""",
+}
+
+
+class VideoClassifierMixin(ProbaClassifierMixin):
+    """Binary per-video classifier on ``list[FaceTracks]`` (or frame features).
 
     Subclasses set ``classes_``, ``eps`` and ``random_state`` and implement
-    ``predict_proba`` with :meth:`_proba_columns`. The fake class is
+    ``_video_fake_proba(X)``, the fake probability of each video before
+    clipping. The fake class is
     ``classes_[fake_class_index(classes_)]``
     (:func:`~sklearn_deepfake.utils.fake_class_index`): ``1``, True or
     ``"FAKE"``, so with the DFDC labels ``["FAKE", "REAL"]`` it is column 0
@@ -59,22 +118,30 @@ class VideoClassifierMixin(ClassifierMixin):
         out = np.column_stack([1.0 - fake, fake])
         return out if self._fake_index() == 1 else out[:, ::-1].copy()
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Return the predicted class of each video (fake when p >= 0.5).
+    @fill_doc(NET_DOCS)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return ``(n_videos, 2)`` class probabilities.
 
         Parameters
         ----------
-        X : list of FaceTracks
-            One record per video.
+        X : list
+            One element per video: a FaceTracks record, or the
+            ``(n_frames_i, n_features)`` frame features of
+            :class:`~sklearn_deepfake.nets.TemporalClassifier`.
 
         Returns
         -------
-        y_pred : ndarray of shape (n_videos,)
-            The fake class where its probability is at least 0.5.
+        %(proba)s
+            A video with nothing to score (no face, clip or frame) gets the
+            fallback ``empty_proba_``, or the training prior ``prior_`` in
+            :class:`~sklearn_deepfake.nets.VideoCNNClassifier`
+            (:class:`~sklearn_deepfake.nets.TemporalClassifier` also warns).
         """
-        k = self._fake_index()
-        fake = self.predict_proba(X)[:, k] >= 0.5
-        return self.classes_[np.where(fake, k, 1 - k)]
+        return self._proba_columns(self._video_fake_proba(X))
+
+    def _tie_class_index(self) -> int:
+        """Give a tie to the fake class (predicted where its probability >= 0.5)."""
+        return self._fake_index()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -94,13 +161,13 @@ class FrameScoreClassifierMixin(VideoClassifierMixin):
     ``empty_proba_``.
     """
 
+    @fill_doc(NET_DOCS)
     def predict_frame_proba(self, X: Any) -> list[np.ndarray]:
         """Return each video's per-crop fake probabilities.
 
         Parameters
         ----------
-        X : list of FaceTracks
-            One record per video.
+        %(X_tracks)s
 
         Returns
         -------
@@ -111,29 +178,12 @@ class FrameScoreClassifierMixin(VideoClassifierMixin):
         X = check_per_video(X, kind=FaceTracks)
         return self._stream_scores(X)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return ``(n_videos, 2)`` class probabilities.
+    def _video_fake_proba(self, X: Any) -> np.ndarray:
+        """Pooled fake probability of each video, before clipping.
 
         A video's crop scores are pooled per face track, then over the
         tracks (:func:`~sklearn_deepfake.features.pool_track_scores`).
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_videos, 2)
-            Columns in the order of ``classes_``; the fake class's column
-            (``fake_class_index(classes_)``: 0 for ``["FAKE", "REAL"]``, 1
-            for ``[0, 1]``) is clipped to ``[eps, 1 - eps]``; videos without
-            faces get ``empty_proba_``.
         """
-        return self._proba_columns(self._video_fake_proba(X))
-
-    def _video_fake_proba(self, X: Any) -> np.ndarray:
-        """Pooled fake probability of each video, before clipping."""
         check_is_fitted(self)
         X = check_per_video(X, kind=FaceTracks)
         scores = self._stream_scores(X)

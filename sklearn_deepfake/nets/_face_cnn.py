@@ -13,11 +13,13 @@ from sklearn_deepfake.features._pooling import TRACK_POOLINGS
 from sklearn_deepfake.nets._base import (
     _FINE_TUNING_CONSTRAINTS,
     _TRAINING_CONSTRAINTS,
+    NET_DOCS,
     FrameScoreClassifierMixin,
     NetTrainingMixin,
 )
 from sklearn_deepfake.nets._self_blend import SelfBlendedFaces
 from sklearn_deepfake.nets._speed import PRECISIONS, TTA_MODES
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     HasMethods,
     Integral,
@@ -34,6 +36,7 @@ __all__ = ["FaceCNNClassifier"]
 _AGGREGATIONS = ("mean", "mean_logit", "median", "max", "confident")
 
 
+@fill_doc(NET_DOCS)
 class FaceCNNClassifier(
     ParamsValidationMixin, FrameScoreClassifierMixin, NetTrainingMixin, BaseEstimator
 ):
@@ -94,10 +97,8 @@ class FaceCNNClassifier(
         Crops per batch.
     lr : float, default=1e-3
         Peak learning rate of the head (OneCycle schedule).
-    weight_decay : float, default=1e-2
-        AdamW weight decay.
-    grad_clip : float or None, default=1.0
-        Maximum gradient norm; ``None`` disables clipping.
+    %(weight_decay)s
+    %(grad_clip)s
     class_weight : "balanced" or None, default="balanced"
         ``"balanced"`` weighs the fake class by ``n_real / n_fake`` training
         crops (``pos_weight``), as DFDC is about 80 % fake.
@@ -177,15 +178,11 @@ default="mean_logit"
     empty_proba : float or None, default=None
         Fake probability of a video without faces; ``None`` uses the
         fraction of fake training videos.
-    eps : float, default=0.01
-        Probabilities are clipped to ``[eps, 1 - eps]``.
+    %(eps)s
     warm_start : bool, default=False
         Continue from the weights of the previous fit (a new optimiser and
         schedule are used).
-    callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (instances or ``(name, callback)`` pairs),
-        appended after the built-in ones (epoch setter, learning-rate
-        schedule, early stopping); for example an Optuna pruning callback.
+    %(callbacks)s
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         By default mixed precision and channels-last memory are used on
         CUDA only (see ``precision`` and ``channels_last``).
@@ -195,16 +192,8 @@ default="mean_logit"
         ``iterator_train__num_workers`` and ``iterator_valid__num_workers``).
         Items are seeded by ``(random_state, epoch, item)``, so the fitted
         weights do not depend on it.
-    pin_memory : bool, default=False
-        Page-locked batches for faster copies to the GPU (CUDA only;
-        ignored on CPU).
-
-        .. versionadded:: 0.2
-    persistent_workers : bool, default=False
-        Keep the worker processes (and what they opened) from one epoch to
-        the next; needs ``num_workers > 0``.
-
-        .. versionadded:: 0.2
+    %(pin_memory)s
+    %(persistent_workers)s
     tta : {None, "flip"}, default=None
         Test-time augmentation: ``"flip"`` scores each crop by the mean of
         the logits of the crop and of its horizontal mirror (as the DFDC
@@ -246,32 +235,22 @@ default="mean_logit"
         Seeds the initial weights (without pretrained weights), the split,
         the sampling, the augmentation and the batch order. The global torch
         generator is restored after :meth:`fit`.
-    verbose : int, default=0
-        ``> 0`` prints skorch's epoch table.
+    %(verbose)s
 
     Attributes
     ----------
-    net_ : FrameNet
-        The fitted skorch net (``net_.module_`` is the network, ``net_.history``
-        the training log).
-    classes_ : ndarray of shape (2,)
-        Class labels, sorted; the fake one is
-        ``classes_[fake_class_index(classes_)]`` (1, True or "FAKE"; see
-        :func:`~sklearn_deepfake.utils.fake_class_index`).
+    %(net_)s
+    %(classes_)s
     prior_ : float
         Fraction of fake training videos, counting the
         pseudo-fakes of ``self_blend`` (one per real video in ``"add"``
         mode, half of one in ``"replace"`` mode).
     empty_proba_ : float
         Fake probability given to videos without faces.
-    device_ : torch.device
-        Resolved device.
-    n_epochs_ : int
-        Epochs run.
-    best_epoch_ : int or None
-        Epoch (1-based) whose weights were kept by early stopping.
-    valid_videos_ : ndarray of int
-        Positions (in the training ``X``) of the validation videos.
+    %(device_)s
+    %(n_epochs_)s
+    %(best_epoch_)s
+    %(valid_videos_)s
     n_train_pairs_ : int
         Training fakes whose original (aligned crops) is among the training
         videos: the ones ``part_erasure="diff"`` and ``pair_mixup`` use.
@@ -445,26 +424,21 @@ default="mean_logit"
     # Fitting
     # ------------------------------------------------------------------
 
+    @fill_doc(NET_DOCS)
     def fit(self, X: Any, y: Any, groups: Any = None) -> FaceCNNClassifier:
         """Fine-tune the network on the face crops of the training videos.
 
         Parameters
         ----------
-        X : list of FaceTracks
-            One record per video (from
-            :class:`~sklearn_deepfake.faces.FaceCropper`).
-        y : array-like of shape (n_videos,)
-            Binary video labels; the fake class is 1, True or "FAKE" (any
-            case), else the other of 0, False or "REAL", else the larger.
+        %(X_tracks)s
+            Typically the output of :class:`~sklearn_deepfake.faces.FaceCropper`.
+        %(y)s
             With ``self_blend``, a single real class is accepted.
-        groups : array-like of shape (n_videos,), default=None
-            Group of each video (a fake shares its original's group); the
-            internal validation split never puts one group on both sides.
+        %(groups)s
 
         Returns
         -------
-        self : object
-            Fitted classifier.
+        %(self)s
         """
         from sklearn_deepfake.features._weights import check_pretrained_reachable
 
@@ -714,6 +688,7 @@ default="mean_logit"
             module = torch.compile(module)
         return module
 
+    @fill_doc(NET_DOCS)
     def decision_function(self, X: Any) -> np.ndarray:
         """Return each video's log-odds of ``classes_[1]``, before clipping.
 
@@ -729,8 +704,7 @@ default="mean_logit"
 
         Parameters
         ----------
-        X : list of FaceTracks
-            One record per video.
+        %(X_tracks)s
 
         Returns
         -------

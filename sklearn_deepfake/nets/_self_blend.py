@@ -777,16 +777,8 @@ def _with_crops(t: FaceTracks, crops: np.ndarray, source: int, k: int) -> FaceTr
     meta["self_blend"] = {"source": int(source), "copy": int(k)}
     return FaceTracks(
         path=f"{t.path}#self_blend{k}",
-        frame_indices=t.frame_indices,
-        face_found=t.face_found,
         crops=crops,
-        boxes=t.boxes,
-        crop_boxes=t.crop_boxes,
-        probs=t.probs,
-        landmarks=t.landmarks,
-        track_ids=t.track_ids,
-        frame_pos=t.frame_pos,
-        detected=t.detected,
+        **t._arrays_without_crops(),
         frame_size=t.frame_size,
         fps=t.fps,
         error=t.error,

@@ -12,12 +12,15 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from sklearn_deepfake.features._pooling import _as_frames
 from sklearn_deepfake.nets._base import (
     _TRAINING_CONSTRAINTS,
+    NET_DOCS,
     NetTrainingMixin,
     VideoClassifierMixin,
 )
 from sklearn_deepfake.nets._training import EpochItems
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
@@ -32,28 +35,17 @@ __all__ = ["SequenceDataset", "TemporalClassifier", "TemporalNet", "pad_sequence
 
 _CELLS = ("lstm", "gru", "transformer")
 _POOLINGS = ("mean", "last")
+_DOCS = {
+    **NET_DOCS,
+    "X_frames": """X : list of ndarray of shape (n_frames_i, n_features)
+    Per-frame features of each video, in frame order; may be empty.""",
+}
 
 
 def _as_sequences(X: Any, name: str = "X") -> list[np.ndarray]:
     """Check per-video frame features; return ``float32 (n_i, D)`` arrays."""
     X = check_per_video(X, name=name)
-    out = []
-    for i, x in enumerate(X):
-        a = np.asarray(x)
-        if a.ndim == 1:
-            a = a.reshape(-1, 1)
-        if a.ndim != 2:
-            raise ValueError(
-                f"{name}[{i}] must be a 2-D array (n_frames, n_features), got shape "
-                f"{a.shape}."
-            )
-        try:
-            a = a.astype(np.float32, copy=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name}[{i}] is not numeric: {exc}") from None
-        if not np.isfinite(a).all():
-            raise ValueError(f"{name}[{i}] contains NaN or infinity.")
-        out.append(a)
+    out = [_as_frames(x, i, dtype=np.float32, name=name) for i, x in enumerate(X)]
     widths = {a.shape[1] for a in out}
     if len(widths) > 1:
         raise ValueError(
@@ -248,6 +240,7 @@ def _positions(length: int, dim: int, device: Any) -> torch.Tensor:
     return pe.unsqueeze(0)
 
 
+@fill_doc(_DOCS)
 class TemporalClassifier(
     ParamsValidationMixin, VideoClassifierMixin, NetTrainingMixin, BaseEstimator
 ):
@@ -326,10 +319,8 @@ class TemporalClassifier(
         Videos per batch.
     lr : float, default=3e-3
         Peak learning rate (one-cycle schedule).
-    weight_decay : float, default=1e-2
-        AdamW weight decay.
-    grad_clip : float or None, default=1.0
-        Maximum gradient norm; ``None`` disables clipping.
+    %(weight_decay)s
+    %(grad_clip)s
     class_weight : "balanced" or None, default="balanced"
         ``"balanced"`` weighs the fake class by ``n_real / n_fake`` training
         videos (``pos_weight``).
@@ -341,8 +332,7 @@ class TemporalClassifier(
     empty_proba : float or None, default=None
         Fake probability of a video without frames; ``None`` uses the
         fraction of fake training videos.
-    eps : float, default=0.01
-        Probabilities are clipped to ``[eps, 1 - eps]``.
+    %(eps)s
     warm_start : bool, default=False
         Continue from the weights of the previous fit when the network has
         the same shape (a new optimiser and schedule are used).
@@ -351,18 +341,12 @@ class TemporalClassifier(
     random_state : int, RandomState or None, default=None
         Seeds the initial weights, the split, the crops and the batch order.
         The global torch generator is restored after :meth:`fit`.
-    verbose : int, default=0
-        ``> 0`` prints skorch's epoch table.
+    %(verbose)s
 
     Attributes
     ----------
-    net_ : FrameNet
-        The fitted skorch net (``net_.module_`` is the network,
-        ``net_.history`` the training log).
-    classes_ : ndarray of shape (2,)
-        Class labels, sorted; the fake one is
-        ``classes_[fake_class_index(classes_)]`` (1, True or "FAKE"; see
-        :func:`~sklearn_deepfake.utils.fake_class_index`).
+    %(net_)s
+    %(classes_)s
     n_features_in_ : int
         ``D``, the number of features per frame.
     feature_mean_, feature_scale_ : ndarray of shape (``n_features_in_``,)
@@ -372,14 +356,10 @@ class TemporalClassifier(
         Fraction of fake training videos.
     empty_proba_ : float
         Fake probability given to videos without frames.
-    device_ : torch.device
-        Resolved device.
-    n_epochs_ : int
-        Epochs run.
-    best_epoch_ : int or None
-        Epoch (1-based) whose weights were kept by early stopping.
-    valid_videos_ : ndarray of int
-        Positions (in the training ``X``) of the validation videos.
+    %(device_)s
+    %(n_epochs_)s
+    %(best_epoch_)s
+    %(valid_videos_)s
 
     See Also
     --------
@@ -504,24 +484,19 @@ class TemporalClassifier(
     # Fitting
     # ------------------------------------------------------------------
 
+    @fill_doc(_DOCS)
     def fit(self, X: Any, y: Any, groups: Any = None) -> TemporalClassifier:
         """Train the sequence model on the frame features of the videos.
 
         Parameters
         ----------
-        X : list of ndarray of shape (n_frames_i, n_features)
-            Per-frame features of each video, in frame order; may be empty.
-        y : array-like of shape (n_videos,)
-            Binary video labels; the fake class is 1, True or "FAKE" (any
-            case), else the other of 0, False or "REAL", else the larger.
-        groups : array-like of shape (n_videos,), default=None
-            Group of each video (a fake shares its original's group); the
-            internal validation split never puts one group on both sides.
+        %(X_frames)s
+        %(y)s
+        %(groups)s
 
         Returns
         -------
-        self : object
-            Fitted classifier.
+        %(self)s
         """
         from sklearn_deepfake.nets._training import encode_video_labels
         from sklearn_deepfake.utils._checks import check_groups
@@ -578,24 +553,8 @@ class TemporalClassifier(
         # Videos without frames have no sequence to learn from.
         train = train[lengths[train] > 0]
         valid = valid[lengths[valid] > 0]
-        crop = None if self.crop_len is None else int(self.crop_len)
-        train_ds = SequenceDataset(
-            [self._standardized(X[i]) for i in train],
-            y01[train],
-            crop_len=crop,
-            seed=seed,
-            random_crop=True,
-            balance=self.class_balance == "epoch",
-        )
-        valid_ds = None
-        if len(valid):
-            valid_ds = SequenceDataset(
-                [self._standardized(X[i]) for i in valid],
-                y01[valid],
-                crop_len=None,
-                seed=seed,
-                random_crop=False,
-            )
+        train_ds = self._sequences(X, y01, train, seed, train=True)
+        valid_ds = self._sequences(X, y01, valid, seed) if len(valid) else None
         module = (
             previous.module_
             if previous is not None
@@ -612,12 +571,41 @@ class TemporalClassifier(
         )
         self.best_epoch_ = best_valid_epoch(self.net_, valid_ds is not None)
 
+    def _sequences(
+        self,
+        X: list[np.ndarray],
+        y01: np.ndarray,
+        videos: np.ndarray,
+        seed: int,
+        *,
+        train: bool = False,
+    ) -> SequenceDataset:
+        """Standardised sequences of ``videos``: random crops for training.
+
+        Validation sequences are whole (no crop) and not class-balanced.
+        """
+        crop = None if self.crop_len is None else int(self.crop_len)
+        return SequenceDataset(
+            [self._standardized(X[i]) for i in videos],
+            y01[videos],
+            crop_len=crop if train else None,
+            seed=seed,
+            random_crop=train,
+            balance=train and self.class_balance == "epoch",
+        )
+
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
 
-    def _video_logits(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Logits of the videos with frames, and the mask of those videos."""
+    def _video_logits(
+        self, X: Any, stacklevel: int = 3
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Logits of the videos with frames, and the mask of those videos.
+
+        Warns about videos without frames; ``stacklevel`` points the warning
+        at the caller of the public method.
+        """
         check_is_fitted(self)
         X = _as_sequences(X)
         if X[0].shape[1] != self.n_features_in_:
@@ -632,7 +620,7 @@ class TemporalClassifier(
                 "features (no face found); they get the fake probability "
                 f"{self.empty_proba_:.3g}.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         filled = np.flatnonzero(has_frames)
         logits = np.zeros(len(filled), dtype=np.float64)
@@ -651,13 +639,13 @@ class TemporalClassifier(
                 logits[start : start + len(idx)] = out
         return logits, has_frames
 
+    @fill_doc(_DOCS)
     def decision_function(self, X: Any) -> np.ndarray:
         """Return the fake logit of each video.
 
         Parameters
         ----------
-        X : list of ndarray of shape (n_frames_i, n_features)
-            Per-frame features of each video.
+        %(X_frames)s
 
         Returns
         -------
@@ -671,22 +659,9 @@ class TemporalClassifier(
         out[has_frames] = logits
         return out
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return ``(n_videos, 2)`` class probabilities.
-
-        Parameters
-        ----------
-        X : list of ndarray of shape (n_frames_i, n_features)
-            Per-frame features of each video.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_videos, 2)
-            Columns in the order of ``classes_`` (P(fake) in column
-            ``fake_class_index(classes_)``), clipped to ``[eps, 1 - eps]``;
-            videos without frames get ``empty_proba_`` and a warning.
-        """
-        logits, has_frames = self._video_logits(X)
+    def _video_fake_proba(self, X: Any) -> np.ndarray:
+        """Fake probability of each video; ``empty_proba_`` without frames."""
+        logits, has_frames = self._video_logits(X, stacklevel=4)
         fake = np.full(len(has_frames), self.empty_proba_, dtype=np.float64)
         fake[has_frames] = 1.0 / (1.0 + np.exp(-logits))
-        return self._proba_columns(fake)
+        return fake

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_deepfake.nets._base import (
     _FINE_TUNING_CONSTRAINTS,
     _TRAINING_CONSTRAINTS,
+    NET_DOCS,
     NetTrainingMixin,
     VideoClassifierMixin,
 )
@@ -28,6 +29,7 @@ from sklearn_deepfake.nets._training import (
     encode_video_labels,
     loader_kwargs,
 )
+from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
@@ -191,6 +193,7 @@ class VideoNet(torch.nn.Module):
         return self.model(x).float().reshape(-1)
 
 
+@fill_doc(NET_DOCS)
 class VideoCNNClassifier(
     ParamsValidationMixin, VideoClassifierMixin, NetTrainingMixin, BaseEstimator
 ):
@@ -239,10 +242,8 @@ class VideoCNNClassifier(
         Clips per batch.
     lr : float, default=1e-3
         Peak learning rate of the one-cycle schedule.
-    weight_decay : float, default=1e-2
-        AdamW weight decay.
-    grad_clip : float or None, default=1.0
-        Gradient norm clipping.
+    %(weight_decay)s
+    %(grad_clip)s
     cutmix : float, default=0.0
         Probability of CutMix on a batch (the same box on every frame).
     augment : bool or dict, default=True
@@ -258,12 +259,8 @@ class VideoCNNClassifier(
         Fraction of groups held out for early stopping (0 disables it).
     patience : int, default=3
         Early-stopping patience in epochs.
-    eps : float, default=0.01
-        Probabilities are clipped to ``[eps, 1 - eps]``.
-    callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (instances or ``(name, callback)`` pairs),
-        appended after the built-in ones (epoch setter, learning-rate
-        schedule, early stopping); for example an Optuna pruning callback.
+    %(eps)s
+    %(callbacks)s
     device : {"auto", "cpu", "cuda"}, default="auto"
         Training device; mixed precision on CUDA.
     num_workers : int, default=0
@@ -272,33 +269,21 @@ class VideoCNNClassifier(
         ``(random_state, epoch, item)``, so the weights do not depend on it.
 
         .. versionadded:: 0.2
-    pin_memory : bool, default=False
-        Page-locked batches (CUDA only; ignored on CPU).
-
-        .. versionadded:: 0.2
-    persistent_workers : bool, default=False
-        Keep the workers from one epoch to the next (needs workers).
-
-        .. versionadded:: 0.2
+    %(pin_memory)s
+    %(persistent_workers)s
     random_state : int, RandomState or None, default=None
         Seeds initialisation, splits, sampling and augmentation.
-    verbose : int, default=0
-        skorch's epoch table when ``> 0``.
+    %(verbose)s
 
     Attributes
     ----------
     net_ : skorch.NeuralNet
         The trained network (training state released).
-    classes_ : ndarray of shape (2,)
-        Class labels, sorted; the fake one is
-        ``classes_[fake_class_index(classes_)]`` (1, True or "FAKE"; see
-        :func:`~sklearn_deepfake.utils.fake_class_index`).
+    %(classes_)s
     prior_ : float
         Fraction of fake training videos.
-    device_ : torch.device
-        Resolved device.
-    n_epochs_ : int
-        Epochs run.
+    %(device_)s
+    %(n_epochs_)s
 
     Examples
     --------
@@ -408,23 +393,19 @@ class VideoCNNClassifier(
             epochs: trial.suggest_int(epochs, 2, 20),
         }
 
+    @fill_doc(NET_DOCS)
     def fit(self, X: Any, y: Any, groups: Any = None) -> VideoCNNClassifier:
         """Fine-tune the 3-D CNN on the clips of the training videos.
 
         Parameters
         ----------
-        X : list of FaceTracks
-            One record per video.
-        y : array-like of shape (n_videos,)
-            Binary video labels.
-        groups : array-like of shape (n_videos,), default=None
-            Groups for the internal validation split (a fake shares its
-            original's group).
+        %(X_tracks)s
+        %(y)s
+        %(groups)s
 
         Returns
         -------
-        self : object
-            Fitted classifier.
+        %(self)s
         """
         self._validate_params()
         self._clip_augment_kw = _resolve_clip_augment(self.augment)
@@ -527,24 +508,11 @@ class VideoCNNClassifier(
                 out.append(float(np.concatenate(logits).mean()))
         return out
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return ``(n_videos, 2)`` clipped probabilities of both classes.
-
-        Parameters
-        ----------
-        X : list of FaceTracks
-            One record per video.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_videos, 2)
-            Columns in the order of ``classes_`` (P(fake) in column
-            ``fake_class_index(classes_)``); a video without a clip gets the
-            training prior.
-        """
+    def _video_fake_proba(self, X: Any) -> np.ndarray:
+        """Fake probability of each video: of its mean clip logit, or ``prior_``."""
         check_is_fitted(self)
         X = check_per_video(X, kind=FaceTracks)
         p = np.empty(len(X))
         for i, logit in enumerate(self._video_logits(X)):
             p[i] = self.prior_ if logit is None else 1.0 / (1.0 + np.exp(-logit))
-        return self._proba_columns(p)
+        return p
