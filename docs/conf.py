@@ -53,7 +53,7 @@ root_doc = "index"
 default_role = "literal"  # `x` in a docstring is code, not a reference
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"  # numpydoc's Parameters sections say it better
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -117,3 +117,25 @@ html_theme = "alabaster"
 html_title = f"sklearn-deepfake {release}"
 html_static_path = []
 html_theme_options = {"fixed_sidebar": True, "page_width": "1100px"}
+
+
+def _skip_members_of_other_libraries(app, what, name, obj, skip, options):
+    """Leave out what a class inherits from scikit-learn, torch and the like.
+
+    A method a class inherits from one of this package's own bases (the
+    shared ``predict`` and ``predict_proba`` of the classifiers, the shared
+    ``from_estimator`` of the video Displays) is part of its API and is
+    documented on its page; ``get_params``, ``set_output`` and the rest of
+    scikit-learn's machinery are not repeated on every page.
+    """
+    if skip:
+        return None
+    member = getattr(obj, "fget", None) or getattr(obj, "__func__", None) or obj
+    module = getattr(member, "__module__", None)
+    if module is not None and not module.startswith("sklearn_deepfake"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_members_of_other_libraries)

@@ -116,6 +116,19 @@ def test_docs_build_without_warnings(tmp_path):
     for name in importlib.import_module("sklearn_deepfake.exceptions").__all__:
         assert name in troubleshooting
     assert (out / "auto_examples/basics/plot_grouped_cv.html").exists()
+    # Methods inherited from the package's own bases are part of a class's
+    # API page; scikit-learn's machinery (get_params, set_output) is not.
+    api = out / "generated/api"
+    for cls, method in [
+        ("classifiers.FramewiseClassifier", "predict_proba"),
+        ("nets.FaceCNNClassifier", "predict"),
+        ("export.ONNXFaceClassifier", "session_"),
+        ("inspection.FaceMontageDisplay", "from_estimator"),
+    ]:
+        page = (api / f"sklearn_deepfake.{cls}.html").read_text(encoding="utf-8")
+        assert f'id="sklearn_deepfake.{cls}.{method}"' in page, (cls, method)
+        assert f'id="sklearn_deepfake.{cls}.get_params"' not in page
+        assert f'id="sklearn_deepfake.{cls}.get_metadata_routing"' not in page
 
 
 def test_the_benchmarks_page_shows_every_results_file(tmp_path):
