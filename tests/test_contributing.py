@@ -89,3 +89,16 @@ def test_every_subcommand_declares_what_contributing_says():
     for module in _COMMANDS:
         for name in ("NAME", "HELP", "DESCRIPTION", "add_arguments", "run"):
             assert hasattr(module, name), (module.__name__, name)
+
+
+def test_the_layers_listed_are_those_of_the_layering_test():
+    from test_layering import LAYERS
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text.split("## Layers", 1)[1].split("\n## ", 1)[0]
+    for layer in LAYERS:
+        for module in layer:
+            if module == "sklearn_deepfake":
+                continue  # the package root, named in words
+            rel = module.removeprefix("sklearn_deepfake.").replace(".", "/")
+            assert f"`{rel}/`" in section or f"`{rel}.py`" in section, rel
