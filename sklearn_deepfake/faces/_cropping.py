@@ -520,18 +520,29 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
             )
         return self._cut(plan, frames, read, rows, src_hw, to_src, error)
 
-    def _detector_kw(self) -> dict:
-        """Return the detection settings shared by whole-frame and local searches."""
+    def _detector_kw(self, min_face_size: float | None = None) -> dict:
+        """Return the detection settings shared by whole-frame and local searches.
+
+        ``min_face_size`` overrides the parameter of the same name (the
+        second search of a face-less low-resolution video).
+        """
         return {
-            "min_face_size": self.min_face_size,
+            "min_face_size": (
+                self.min_face_size if min_face_size is None else min_face_size
+            ),
             "thresholds": tuple(float(t) for t in self.thresholds),
             "min_confidence": float(self.min_confidence),
         }
 
     def _detect(
-        self, net: Any, frames: list[np.ndarray], pos: list[int], scale: float
+        self,
+        net: Any,
+        frames: list[np.ndarray],
+        pos: list[int],
+        scale: float,
+        min_face_size: float | None = None,
     ) -> dict:
-        kw = {**self._detector_kw(), "batch": self.device_.type == "cuda"}
+        kw = {**self._detector_kw(min_face_size), "batch": self.device_.type == "cuda"}
         if not pos:
             return {}
         dets = detect_faces(net, [frames[p] for p in pos], scale=scale, **kw)
@@ -578,7 +589,9 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         dets: dict[int, Detections],
         scale: float,
         to_src: float,
+        min_face_size: float | None = None,
     ) -> list[TrackRows]:
+        """Link the detections into face tracks (``min_face_size``: as in _detect)."""
         n = len(frames)
         step = int(self.detect_every)
         coarse = sorted(dets)
@@ -589,15 +602,14 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         ):
             # Nothing anywhere: the faces may be too small for this scale.
             scale = min(1.0, 2 * scale)
-            dets = self._detect(net, frames, coarse, scale)
-        small = _small_face_size(self.min_face_size, frames[0].shape)
-        if small < self.min_face_size and not any(map(len, dets.values())):
+            dets = self._detect(net, frames, coarse, scale, min_face_size)
+        limit = self.min_face_size if min_face_size is None else min_face_size
+        small = _small_face_size(limit, frames[0].shape)
+        if small < limit and not any(map(len, dets.values())):
             # Still nothing: in a low-resolution video every face may be
             # smaller than min_face_size. Track with a smaller limit instead.
-            relaxed = copy.copy(self)
-            relaxed.min_face_size = small
-            dets = relaxed._detect(net, frames, coarse, scale)
-            return relaxed._track_faces(net, frames, dets, scale, to_src)
+            dets = self._detect(net, frames, coarse, scale, small)
+            return self._track_faces(net, frames, dets, scale, to_src, small)
         # Where the faces at two consecutive detector calls do not pair up,
         # detect on every frame in between instead of guessing.
         gaps = [
@@ -607,8 +619,8 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
             for p in range(a + 1, b)
         ]
         if gaps:
-            dets.update(self._detect(net, frames, gaps, scale))
-        dets = self._search_near_tracks(net, frames, dets, 2 * step)
+            dets.update(self._detect(net, frames, gaps, scale, min_face_size))
+        dets = self._search_near_tracks(net, frames, dets, 2 * step, min_face_size)
         if to_src != 1.0:
             dets = {
                 p: Detections(d.boxes * to_src, d.probs, d.landmarks * to_src)
@@ -638,17 +650,20 @@ class FaceCropper(ParamsValidationMixin, TransformerMixin, BaseEstimator):
         frames: list[np.ndarray],
         dets: dict[int, Detections],
         reach: int,
+        min_face_size: float | None = None,
     ) -> dict[int, Detections]:
         """Look again, locally, where a track's face was not found.
 
         For every detector frame within ``reach`` positions of a track (before
         its start, inside it, after its end) where that track has no
-        detection, MTCNN runs on the region around the track's nearest box.
+        detection, MTCNN runs on the region around the track's nearest box,
+        with the same smallest face as the whole-frame search
+        (``min_face_size``, None: the parameter).
         """
         tracks = link_tracks(
             dets, iou_threshold=float(self.iou_threshold), max_gap=reach
         )
-        kw = self._detector_kw()
+        kw = self._detector_kw(min_face_size)
         dets = dict(dets)
         for track in tracks:
             have = np.asarray(track.positions)
