@@ -194,6 +194,16 @@ def test_montage_from_estimator():
     np.testing.assert_allclose(disp.scores, clf.predict_frame_proba([X[1]])[0])
 
 
+@pytest.mark.parametrize("display", [FaceMontageDisplay, FrameScoreTimelineDisplay])
+def test_video_displays_from_estimator_name_a_video_out_of_range(display):
+    X = make_tiny_face_tracks(2, empty=())
+    clf = _RowMeanScorer().fit(X, [0, 1])
+    with pytest.raises(IndexError, match=r"video=2 is out of range for 2 videos"):
+        display.from_estimator(clf, X, video=2)
+    with pytest.raises(TypeError, match="Expected FaceTracks at position 0"):
+        display.from_estimator(clf, [np.zeros((3, 2))])
+
+
 def test_video_displays_from_estimator_pass_their_keywords_on():
     X = make_tiny_face_tracks(2, empty=())
     clf = _RowMeanScorer().fit(X, [0, 1])

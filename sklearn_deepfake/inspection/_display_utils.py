@@ -101,24 +101,18 @@ def _check_tracks(tracks: Any) -> FaceTracks:
     return tracks
 
 
-def _pick_video(X: list, video: int) -> FaceTracks:
-    if not -len(X) <= int(video) < len(X):
-        raise IndexError(f"video={video} is out of range for {len(X)} videos.")
-    track = X[int(video)]
-    if not isinstance(track, FaceTracks):
-        raise TypeError(
-            f"Expected FaceTracks at position {video}, got {type(track).__name__}."
-        )
-    return track
-
-
 def _score_one_video(estimator: Any, X: Any, video: int) -> tuple:
     """Return ``(frame scorer, face tracks, frame scores)`` of ``X[video]``."""
     if isinstance(X, (FaceTracks, str)):
         X = [X]
     X = list(X)
-    final, tracks = _split_estimator(estimator, [X[int(video)]])
-    track = _pick_video(tracks, 0)
+    if not -len(X) <= int(video) < len(X):
+        raise IndexError(f"video={video} is out of range for {len(X)} videos.")
+    final, (track,) = _split_estimator(estimator, [X[int(video)]])
+    if not isinstance(track, FaceTracks):
+        raise TypeError(
+            f"Expected FaceTracks at position {video}, got {type(track).__name__}."
+        )
     return final, track, final.predict_frame_proba([track])[0]
 
 
