@@ -30,53 +30,36 @@ from sklearn_deepfake.features._weights import FACE_BACKBONES
 __all__ = ["FaceBackbone", "create_face_backbone"]
 
 
-class _Body(nn.Module):
-    """One face network (``net``) and which of its outputs ``forward`` returns.
-
-    ``variant`` is False for the first name of the family in
-    :data:`~sklearn_deepfake.features.FACE_BACKBONES` and True for its
-    suffixed one (``_pool``, ``_256``, ``_score``).
-    """
-
-    net_class: type[nn.Module]
-
-    def __init__(self, pretrained: bool, variant: bool) -> None:
+class _DlibBody(nn.Module):
+    def __init__(self, pretrained: bool, pooled: bool) -> None:
         super().__init__()
-        self.net = self.net_class(pretrained=pretrained)
-        self.variant = variant
-
-
-class _DlibBody(_Body):
-    """dlib's descriptor, or (variant) its pooled 256-d layer."""
-
-    net_class = DlibFaceResNet
+        self.net = DlibFaceResNet(pretrained=pretrained)
+        self.pooled = pooled
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.features(x) if self.variant else self.net(x)
+        return self.net.features(x) if self.pooled else self.net(x)
 
 
-class _FaceResBody(_Body):
-    """FaceRes' descriptor, or (variant) the layer its age and gender share."""
-
-    net_class = FaceResNet
-
-    def __init__(self, pretrained: bool, variant: bool) -> None:
-        super().__init__(pretrained, variant)
-        if not variant:  # the age and gender heads are not used
+class _FaceResBody(nn.Module):
+    def __init__(self, pretrained: bool, shared: bool) -> None:
+        super().__init__()
+        self.net = FaceResNet(pretrained=pretrained)
+        self.shared = shared
+        if not shared:  # the age and gender heads are not used
             del self.net.feats, self.net.gender, self.net.age
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         desc = self.net(x)
-        return torch.relu(self.net.feats(desc)) if self.variant else desc
+        return torch.relu(self.net.feats(desc)) if self.shared else desc
 
 
-class _AntispoofBody(_Body):
-    """The anti-spoofing CNN's features, or (variant) its score.
+class _AntispoofBody(nn.Module):
+    """The anti-spoofing CNN; other input sizes are resized to 128 px."""
 
-    Other input sizes are resized to 128 px.
-    """
-
-    net_class = AntispoofNet
+    def __init__(self, pretrained: bool, score: bool) -> None:
+        super().__init__()
+        self.net = AntispoofNet(pretrained=pretrained)
+        self.score = score
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[-2:]) != (ANTISPOOF_SIZE, ANTISPOOF_SIZE):
@@ -87,7 +70,7 @@ class _AntispoofBody(_Body):
                 align_corners=False,
                 antialias=True,
             )
-        if self.variant:  # logit of "computer-generated" (the net scores "real")
+        if self.score:  # logit of "computer-generated" (the net scores "real")
             return -self.net(x)[:, None]
         return self.net.features(x)
 
@@ -99,17 +82,17 @@ _ANTISPOOF_INPUT = ((0.0,) * 3, (1.0,) * 3, ANTISPOOF_SIZE)
 
 #: name -> (body factory, features, mean, std, native input size)
 _SPECS: dict[str, tuple[Any, int, tuple, tuple, int]] = {
-    "dlib_resnet": (lambda p: _DlibBody(p, variant=False), 128, *_DLIB_INPUT),
-    "dlib_resnet_pool": (lambda p: _DlibBody(p, variant=True), 256, *_DLIB_INPUT),
-    "hse_faceres": (lambda p: _FaceResBody(p, variant=False), 1024, *_FACERES_INPUT),
-    "hse_faceres_256": (lambda p: _FaceResBody(p, variant=True), 256, *_FACERES_INPUT),
+    "dlib_resnet": (lambda p: _DlibBody(p, pooled=False), 128, *_DLIB_INPUT),
+    "dlib_resnet_pool": (lambda p: _DlibBody(p, pooled=True), 256, *_DLIB_INPUT),
+    "hse_faceres": (lambda p: _FaceResBody(p, shared=False), 1024, *_FACERES_INPUT),
+    "hse_faceres_256": (lambda p: _FaceResBody(p, shared=True), 256, *_FACERES_INPUT),
     "hse_antispoof": (
-        lambda p: _AntispoofBody(p, variant=False),
+        lambda p: _AntispoofBody(p, score=False),
         128,
         *_ANTISPOOF_INPUT,
     ),
     "hse_antispoof_score": (
-        lambda p: _AntispoofBody(p, variant=True),
+        lambda p: _AntispoofBody(p, score=True),
         1,
         *_ANTISPOOF_INPUT,
     ),
