@@ -50,12 +50,22 @@ _DOCS = {
     Probabilities are clipped to ``[eps, 1 - eps]`` for the log loss
     (as :func:`~sklearn_deepfake.model_selection.clipped_log_loss`
     does); ECE and Brier use them unclipped.""",
+    "ref_line": """ref_line : bool, default=True
+    Draw the diagonal of perfect calibration.""",
+    "show_counts": """show_counts : bool, default=False
+    Marker area proportional to the number of samples in each bin.""",
+    "kwargs": """**kwargs : dict
+    Passed to :meth:`matplotlib.axes.Axes.plot`.""",
     "display": """display : ReliabilityDisplay
     The plotted display.""",
 }
 # What every reliability curve is computed from.
 _DOCS["curve_inputs"] = "\n".join(
     _DOCS[key] for key in ("y_true", "y_prob", "n_bins", "strategy", "pos_label")
+)
+# The drawing options that the constructors pass on to ``plot``.
+_DOCS["plot_options"] = "\n".join(
+    _DOCS[key] for key in ("ref_line", "show_counts", "kwargs")
 )
 
 
@@ -457,12 +467,7 @@ class ReliabilityDisplay:
         %(ax)s
         name : str, default=None
             Legend name; defaults to ``estimator_name``.
-        ref_line : bool, default=True
-            Draw the diagonal of perfect calibration.
-        show_counts : bool, default=False
-            Marker area proportional to the number of samples in each bin.
-        **kwargs : dict
-            Passed to :meth:`matplotlib.axes.Axes.plot`.
+        %(plot_options)s
 
         Returns
         -------
@@ -522,6 +527,9 @@ class ReliabilityDisplay:
         pos_label: Any = None,
         eps: float = 1e-3,
         name: str | None = None,
+        ax: Any = None,
+        ref_line: bool = True,
+        show_counts: bool = False,
         **kwargs: Any,
     ) -> ReliabilityDisplay:
         """Plot the reliability curve of given probabilities.
@@ -532,10 +540,8 @@ class ReliabilityDisplay:
         %(eps)s
         name : str, default=None
             Legend name.
-        **kwargs
-            The keyword arguments of :meth:`plot`, with its defaults
-            (``ax``, ``ref_line``, ``show_counts``), and those of
-            :meth:`matplotlib.axes.Axes.plot`.
+        %(ax)s
+        %(plot_options)s
 
         Returns
         -------
@@ -549,7 +555,9 @@ class ReliabilityDisplay:
             pos_label=pos_label,
             eps=eps,
         )
-        return cls(report, estimator_name=name).plot(**kwargs)
+        return cls(report, estimator_name=name).plot(
+            ax=ax, ref_line=ref_line, show_counts=show_counts, **kwargs
+        )
 
     @classmethod
     @fill_doc(_DOCS)
@@ -559,8 +567,14 @@ class ReliabilityDisplay:
         X: Any,
         y: Any,
         *,
+        n_bins: int = 10,
+        strategy: str = "uniform",
         pos_label: Any = None,
+        eps: float = 1e-3,
         name: str | None = None,
+        ax: Any = None,
+        ref_line: bool = True,
+        show_counts: bool = False,
         **kwargs: Any,
     ) -> ReliabilityDisplay:
         """Plot the reliability curve of a fitted binary classifier on ``X``.
@@ -573,15 +587,15 @@ class ReliabilityDisplay:
             Input the estimator takes (video paths for a full pipeline).
         y : array-like of shape (n_samples,)
             True binary labels.
+        %(n_bins)s
+        %(strategy)s
         pos_label : int or str, default=None
             Positive class; ``None`` means ``estimator.classes_[1]``.
+        %(eps)s
         name : str, default=None
             Legend name; defaults to the estimator's class name.
-        **kwargs
-            The other keyword arguments of :meth:`from_predictions`, with
-            its defaults (``n_bins``, ``strategy``, ``eps``), and those of
-            :meth:`plot` (``ax``, ``ref_line``, ``show_counts``, and
-            :meth:`matplotlib.axes.Axes.plot`'s).
+        %(ax)s
+        %(plot_options)s
 
         Returns
         -------
@@ -600,4 +614,16 @@ class ReliabilityDisplay:
         column = int(matches[0])
         y_prob = estimator.predict_proba(X)[:, column]
         name = type(estimator).__name__ if name is None else name
-        return cls.from_predictions(y, y_prob, pos_label=pos_label, name=name, **kwargs)
+        return cls.from_predictions(
+            y,
+            y_prob,
+            n_bins=n_bins,
+            strategy=strategy,
+            pos_label=pos_label,
+            eps=eps,
+            name=name,
+            ax=ax,
+            ref_line=ref_line,
+            show_counts=show_counts,
+            **kwargs,
+        )

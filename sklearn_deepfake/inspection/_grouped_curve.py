@@ -10,7 +10,6 @@ from sklearn.base import is_classifier
 from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 
-from sklearn_deepfake.inspection._display_utils import _check_passed_on
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._plotting import _PLOT_DOCS
 
@@ -252,7 +251,8 @@ class _GroupedCurveDisplay:
         n_jobs: int | None = None,
         params: dict | None = None,
         name: str | None = None,
-        **kwargs: Any,
+        ax: Any = None,
+        show_folds: bool = True,
     ) -> Any:
         """Cross-validate ``estimator`` by group and plot its curves.
 
@@ -283,18 +283,13 @@ class _GroupedCurveDisplay:
             routing).
         name : str, default=None
             Name in the legend; the estimator's class name when None.
-        **kwargs
-            The other keyword arguments of :meth:`from_predictions`, with
-            its defaults (``ax``, ``show_folds``). Any other keyword raises
-            ``TypeError`` before the estimator is fitted.
+        %(ax)s
+        %(show_folds)s
 
         Returns
         -------
         %(display)s
         """
-        _check_passed_on(
-            f"{cls.__name__}.from_estimator", cls.from_predictions, kwargs, ["folds"]
-        )
         if not is_classifier(estimator):
             raise TypeError(f"{type(estimator).__name__} is not a classifier.")
         score, folds, pos_label = _positive_scores(
@@ -317,5 +312,6 @@ class _GroupedCurveDisplay:
             folds=folds,
             pos_label=pos_label,
             name=name,
-            **kwargs,
+            ax=ax,
+            show_folds=show_folds,
         )
