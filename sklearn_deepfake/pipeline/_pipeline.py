@@ -323,14 +323,15 @@ def make_default_pipeline(
           raises a ValueError. Pass the groups as for ``"self-blended"``:
           ``pipe.fit(paths, y, classifier__groups=groups)``.
         - ``"general"``: the recipe chosen by
-          ``benchmarks/bench_cross_method.py``, which leaves one
-          manipulation family out at a time (lowest pooled log loss, then
-          AUC), and the one :func:`~sklearn_deepfake.pretrained.load_pretrained` ships
+          ``benchmarks/bench_cross_method.py`` (lowest mean log loss over
+          two grouped protocols, one manipulation family left out at a time
+          and new identities of the trained families; near-ties by AUC),
+          and the one :func:`~sklearn_deepfake.pretrained.load_pretrained` ships
           fitted (see :ref:`model_card`). It reads 4 pairs of consecutive
           frames (``n_frames=8``, ``FrameSampler(strategy="bursts",
           burst_len=2)``), describes each face with ``features="context"``,
           averages them (``pooling=("mean",)``, no count columns) and ends
-          in a strongly regularised logistic regression (``C=0.001``). The
+          in a strongly regularised logistic regression (``C=0.0003``). The
           shipped model was trained on real videos and one self-blended copy
           of each (:func:`~sklearn_deepfake.nets.make_self_blended`) by
           ``benchmarks/train_general.py``; ``fit`` here trains on the labels
@@ -624,7 +625,7 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
     "general": {
         "features": "context",
         "pooling": ("mean",),
-        "C": 0.001,
+        "C": 0.0003,
         "n_frames": 8,
         "sampler": {"strategy": "bursts", "burst_len": 2},
         "counts": False,
