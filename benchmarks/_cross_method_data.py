@@ -116,6 +116,17 @@ def _extractors():
     }
 
 
+def face_tracks(rows, n_frames: int) -> list:
+    """Face tracks of every row's video, from the face store (cropped once)."""
+    from sklearn_deepfake.faces import FaceCropper
+    from sklearn_deepfake.video import FrameSampler
+
+    STORE.mkdir(parents=True, exist_ok=True)
+    sampler = FrameSampler(**sampler_params(n_frames)).fit(None)
+    cropper = FaceCropper(size=128, margin=0.3, cache_dir=STORE, device="cpu").fit(None)
+    return cropper.transform(sampler.transform([r[0] for r in rows]))
+
+
 def features(rows, n_frames: int, verbose: bool = True) -> list[dict]:
     """Per-frame feature arrays of every row's video (cached per video).
 

@@ -32,6 +32,16 @@ the ``swap`` preset); where ``C`` (or a frame-level head's temperature) is
 training family out, and grouped 5-fold (the second alone when only one
 family is left). Probabilities are clipped to [0.01, 0.99].
 
+The ``ft-*`` rows fine-tune a network on the same 128-px face crops (read
+from the face store) instead: a ``FaceCNNClassifier`` with the shipped
+face-trained (``hse_faceres``) or ImageNet (``tf_efficientnet_lite0``)
+weights, trained on the real videos and self-blended copies only
+(``-sbi``), on the labels (``-labels``) or on both (``-labels+sbi``), with
+nothing tuned, for the budget of :data:`NET_BUDGET` (``--net-epochs``,
+``--net-frames-per-video``, ``--net-device``). They run only when named in
+``--recipes``; ``--merge`` keeps the other rows of the results file, so
+that they can be run on their own (on a GPU, with a larger budget).
+
 Reported per recipe: AUC and log loss per held-out family and over all
 folds' test predictions pooled (a FF++ real video joins every fold whose
 family its group contains), the same per family for new identities, with
@@ -42,6 +52,8 @@ those within :data:`TIE` of the best (differences far inside the
 intervals) are ordered by their mean AUC.
 
     python benchmarks/bench_cross_method.py [--n-frames 8]
+    python benchmarks/bench_cross_method.py --recipes ft-hse-sbi \
+        ft-hse-labels+sbi --net-epochs 4 --net-frames-per-video 4 --merge
 
 Needs ../shared/data. Writes benchmarks/results/bench_cross_method.json/.md
 (``bench_cross_method_{N}frames`` for another ``--n-frames``).
@@ -50,6 +62,7 @@ Needs ../shared/data. Writes benchmarks/results/bench_cross_method.json/.md
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -99,6 +112,10 @@ class Recipe:
     temperature: float | str = 1.5
     train: str = "labels"  # "labels", "sbi" (reals + self-blends), "labels+sbi"
     framewise: bool = False
+    #: a fine-tuned ``FaceCNNClassifier`` on the face crops (its keyword
+    #: arguments; ``train="sbi"`` and ``"labels+sbi"`` self-blend inside
+    #: the network) instead of a head on cached features
+    net: dict | None = None
     describe: str = ""
 
 
@@ -135,10 +152,21 @@ def _swap_facerec(v, p):
     return np.concatenate([_swap_pooled(v, p), _facerec(v, p)])
 
 
+def _tracks(v, p):
+    return v["tracks"]
+
+
 def _context_identity(v, p):
     f = np.concatenate([v[p + "context"], id_frames(v[p + "facerec"])], axis=1)
     return pool(f, ("mean", "std"))
 
+
+#: Fine-tuned rows: face-trained (HSE FaceRes) and ImageNet
+#: (EfficientNet-Lite0) backbones, shipped weights loaded offline.
+NETS = {
+    "hse": {"backbone": "hse_faceres", "pretrained": True},
+    "imagenet": {"backbone": "tf_efficientnet_lite0", "pretrained": True},
+}
 
 RECIPES = [
     Recipe("prior", None, describe="training fake rate, whatever the video"),
@@ -219,6 +247,22 @@ RECIPES = [
         train="labels+sbi",
         describe="identity cues, trained on labelled videos + self-blends",
     ),
+    *[
+        Recipe(
+            f"ft-{name}-{mode}",
+            _tracks,
+            train=mode,
+            net=kw,
+            describe=f"{kw['backbone']} fine-tuned on the 128-px crops, "
+            + {
+                "sbi": "real videos + self-blended copies only",
+                "labels": "the labelled videos",
+                "labels+sbi": "the labelled videos + self-blended copies",
+            }[mode],
+        )
+        for name, kw in NETS.items()
+        for mode in ("sbi", "labels", "labels+sbi")
+    ],
     Recipe(
         "facerec+identity",
         _facerec_identity,
@@ -260,6 +304,24 @@ def _framewise(C, temperature):
     )
 
 
+#: Training budget of the fine-tuned rows (``--net-epochs`` etc.).
+NET_BUDGET = {"max_epochs": 3, "frames_per_video": 4, "device": "cpu"}
+
+
+def _net(r: Recipe):
+    from sklearn_deepfake.nets import FaceCNNClassifier
+
+    return FaceCNNClassifier(
+        **r.net,
+        **NET_BUDGET,
+        input_size=128,
+        self_blend=True if r.train != "labels" else None,
+        valid_size=None,
+        eps=EPS,
+        random_state=0,
+    )
+
+
 def _take(a, i):
     return [a[j] for j in i] if isinstance(a, list) else a[i]
 
@@ -272,7 +334,7 @@ class Data:
         if recipe.vector is None:
             self.x = np.zeros((len(feats), 1))
             self.sbi = np.zeros((len(feats), 1))
-        elif recipe.framewise:
+        elif recipe.framewise or recipe.net is not None:
             self.x = [recipe.vector(v, "") for v in feats]
             self.sbi = [recipe.vector(v, "") for v in feats]  # unused
         else:
@@ -296,7 +358,9 @@ class Data:
         mode = self.recipe.train
         real = idx[y[idx] == 0]
         take = _take
-        if mode == "labels":
+        if mode == "labels" or self.recipe.net is not None:
+            if self.recipe.net is not None and mode == "sbi":  # the net blends
+                return take(self.x, real), y[real], real
             return take(self.x, idx), y[idx], idx
         parts_x = [take(self.x, real if mode == "sbi" else idx), take(self.sbi, real)]
         parts_y = [np.zeros(len(real), int) if mode == "sbi" else y[idx]]
@@ -316,8 +380,11 @@ def _fit_predict(d: Data, params, train_idx, test_idx, y):
     xtr, ytr, _ = d.training(train_idx, y)
     if r.vector is None:
         return np.full(len(test_idx), np.clip(ytr.mean(), EPS, 1 - EPS))
-    C, temperature = params
-    model = _framewise(C, temperature) if r.framewise else _lr(C)
+    if r.net is not None:
+        model = _net(r)
+    else:
+        C, temperature = params
+        model = _framewise(C, temperature) if r.framewise else _lr(C)
     model.fit(xtr, ytr)
     return np.clip(model.predict_proba(d.rows(test_idx))[:, 1], EPS, 1 - EPS)
 
@@ -386,6 +453,8 @@ def choose_C(d: Data, train_idx, y, family, groups):
     r = d.recipe
     if r.vector is None:
         return None  # the prior has no parameters
+    if r.net is not None:
+        return (None, None)  # fixed training recipe, nothing tuned
     candidates = _candidates(r)
     if len(candidates) == 1:
         return candidates[0]
@@ -604,8 +673,29 @@ def rank(results: dict) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-frames", type=int, default=8)
-    ap.add_argument("--recipes", nargs="*", default=None)
+    ap.add_argument(
+        "--recipes",
+        nargs="*",
+        default=None,
+        help="rows to run (default: every row but the fine-tuned ft-* ones)",
+    )
+    ap.add_argument("--net-epochs", type=int, default=NET_BUDGET["max_epochs"])
+    ap.add_argument(
+        "--net-frames-per-video", type=int, default=NET_BUDGET["frames_per_video"]
+    )
+    ap.add_argument("--net-device", default=NET_BUDGET["device"])
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other rows of the existing results file (same "
+        "--n-frames), so that slow rows can be run on their own",
+    )
     args = ap.parse_args()
+    NET_BUDGET.update(
+        max_epochs=args.net_epochs,
+        frames_per_video=args.net_frames_per_video,
+        device=args.net_device,
+    )
 
     t0 = time.time()
     rows = data.dataset()
@@ -616,7 +706,16 @@ def main() -> None:
     groups = np.array([r[3] for r in rows])
     labelled = np.flatnonzero(family != "real-only")
     real_only = np.flatnonzero(family == "real-only")
-    recipes = [r for r in RECIPES if args.recipes is None or r.name in args.recipes]
+    if args.recipes is None:
+        recipes = [r for r in RECIPES if r.net is None]
+    else:
+        unknown = set(args.recipes) - {r.name for r in RECIPES}
+        if unknown:
+            raise SystemExit(f"unknown recipes {sorted(unknown)}")
+        recipes = [r for r in RECIPES if r.name in args.recipes]
+    if any(r.net is not None for r in recipes):
+        for v, tracks in zip(feats, data.face_tracks(rows, args.n_frames)):
+            v["tracks"] = tracks
     rng = np.random.default_rng(0)
     results = {}
     for r in recipes:
@@ -632,6 +731,22 @@ def main() -> None:
             f"{new['log_loss']:.3f} AUC {new['auc']:.3f} ({time.time() - t:.0f} s)",
             flush=True,
         )
+    described = {r.name: r.describe for r in recipes}
+    net_budget = dict(NET_BUDGET) if any(r.net is not None for r in recipes) else None
+    if args.merge:
+        old = json.loads(
+            (
+                REPO / "benchmarks" / "results" / f"{results_name(args.n_frames)}.json"
+            ).read_text()
+        )
+        kept = {k: v for k, v in old["outputs"]["results"].items() if k not in results}
+        order = [r.name for r in RECIPES]
+        results = dict(
+            sorted({**kept, **results}.items(), key=lambda kv: order.index(kv[0]))
+        )
+        described = {r.name: r.describe for r in RECIPES if r.name in results}
+        recipes = [r for r in RECIPES if r.name in results]
+        net_budget = net_budget or old["inputs"].get("net_budget")
     ranking = rank(results)
     md = table(results, recipes)
     md += (
@@ -649,6 +764,7 @@ def main() -> None:
             "crop": "FaceCropper(size=128, margin=0.3, device='cpu')",
             "C_grid": C_GRID,
             "temperature_grid": T_GRID,
+            "net_budget": net_budget,
             "tuning": "C by the mean of the inner leave-one-family-out and "
             "grouped 5-fold log losses inside each training fold (grouped "
             "5-fold alone when one family is left)",
@@ -656,7 +772,7 @@ def main() -> None:
             "over all videos incl. real-only/",
             "clip": [EPS, 1 - EPS],
             "bootstrap": "1000 draws of groups with replacement, percentile 2.5/97.5",
-            "recipes": {r.name: r.describe for r in recipes},
+            "recipes": described,
         },
         outputs={
             "results": results,

@@ -1,0 +1,84 @@
+"""The selection logic of ``benchmarks/bench_cross_method.py``.
+
+The benchmark picks the recipe the ``general`` preset ships, so its folds
+and its ranking rule are tested here on synthetic labels (the videos it
+reads are not needed).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import bench_cross_method
+
+        yield bench_cross_method
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def _row(ll_other, auc_other, ll_new, auc_new):
+    return {
+        "all (pooled folds)": {"log_loss": ll_other, "auc": auc_other},
+        "new identities": {"all": {"log_loss": ll_new, "auc": auc_new}},
+    }
+
+
+def test_rank_orders_near_ties_by_auc_and_the_rest_by_log_loss(bench):
+    results = {
+        "best-ll": _row(0.696, 0.45, 0.696, 0.55),  # mean 0.696, AUC 0.50
+        "near-tie": _row(0.697, 0.52, 0.698, 0.52),  # mean 0.6975, AUC 0.52
+        "just-out": _row(0.705, 0.60, 0.705, 0.60),  # 0.009 worse: not tied
+        "worst": _row(0.80, 0.70, 0.70, 0.70),
+    }
+    assert bench.rank(results) == ["near-tie", "best-ll", "just-out", "worst"]
+
+
+def _toy_labels():
+    # 3 families of fakes over 12 groups, reals in every group, 4 real-only clips
+    family, groups, y = [], [], []
+    for g in range(12):
+        fam = ("dfl-pairs", "Deepfakes", "Face2Face")[g % 3]
+        for label in (0, 1):
+            family.append(fam if label else "ffpp-real")
+            groups.append(f"g{g}")
+            y.append(label)
+    for k in range(4):
+        family.append("real-only")
+        groups.append(f"ro{k}")
+        y.append(0)
+    return np.array(y), np.array(family), np.array(groups)
+
+
+def test_group_folds_hold_out_whole_groups_and_cover_every_video(bench):
+    y, _, groups = _toy_labels()
+    idx = np.arange(len(y))
+    folds = bench.group_folds(idx, y, groups)
+    assert len(folds) == 5
+    tested = np.concatenate([test for _, _, test in folds])
+    assert sorted(tested.tolist()) == idx.tolist()
+    for _, train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+        assert set(train.tolist()) | set(test.tolist()) == set(idx.tolist())
+
+
+def test_lofo_folds_leave_the_family_and_its_groups_out(bench):
+    y, family, groups = _toy_labels()
+    idx = np.arange(len(y))
+    folds = bench.lofo_folds(idx, y, family, groups)
+    assert [fam for fam, _, _ in folds] == ["dfl-pairs", "Deepfakes", "Face2Face"]
+    for fam, train, test in folds:
+        assert not ((family[train] == fam) & (y[train] == 1)).any()
+        assert not set(groups[train]) & set(groups[test])
+        # the test set is the family's fakes and the reals of their groups
+        assert set(family[test]) == {fam, "ffpp-real"}
