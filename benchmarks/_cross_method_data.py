@@ -116,14 +116,20 @@ def _extractors():
     }
 
 
-def face_tracks(rows, n_frames: int) -> list:
-    """Face tracks of every row's video, from the face store (cropped once)."""
+def _face_steps(n_frames: int) -> tuple:
+    """The fitted sampler and store-backed cropper of every script."""
     from sklearn_deepfake.faces import FaceCropper
     from sklearn_deepfake.video import FrameSampler
 
     STORE.mkdir(parents=True, exist_ok=True)
     sampler = FrameSampler(**sampler_params(n_frames)).fit(None)
     cropper = FaceCropper(size=128, margin=0.3, cache_dir=STORE, device="cpu").fit(None)
+    return sampler, cropper
+
+
+def face_tracks(rows, n_frames: int) -> list:
+    """Face tracks of every row's video, from the face store (cropped once)."""
+    sampler, cropper = _face_steps(n_frames)
     return cropper.transform(sampler.transform([r[0] for r in rows]))
 
 
@@ -133,15 +139,11 @@ def features(rows, n_frames: int, verbose: bool = True) -> list[dict]:
     Returns one dict per video (``context``, ``swap``, ``facerec``, and for
     reals ``sbi_context``, ``sbi_facerec``).
     """
-    from sklearn_deepfake.faces import FaceCropper
     from sklearn_deepfake.nets import make_self_blended
-    from sklearn_deepfake.video import FrameSampler
 
     cache = FEATURE_CACHE / f"bursts{n_frames}"
     cache.mkdir(parents=True, exist_ok=True)
-    STORE.mkdir(parents=True, exist_ok=True)
-    sampler = FrameSampler(**sampler_params(n_frames)).fit(None)
-    cropper = FaceCropper(size=128, margin=0.3, cache_dir=STORE, device="cpu").fit(None)
+    sampler, cropper = _face_steps(n_frames)
     ext = None
     out = []
     t0 = time.time()

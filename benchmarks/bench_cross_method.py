@@ -336,7 +336,7 @@ class Data:
             self.sbi = np.zeros((len(feats), 1))
         elif recipe.framewise or recipe.net is not None:
             self.x = [recipe.vector(v, "") for v in feats]
-            self.sbi = [recipe.vector(v, "") for v in feats]  # unused
+            self.sbi = None  # trained on labels, or the net self-blends
         else:
             self.x = np.stack([recipe.vector(v, "") for v in feats])
             self.sbi = (
@@ -358,9 +358,9 @@ class Data:
         mode = self.recipe.train
         real = idx[y[idx] == 0]
         take = _take
+        if self.recipe.net is not None and mode == "sbi":  # the net self-blends
+            return take(self.x, real), y[real], real
         if mode == "labels" or self.recipe.net is not None:
-            if self.recipe.net is not None and mode == "sbi":  # the net blends
-                return take(self.x, real), y[real], real
             return take(self.x, idx), y[idx], idx
         parts_x = [take(self.x, real if mode == "sbi" else idx), take(self.sbi, real)]
         parts_y = [np.zeros(len(real), int) if mode == "sbi" else y[idx]]
@@ -442,7 +442,7 @@ def _candidates(r: Recipe) -> list[tuple]:
     return [(r.C, r.temperature)]
 
 
-def choose_C(d: Data, train_idx, y, family, groups):
+def choose_params(d: Data, train_idx, y, family, groups):
     """(C, temperature) with the lowest inner log loss, both protocols averaged.
 
     Inside the training positions: the mean of the leave-one-family-out log
@@ -538,7 +538,7 @@ def new_identities(d: Data, y, family, groups, labelled, real_only, rng) -> dict
     everything = np.r_[labelled, real_only]
     idx, ps = [], []
     for _, train, test in group_folds(everything, y, groups):
-        params = choose_C(d, train, y, family, groups)
+        params = choose_params(d, train, y, family, groups)
         ps.append(_fit_predict(d, params, train, test, y))
         idx.append(test)
     idx, p = np.concatenate(idx), np.concatenate(ps)
@@ -555,7 +555,7 @@ def evaluate(recipe, feats, y, family, groups, labelled, real_only, rng) -> dict
     d = Data(recipe, feats)
     per, pooled = {}, ([], [], [])
     for fam, train, test in lofo_folds(labelled, y, family, groups):
-        params = choose_C(d, train, y, family, groups)
+        params = choose_params(d, train, y, family, groups)
         p = _fit_predict(d, params, train, test, y)
         per[fam] = {**score(y[test], p, groups[test], rng), **_params(recipe, params)}
         for acc, a in zip(pooled, (y[test], p, groups[test])):
@@ -563,7 +563,7 @@ def evaluate(recipe, feats, y, family, groups, labelled, real_only, rng) -> dict
     yt, p, g = (np.concatenate(a) for a in pooled)
     per["all (pooled folds)"] = score(yt, p, g, rng)
     per[NEW_IDENTITIES] = new_identities(d, y, family, groups, labelled, real_only, rng)
-    params = choose_C(d, labelled, y, family, groups)
+    params = choose_params(d, labelled, y, family, groups)
     p_ro = _fit_predict(d, params, labelled, real_only, y)
     _, ll_ci = bootstrap(y[real_only], p_ro, groups[real_only], rng)
     per["real-only (trained on all 4)"] = {
