@@ -1,4 +1,5 @@
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -109,3 +110,63 @@ def test_feature_names_name_each_column_and_set_output_is_not_offered():
     assert names.tolist() == [f"resnet18_{i}" for i in range(ext.n_features_out_)]
     assert ext.transform([_video()])[0].shape[1] == len(names)
     assert not hasattr(ext, "set_output")  # ragged output is never wrapped
+
+
+def test_stages_add_spatial_statistics_of_earlier_stages():
+    video = _video(n=4, size=64)
+    with pytest.warns(RandomInitWarning):
+        ext = CNNFeatureExtractor(
+            "resnet18", stages=(1, 3), device="cpu", batch_size=3
+        ).fit([])
+    assert ext.stage_channels_ == (64, 256)
+    assert ext.n_features_out_ == 512 + 2 * (64 + 256)
+    (out,) = ext.transform([video])
+    assert out.shape == (4, ext.n_features_out_)
+    names = ext.get_feature_names_out()
+    assert len(names) == ext.n_features_out_
+    assert names[512] == "resnet18_stage1_mean_0"
+    assert names[512 + 64 + 256] == "resnet18_stage1_std_0"
+
+    # the same numbers by hand: embedding, stage means, stage standard deviations
+    x = torch.from_numpy(np.array(video.crops)).permute(0, 3, 1, 2).float() / 255
+    mean = torch.tensor(ext.mean_).view(1, 3, 1, 1)
+    std = torch.tensor(ext.std_).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        last, inter = ext.model_.forward_intermediates((x - mean) / std, indices=[1, 3])
+        want = torch.cat(
+            [ext.model_.forward_head(last)]
+            + [a.mean(dim=(2, 3)) for a in inter]
+            + [a.std(dim=(2, 3)) for a in inter],
+            dim=1,
+        ).numpy()
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
+    # the stage statistics vary between crops (not a constant block)
+    assert out[:, 512:].std(axis=0).max() > 0
+
+    # embedding=False keeps the stage columns only, in the same order
+    with pytest.warns(RandomInitWarning):
+        only = CNNFeatureExtractor(
+            "resnet18", stages=(1, 3), embedding=False, device="cpu"
+        ).fit([])
+    (part,) = only.transform([video])
+    np.testing.assert_allclose(part, out[:, 512:], rtol=1e-4, atol=1e-4)
+    assert only.get_feature_names_out()[0] == "resnet18_stage1_mean_0"
+    assert only.transform([FaceTracks.empty("b.mp4", 64)])[0].shape == (0, 640)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"stages": (9,)}, "feature stages 0..4"),
+        ({"stages": (1, 1)}, "repeated"),
+        ({"stages": (-1,)}, "non-negative"),
+        ({"embedding": False}, "needs stages"),
+        ({"backbone": "hse_antispoof", "stages": (1,)}, "forward_intermediates"),
+    ],
+)
+def test_stages_errors_are_clear(kwargs, match):
+    ext = CNNFeatureExtractor(**{"backbone": "resnet18", "device": "cpu", **kwargs})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RandomInitWarning)
+        with pytest.raises(ValueError, match=match):
+            ext.fit([])

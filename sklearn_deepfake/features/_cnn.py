@@ -43,6 +43,25 @@ _CNN_DOCS = {
 }
 
 
+def _stage_channels(model: Any, backbone: str, stages: Any) -> tuple[int, ...]:
+    """Channels of the feature ``stages`` of a timm model (clear errors)."""
+    if not stages:
+        return ()
+    info = getattr(model, "feature_info", None)
+    if info is None or not hasattr(model, "forward_intermediates"):
+        raise ValueError(
+            f"stages needs a timm backbone with forward_intermediates; "
+            f"{backbone!r} has none."
+        )
+    chans = [int(f["num_chs"]) for f in info]
+    bad = [k for k in stages if k >= len(chans)]
+    if bad:
+        raise ValueError(
+            f"{backbone!r} has feature stages 0..{len(chans) - 1}; got {list(stages)}."
+        )
+    return tuple(chans[k] for k in stages)
+
+
 class RandomInitWarning(UserWarning):
     """A backbone was built with random weights (no pretrained knowledge)."""
 
@@ -164,7 +183,10 @@ class CNNFeatureExtractor(
     Each video's ``crops`` (uint8 RGB) are resized to ``input_size``,
     normalised with the backbone's pretrained mean and standard deviation and
     passed through the network without its classifier, in batches, under
-    :func:`torch.inference_mode`. Videos are processed one at a time:
+    :func:`torch.inference_mode`. With ``stages``, the spatial mean and
+    standard deviation of each channel of earlier stages are returned too
+    (or instead of the embedding): low-level statistics that a final,
+    semantic embedding averages away. Videos are processed one at a time:
     each record's crops are read (a record may load them from disk on
     access), embedded and dropped, and only the small ``(n_rows, D)`` arrays
     are kept. There is no ``n_jobs``: batching the crops of a video through
@@ -190,6 +212,15 @@ class CNNFeatureExtractor(
         Local state dict (``.safetensors`` or a ``torch.save`` file, loaded
         with ``weights_only=True``). Exclusive with ``pretrained``.
     %(input_size)s
+    stages : tuple of int, default=None
+        Feature stages (indices into the timm model's ``feature_info``,
+        0 the earliest) whose per-channel spatial mean and standard deviation
+        are returned: for each frame, the means of every listed stage, then
+        their standard deviations. Needs a timm backbone with
+        ``forward_intermediates`` (not the face-trained networks).
+    embedding : bool, default=True
+        Return the pooled embedding (first, before the stage columns). False
+        needs ``stages``.
     batch_size : int, default=64
         Crops per forward pass.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
@@ -215,7 +246,10 @@ class CNNFeatureExtractor(
     device_ : torch.device
         Resolved device.
     n_features_out_ : int
-        Embedding size ``D``.
+        Columns per row ``D``: the embedding size (when ``embedding``)
+        plus twice the channels of the ``stages``.
+    stage_channels_ : tuple of int
+        Channels of each of ``stages`` (empty without them).
     input_size_ : int or None
         Side the crops are resized to (``None``: kept as they are).
     mean_, std_ : tuple of float
@@ -250,6 +284,8 @@ class CNNFeatureExtractor(
         pretrained: bool = False,
         weights: str | os.PathLike | None = None,
         input_size: int | None = None,
+        stages: tuple[int, ...] | None = None,
+        embedding: bool = True,
         batch_size: int = 64,
         device: Any = "auto",
         amp: bool = True,
@@ -262,6 +298,8 @@ class CNNFeatureExtractor(
         self.pretrained = pretrained
         self.weights = weights
         self.input_size = input_size
+        self.stages = stages
+        self.embedding = embedding
         self.batch_size = batch_size
         self.device = device
         self.amp = amp
@@ -275,6 +313,8 @@ class CNNFeatureExtractor(
         "pretrained": ["boolean"],
         "weights": [str, os.PathLike, None],
         "input_size": [Interval(Integral, 8, None, closed="left"), None],
+        "stages": [tuple, list, None],
+        "embedding": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         # a str or a torch.device, checked by resolve_device in fit (torch is
         # not imported before then)
@@ -308,6 +348,15 @@ class CNNFeatureExtractor(
         %(fit_y_returns)s
         """
         self._validate_params()
+        stages = tuple(self.stages or ())
+        if not all(isinstance(k, Integral) and k >= 0 for k in stages):
+            raise ValueError(
+                f"stages must be non-negative stage indices, got {self.stages!r}."
+            )
+        if len(set(stages)) != len(stages):
+            raise ValueError(f"stages has repeated indices: {self.stages!r}.")
+        if not self.embedding and not stages:
+            raise ValueError("embedding=False needs stages: nothing would be returned.")
         self.device_ = resolve_device(self.device)
         self._build(None)
         return self
@@ -329,7 +378,10 @@ class CNNFeatureExtractor(
         cfg = model.pretrained_cfg
         self.mean_ = tuple(float(m) for m in cfg.get("mean", (0.485, 0.456, 0.406)))
         self.std_ = tuple(float(s) for s in cfg.get("std", (0.229, 0.224, 0.225)))
-        self.n_features_out_ = int(model.num_features)
+        self.stage_channels_ = _stage_channels(model, self.backbone, self.stages)
+        self.n_features_out_ = int(model.num_features) * bool(self.embedding) + 2 * sum(
+            self.stage_channels_
+        )
         self.input_size_ = self.input_size
         if self.input_size is None and self.backbone in FACE_BACKBONES:
             self.input_size_ = int(cfg["input_size"][-1])
@@ -365,7 +417,13 @@ class CNNFeatureExtractor(
             ``"<backbone>_0"`` ... ``"<backbone>_{D-1}"``.
         """
         check_is_fitted(self)
-        names = [f"{self.backbone}_{i}" for i in range(self.n_features_out_)]
+        b = self.backbone
+        names = []
+        if self.embedding:
+            names += [f"{b}_{i}" for i in range(int(self.model_.num_features))]
+        for stat in ("mean", "std"):
+            for k, c in zip(self.stages or (), self.stage_channels_):
+                names += [f"{b}_stage{k}_{stat}_{i}" for i in range(c)]
         return np.asarray(names, dtype=object)
 
     def _embed(self, crops: np.ndarray) -> np.ndarray:
@@ -399,8 +457,19 @@ class CNNFeatureExtractor(
                 x = (x - mean) / std
                 if self.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                out.append(self.model_(x).float().cpu().numpy())
+                out.append(self._forward(x).float().cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
+
+    def _forward(self, x: Any) -> Any:
+        if not self.stages:
+            return self.model_(x)
+        import torch
+
+        last, inter = self.model_.forward_intermediates(x, indices=list(self.stages))
+        cols = [self.model_.forward_head(last)] if self.embedding else []
+        cols += [a.float().mean(dim=(2, 3)) for a in inter]
+        cols += [a.float().std(dim=(2, 3)) for a in inter]
+        return torch.cat([c.float() for c in cols], dim=1)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
