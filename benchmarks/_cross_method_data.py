@@ -28,8 +28,9 @@ FEATURE_CACHE = Path(os.environ.get("SKDF_FEATURE_CACHE", "/work/cache/skdf_feat
 FAMILIES = ("dfl-pairs", "Deepfakes", "Face2Face", "FaceSwap")
 #: Feature sets kept per video; ``sbi_*`` only for real videos (the same
 #: features of one self-blended copy of its face tracks).
-FEATURE_SETS = ("context", "swap", "facerec")
-SBI_SETS = ("context", "facerec")
+FEATURE_SETS = ("context", "swap", "facerec", "imagenet", "faceres")
+SBI_SETS = ("context", "facerec", "imagenet", "faceres")
+IMAGENET_STAGES = (1, 2, 3, 4)
 
 
 def sampler_params(n_frames: int) -> dict:
@@ -92,6 +93,7 @@ def _save_atomic(path: Path, arrays: dict) -> None:
 
 def _extractors():
     from sklearn_deepfake.features import (
+        CNNFeatureExtractor,
         FaceContextFeatures,
         FaceRecognitionEmbeddings,
         FaceShapeFeatures,
@@ -109,10 +111,24 @@ def _extractors():
         ]
     )
     facerec = FaceRecognitionEmbeddings(parts=("face", "inner", "outer"))
+    faceres = CNNFeatureExtractor(
+        "hse_faceres", pretrained=True, device="cpu", random_state=0
+    )
     return {
         "context": FaceContextFeatures().fit([]),
         "swap": swap.fit([]),
         "facerec": facerec.fit([]),
+        # EfficientNet-Lite0 (shipped ImageNet weights) on the 128-px crops:
+        # the embedding, then the spatial mean and standard deviation of
+        # stages 1-4 (24, 40, 112 and 320 channels), which keep the pixel
+        # statistics that blending leaves
+        "imagenet": CNNFeatureExtractor(
+            "tf_efficientnet_lite0",
+            pretrained=True,
+            stages=IMAGENET_STAGES,
+            device="cpu",
+        ).fit([]),
+        "faceres": faceres.fit([]),
     }
 
 
@@ -136,8 +152,9 @@ def face_tracks(rows, n_frames: int) -> list:
 def features(rows, n_frames: int, verbose: bool = True) -> list[dict]:
     """Per-frame feature arrays of every row's video (cached per video).
 
-    Returns one dict per video (``context``, ``swap``, ``facerec``, and for
-    reals ``sbi_context``, ``sbi_facerec``).
+    Returns one dict per video (``context``, ``swap``, ``facerec``,
+    ``imagenet``, ``faceres``, and for reals ``sbi_<set>`` of every set of
+    :data:`SBI_SETS`). A cache file that lacks a set gets it added.
     """
     from sklearn_deepfake.nets import make_self_blended
 
@@ -149,24 +166,29 @@ def features(rows, n_frames: int, verbose: bool = True) -> list[dict]:
     t0 = time.time()
     for k, (path, target, _, _) in enumerate(rows):
         f = cache / f"{key(path)}.npz"
+        feats = {}
         if f.is_file():
             with np.load(f) as z:
-                out.append({n: z[n] for n in z.files})
+                feats = {n: z[n] for n in z.files}
+        todo = [n for n in FEATURE_SETS if n not in feats]
+        sbi_todo = [n for n in SBI_SETS if f"sbi_{n}" not in feats]
+        if target != 0:
+            sbi_todo = []
+        if not todo and not sbi_todo:
+            out.append(feats)
             continue
         if ext is None:
             ext = _extractors()
         tracks = cropper.transform(sampler.transform([path]))
-        feats = {n: ext[n].transform(tracks)[0] for n in FEATURE_SETS}
-        if target == 0:
+        feats.update({n: ext[n].transform(tracks)[0] for n in todo})
+        if sbi_todo:
+            # the same seed: the same copy as the sets already cached
             sbi, _, _ = make_self_blended(
                 tracks, [0], include_original=False, random_state=0
             )
-            if sbi:
-                for n in SBI_SETS:
-                    feats[f"sbi_{n}"] = ext[n].transform(sbi)[0]
-            else:  # no face: an empty copy
-                for n in SBI_SETS:
-                    feats[f"sbi_{n}"] = feats[n][:0]
+            for n in sbi_todo:
+                # no face: an empty copy
+                feats[f"sbi_{n}"] = ext[n].transform(sbi)[0] if sbi else feats[n][:0]
         _save_atomic(f, feats)
         out.append(feats)
         if verbose:

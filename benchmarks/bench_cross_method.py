@@ -40,7 +40,8 @@ weights, trained on the real videos and self-blended copies only
 nothing tuned, for the budget of :data:`NET_BUDGET` (``--net-epochs``,
 ``--net-frames-per-video``, ``--net-device``). They run only when named in
 ``--recipes``; ``--merge`` keeps the other rows of the results file, so
-that they can be run on their own (on a GPU, with a larger budget).
+that they can be run on their own (on a GPU, with a larger budget); each
+such row records the budget it was run with (``net_budget``).
 
 Reported per recipe: AUC and log loss per held-out family and over all
 folds' test predictions pooled (a FF++ real video joins every fold whose
@@ -152,6 +153,23 @@ def _swap_facerec(v, p):
     return np.concatenate([_swap_pooled(v, p), _facerec(v, p)])
 
 
+#: column blocks of the ``imagenet`` set: pooled embedding, stages 1-4
+IMAGENET_LAST = slice(0, 1280)
+IMAGENET_STAGES = slice(1280, None)
+
+
+def _imagenet(v, p):
+    return pool(v[p + "imagenet"], ("mean", "std"))
+
+
+def _imagenet_stages(v, p):
+    return pool(v[p + "imagenet"][:, IMAGENET_STAGES], ("mean", "std"))
+
+
+def _faceres(v, p):
+    return pool(v[p + "faceres"], ("mean", "std"))
+
+
 def _tracks(v, p):
     return v["tracks"]
 
@@ -247,6 +265,32 @@ RECIPES = [
         train="labels+sbi",
         describe="identity cues, trained on labelled videos + self-blends",
     ),
+    *[
+        Recipe(
+            f"{pre}{name}",
+            fn,
+            train=train,
+            describe=f"{what}, mean+std, LR, trained on {on}",
+        )
+        for name, fn, what in (
+            (
+                "imagenet",
+                _imagenet,
+                "EfficientNet-Lite0 (ImageNet, frozen): embedding + stages 1-4",
+            ),
+            (
+                "stages",
+                _imagenet_stages,
+                "EfficientNet-Lite0 (ImageNet, frozen): stages 1-4 only",
+            ),
+            ("faceres", _faceres, "HSE FaceRes embedding (frozen, 224 px)"),
+        )
+        for pre, train, on in (
+            ("", "labels", "the labels"),
+            ("sbi-", "sbi", "reals + self-blended copies"),
+            ("labels+sbi-", "labels+sbi", "the labels + self-blended copies"),
+        )
+    ],
     *[
         Recipe(
             f"ft-{name}-{mode}",
@@ -598,7 +642,7 @@ def table(results: dict, recipes) -> str:
 
     for name, per in results.items():
         for fam, r in per.items():
-            if fam.startswith("real-only") or fam == NEW_IDENTITIES:
+            if fam.startswith("real-only") or fam in (NEW_IDENTITIES, "net_budget"):
                 continue
             lines.append(
                 f"| {name} | {fam} | {r['n']} ({r['n_fake']}) / {r['n_groups']} | "
@@ -637,7 +681,14 @@ def table(results: dict, recipes) -> str:
             f"{fmt(r['log_loss'], r['log_loss_ci95'], 3)} | {_chosen(r)} |"
         )
     lines += ["", "Recipes:", ""]
-    lines += [f"- `{k}`: {v}" for k, v in desc.items()]
+    for k, v in desc.items():
+        b = results.get(k, {}).get("net_budget")
+        if b:
+            v += (
+                f" ({b['max_epochs']} epochs of {b['frames_per_video']} crops "
+                f"per video on {b['device']})"
+            )
+        lines.append(f"- `{k}`: {v}")
     return "\n".join(lines)
 
 
@@ -723,6 +774,8 @@ def main() -> None:
         results[r.name] = evaluate(
             r, feats, y, family, groups, labelled, real_only, rng
         )
+        if r.net is not None:  # each row keeps the budget it was run with
+            results[r.name]["net_budget"] = dict(NET_BUDGET)
         pooled = results[r.name]["all (pooled folds)"]
         new = results[r.name][NEW_IDENTITIES]["all"]
         print(
@@ -740,13 +793,15 @@ def main() -> None:
             ).read_text()
         )
         kept = {k: v for k, v in old["outputs"]["results"].items() if k not in results}
+        for k, v in kept.items():  # rows of a file from before per-row budgets
+            if k.startswith("ft-") and "net_budget" not in v:
+                v["net_budget"] = old["inputs"]["net_budget"]
         order = [r.name for r in RECIPES]
         results = dict(
             sorted({**kept, **results}.items(), key=lambda kv: order.index(kv[0]))
         )
         described = {r.name: r.describe for r in RECIPES if r.name in results}
         recipes = [r for r in RECIPES if r.name in results]
-        net_budget = net_budget or old["inputs"].get("net_budget")
     ranking = rank(results)
     md = table(results, recipes)
     md += (
@@ -764,6 +819,7 @@ def main() -> None:
             "crop": "FaceCropper(size=128, margin=0.3, device='cpu')",
             "C_grid": C_GRID,
             "temperature_grid": T_GRID,
+            # of the ft-* rows run this time (each row records its own)
             "net_budget": net_budget,
             "tuning": "C by the mean of the inner leave-one-family-out and "
             "grouped 5-fold log losses inside each training fold (grouped "

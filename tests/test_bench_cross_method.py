@@ -82,3 +82,41 @@ def test_lofo_folds_leave_the_family_and_its_groups_out(bench):
         assert not set(groups[train]) & set(groups[test])
         # the test set is the family's fakes and the reals of their groups
         assert set(family[test]) == {fam, "ffpp-real"}
+
+
+def test_table_names_each_fine_tuned_rows_own_budget(bench):
+    def scores():
+        return {
+            "n": 4,
+            "n_fake": 2,
+            "n_groups": 2,
+            "auc": 0.5,
+            "auc_ci95": [0.4, 0.6],
+            "log_loss": 0.69,
+            "log_loss_ci95": [0.68, 0.70],
+        }
+
+    def row(budget=None):
+        r = {
+            "dfl-pairs": scores(),
+            "new identities": {"all": scores()},
+            "real-only (trained on all 4)": {
+                **scores(),
+                "mean_p_fake": 0.5,
+                "share_above_0.5": 0.5,
+            },
+        }
+        if budget:
+            r["net_budget"] = budget
+        return r
+
+    cpu = {"max_epochs": 4, "frames_per_video": 4, "device": "cpu"}
+    gpu = {"max_epochs": 30, "frames_per_video": 16, "device": "cuda"}
+    results = {"prior": row(), "ft-hse-sbi": row(cpu), "ft-imagenet-sbi": row(gpu)}
+    recipes = [r for r in bench.RECIPES if r.name in results]
+    md = bench.table(results, recipes)
+    assert "net_budget" not in md  # not a row of the family tables
+    assert "(4 epochs of 4 crops per video on cpu)" in md.split("`ft-hse-sbi`")[1]
+    lite = md.split("`ft-imagenet-sbi`")[1]
+    assert "(30 epochs of 16 crops per video on cuda)" in lite
+    assert "epochs" not in md.split("`prior`")[1].splitlines()[0]
