@@ -53,6 +53,9 @@ PRESET_OF = {
     "context-tuned": ("context", ("mean",)),
     "sbi-context": ("context", ("mean",)),
     "sbi-facerec": ("facerec", ("mean", "std")),
+    "faceres": ("faceres", ("mean", "std")),
+    "sbi-faceres": ("faceres", ("mean", "std")),
+    "labels+sbi-faceres": ("faceres", ("mean", "std")),
 }
 
 
@@ -71,6 +74,8 @@ def frame_features(name: str, v: dict, prefix: str = "") -> np.ndarray:
         return np.concatenate([v[prefix + "context"], identity_cues(f)], axis=1)
     if name == "context":
         return v[prefix + "context"]
+    if name == "faceres":
+        return v[prefix + "faceres"]
     if name == "context+mtcnn+shape+noise":
         return v[prefix + "swap"]
     raise ValueError(name)

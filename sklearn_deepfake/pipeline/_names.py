@@ -19,6 +19,7 @@ FEATURE_SETS = (
     "context+mtcnn+shape+noise",
     "cnn",
     "facerec",
+    "faceres",
     "identity",
     "facerec+identity",
     "context+identity",
