@@ -1,8 +1,9 @@
 """Train the ``general`` preset on all of ../shared/data and ship it.
 
-The recipe is the one ``bench_cross_method.py`` ranks first (mean pooled
-log loss of its two protocols, other methods and new identities; the
-constant prior excluded: a constant is not a detector); the script stops
+The recipe is the one ``bench_cross_method.py`` ranks first in its results
+for the same ``--n-frames`` (mean pooled log loss of its two protocols,
+other methods and new identities; the constant prior excluded: a constant
+is not a detector); the script stops
 if that recipe is not one the JSON model format can ship (a pooled logistic
 regression: :data:`PRESET_OF`), and the
 ``make_default_pipeline(preset="general")`` values must match it (checked
@@ -92,7 +93,8 @@ def main() -> None:
     )
     from sklearn_deepfake.pretrained import load_pretrained, save_pretrained
 
-    res = json.loads((REPO / "benchmarks/results/bench_cross_method.json").read_text())
+    bench_file = f"benchmarks/results/{bench.results_name(args.n_frames)}.json"
+    res = json.loads((REPO / bench_file).read_text())
     # the constant prior is not a detector; the first other recipe must be
     # one the JSON model format can ship (a pooled logistic regression)
     recipe_name = next(r for r in res["outputs"]["ranking"] if r != "prior")
@@ -162,7 +164,7 @@ def main() -> None:
             "fake share": float(ytr.mean()),
         },
         "C": C,
-        "benchmark": "benchmarks/results/bench_cross_method.json",
+        "benchmark": bench_file,
         "versions": versions(),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
