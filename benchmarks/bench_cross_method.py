@@ -153,9 +153,9 @@ def _swap_facerec(v, p):
     return np.concatenate([_swap_pooled(v, p), _facerec(v, p)])
 
 
-#: column blocks of the ``imagenet`` set: pooled embedding, stages 1-4
-IMAGENET_LAST = slice(0, 1280)
-IMAGENET_STAGES = slice(1280, None)
+#: columns of the ``imagenet`` set after its 1280-d embedding: the stage
+#: statistics
+IMAGENET_STAGE_COLUMNS = slice(1280, None)
 
 
 def _imagenet(v, p):
@@ -163,7 +163,7 @@ def _imagenet(v, p):
 
 
 def _imagenet_stages(v, p):
-    return pool(v[p + "imagenet"][:, IMAGENET_STAGES], ("mean", "std"))
+    return pool(v[p + "imagenet"][:, IMAGENET_STAGE_COLUMNS], ("mean", "std"))
 
 
 def _faceres(v, p):

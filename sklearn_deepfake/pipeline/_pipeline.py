@@ -338,8 +338,8 @@ def make_default_pipeline(
           128-px crop resized to 224 px), keeps the mean and standard
           deviation over the frames (``pooling=("mean", "std")``, no count
           columns) and ends in a strongly regularised logistic regression
-          (``C=0.001``). The shipped model was trained on the labelled
-          videos of ``../shared/data`` by ``benchmarks/train_general.py``;
+          (``C=0.001``). The shipped model was trained on the project's
+          labelled clips by ``benchmarks/train_general.py``;
           ``fit`` here trains on the labels you pass. It separates new
           people filmed with the manipulation methods it was trained on
           (AUC 0.68 in the benchmark) but not methods it never saw (0.54),
