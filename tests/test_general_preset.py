@@ -26,6 +26,7 @@ def test_general_preset_steps_and_values():
     assert pooling.stats == tuple(chosen["pooling"])
     assert pooling.counts is False
     assert pipe.named_steps["classifier"].estimator.C == chosen["C"]
+    assert pipe.named_steps["classifier"].temperature == chosen.get("temperature", 1)
     clone(pipe)  # a plain scikit-learn citizen
 
 

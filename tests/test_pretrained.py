@@ -52,6 +52,24 @@ def test_save_load_round_trip_equals_the_trained_model(small_model):
     assert again.pretrained_info_ == {"what": "test"}
 
 
+def test_round_trip_keeps_the_temperature(small_model, tmp_path):
+    data, pipe, _ = small_model
+    soft = pipe.set_params(classifier__temperature=2.5)
+    try:
+        path = save_pretrained(
+            soft,
+            tmp_path / "soft.json",
+            pipeline_kwargs={"n_frames": 4, "size": 48, "C": 1.0},
+        )
+        again = load_pretrained(path, device="cpu")
+        assert again.named_steps["classifier"].temperature == 2.5
+        np.testing.assert_array_equal(
+            again.predict_proba(data.paths), soft.predict_proba(data.paths)
+        )
+    finally:
+        pipe.set_params(classifier__temperature=1.0)
+
+
 def test_saved_model_is_small_plain_json(small_model):
     _, _, path = small_model
     record = json.loads(path.read_text())

@@ -569,7 +569,12 @@ def make_default_pipeline(
         head_steps = [
             ("temporalpooling", TemporalPooling(stats=pooling, counts=counts)),
             ("standardscaler", StandardScaler()),
-            ("classifier", ClippedClassifier(head, eps=eps)),
+            (
+                "classifier",
+                ClippedClassifier(
+                    head, eps=eps, temperature=chosen.get("temperature", 1.0)
+                ),
+            ),
         ]
     return Pipeline(
         [

@@ -84,7 +84,8 @@ def save_pretrained(
     """Write a fitted pipeline as JSON that :func:`load_pretrained` rebuilds.
 
     Only what the pipeline learned is written (the pooling's fill values,
-    the scaler's means and scales, the logistic regression's coefficients)
+    the scaler's means and scales, the logistic regression's coefficients,
+    the classifier's clipping bound and temperature)
     together with the keyword arguments of
     :func:`~sklearn_deepfake.pipeline.make_default_pipeline` that built it, so the file
     is a few kB, holds no pickle and does not depend on the version of
@@ -143,6 +144,7 @@ def save_pretrained(
         "format_version": FORMAT_VERSION,
         "pipeline_kwargs": pipeline_kwargs,
         "eps": clf.eps,
+        "temperature": clf.temperature,
         "temporalpooling": {a: getattr(pooling, a) for a in _POOLING_ATTRS},
         "standardscaler": {a: getattr(scaler, a) for a in _SCALER_ATTRS},
         "logisticregression": {
@@ -280,6 +282,8 @@ def load_pretrained(
     lr = LogisticRegression(**lr_rec["params"])
     for a in _LR_ATTRS:
         setattr(lr, a, lr_rec[a])
+    # a file from before the temperature was recorded was written at 1.0
+    clf.set_params(temperature=float(record.get("temperature", 1.0)))
     clf.estimator_ = lr
     clf.classes_ = lr.classes_
     clf.n_features_in_ = lr.n_features_in_
