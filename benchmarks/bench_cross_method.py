@@ -30,7 +30,10 @@ the ``swap`` preset); where ``C`` (or a frame-level head's temperature) is
 (strong regularisation included, so a head can fall back to the prior) or
 :data:`T_GRID`, by the mean of two inner log losses: leave one
 training family out, and grouped 5-fold (the second alone when only one
-family is left). Probabilities are clipped to [0.01, 0.99].
+family is left). The ``*-temperature`` rows tune ``C`` together with a
+temperature on the video-level logit (:data:`T_VIDEO_GRID`, 1.0 = as
+fitted): a monotone softening that leaves the AUC as it is and can only
+trade confidence for safety. Probabilities are clipped to [0.01, 0.99].
 
 The ``ft-*`` rows fine-tune a network on the same 128-px face crops (read
 from the face store) instead: a ``FaceCNNClassifier`` with the shipped
@@ -81,6 +84,8 @@ from _results import write_results  # noqa: E402
 
 C_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3)
 T_GRID = (1.5, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
+#: temperatures of a video-level head (1.0: as fitted)
+T_VIDEO_GRID = (1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 EPS = 0.01
 # column blocks of FaceRecognitionEmbeddings(parts=("face", "inner", "outer"))
 FACE = slice(0, 128)
@@ -109,7 +114,9 @@ class Recipe:
     name: str
     vector: Callable[[dict, str], np.ndarray] | None  # (feats, prefix) -> row
     C: float | str = "tuned"
-    #: of the frame-level head (``framewise``); "tuned" as for ``C``
+    #: of the frame-level head (``framewise``); "tuned" as for ``C``. A
+    #: video-level head ignores it unless "tuned": then its logit is divided
+    #: by a temperature from :data:`T_VIDEO_GRID`, chosen with ``C``
     temperature: float | str = 1.5
     train: str = "labels"  # "labels", "sbi" (reals + self-blends), "labels+sbi"
     framewise: bool = False
@@ -293,6 +300,19 @@ RECIPES = [
     ],
     *[
         Recipe(
+            f"{name}-temperature",
+            fn,
+            temperature="tuned",
+            describe=f"{what}, mean+std, LR; C and a temperature on the "
+            "video's logit tuned together",
+        )
+        for name, fn, what in (
+            ("faceres", _faceres, "HSE FaceRes embedding (frozen, 224 px)"),
+            ("facerec", _facerec, "dlib descriptor"),
+        )
+    ],
+    *[
+        Recipe(
             f"ft-{name}-{mode}",
             _tracks,
             train=mode,
@@ -366,6 +386,12 @@ def _net(r: Recipe):
     )
 
 
+def soften(p: np.ndarray, temperature: float) -> np.ndarray:
+    """``sigmoid(logit(p) / temperature)``, clipped to ``[EPS, 1 - EPS]``."""
+    z = np.log(p) - np.log1p(-p)
+    return np.clip(1 / (1 + np.exp(-z / temperature)), EPS, 1 - EPS)
+
+
 def _take(a, i):
     return [a[j] for j in i] if isinstance(a, list) else a[i]
 
@@ -430,7 +456,10 @@ def _fit_predict(d: Data, params, train_idx, test_idx, y):
         C, temperature = params
         model = _framewise(C, temperature) if r.framewise else _lr(C)
     model.fit(xtr, ytr)
-    return np.clip(model.predict_proba(d.rows(test_idx))[:, 1], EPS, 1 - EPS)
+    p = np.clip(model.predict_proba(d.rows(test_idx))[:, 1], EPS, 1 - EPS)
+    if r.net is None and not r.framewise and params[1] != 1.0:
+        p = soften(p, params[1])  # a video-level head's temperature
+    return p
 
 
 def lofo_folds(idx, y, family, groups):
@@ -466,7 +495,8 @@ def group_folds(idx, y, groups, n_splits: int = 5):
     return [(f"groups{k}", idx[a], idx[b]) for k, (a, b) in enumerate(split)]
 
 
-def _inner_log_loss(d: Data, params, folds, y) -> float:
+def _inner_predictions(d: Data, params, folds, y) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and out-of-fold P(FAKE) of ``folds``, pooled."""
     ys, ps = [], []
     for _, tr, te in folds:
         _, ytr, _ = d.training(tr, y)
@@ -474,16 +504,49 @@ def _inner_log_loss(d: Data, params, folds, y) -> float:
             continue
         ps.append(_fit_predict(d, params, tr, te, y))
         ys.append(y[te])
-    return _log_loss(np.concatenate(ys), np.concatenate(ps))
+    return np.concatenate(ys), np.concatenate(ps)
 
 
 def _candidates(r: Recipe) -> list[tuple]:
-    """The (C, temperature) pairs to choose from: one parameter is tuned."""
+    """The (C, temperature) pairs to choose from.
+
+    A frame-level head tunes one of them; a video-level head tunes ``C``
+    and, where ``temperature="tuned"``, its temperature with it (otherwise
+    1.0: the head as fitted).
+    """
+    if not r.framewise:
+        Ts = T_VIDEO_GRID if r.temperature == "tuned" else (1.0,)
+        Cs = C_GRID if r.C == "tuned" else (r.C,)
+        return [(C, T) for C in Cs for T in Ts]
     if r.C == "tuned":
         return [(C, r.temperature) for C in C_GRID]
     if r.temperature == "tuned":
         return [(r.C, T) for T in T_GRID]
     return [(r.C, r.temperature)]
+
+
+def _inner_log_losses(d: Data, candidates, protocols, y) -> list[float]:
+    """Mean inner log loss over ``protocols`` of each candidate.
+
+    A video-level head's temperature acts on its probabilities alone, so
+    the head is fitted once per ``C`` and each temperature applied to the
+    same out-of-fold predictions.
+    """
+    r = d.recipe
+    out = []
+    cache: dict = {}
+    for C, T in candidates:
+        per = []
+        for k, folds in enumerate(protocols):
+            if r.framewise:
+                per.append(_log_loss(*_inner_predictions(d, (C, T), folds, y)))
+                continue
+            if (C, k) not in cache:
+                cache[C, k] = _inner_predictions(d, (C, 1.0), folds, y)
+            yt, p = cache[C, k]
+            per.append(_log_loss(yt, soften(p, T) if T != 1.0 else p))
+        out.append(float(np.mean(per)))
+    return out
 
 
 def choose_params(d: Data, train_idx, y, family, groups):
@@ -507,8 +570,7 @@ def choose_params(d: Data, train_idx, y, family, groups):
     if len(lofo) >= 2:
         protocols.append(lofo)
     best, best_ll = None, np.inf
-    for params in candidates:
-        ll = float(np.mean([_inner_log_loss(d, params, f, y) for f in protocols]))
+    for params, ll in zip(candidates, _inner_log_losses(d, candidates, protocols, y)):
         if ll < best_ll - 1e-6:
             best, best_ll = params, ll
     return best
@@ -519,7 +581,7 @@ def _params(r: Recipe, params) -> dict:
     if params is None:
         return {"C": None}
     out = {"C": params[0]}
-    if r.framewise:
+    if r.framewise or r.temperature == "tuned":
         out["temperature"] = params[1]
     return out
 
@@ -721,6 +783,25 @@ def rank(results: dict) -> list[str]:
     return tied + sorted(rest, key=ll.get)
 
 
+def rank_frame_counts(results: dict[int, dict]) -> list[tuple[str, int]]:
+    """(recipe, frames per video) over several runs, by the rule of :func:`rank`.
+
+    The rule for the frame count: every row of every frame count is one
+    candidate, ranked together by :func:`rank` (mean pooled log loss,
+    near-ties by mean AUC). A frame count is a recipe parameter like any
+    other, so it is chosen by the same figures as the rest; nothing favours
+    the cheaper count.
+
+    Parameters
+    ----------
+    results : dict
+        ``{n_frames: results}``, each ``results`` as in a results file's
+        ``outputs["results"]``.
+    """
+    pooled = {(name, n): per for n, res in results.items() for name, per in res.items()}
+    return rank(pooled)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-frames", type=int, default=8)
@@ -821,9 +902,11 @@ def main() -> None:
             "temperature_grid": T_GRID,
             # of the ft-* rows run this time (each row records its own)
             "net_budget": net_budget,
-            "tuning": "C by the mean of the inner leave-one-family-out and "
+            "tuning": "C (and, for *-temperature rows, a temperature on the "
+            "video's logit) by the mean of the inner leave-one-family-out and "
             "grouped 5-fold log losses inside each training fold (grouped "
             "5-fold alone when one family is left)",
+            "video_temperature_grid": T_VIDEO_GRID,
             "new_identities": "StratifiedGroupKFold(5, shuffle, random_state=0) "
             "over all videos incl. real-only/",
             "clip": [EPS, 1 - EPS],

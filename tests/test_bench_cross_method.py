@@ -44,6 +44,34 @@ def test_rank_orders_near_ties_by_auc_and_the_rest_by_log_loss(bench):
     assert bench.rank(results) == ["near-tie", "best-ll", "just-out", "worst"]
 
 
+def test_frame_counts_compete_as_one_ranking(bench):
+    eight = {"a": _row(0.690, 0.65, 0.690, 0.65), "b": _row(0.720, 0.8, 0.700, 0.8)}
+    more = {"a": _row(0.690, 0.6, 0.690, 0.6), "c": _row(0.688, 0.7, 0.690, 0.7)}
+    # ("c", 32) has the best log loss; both "a" rows are within the tie of
+    # it and follow by AUC, across frame counts; "b" is out of the tie
+    assert bench.rank_frame_counts({8: eight, 32: more}) == [
+        ("c", 32),
+        ("a", 8),
+        ("a", 32),
+        ("b", 8),
+    ]
+    assert bench.rank_frame_counts({8: eight}) == [("a", 8), ("b", 8)]
+
+
+def test_video_temperature_is_tuned_with_C_and_only_softens(bench):
+    recipe = next(r for r in bench.RECIPES if r.name == "faceres-temperature")
+    candidates = bench._candidates(recipe)
+    assert len(candidates) == len(bench.C_GRID) * len(bench.T_VIDEO_GRID)
+    assert (bench.C_GRID[0], 1.0) in candidates
+    plain = next(r for r in bench.RECIPES if r.name == "faceres")
+    assert {T for _, T in bench._candidates(plain)} == {1.0}
+    p = np.array([0.02, 0.3, 0.5, 0.9])
+    soft = bench.soften(p, 3.0)
+    np.testing.assert_array_equal(np.argsort(soft), np.argsort(p))
+    assert np.all(np.abs(soft - 0.5) <= np.abs(p - 0.5))
+    assert soft[2] == pytest.approx(0.5)
+
+
 def _toy_labels():
     # 3 families of fakes over 12 groups, reals in every group, 4 real-only clips
     family, groups, y = [], [], []
