@@ -1,23 +1,26 @@
 """Train the ``general`` preset on all of ../shared/data and ship it.
 
-The recipe is the one ``bench_cross_method.py`` ranks first in its results
-for the same ``--n-frames`` (mean pooled log loss of its two protocols,
-other methods and new identities; the constant prior excluded: a constant
-is not a detector); the script stops
+The recipe and its frame count are the ones ``bench_cross_method.py`` ranks
+first over all of its results files (one per ``--n-frames`` it was run with:
+:func:`bench_cross_method.rank_frame_counts`, the mean pooled log loss of
+its two protocols, other methods and new identities, near-ties by AUC; the
+constant prior excluded: a constant is not a detector); ``--n-frames``
+restricts the choice to one file. The script stops
 if that recipe is not one the JSON model format can ship (a pooled logistic
 regression: :data:`PRESET_OF`), and the
 ``make_default_pipeline(preset="general")`` values must match it (checked
 here). Training data: every video of ``dfl-pairs`` (train and test),
 ``ffpp-c23`` and ``real-only`` (and, for a recipe trained with self-blends,
-one self-blended copy of every real video). ``C`` is the one the benchmark
-chose on all four families (its inner log losses of both protocols).
+one self-blended copy of every real video). ``C`` (and the temperature of a
+``*-temperature`` recipe) is the one the benchmark chose on all four
+families (its inner log losses of both protocols).
 
 Faces and per-frame features come from the same cache as the benchmark
 (``_cross_method_data.py``). Two videos are also run end to end through the
 rebuilt pipeline to check that the cached features equal what the pipeline
 computes, and the saved model is reloaded and compared with the trained one.
 
-    python benchmarks/train_general.py [--n-frames 8]
+    python benchmarks/train_general.py [--n-frames N]
 
 Writes sklearn_deepfake/pretrained/general.json and
 benchmarks/results/train_general.json.
@@ -42,6 +45,8 @@ import bench_cross_method as bench  # noqa: E402
 from _results import versions, write_results  # noqa: E402
 
 OUT = REPO / "sklearn_deepfake" / "pretrained" / "general.json"
+#: frame counts whose bench_cross_method results compete (where present)
+RESULT_FRAME_COUNTS = (8, 32)
 # benchmark recipe -> (features of make_default_pipeline, pooling)
 PRESET_OF = {
     "swap-pooled": ("context+mtcnn+shape+noise", ("mean", "std")),
@@ -55,6 +60,7 @@ PRESET_OF = {
     "sbi-context": ("context", ("mean",)),
     "sbi-facerec": ("facerec", ("mean", "std")),
     "faceres": ("faceres", ("mean", "std")),
+    "faceres-temperature": ("faceres", ("mean", "std")),
     "sbi-faceres": ("faceres", ("mean", "std")),
     "labels+sbi-faceres": ("faceres", ("mean", "std")),
 }
@@ -84,7 +90,12 @@ def frame_features(name: str, v: dict, prefix: str = "") -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-frames", type=int, default=8)
+    ap.add_argument(
+        "--n-frames",
+        type=int,
+        default=None,
+        help="choose among this frame count's results only (default: all)",
+    )
     args = ap.parse_args()
 
     from sklearn_deepfake.pipeline._pipeline import (
@@ -93,11 +104,19 @@ def main() -> None:
     )
     from sklearn_deepfake.pretrained import load_pretrained, save_pretrained
 
-    bench_file = f"benchmarks/results/{bench.results_name(args.n_frames)}.json"
-    res = json.loads((REPO / bench_file).read_text())
+    files = {}
+    for n in [args.n_frames] if args.n_frames else RESULT_FRAME_COUNTS:
+        path = REPO / "benchmarks" / "results" / f"{bench.results_name(n)}.json"
+        if path.exists():
+            files[n] = json.loads(path.read_text())["outputs"]["results"]
+    if not files:
+        raise SystemExit("no bench_cross_method results file: run it first")
     # the constant prior is not a detector; the first other recipe must be
     # one the JSON model format can ship (a pooled logistic regression)
-    recipe_name = next(r for r in res["outputs"]["ranking"] if r != "prior")
+    ranking = bench.rank_frame_counts(files)
+    recipe_name, n_frames = next(k for k in ranking if k[0] != "prior")
+    bench_file = f"benchmarks/results/{bench.results_name(n_frames)}.json"
+    res_row = files[n_frames][recipe_name]
     if recipe_name not in PRESET_OF:
         raise SystemExit(
             f"the benchmark ranks {recipe_name!r} first, which the general "
@@ -109,23 +128,27 @@ def main() -> None:
     if (preset["features"], tuple(preset["pooling"]), preset["n_frames"]) != (
         features,
         pooling,
-        args.n_frames,
+        n_frames,
     ):
         raise SystemExit(
             f"the general preset ({preset}) is not the winning recipe "
-            f"{recipe_name!r} ({features}, {pooling}, {args.n_frames} frames)"
+            f"{recipe_name!r} ({features}, {pooling}, {n_frames} frames)"
         )
 
     t0 = time.time()
     rows = data.dataset()
-    feats = data.features(rows, args.n_frames)
+    feats = data.features(rows, n_frames)
     y = np.array([r[1] for r in rows])
     family = np.array([r[2] for r in rows])
     # C as the benchmark chose it on all four families (inner log losses of
     # both protocols), recorded in its results file
-    C = res["outputs"]["results"][recipe_name]["real-only (trained on all 4)"]["C"]
-    if C != preset["C"]:
-        raise SystemExit(f"benchmark chose C={C}; the general preset has {preset['C']}")
+    chosen = res_row["real-only (trained on all 4)"]
+    C, temperature = chosen["C"], chosen.get("temperature", 1.0)
+    if (C, temperature) != (preset["C"], preset.get("temperature", 1.0)):
+        raise SystemExit(
+            f"benchmark chose C={C}, temperature={temperature}; the general "
+            f"preset has {preset['C']}, {preset.get('temperature', 1.0)}"
+        )
 
     frames = [frame_features(features, v) for v in feats]
     ytr = y.copy()
@@ -164,7 +187,12 @@ def main() -> None:
             "fake share": float(ytr.mean()),
         },
         "C": C,
+        "temperature": temperature,
+        "n_frames": n_frames,
         "benchmark": bench_file,
+        "ranking_over_frame_counts": [
+            f"{name} ({n} frames)" for name, n in ranking[:5]
+        ],
         "versions": versions(),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -183,7 +211,8 @@ def main() -> None:
     )[:, 1]
     max_diff_end_to_end = float(np.abs(p_end - p_cached).max())
     print(
-        f"recipe {recipe_name}, C={C}; rebuilt vs trained {max_diff_features:.2e}; "
+        f"recipe {recipe_name}, {n_frames} frames, C={C}, T={temperature}; "
+        f"rebuilt vs trained {max_diff_features:.2e}; "
         f"end to end vs cached {max_diff_end_to_end:.2e}; "
         f"{OUT.stat().st_size} bytes"
     )
@@ -191,7 +220,8 @@ def main() -> None:
         "train_general",
         inputs={
             "videos": {data.key(r[0]): [r[1], r[2], r[3]] for r in rows},
-            "n_frames": args.n_frames,
+            "n_frames": n_frames,
+            "frame_counts_compared": sorted(files),
             "recipe": recipe_name,
             "not used": "dfdc-1080p (2 fakes at 1080p: too few to matter)",
         },
