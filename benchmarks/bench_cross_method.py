@@ -35,6 +35,13 @@ temperature on the video-level logit (:data:`T_VIDEO_GRID`, 1.0 = as
 fitted): a monotone softening that leaves the AUC as it is and can only
 trade confidence for safety. Probabilities are clipped to [0.01, 0.99].
 
+A *blend* row (``a+b``) averages the logits of rows ``a`` and ``b`` with
+equal weights; each part chooses its own parameters inside every training
+fold exactly as in its own row, and nothing else is tuned. The
+``faceres-temperature+prior`` row is the control: a constant part halves
+the other's logit, so a blend that beats it owes that to its second part,
+not to the softening alone.
+
 The ``ft-*`` rows fine-tune a network on the same 128-px face crops (read
 from the face store) instead: a ``FaceCNNClassifier`` with the shipped
 face-trained (``hse_faceres``) or ImageNet (``tf_efficientnet_lite0``)
@@ -124,6 +131,10 @@ class Recipe:
     #: arguments; ``train="sbi"`` and ``"labels+sbi"`` self-blend inside
     #: the network) instead of a head on cached features
     net: dict | None = None
+    #: names of other rows whose P(FAKE) this row averages on the logit
+    #: scale, equal weights; each part chooses its own parameters inside
+    #: every training fold as it does in its own row
+    blend: tuple[str, ...] = ()
     describe: str = ""
 
 
@@ -337,6 +348,22 @@ RECIPES = [
         _context_identity,
         describe="context and identity columns per frame, mean+std, LR",
     ),
+    *[
+        Recipe(
+            "+".join(parts),
+            None,
+            blend=parts,
+            describe="mean of the logits of "
+            + " and ".join(f"`{p}`" for p in parts)
+            + ", equal weights, each part tuned as in its own row",
+        )
+        for parts in (
+            ("faceres-temperature", "sbi-identity"),
+            ("faceres-temperature", "sbi-context"),
+            # the control: a constant part halves the other's logit
+            ("faceres-temperature", "prior"),
+        )
+    ],
 ]
 
 
@@ -392,6 +419,12 @@ def soften(p: np.ndarray, temperature: float) -> np.ndarray:
     return np.clip(1 / (1 + np.exp(-z / temperature)), EPS, 1 - EPS)
 
 
+def blend(probas: list[np.ndarray]) -> np.ndarray:
+    """``sigmoid`` of the mean logit of several P(FAKE), clipped."""
+    z = np.mean([np.log(p) - np.log1p(-p) for p in probas], axis=0)
+    return np.clip(1 / (1 + np.exp(-z)), EPS, 1 - EPS)
+
+
 def _take(a, i):
     return [a[j] for j in i] if isinstance(a, list) else a[i]
 
@@ -401,6 +434,9 @@ class Data:
 
     def __init__(self, recipe: Recipe, feats: list[dict]):
         self.recipe = recipe
+        by_name = {r.name: r for r in RECIPES}
+        #: the rows a blend averages
+        self.parts = [Data(by_name[n], feats) for n in recipe.blend]
         if recipe.vector is None:
             self.x = np.zeros((len(feats), 1))
             self.sbi = np.zeros((len(feats), 1))
@@ -447,6 +483,10 @@ class Data:
 def _fit_predict(d: Data, params, train_idx, test_idx, y):
     """Fit the recipe's head with ``params`` (C, temperature); P(FAKE) of test."""
     r = d.recipe
+    if r.blend:
+        return blend(
+            [_fit_predict(*a, train_idx, test_idx, y) for a in zip(d.parts, params)]
+        )
     xtr, ytr, _ = d.training(train_idx, y)
     if r.vector is None:
         return np.full(len(test_idx), np.clip(ytr.mean(), EPS, 1 - EPS))
@@ -558,6 +598,8 @@ def choose_params(d: Data, train_idx, y, family, groups):
     alone when fewer than two families are left. ``None`` for the prior.
     """
     r = d.recipe
+    if r.blend:  # each part as in its own row
+        return tuple(choose_params(p, train_idx, y, family, groups) for p in d.parts)
     if r.vector is None:
         return None  # the prior has no parameters
     if r.net is not None:
@@ -578,6 +620,12 @@ def choose_params(d: Data, train_idx, y, family, groups):
 
 def _params(r: Recipe, params) -> dict:
     """The chosen head parameters as results-file entries."""
+    if r.blend:
+        by_name = {q.name: q for q in RECIPES}
+        return {
+            "C": None,
+            "parts": {n: _params(by_name[n], q) for n, q in zip(r.blend, params)},
+        }
     if params is None:
         return {"C": None}
     out = {"C": params[0]}
@@ -684,6 +732,10 @@ def evaluate(recipe, feats, y, family, groups, labelled, real_only, rng) -> dict
 
 
 def _chosen(r: dict) -> str:
+    if "parts" in r:
+        return "; ".join(
+            f"{k}: {_chosen(v) or 'nothing tuned'}" for k, v in r["parts"].items()
+        )
     if r.get("C") is None:
         return ""
     return f"{r['C']}" + (f" ({r['temperature']})" if "temperature" in r else "")

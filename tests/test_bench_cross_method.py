@@ -148,3 +148,24 @@ def test_table_names_each_fine_tuned_rows_own_budget(bench):
     lite = md.split("`ft-imagenet-sbi`")[1]
     assert "(30 epochs of 16 crops per video on cuda)" in lite
     assert "epochs" not in md.split("`prior`")[1].splitlines()[0]
+
+
+def test_blend_rows_average_logits_of_parts_tuned_as_their_own_rows(bench):
+    by_name = {r.name: r for r in bench.RECIPES}
+    blend = by_name["faceres-temperature+sbi-identity"]
+    assert blend.blend == ("faceres-temperature", "sbi-identity")
+    assert all(part in by_name for r in bench.RECIPES for part in r.blend)
+    # equal weights on the logit scale: a constant 0.5 part halves the logit
+    p = np.array([0.1, 0.5, 0.8])
+    half = bench.blend([p, np.full(3, 0.5)])
+    np.testing.assert_allclose(half, bench.soften(p, 2.0))
+    np.testing.assert_allclose(bench.blend([p, p]), p)
+    # the chosen parameters are recorded per part
+    params = bench._params(blend, ((0.01, 3.0), (0.003, 1.0)))
+    assert params["parts"] == {
+        "faceres-temperature": {"C": 0.01, "temperature": 3.0},
+        "sbi-identity": {"C": 0.003},
+    }
+    assert (
+        bench._chosen(params) == "faceres-temperature: 0.01 (3.0); sbi-identity: 0.003"
+    )
