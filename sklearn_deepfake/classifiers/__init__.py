@@ -1,5 +1,6 @@
-"""Video-level classifiers that learn from per-frame rows."""
+"""Video-level classifiers that learn from per-frame rows or blend heads."""
 
+from sklearn_deepfake.classifiers._blend import LogitBlendClassifier
 from sklearn_deepfake.classifiers._framewise import FramewiseClassifier
 
-__all__ = ["FramewiseClassifier"]
+__all__ = ["FramewiseClassifier", "LogitBlendClassifier"]

@@ -731,9 +731,13 @@ class RaggedFeatureUnion(
         feature_names = []
         for name, est in self.transformers_:
             inner = getattr(est, "feature_names_", None)
+            if inner is None and hasattr(est, "get_feature_names_out"):
+                # e.g. a CNNFeatureExtractor or a Pipeline of per-video steps
+                inner = est.get_feature_names_out()
             if inner is None:
                 raise ValueError(
-                    f"Transformer {name!r} has no fitted feature_names_ attribute."
+                    f"Transformer {name!r} has neither a fitted feature_names_ "
+                    "attribute nor get_feature_names_out."
                 )
             feature_names += [f"{name}__{f}" for f in inner]
         self.feature_names_ = np.asarray(feature_names, dtype=object)

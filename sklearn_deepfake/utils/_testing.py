@@ -101,6 +101,7 @@ INPUT_KIND: dict[str, str] = {
     "FramewiseClassifier": "frame_features",
     "ScorePooling": "frame_scores",
     "ClippedClassifier": "table",
+    "LogitBlendClassifier": "table",
     "CalibratedStackingClassifier": "table",
     "SeedEnsembleClassifier": "table",
 }
