@@ -936,11 +936,12 @@ def main() -> None:
         described = {r.name: r.describe for r in RECIPES if r.name in results}
         recipes = [r for r in RECIPES if r.name in results]
     ranking = rank(results)
+    mean_ll = {k: _mean_of_protocols(results[k], "log_loss") for k in ranking}
     md = table(results, recipes)
     md += (
         f"\n\nRanking by the mean of the two pooled log losses (other methods, "
         f"new identities); those within {TIE} of the best first, by their mean "
-        "AUC: " + ", ".join(ranking) + "\n"
+        "AUC: " + ", ".join(f"{k} ({mean_ll[k]:.4f})" for k in ranking) + "\n"
     )
     print(md)
     write_results(
@@ -968,6 +969,7 @@ def main() -> None:
         outputs={
             "results": results,
             "ranking": ranking,
+            "mean_log_loss": mean_ll,
             "seconds_features_uncached": round(t_feat, 1),
             "seconds_total": round(time.time() - t0, 1),
         },

@@ -7,13 +7,15 @@ its two protocols, other methods and new identities, near-ties by AUC; the
 constant prior excluded: a constant is not a detector); ``--n-frames``
 restricts the choice to one file. The script stops
 if that recipe is not one the JSON model format can ship (a pooled logistic
-regression: :data:`PRESET_OF`), and the
+regression, or a blend of them: :data:`PRESET_OF`), and the
 ``make_default_pipeline(preset="general")`` values must match it (checked
 here). Training data: every video of ``dfl-pairs`` (train and test),
 ``ffpp-c23`` and ``real-only`` (and, for a recipe trained with self-blends,
-one self-blended copy of every real video). ``C`` (and the temperature of a
-``*-temperature`` recipe) is the one the benchmark chose on all four
-families (its inner log losses of both protocols).
+one self-blended copy of every real video; in a blend, only its
+self-blended parts see them, through ``classifier__self_blended``). ``C``
+(and the temperature of a ``*-temperature`` recipe; per part for a blend)
+is the one the benchmark chose on all four families (its inner log losses
+of both protocols).
 
 Faces and per-frame features come from the same cache as the benchmark
 (``_cross_method_data.py``). Two videos are also run end to end through the
@@ -63,7 +65,10 @@ PRESET_OF = {
     "faceres-temperature": ("faceres", ("mean", "std")),
     "sbi-faceres": ("faceres", ("mean", "std")),
     "labels+sbi-faceres": ("faceres", ("mean", "std")),
+    "faceres-temperature+sbi-identity": ("faceres+identity", ("mean", "std")),
 }
+#: part of a blend row -> part of the preset's LogitBlendClassifier
+PART_OF = {"faceres-temperature": "faceres", "sbi-identity": "identity"}
 
 
 def frame_features(name: str, v: dict, prefix: str = "") -> np.ndarray:
@@ -83,6 +88,8 @@ def frame_features(name: str, v: dict, prefix: str = "") -> np.ndarray:
         return v[prefix + "context"]
     if name == "faceres":
         return v[prefix + "faceres"]
+    if name == "faceres+identity":
+        return np.concatenate([v[prefix + "faceres"], identity_cues(f)], axis=1)
     if name == "context+mtcnn+shape+noise":
         return v[prefix + "swap"]
     raise ValueError(name)
@@ -140,31 +147,60 @@ def main() -> None:
     feats = data.features(rows, n_frames)
     y = np.array([r[1] for r in rows])
     family = np.array([r[2] for r in rows])
-    # C as the benchmark chose it on all four families (inner log losses of
-    # both protocols), recorded in its results file
+    # C (per part for a blend) as the benchmark chose it on all four
+    # families (inner log losses of both protocols), in its results file
     chosen = res_row["real-only (trained on all 4)"]
-    C, temperature = chosen["C"], chosen.get("temperature", 1.0)
-    if (C, temperature) != (preset["C"], preset.get("temperature", 1.0)):
-        raise SystemExit(
-            f"benchmark chose C={C}, temperature={temperature}; the general "
-            f"preset has {preset['C']}, {preset.get('temperature', 1.0)}"
-        )
+    by_name = {r.name: r for r in bench.RECIPES}
+    if recipe.blend:
+        head = {
+            PART_OF[name]: {
+                "C": p["C"],
+                **({"temperature": p["temperature"]} if "temperature" in p else {}),
+                **({"self_blended": True} if by_name[name].train == "sbi" else {}),
+            }
+            for name, p in chosen["parts"].items()
+        }
+        if head != preset["parts"]:
+            raise SystemExit(
+                f"benchmark chose the parts {head}; the general preset has "
+                f"{preset['parts']}"
+            )
+        sbi_parts = [n for n in recipe.blend if by_name[n].train != "labels"]
+        if any(by_name[n].train != "sbi" for n in sbi_parts):
+            raise SystemExit("a blend part trained on labels+sbi cannot ship yet")
+        train_mode = "labels+sbi-parts" if sbi_parts else "labels"
+    else:
+        head = {"C": chosen["C"], "temperature": chosen.get("temperature", 1.0)}
+        if (head["C"], head["temperature"]) != (
+            preset["C"],
+            preset.get("temperature", 1.0),
+        ):
+            raise SystemExit(
+                f"benchmark chose {head}; the general preset has "
+                f"{preset['C']}, {preset.get('temperature', 1.0)}"
+            )
+        train_mode = recipe.train
 
     frames = [frame_features(features, v) for v in feats]
     ytr = y.copy()
-    if recipe.train != "labels":
+    fit_params = {}
+    if train_mode != "labels":
         real = np.flatnonzero(y == 0)
         sbi = [frame_features(features, feats[i], "sbi_") for i in real]
-        if recipe.train == "sbi":
+        if train_mode == "sbi":
             frames = [frames[i] for i in real] + sbi
             ytr = np.r_[np.zeros(len(real), int), np.ones(len(real), int)]
         else:
             frames = frames + sbi
             ytr = np.r_[y, np.ones(len(real), int)]
+        if train_mode == "labels+sbi-parts":  # only the blend's sbi parts see them
+            fit_params["classifier__self_blended"] = np.r_[
+                np.zeros(len(y), bool), np.ones(len(real), bool)
+            ]
 
     kwargs = {"preset": "general"}
     pipe = make_default_pipeline(**kwargs, device="cpu")
-    pipe[-3:].fit(frames, ytr)
+    pipe[-3:].fit(frames, ytr, **fit_params)
     pipe.named_steps["facecropper"].fit(None)
     pipe.named_steps["features"].fit([])
     p_train = pipe[-3:].predict_proba(frames)[:, 1]
@@ -182,12 +218,11 @@ def main() -> None:
             ),
             "real-only": int((family == "real-only").sum()),
             "self-blended copies": int(len(ytr) - len(rows))
-            if recipe.train == "labels+sbi"
-            else (int(ytr.sum()) if recipe.train == "sbi" else 0),
+            if train_mode in ("labels+sbi", "labels+sbi-parts")
+            else (int(ytr.sum()) if train_mode == "sbi" else 0),
             "fake share": float(ytr.mean()),
         },
-        "C": C,
-        "temperature": temperature,
+        **({"parts": head} if recipe.blend else head),
         "n_frames": n_frames,
         "benchmark": bench_file,
         "ranking_over_frame_counts": [
@@ -211,7 +246,7 @@ def main() -> None:
     )[:, 1]
     max_diff_end_to_end = float(np.abs(p_end - p_cached).max())
     print(
-        f"recipe {recipe_name}, {n_frames} frames, C={C}, T={temperature}; "
+        f"recipe {recipe_name}, {n_frames} frames, {head}; "
         f"rebuilt vs trained {max_diff_features:.2e}; "
         f"end to end vs cached {max_diff_end_to_end:.2e}; "
         f"{OUT.stat().st_size} bytes"

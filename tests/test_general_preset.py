@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from sklearn.base import clone
 
@@ -25,18 +26,118 @@ def test_general_preset_steps_and_values():
     pooling = pipe.named_steps["temporalpooling"]
     assert pooling.stats == tuple(chosen["pooling"])
     assert pooling.counts is False
-    assert pipe.named_steps["classifier"].estimator.C == chosen["C"]
-    assert pipe.named_steps["classifier"].temperature == chosen.get("temperature", 1)
+    assert pipe.named_steps["classifier"].temperature == 1.0
+    blend = pipe.named_steps["classifier"].estimator
+    assert type(blend).__name__ == "LogitBlendClassifier"
+    names = [name for name, _, _ in blend.estimators]
+    assert names == list(chosen["parts"])
+    for name, part, _ in blend.estimators:
+        want = chosen["parts"][name]
+        clf = part[-1]
+        assert clf.estimator.C == want["C"]
+        assert clf.temperature == want.get("temperature", 1.0)
+    assert blend.self_blended_parts == tuple(
+        n for n, p in chosen["parts"].items() if p.get("self_blended")
+    )
     clone(pipe)  # a plain scikit-learn citizen
 
 
-def test_general_preset_explicit_arguments_win():
-    pipe = make_default_pipeline(preset="general", features="context", C=1.0)
-    assert type(pipe.named_steps["features"]).__name__ == "FaceContextFeatures"
-    assert pipe.named_steps["classifier"].estimator.C == 1.0
+def test_general_part_columns_split_the_pooled_features():
+    from sklearn_deepfake.pipeline._general import general_part_columns
+
+    pipe = make_default_pipeline(preset="general", device="cpu")
+    features = pipe.named_steps["features"].fit([])
+    names = features.get_feature_names_out()
+    d = len(names)
+    cols = general_part_columns(2)
+    # together the parts read every pooled column once
+    both = np.sort(np.concatenate(list(cols.values())))
+    np.testing.assert_array_equal(both, np.arange(2 * d))
+    for name, c in cols.items():
+        per_frame = {names[k % d].split("__")[0] for k in c}
+        assert per_frame == {name}
 
 
-@pytest.mark.parametrize("features", ["facerec", "identity", "facerec+identity"])
+@pytest.mark.parametrize("option", [{"features": "context"}, {"C": 1.0}])
+def test_general_preset_refuses_options_of_another_head(option):
+    with pytest.raises(ValueError, match="fixed blend"):
+        make_default_pipeline(preset="general", **option)
+
+
+@pytest.mark.parametrize(
+    "features",
+    ["facerec", "identity", "facerec+identity", "context+identity", "faceres+identity"],
+)
 def test_face_recognition_feature_sets_build(features):
-    pipe = make_default_pipeline(features=features)
-    assert pipe.named_steps["features"] is not None
+    pipe = make_default_pipeline(features=features, device="cpu")
+    # a union of per-video steps names its columns (and fits without data)
+    step = pipe.named_steps["features"].fit([])
+    assert len(step.get_feature_names_out()) > 0
+
+
+@pytest.fixture(scope="module")
+def general_on_self_blends(tmp_path_factory):
+    from sklearn_deepfake.datasets import make_face_videos
+    from sklearn_deepfake.nets import make_self_blended
+
+    data = make_face_videos(
+        n_videos=6,
+        n_frames=6,
+        manipulated=0.5,
+        directory=tmp_path_factory.mktemp("general_videos"),
+        random_state=0,
+    )
+    kwargs = {"preset": "general", "n_frames": 4}
+    pipe = make_default_pipeline(**kwargs, device="cpu")
+    tracks = pipe[:2].fit_transform(data.paths)
+    X2, y2, _ = make_self_blended(tracks, data.target, random_state=0)
+    self_blended = np.arange(len(y2)) >= len(data.target)
+    pipe[2:].fit(X2, y2, classifier__self_blended=self_blended)
+    return data, kwargs, pipe, y2, self_blended
+
+
+def test_general_identity_part_learns_from_self_blends(general_on_self_blends):
+    data, _, pipe, y2, self_blended = general_on_self_blends
+    assert self_blended.sum() > 0
+    blend = pipe.named_steps["classifier"].estimator_
+    identity, faceres = (blend.named_estimators_[n] for n in ("identity", "faceres"))
+    # the identity part saw the real videos and their self-blended copies,
+    # the FaceRes part the labelled videos only
+    assert identity[0].n_samples_seen_ == int((y2 == 0).sum() + self_blended.sum())
+    assert faceres[0].n_samples_seen_ == len(data.target)
+    p = pipe.predict_proba(data.paths)[:, 1]
+    assert p.shape == (len(data.paths),)
+    assert np.all((p >= 0.01) & (p <= 0.99))
+
+
+def test_general_blend_save_load_round_trip(general_on_self_blends, tmp_path):
+    import json
+
+    from sklearn_deepfake import load_pretrained
+    from sklearn_deepfake.pretrained import save_pretrained
+
+    data, kwargs, pipe, _, _ = general_on_self_blends
+    path = save_pretrained(pipe, tmp_path / "blend.json", pipeline_kwargs=kwargs)
+    record = json.loads(path.read_text())
+    assert record["format_version"] == 2
+    assert [p["name"] for p in record["logitblend"]["parts"]] == [
+        "faceres",
+        "identity",
+    ]
+    again = load_pretrained(path, device="cpu")
+    np.testing.assert_array_equal(
+        again.predict_proba(data.paths), pipe.predict_proba(data.paths)
+    )
+    # a file whose columns no longer match the code is refused
+    record["logitblend"]["parts"][0]["columns"]["__ndarray__"][0] = 7
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="other columns"):
+        load_pretrained(path, device="cpu")
+
+
+def test_plain_fit_trains_both_parts_on_the_labels(general_on_self_blends):
+    data, kwargs, _, _, _ = general_on_self_blends
+    pipe = make_default_pipeline(**kwargs, device="cpu").fit(data.paths, data.target)
+    blend = pipe.named_steps["classifier"].estimator_
+    for part in blend.estimators_:
+        assert part[0].n_samples_seen_ == len(data.target)

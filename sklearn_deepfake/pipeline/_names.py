@@ -23,6 +23,7 @@ FEATURE_SETS = (
     "identity",
     "facerec+identity",
     "context+identity",
+    "faceres+identity",
 )
 
 #: Named recipes of :func:`make_default_pipeline` (see its ``preset``); also

@@ -185,7 +185,7 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
         from sklearn_deepfake.features import FaceRecognitionEmbeddings
 
         return FaceRecognitionEmbeddings(("face",), identity=False, device=device)
-    if name in ("identity", "facerec+identity", "context+identity"):
+    if name in ("identity", "facerec+identity", "context+identity", "faceres+identity"):
         from sklearn_deepfake.features import FaceRecognitionEmbeddings
         from sklearn_deepfake.features._face_recognition import _IdentityCues
 
@@ -204,6 +204,9 @@ def _features(name: str, backbone: str, device: Any, verbose: int) -> Any:
             return RaggedFeatureUnion(
                 [("context", FaceContextFeatures()), ("identity", cues)]
             )
+        if name == "faceres+identity":
+            faceres = _features("faceres", backbone, device, verbose)
+            return RaggedFeatureUnion([("faceres", faceres), ("identity", cues)])
         return cues
     raise ValueError(f"features must be one of {FEATURE_SETS}, got {name!r}.")
 
@@ -335,22 +338,28 @@ def make_default_pipeline(
           fitted (see :ref:`model_card`). It reads 16 pairs of consecutive
           frames (``n_frames=32``, ``FrameSampler(strategy="bursts",
           burst_len=2)``), describes each face with the shipped HSE FaceRes
-          network (``features="faceres"``: its 1024-d descriptor of the
-          128-px crop resized to 224 px), keeps the mean and standard
-          deviation over the frames (``pooling=("mean", "std")``, no count
-          columns) and ends in a regularised logistic regression
-          (``C=0.01``) whose logit is divided by ``temperature=3.0``
-          (:class:`~sklearn_deepfake.calibration.ClippedClassifier`), a
-          softening the benchmark chose against over-confidence. The
-          shipped model was trained on the project's labelled clips by
-          ``benchmarks/train_general.py``; ``fit`` here trains on the
+          network (1024-d, the 128-px crop resized to 224 px) and with 9
+          identity cues from dlib's descriptors of the whole, inner and
+          outer face (``features="faceres+identity"``), keeps the mean and
+          standard deviation over the frames (``pooling=("mean", "std")``,
+          no count columns) and ends in a
+          :class:`~sklearn_deepfake.classifiers.LogitBlendClassifier` of two
+          scaled logistic regressions, logits averaged: one on the FaceRes
+          columns (``C=0.01``, its logit divided by a temperature of 3) and
+          one on the identity columns (``C=0.01``) that learns from
+          self-blended copies of the real videos when ``fit`` gets them
+          (``pipe.fit(X, y, classifier__self_blended=mask)`` on face tracks
+          from :func:`~sklearn_deepfake.nets.make_self_blended`; see the
+          model card). A plain ``fit(paths, y)`` trains both heads on the
           labels you pass. It separates new people filmed with the
           manipulation methods it was trained on (AUC 0.73 in the
-          benchmark) but not methods it never saw (0.53), where it is
-          over-confident: see the model card.
+          benchmark) but not methods it never saw (0.54), where it stays
+          near 0.5. ``features``, ``C``, ``pooling`` and ``calibration``
+          raise a ValueError: the blend's columns are fixed.
     features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
 "context+mtcnn+shape", "context+mtcnn+shape+noise", "cnn", "facerec", \
-"faceres", "identity", "facerec+identity", "context+identity"}, default=None
+"faceres", "identity", "facerec+identity", "context+identity", \
+"faceres+identity"}, default=None
         Per-frame features (None: the preset's). ``"context"``:
         face-versus-surroundings sharpness, noise and colour statistics
         (:class:`~sklearn_deepfake.features.FaceContextFeatures`), which need
@@ -381,8 +390,9 @@ def make_default_pipeline(
         dlib's descriptors of the whole, inner and outer face
         (:func:`~sklearn_deepfake.features.identity_cues`: drift along the
         track, distances between the parts, cosine to the video's mean).
-        ``"facerec+identity"`` and ``"context+identity"``: those cues next to
-        the descriptor or to the context statistics.
+        ``"facerec+identity"``, ``"context+identity"`` and
+        ``"faceres+identity"``: those cues next to the dlib descriptor, the
+        context statistics or the HSE FaceRes descriptor.
     n_frames : int, default=None
         Frames sampled per video (None: the preset's, 128 for ``"swap"``,
         read as 64 pairs of consecutive frames, and 32 otherwise, read as
@@ -549,7 +559,7 @@ def make_default_pipeline(
         _request_groups(ensemble)
         return Pipeline([*faces, ("classifier", ensemble)], memory=memory)
     features = chosen["features"] if features is None else features
-    C = chosen["C"] if C is None else C
+    C = chosen.get("C") if C is None else C
     if preset == "swap":
         from sklearn_deepfake.classifiers import FramewiseClassifier
 
@@ -565,10 +575,15 @@ def make_default_pipeline(
             )
         ]
     else:
-        head = LogisticRegression(C=C, max_iter=2000)
+        pooling = chosen["pooling"] if pooling is None else tuple(pooling)
+        if "parts" in chosen:
+            from sklearn_deepfake.pipeline._general import general_head
+
+            head = general_head(chosen["parts"], eps=eps, n_stats=len(pooling))
+        else:
+            head = LogisticRegression(C=C, max_iter=2000)
         if calibration is not None:
             head = CalibratedClassifierCV(head, method=calibration, cv=calibration_cv)
-        pooling = chosen["pooling"] if pooling is None else tuple(pooling)
         counts = chosen.get("counts", True)
         head_steps = [
             ("temporalpooling", TemporalPooling(stats=pooling, counts=counts)),
@@ -597,6 +612,7 @@ _NOT_APPLICABLE: dict[str, tuple[str, ...]] = {
     "swap": ("pooling", "calibration", *_DFDC_ONLY),
     "self-blended": ("features", "C", "pooling", "calibration", *_DFDC_ONLY),
     "dfdc": ("features", "C", "pooling", "calibration"),
+    "general": ("features", "C", "pooling", "calibration", *_DFDC_ONLY),
 }
 
 
@@ -621,6 +637,9 @@ def _check_preset_options(preset: str, **options: Any) -> None:
         "self-blended": "trains a FaceCNNClassifier on the face crops (no "
         "feature step, no logistic regression, no pooling, no calibration "
         "wrapper)",
+        "general": "is a fixed blend of two logistic regressions on fixed "
+        "columns of its own features and pooling (use preset='default' "
+        "with features=... for a head of your own)",
     }[preset]
     given = ", ".join(f"{name}={options[name]!r}" for name in ignored)
     raise ValueError(
@@ -642,12 +661,15 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
     "dfdc": {"n_frames": 32, "backbone": "tf_efficientnet_b7.ns_jft_in1k"},
     # chosen by benchmarks/bench_cross_method.py (see the model card)
     "general": {
-        "features": "faceres",
+        "features": "faceres+identity",
         "pooling": ("mean", "std"),
-        "C": 0.01,
-        "temperature": 3.0,
         "n_frames": 32,
         "sampler": {"strategy": "bursts", "burst_len": 2},
         "counts": False,
+        # LogitBlendClassifier parts: name -> (C, temperature, self-blended)
+        "parts": {
+            "faceres": {"C": 0.01, "temperature": 3.0},
+            "identity": {"C": 0.01, "self_blended": True},
+        },
     },
 }

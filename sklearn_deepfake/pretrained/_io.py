@@ -18,7 +18,11 @@ from sklearn_deepfake.utils._docstrings import fill_doc
 __all__ = ["PRETRAINED", "load_pretrained", "save_pretrained"]
 
 FORMAT = "sklearn-deepfake-pretrained"
+#: Version written for a single logistic-regression head (readable by every
+#: release); a ``LogitBlendClassifier`` head is written as version 2.
 FORMAT_VERSION = 1
+BLEND_FORMAT_VERSION = 2
+_READABLE = (FORMAT_VERSION, BLEND_FORMAT_VERSION)
 #: Names of the models shipped inside the package.
 PRETRAINED = ("general",)
 # step name -> fitted attributes kept (everything else is rebuilt by code)
@@ -44,6 +48,8 @@ def _from_json(value: Any) -> Any:
         return np.asarray(value["__ndarray__"], dtype=value["dtype"])
     if isinstance(value, dict):
         return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
     return value
 
 
@@ -63,15 +69,121 @@ def _head_steps(pipe: Pipeline, fitted: bool = True) -> tuple[Any, Any, Any]:
         )
     clf = pipe.named_steps["classifier"]
     est = getattr(clf, "estimator_", None) if fitted else clf.estimator
-    if not isinstance(clf, ClippedClassifier) or not isinstance(
-        est, LogisticRegression
+    if not isinstance(clf, ClippedClassifier) or not (
+        isinstance(est, LogisticRegression) or _is_blend_of_lrs(est, fitted)
     ):
         raise ValueError(
             "save_pretrained needs a fitted ClippedClassifier around a "
-            "LogisticRegression as the 'classifier' step (no calibration "
-            "wrapper)."
+            "LogisticRegression (or around the general preset's "
+            "LogitBlendClassifier of StandardScaler -> ClippedClassifier("
+            "LogisticRegression) parts) as the 'classifier' step (no "
+            "calibration wrapper)."
         )
     return pipe.named_steps["temporalpooling"], pipe.named_steps["standardscaler"], clf
+
+
+def _is_blend_of_lrs(est: Any, fitted: bool) -> bool:
+    """Whether ``est`` is a LogitBlendClassifier the JSON format can hold."""
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_deepfake.calibration import ClippedClassifier
+    from sklearn_deepfake.classifiers import LogitBlendClassifier
+
+    if not isinstance(est, LogitBlendClassifier):
+        return False
+    parts = est.estimators_ if fitted else [e for _, e, _ in est.estimators]
+    for part in parts:
+        steps = getattr(part, "steps", None)
+        if not steps or len(steps) != 2:
+            return False
+        (_, scaler), (_, clf) = steps
+        inner = getattr(clf, "estimator_", None) if fitted else clf.estimator
+        if type(scaler).__name__ != "StandardScaler" or not (
+            isinstance(clf, ClippedClassifier) and isinstance(inner, LogisticRegression)
+        ):
+            return False
+    return True
+
+
+def _lr_record(lr: Any) -> dict[str, Any]:
+    return {
+        "params": {
+            k: v
+            for k, v in lr.get_params().items()
+            if isinstance(v, (int, float, str, bool, type(None)))
+        },
+        **{a: getattr(lr, a) for a in _LR_ATTRS},
+    }
+
+
+def _lr_from_record(rec: dict[str, Any]) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(**rec["params"])
+    for a in _LR_ATTRS:
+        setattr(lr, a, rec[a])
+    return lr
+
+
+def _blend_record(blend: Any) -> dict[str, Any]:
+    """Record the learned values of a LogitBlendClassifier of scaled LR parts."""
+    parts = []
+    for (name, _, _), cols, part in zip(
+        blend.estimators, blend.columns_, blend.estimators_
+    ):
+        scaler, clf = part[0], part[-1]
+        parts.append(
+            {
+                "name": name,
+                "columns": cols,
+                "eps": clf.eps,
+                "temperature": clf.temperature,
+                "standardscaler": {a: getattr(scaler, a) for a in _SCALER_ATTRS},
+                "logisticregression": _lr_record(clf.estimator_),
+            }
+        )
+    return {
+        "weights": blend.weights,
+        "self_blended_parts": list(blend.self_blended_parts),
+        "parts": parts,
+    }
+
+
+def _set_blend(blend: Any, record: dict[str, Any], n_features: int, where: str) -> None:
+    """Set the fitted attributes of an unfitted blend from its record."""
+    from sklearn.base import clone
+
+    from sklearn_deepfake.classifiers._blend import _columns
+
+    names = [name for name, _, _ in blend.estimators]
+    if [p["name"] for p in record["parts"]] != names:
+        raise ValueError(
+            f"{where} holds the parts {[p['name'] for p in record['parts']]}; "
+            f"this sklearn-deepfake builds {names}."
+        )
+    blend.columns_ = [_columns(c, n_features) for _, _, c in blend.estimators]
+    blend.estimators_ = []
+    for (_, est, _), cols, rec in zip(
+        blend.estimators, blend.columns_, record["parts"]
+    ):
+        if not np.array_equal(cols, rec["columns"]):
+            raise ValueError(
+                f"{where}: part {rec['name']!r} was trained on other columns "
+                "than this sklearn-deepfake gives it."
+            )
+        part = clone(est)
+        scaler, clf = part[0], part[-1]
+        for a, v in rec["standardscaler"].items():
+            setattr(scaler, a, v)
+        lr = _lr_from_record(rec["logisticregression"])
+        clf.set_params(eps=rec["eps"], temperature=float(rec["temperature"]))
+        clf.estimator_ = lr
+        clf.classes_ = lr.classes_
+        clf.n_features_in_ = lr.n_features_in_
+        blend.estimators_.append(part)
+    blend.named_estimators_ = dict(zip(names, blend.estimators_))
+    blend.classes_ = blend.estimators_[0][-1].classes_
+    blend.n_features_in_ = n_features
 
 
 def save_pretrained(
@@ -85,10 +197,11 @@ def save_pretrained(
 
     Only what the pipeline learned is written (the pooling's fill values,
     the scaler's means and scales, the logistic regression's coefficients,
-    the classifier's clipping bound and temperature)
+    the classifier's clipping bound and temperature; for the ``general``
+    preset's blend, each head's scaler, coefficients and temperature)
     together with the keyword arguments of
     :func:`~sklearn_deepfake.pipeline.make_default_pipeline` that built it, so the file
-    is a few kB, holds no pickle and does not depend on the version of
+    is small, holds no pickle and does not depend on the version of
     scikit-learn. The file is written atomically.
 
     Parameters
@@ -97,7 +210,10 @@ def save_pretrained(
         A fitted pipeline from ``make_default_pipeline(**pipeline_kwargs)``
         ending in ``temporalpooling``, ``standardscaler`` and a
         :class:`~sklearn_deepfake.calibration.ClippedClassifier` around a
-        logistic regression (presets ``"default"`` and ``"general"``).
+        logistic regression (preset ``"default"``, written as format
+        version 1) or around the ``"general"`` preset's
+        :class:`~sklearn_deepfake.classifiers.LogitBlendClassifier` of
+        scaled logistic regressions (format version 2).
     path : str or path-like
         Output file (``.json``).
     pipeline_kwargs : dict
@@ -138,23 +254,19 @@ def save_pretrained(
                 "the model is loaded."
             )
     pooling, scaler, clf = _head_steps(pipeline)
-    lr = clf.estimator_
+    est = clf.estimator_
+    blend = not hasattr(est, "coef_")
     record = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": BLEND_FORMAT_VERSION if blend else FORMAT_VERSION,
         "pipeline_kwargs": pipeline_kwargs,
         "eps": clf.eps,
         "temperature": clf.temperature,
         "temporalpooling": {a: getattr(pooling, a) for a in _POOLING_ATTRS},
         "standardscaler": {a: getattr(scaler, a) for a in _SCALER_ATTRS},
-        "logisticregression": {
-            "params": {
-                k: v
-                for k, v in lr.get_params().items()
-                if isinstance(v, (int, float, str, bool, type(None)))
-            },
-            **{a: getattr(lr, a) for a in _LR_ATTRS},
-        },
+        ("logitblend" if blend else "logisticregression"): (
+            _blend_record(est) if blend else _lr_record(est)
+        ),
         "info": info or {},
     }
     text = json.dumps(_jsonable(record), indent=1) + "\n"
@@ -192,12 +304,14 @@ def _read(name_or_path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{where} is not valid JSON: {exc}") from exc
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"{where} is not a sklearn-deepfake pretrained model.")
-    if record.get("format_version") != FORMAT_VERSION:
+    if record.get("format_version") not in _READABLE:
         raise ValueError(
             f"{where} has format version {record.get('format_version')!r}; this "
-            f"sklearn-deepfake reads version {FORMAT_VERSION}."
+            f"sklearn-deepfake reads versions {_READABLE}."
         )
-    return _from_json(record)
+    record = _from_json(record)
+    record["where"] = where
+    return record
 
 
 @fill_doc(_DOCS)
@@ -248,8 +362,6 @@ def load_pretrained(
     >>> list(model.named_steps)[-1], model.classes_.tolist()
     ('classifier', [0, 1])
     """
-    from sklearn.linear_model import LogisticRegression
-
     from sklearn_deepfake.pipeline import make_default_pipeline
 
     record = _read(name)
@@ -257,6 +369,8 @@ def load_pretrained(
     for k in ("pooling",):
         if kwargs.get(k) is not None:
             kwargs[k] = tuple(kwargs[k])
+    from sklearn.base import clone
+
     pipe = make_default_pipeline(
         **kwargs,
         eps=record["eps"],
@@ -278,14 +392,20 @@ def load_pretrained(
         setattr(pooling, a, v)
     for a, v in record["standardscaler"].items():
         setattr(scaler, a, v)
-    lr_rec = record["logisticregression"]
-    lr = LogisticRegression(**lr_rec["params"])
-    for a in _LR_ATTRS:
-        setattr(lr, a, lr_rec[a])
     # a file from before the temperature was recorded was written at 1.0
     clf.set_params(temperature=float(record.get("temperature", 1.0)))
-    clf.estimator_ = lr
-    clf.classes_ = lr.classes_
-    clf.n_features_in_ = lr.n_features_in_
+    if "logitblend" in record:
+        if not _is_blend_of_lrs(clf.estimator, fitted=False):
+            raise ValueError(
+                f"{record['where']} holds a blend of heads, but its arguments "
+                f"{kwargs} build another classifier."
+            )
+        est = clone(clf.estimator)
+        _set_blend(est, record["logitblend"], scaler.n_features_in_, record["where"])
+    else:
+        est = _lr_from_record(record["logisticregression"])
+    clf.estimator_ = est
+    clf.classes_ = est.classes_
+    clf.n_features_in_ = est.n_features_in_
     pipe.pretrained_info_ = record.get("info", {})
     return pipe
