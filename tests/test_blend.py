@@ -72,17 +72,38 @@ def test_self_blended_rows_train_only_the_named_parts():
     np.testing.assert_allclose(plain.estimators_[1].coef_, all_rows.coef_)
 
 
-def test_string_labels_and_a_grid_search():
+def test_string_labels_score_the_fake_class_and_a_grid_search():
+    from sklearn.metrics import roc_auc_score
+
     X, y = _data()
     labels = np.where(y == 1, "FAKE", "REAL")
-    clf = LogitBlendClassifier(_parts())
+    numeric = LogitBlendClassifier(_parts()).fit(X, y)
+    clf = LogitBlendClassifier(_parts()).fit(X, labels)
+    assert clf.classes_.tolist() == ["FAKE", "REAL"]
+    # the fake class is scored whatever its position; columns follow classes_
+    np.testing.assert_allclose(
+        clf.predict_proba(X)[:, 0], numeric.predict_proba(X)[:, 1]
+    )
+    # decision_function is positive for classes_[1], as in scikit-learn
+    np.testing.assert_allclose(clf.decision_function(X), -numeric.decision_function(X))
+    assert roc_auc_score(labels, clf.decision_function(X)) == pytest.approx(
+        roc_auc_score(y, numeric.decision_function(X))
+    )
+    np.testing.assert_array_equal(clf.predict(X) == "FAKE", numeric.predict(X) == 1)
+    # self-blended rows carry "FAKE"
+    sb = np.zeros(len(y), bool)
+    sb[:10] = True
+    labels[sb] = "FAKE"
+    LogitBlendClassifier(_parts(), self_blended_parts=("right",)).fit(
+        X, labels, self_blended=sb
+    )
     search = GridSearchCV(
-        clf, {"weights": [None, [1, 0]]}, cv=3, scoring="neg_log_loss"
+        LogitBlendClassifier(_parts()),
+        {"weights": [None, [1, 0]]},
+        cv=3,
+        scoring="neg_log_loss",
     ).fit(X, labels)
-    assert search.best_estimator_.classes_.tolist() == ["FAKE", "REAL"]
-    # the second class is the one scored: here "REAL"
-    p = search.predict_proba(X)
-    assert p.shape == (len(y), 2)
+    assert search.predict_proba(X).shape == (len(y), 2)
 
 
 @pytest.mark.parametrize(

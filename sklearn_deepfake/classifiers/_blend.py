@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from sklearn_deepfake.utils._labels import fake_class_index
 from sklearn_deepfake.utils._param_validation import ParamsValidationMixin
 
 __all__ = ["LogitBlendClassifier"]
@@ -43,14 +44,17 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
 
     Each part is a classifier fitted on a subset of the columns; the
     video's score is the weighted mean of the parts' logits
-    ``log(p / (1 - p))`` of the second class, turned back into a
-    probability with the sigmoid. Averaging logits rather than
+    ``log(p / (1 - p))`` of the fake class, turned back into a
+    probability with the sigmoid. The fake class is read from the labels
+    as everywhere in the package
+    (:func:`~sklearn_deepfake.utils.fake_class_index`: 1, True or
+    ``"FAKE"``; else the larger label). Averaging logits rather than
     probabilities keeps a confident part confident only when the others
     agree; a part that says 0.5 halves the others' logit.
 
     A part can learn from *self-blended* videos instead of the labels: pass
     ``self_blended`` to :meth:`fit`, a mask of the rows that are
-    self-blended copies of real videos (labelled as the second class, see
+    self-blended copies of real videos (labelled as the fake class, see
     :func:`~sklearn_deepfake.nets.make_self_blended`). The parts named in
     ``self_blended_parts`` then train on the real rows and the self-blended
     ones only (real against pseudo-fake); the other parts train on every
@@ -83,7 +87,7 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
     columns_ : list of ndarray
         The column positions each part reads.
     classes_ : ndarray of shape (2,)
-        Class labels; the second one is scored.
+        Class labels.
     n_features_in_ : int
         Number of columns.
 
@@ -194,12 +198,12 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
         X : array-like of shape (n_samples, n_features)
             One row per video.
         y : array-like of shape (n_samples,)
-            Two classes; the second is the one scored (fake).
+            Two classes, real and fake.
         self_blended : array-like of bool of shape (n_samples,), default=None
             Rows that are self-blended copies of real videos, labelled as the
-            second class. The parts of ``self_blended_parts`` train on them
-            and the rows of the first class; the others on the remaining
-            rows. ``None``: every part trains on every row.
+            fake class. The parts of ``self_blended_parts`` train on them
+            and the real rows; the others on the remaining rows. ``None``:
+            every part trains on every row.
 
         Returns
         -------
@@ -218,6 +222,13 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
                 f"{y_type}."
             )
         self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise ValueError(
+                "LogitBlendClassifier needs a real and a fake class; the data "
+                f"contain only 1 class: {self.classes_.tolist()}."
+            )
+        fake = self.classes_[fake_class_index(self.classes_)]
+        real = self.classes_[1 - fake_class_index(self.classes_)]
         if self_blended is None:
             sb = np.zeros(len(y), dtype=bool)
         else:
@@ -226,10 +237,9 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
                 raise ValueError(
                     f"self_blended has {len(sb)} entries for {len(y)} rows."
                 )
-            if (y[sb] != self.classes_[1]).any():
+            if (y[sb] != fake).any():
                 raise ValueError(
-                    "self-blended rows must carry the second (fake) label "
-                    f"{self.classes_[1]!r}."
+                    f"self-blended rows must carry the fake label {fake!r}."
                 )
         self.columns_ = [_columns(c, X.shape[1]) for _, _, c in self.estimators]
         self.estimators_ = []
@@ -237,7 +247,7 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
             if self_blended is None:
                 rows = np.ones(len(y), dtype=bool)
             elif name in self.self_blended_parts:
-                rows = sb | (y == self.classes_[0])
+                rows = sb | (y == real)
             else:
                 rows = ~sb
             if len(np.unique(y[rows])) != 2:
@@ -248,8 +258,24 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
         self.named_estimators_ = dict(zip(names, self.estimators_))
         return self
 
+    def _fake_logit(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        _, w = self._check_parts()
+        X = validate_data(self, X, reset=False)
+        z = np.zeros(len(X))
+        fake = self.classes_[fake_class_index(self.classes_)]
+        for weight, est, cols in zip(w, self.estimators_, self.columns_):
+            pos = list(est.classes_).index(fake)
+            p = np.clip(est.predict_proba(X[:, cols])[:, pos], _TINY, 1 - _TINY)
+            z += weight * (np.log(p) - np.log1p(-p))
+        return z
+
     def decision_function(self, X: Any) -> np.ndarray:
-        """Weighted mean of the parts' logits of the second class.
+        """Weighted mean of the parts' logits, positive for ``classes_[1]``.
+
+        As in scikit-learn, the sign follows the second class of
+        ``classes_``: for labels 0/1 the score is the fake class's mean
+        logit; for ``["FAKE", "REAL"]`` its negative.
 
         Parameters
         ----------
@@ -259,20 +285,13 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
         Returns
         -------
         z : ndarray of shape (n_samples,)
-            Positive for the second class.
+            Positive for ``classes_[1]``.
         """
-        check_is_fitted(self)
-        _, w = self._check_parts()
-        X = validate_data(self, X, reset=False)
-        z = np.zeros(len(X))
-        for weight, est, cols in zip(w, self.estimators_, self.columns_):
-            pos = list(est.classes_).index(self.classes_[1])
-            p = np.clip(est.predict_proba(X[:, cols])[:, pos], _TINY, 1 - _TINY)
-            z += weight * (np.log(p) - np.log1p(-p))
-        return z
+        z = self._fake_logit(X)  # checks that the classifier is fitted
+        return z if fake_class_index(self.classes_) == 1 else -z
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Sigmoid of :meth:`decision_function`, one column per class.
+        """Sigmoid of the mean logit, one column per class.
 
         Parameters
         ----------
@@ -284,11 +303,12 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
         proba : ndarray of shape (n_samples, 2)
             Probabilities of ``classes_``.
         """
-        p = 1 / (1 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
+        p = 1 / (1 + np.exp(-self._fake_logit(X)))
+        both = np.column_stack([1 - p, p])
+        return both if fake_class_index(self.classes_) == 1 else both[:, ::-1]
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict the class of each row (the second where the mean logit > 0).
+        """Predict the class of each row (fake where the mean logit > 0).
 
         Parameters
         ----------
