@@ -596,3 +596,38 @@ def test_cli_demo_end_to_end(tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2
     assert all(0.0 < float(r["label"]) < 1.0 for r in rows)
+
+
+@pytest.mark.slow
+def test_cli_fit_general_trains_identity_head_on_self_blends(fitted, tmp_path):
+    model = tmp_path / "general.joblib"
+    argv = ["fit", str(fitted["root"]), "-o", str(model), "--cv", "3"]
+    argv += ["--cache", str(fitted["cache"]), "--preset", "general", "--n-frames", "4"]
+    code, out = _run(argv)
+    assert code == 0, out
+    assert "of 3 self-blended copies of the real ones computed once" in out
+    assert "the parts ['identity'] learn from real videos against the copies" in out
+    assert "3-fold GroupKFold" in out
+    assert "CV log loss" in out
+    import joblib
+
+    pipe = joblib.load(model)
+    blend = pipe.named_steps["classifier"].estimator_
+    # 3 originals and 3 fakes: the identity head saw the 3 real videos and
+    # their 3 copies, the FaceRes head the 6 labelled videos
+    assert blend.named_estimators_["identity"][0].n_samples_seen_ == 6
+    assert blend.named_estimators_["faceres"][0].n_samples_seen_ == 6
+    # ... and not the same 6 rows: its scaler's means are not those of the
+    # labelled videos' identity columns
+    folder = fitted["root"] / "train_sample_videos"
+    train = sorted(str(f) for f in folder.glob("*.mp4"))
+    assert len(train) == 6
+    rows = pipe[:-1].transform(train)
+    cols = blend.columns_[1]
+    assert not np.allclose(
+        rows[:, cols].mean(axis=0), blend.named_estimators_["identity"][0].mean_
+    )
+    assert np.allclose(
+        rows[:, blend.columns_[0]].mean(axis=0),
+        blend.named_estimators_["faceres"][0].mean_,
+    )

@@ -141,3 +141,42 @@ def test_plain_fit_trains_both_parts_on_the_labels(general_on_self_blends):
     blend = pipe.named_steps["classifier"].estimator_
     for part in blend.estimators_:
         assert part[0].n_samples_seen_ == len(data.target)
+
+
+def test_fit_with_self_blends_trains_as_the_manual_route(general_on_self_blends):
+    from sklearn_deepfake.pipeline import fit_with_self_blends, self_blended_features
+
+    data, kwargs, manual, _, _ = general_on_self_blends
+    pipe = make_default_pipeline(**kwargs, device="cpu")
+    # batches of 2 videos: crops of two videos held at once
+    feats, copies, source, fake = self_blended_features(
+        pipe, data.paths, data.target, batch_size=2
+    )
+    assert len(feats) == len(data.paths)
+    assert fake == 1
+    assert set(source) <= set(np.flatnonzero(np.asarray(data.target) == 0))
+    assert len(copies) == len(source) > 0
+    fitted = fit_with_self_blends(pipe, data.paths, data.target, batch_size=2)
+    assert fitted is pipe
+    blend = pipe.named_steps["classifier"].estimator_
+    n_real = int((np.asarray(data.target) == 0).sum())
+    assert blend.named_estimators_["identity"][0].n_samples_seen_ == n_real + len(
+        copies
+    )
+    assert blend.named_estimators_["faceres"][0].n_samples_seen_ == len(data.paths)
+    # the FaceRes part saw the same rows as in the manual route
+    np.testing.assert_allclose(
+        blend.named_estimators_["faceres"][-1].estimator_.coef_,
+        manual.named_steps["classifier"]
+        .estimator_.named_estimators_["faceres"][-1]
+        .estimator_.coef_,
+        rtol=1e-5,
+        atol=1e-8,
+    )
+
+
+def test_fit_with_self_blends_needs_a_self_blended_head():
+    from sklearn_deepfake.pipeline import fit_with_self_blends
+
+    with pytest.raises(ValueError, match="self-blends"):
+        fit_with_self_blends(make_default_pipeline(), ["a.mp4"], [0])

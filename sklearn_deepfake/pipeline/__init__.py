@@ -23,6 +23,8 @@ _LAZY = {
     "make_fusion_pipeline": "sklearn_deepfake.pipeline._fusion",
     "make_fusion_stack": "sklearn_deepfake.pipeline._fusion",
     "make_default_pipeline": "sklearn_deepfake.pipeline._pipeline",
+    "fit_with_self_blends": "sklearn_deepfake.pipeline._self_blended_fit",
+    "self_blended_features": "sklearn_deepfake.pipeline._self_blended_fit",
 }
 
 __all__ = [
@@ -30,9 +32,11 @@ __all__ = [
     "FUSION_BRANCHES",
     "PRESETS",
     "STACK_BRANCHES",
+    "fit_with_self_blends",
     "make_default_pipeline",
     "make_fusion_pipeline",
     "make_fusion_stack",
+    "self_blended_features",
 ]
 
 

@@ -348,10 +348,10 @@ def make_default_pipeline(
           columns (``C=0.01``, its logit divided by a temperature of 3) and
           one on the identity columns (``C=0.01``) that learns from
           self-blended copies of the real videos when ``fit`` gets them
-          (``pipe.fit(X, y, classifier__self_blended=mask)`` on face tracks
-          from :func:`~sklearn_deepfake.nets.make_self_blended`; see the
-          model card). A plain ``fit(paths, y)`` trains both heads on the
-          labels you pass. It separates new people filmed with the
+          (:func:`~sklearn_deepfake.pipeline.fit_with_self_blends`, as
+          the shipped model was trained; ``sklearn-deepfake fit --preset
+          general`` does it too). A plain ``fit(paths, y)`` trains both
+          heads on the labels you pass. It separates new people filmed with the
           manipulation methods it was trained on (AUC 0.73 in the
           benchmark) but not methods it never saw (0.54), where it stays
           near 0.5. ``features``, ``C``, ``pooling`` and ``calibration``
