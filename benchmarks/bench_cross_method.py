@@ -362,6 +362,7 @@ RECIPES = [
             ("faceres-temperature", "sbi-context"),
             # the control: a constant part halves the other's logit
             ("faceres-temperature", "prior"),
+            ("faceres-temperature", "sbi-identity", "sbi-context"),
         )
     ],
 ]
