@@ -144,3 +144,14 @@ def test_multiclass_is_refused():
     X, _ = _data()
     with pytest.raises(ValueError, match="binary classification"):
         LogitBlendClassifier(_parts()).fit(X, np.arange(len(X)) % 3)
+
+
+def test_columns_can_be_a_callable_of_the_width():
+    X, y = _data()
+
+    def last_two(n):
+        return np.arange(n - 2, n)
+
+    clf = LogitBlendClassifier([("a", LogisticRegression(), last_two)]).fit(X, y)
+    assert clf.columns_[0].tolist() == [2, 3]
+    clone(clf).fit(X[:, :3], y)  # re-read for another width

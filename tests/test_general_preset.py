@@ -42,20 +42,24 @@ def test_general_preset_steps_and_values():
     clone(pipe)  # a plain scikit-learn citizen
 
 
-def test_general_part_columns_split_the_pooled_features():
+@pytest.mark.parametrize("stats", [("mean", "std"), ("mean",), ("mean", "std", "max")])
+def test_general_part_columns_split_the_pooled_features(stats):
     from sklearn_deepfake.pipeline._general import general_part_columns
 
     pipe = make_default_pipeline(preset="general", device="cpu")
     features = pipe.named_steps["features"].fit([])
     names = features.get_feature_names_out()
     d = len(names)
-    cols = general_part_columns(2)
+    n = len(stats) * d  # pooled columns, whatever the statistics
+    cols = {k: c(n) for k, c in general_part_columns().items()}
     # together the parts read every pooled column once
     both = np.sort(np.concatenate(list(cols.values())))
-    np.testing.assert_array_equal(both, np.arange(2 * d))
+    np.testing.assert_array_equal(both, np.arange(n))
     for name, c in cols.items():
         per_frame = {names[k % d].split("__")[0] for k in c}
         assert per_frame == {name}
+    with pytest.raises(ValueError, match="whole blocks"):
+        general_part_columns()["faceres"](n + 2)  # count columns
 
 
 @pytest.mark.parametrize("option", [{"features": "context"}, {"C": 1.0}])

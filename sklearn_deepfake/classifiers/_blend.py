@@ -23,13 +23,16 @@ def _columns(columns: Any, n_features: int) -> np.ndarray:
     """Column positions of one part (``None``: all of them)."""
     if columns is None:
         return np.arange(n_features)
+    if callable(columns):
+        columns = columns(n_features)
     if isinstance(columns, slice):
         return np.arange(n_features)[columns]
     cols = np.asarray(columns)
     if cols.ndim != 1 or not np.issubdtype(cols.dtype, np.integer):
         raise ValueError(
-            "each part's columns must be None, a slice or a 1-d sequence of "
-            f"integer positions, got {columns!r}."
+            "each part's columns must be None, a slice, a 1-d sequence of "
+            "integer positions or a callable returning them, got "
+            f"{columns!r}."
         )
     if len(cols) == 0 or cols.min() < -n_features or cols.max() >= n_features:
         raise ValueError(
@@ -69,8 +72,9 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
     ----------
     estimators : list of (str, estimator, columns) tuples
         The parts: a name, a binary classifier with ``predict_proba`` and
-        the columns it reads (``None`` for all, a slice or integer
-        positions). Each is cloned at fit.
+        the columns it reads (``None`` for all, a slice, integer positions,
+        or a callable that returns the positions given the number of
+        columns). Each is cloned at fit.
     weights : array-like of shape (n_parts,), default=None
         Weights of the parts' logits (normalised to sum to 1); ``None``
         weighs them equally.

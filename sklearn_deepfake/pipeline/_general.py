@@ -6,43 +6,82 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["general_head", "general_part_columns"]
+__all__ = ["StatBlockColumns", "general_head", "general_part_columns"]
 
 
-def general_part_columns(n_stats: int = 2) -> dict[str, np.ndarray]:
-    """Pooled columns of each part of the ``"faceres+identity"`` features.
+class StatBlockColumns:
+    """Columns ``start:stop`` of every pooled statistic's block of ``width``.
 
-    Per frame the features are the 1024-d HSE FaceRes descriptor followed by
-    the identity cues; :class:`~sklearn_deepfake.features.TemporalPooling`
-    writes each statistic over all of them in turn (no count columns).
+    :class:`~sklearn_deepfake.features.TemporalPooling` writes one block of
+    the per-frame columns per statistic (no count columns in the
+    ``general`` preset), so a part that reads some per-frame columns reads
+    them in every block, however many statistics are pooled.
 
     Parameters
     ----------
-    n_stats : int, default=2
-        Statistics pooled (mean and standard deviation).
+    start, stop : int
+        Per-frame columns of the part.
+    width : int
+        Per-frame columns in all.
+
+    Examples
+    --------
+    >>> StatBlockColumns(1, 3, 4)(8).tolist()
+    [1, 2, 5, 6]
+    """
+
+    def __init__(self, start: int, stop: int, width: int) -> None:
+        self.start = start
+        self.stop = stop
+        self.width = width
+
+    def __call__(self, n_features: int) -> np.ndarray:
+        """Positions among ``n_features`` pooled columns."""
+        if n_features % self.width:
+            raise ValueError(
+                f"{n_features} pooled columns are not whole blocks of "
+                f"{self.width} per-frame columns (count columns?)."
+            )
+        return np.concatenate(
+            [
+                np.arange(k * self.width + self.start, k * self.width + self.stop)
+                for k in range(n_features // self.width)
+            ]
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StatBlockColumns) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.stop, self.width))
+
+    def __repr__(self) -> str:
+        return f"StatBlockColumns({self.start}, {self.stop}, {self.width})"
+
+
+def general_part_columns() -> dict[str, StatBlockColumns]:
+    """Pooled columns of each part of the ``"faceres+identity"`` features.
+
+    Per frame the features are the 1024-d HSE FaceRes descriptor followed by
+    the identity cues.
 
     Returns
     -------
     columns : dict
-        ``{"faceres": positions, "identity": positions}``.
+        ``{"faceres": StatBlockColumns, "identity": StatBlockColumns}``.
     """
     from sklearn_deepfake.features._face_backbones import _SPECS
     from sklearn_deepfake.features._face_recognition import _IdentityCues
 
     n_faceres = _SPECS["hse_faceres"][1]
-    n_identity = _IdentityCues().fit(None).n_features_out_
-    d = n_faceres + n_identity
+    d = n_faceres + _IdentityCues().fit(None).n_features_out_
     return {
-        "faceres": np.concatenate(
-            [np.arange(k * d, k * d + n_faceres) for k in range(n_stats)]
-        ),
-        "identity": np.concatenate(
-            [np.arange(k * d + n_faceres, (k + 1) * d) for k in range(n_stats)]
-        ),
+        "faceres": StatBlockColumns(0, n_faceres, d),
+        "identity": StatBlockColumns(n_faceres, d, d),
     }
 
 
-def general_head(parts: dict[str, dict[str, Any]], eps: float, n_stats: int) -> Any:
+def general_head(parts: dict[str, dict[str, Any]], eps: float) -> Any:
     """Build the ``general`` preset's unfitted :class:`LogitBlendClassifier`.
 
     Each part is ``StandardScaler`` -> ``ClippedClassifier(LogisticRegression)``
@@ -57,7 +96,7 @@ def general_head(parts: dict[str, dict[str, Any]], eps: float, n_stats: int) -> 
     from sklearn_deepfake.calibration import ClippedClassifier
     from sklearn_deepfake.classifiers import LogitBlendClassifier
 
-    columns = general_part_columns(n_stats)
+    columns = general_part_columns()
     estimators = [
         (
             name,

@@ -579,7 +579,7 @@ def make_default_pipeline(
         if "parts" in chosen:
             from sklearn_deepfake.pipeline._general import general_head
 
-            head = general_head(chosen["parts"], eps=eps, n_stats=len(pooling))
+            head = general_head(chosen["parts"], eps=eps)
         else:
             head = LogisticRegression(C=C, max_iter=2000)
         if calibration is not None:
