@@ -366,6 +366,7 @@ RECIPES = [
         )
     ],
 ]
+RECIPE_BY_NAME = {r.name: r for r in RECIPES}
 
 
 # ---------------------------------------------------------------- heads
@@ -414,16 +415,22 @@ def _net(r: Recipe):
     )
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p) - np.log1p(-p)
+
+
+def _sigmoid_clipped(z: np.ndarray) -> np.ndarray:
+    return np.clip(1 / (1 + np.exp(-z)), EPS, 1 - EPS)
+
+
 def soften(p: np.ndarray, temperature: float) -> np.ndarray:
     """``sigmoid(logit(p) / temperature)``, clipped to ``[EPS, 1 - EPS]``."""
-    z = np.log(p) - np.log1p(-p)
-    return np.clip(1 / (1 + np.exp(-z / temperature)), EPS, 1 - EPS)
+    return _sigmoid_clipped(_logit(p) / temperature)
 
 
 def blend(probas: list[np.ndarray]) -> np.ndarray:
     """``sigmoid`` of the mean logit of several P(FAKE), clipped."""
-    z = np.mean([np.log(p) - np.log1p(-p) for p in probas], axis=0)
-    return np.clip(1 / (1 + np.exp(-z)), EPS, 1 - EPS)
+    return _sigmoid_clipped(np.mean([_logit(p) for p in probas], axis=0))
 
 
 def _take(a, i):
@@ -435,9 +442,8 @@ class Data:
 
     def __init__(self, recipe: Recipe, feats: list[dict]):
         self.recipe = recipe
-        by_name = {r.name: r for r in RECIPES}
         #: the rows a blend averages
-        self.parts = [Data(by_name[n], feats) for n in recipe.blend]
+        self.parts = [Data(RECIPE_BY_NAME[n], feats) for n in recipe.blend]
         if recipe.vector is None:
             self.x = np.zeros((len(feats), 1))
             self.sbi = np.zeros((len(feats), 1))
@@ -622,10 +628,11 @@ def choose_params(d: Data, train_idx, y, family, groups):
 def _params(r: Recipe, params) -> dict:
     """The chosen head parameters as results-file entries."""
     if r.blend:
-        by_name = {q.name: q for q in RECIPES}
         return {
             "C": None,
-            "parts": {n: _params(by_name[n], q) for n, q in zip(r.blend, params)},
+            "parts": {
+                n: _params(RECIPE_BY_NAME[n], q) for n, q in zip(r.blend, params)
+            },
         }
     if params is None:
         return {"C": None}

@@ -129,7 +129,7 @@ def main() -> None:
             f"the benchmark ranks {recipe_name!r} first, which the general "
             f"preset cannot ship yet (shippable: {sorted(PRESET_OF)})"
         )
-    recipe = next(r for r in bench.RECIPES if r.name == recipe_name)
+    recipe = bench.RECIPE_BY_NAME[recipe_name]
     features, pooling = PRESET_OF[recipe_name]
     preset = _PRESET_VALUES["general"]
     if (preset["features"], tuple(preset["pooling"]), preset["n_frames"]) != (
@@ -150,7 +150,7 @@ def main() -> None:
     # C (per part for a blend) as the benchmark chose it on all four
     # families (inner log losses of both protocols), in its results file
     chosen = res_row["real-only (trained on all 4)"]
-    by_name = {r.name: r for r in bench.RECIPES}
+    by_name = bench.RECIPE_BY_NAME
     if recipe.blend:
         head = {
             PART_OF[name]: {

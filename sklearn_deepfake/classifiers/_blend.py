@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from sklearn_deepfake.utils._labels import fake_class_index
 from sklearn_deepfake.utils._param_validation import ParamsValidationMixin
+from sklearn_deepfake.utils._proba import clipped_logit
 
 __all__ = ["LogitBlendClassifier"]
 
@@ -270,8 +271,7 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
         fake = self.classes_[fake_class_index(self.classes_)]
         for weight, est, cols in zip(w, self.estimators_, self.columns_):
             pos = list(est.classes_).index(fake)
-            p = np.clip(est.predict_proba(X[:, cols])[:, pos], _TINY, 1 - _TINY)
-            z += weight * (np.log(p) - np.log1p(-p))
+            z += weight * clipped_logit(est.predict_proba(X[:, cols])[:, pos], _TINY)
         return z
 
     def decision_function(self, X: Any) -> np.ndarray:

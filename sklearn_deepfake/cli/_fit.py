@@ -186,7 +186,7 @@ def _fit_self_blended(pipe: Any, paths: list, y: Any, groups: Any, k: int) -> No
     from sklearn_deepfake.pipeline._self_blended_fit import (
         _split,
         self_blended_features,
-        stack_self_blended,
+        self_blended_rows,
     )
 
     t = time.perf_counter()
@@ -204,18 +204,11 @@ def _fit_self_blended(pipe: Any, paths: list, y: Any, groups: Any, k: int) -> No
         "learn from real videos against the copies"
     )
 
-    def train(rows: np.ndarray) -> Any:
-        kept = np.flatnonzero(np.isin(source, rows))
-        X, y2, mask = stack_self_blended(
-            [feats[i] for i in rows], [copies[j] for j in kept], y[rows], fake
-        )
-        return X, y2, mask
-
     if k >= 2:
         t = time.perf_counter()
         losses, aucs = [], []
         for tr, te in GroupKFold(n_splits=k).split(paths, y, groups):
-            X, y2, mask = train(tr)
+            X, y2, mask = self_blended_rows(feats, copies, source, y, fake, tr)
             fold = clone(head).fit(X, y2, classifier__self_blended=mask)
             p = fold.predict_proba([feats[i] for i in te])
             p_fake = p[:, list(fold.classes_).index(fake)]
@@ -233,7 +226,7 @@ def _fit_self_blended(pipe: Any, paths: list, y: Any, groups: Any, k: int) -> No
             f"{np.nanmean(aucs):.3f}   (constant 0.5: {np.log(2):.3f}, AUC 0.5)  "
             f"[{time.perf_counter() - t:.1f} s]"
         )
-    X, y2, mask = train(np.arange(len(y)))
+    X, y2, mask = self_blended_rows(feats, copies, source, y, fake)
     head.fit(X, y2, classifier__self_blended=mask)
 
 
@@ -252,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     k = min(args.cv, len(np.unique(groups)))
     if self_blended_head(pipe) is not None:
         t = time.perf_counter()
-        _fit_self_blended(pipe, paths, y, groups, k if k >= 2 else 0)
+        _fit_self_blended(pipe, paths, y, groups, k)
         print(
             f"Fitted on all {len(paths)} videos and the self-blended copies "
             f"[{time.perf_counter() - t:.1f} s]"

@@ -176,20 +176,31 @@ def fit_with_self_blends(
             "(a LogitBlendClassifier with self_blended_parts, as in "
             "make_default_pipeline(preset='general')); use pipeline.fit."
         )
-    features, copies, _, fake = self_blended_features(
+    features, copies, source, fake = self_blended_features(
         pipeline, paths, y, random_state=random_state, batch_size=batch_size
     )
     _, cut = _split(pipeline)
-    X, y2, mask = stack_self_blended(features, copies, np.asarray(y), fake)
+    X, y2, mask = self_blended_rows(features, copies, source, np.asarray(y), fake)
     pipeline[cut:].fit(X, y2, classifier__self_blended=mask)
     return pipeline
 
 
-def stack_self_blended(
-    features: list, copies: list, y: np.ndarray, fake_label: Any
+def self_blended_rows(
+    features: list,
+    copies: list,
+    source: np.ndarray,
+    y: np.ndarray,
+    fake_label: Any,
+    rows: np.ndarray | None = None,
 ) -> tuple[list, np.ndarray, np.ndarray]:
-    """Rows, labels and self-blended mask of videos followed by copies."""
-    X = list(features) + list(copies)
-    y2 = np.concatenate([y, np.full(len(copies), fake_label, dtype=y.dtype)])
-    mask = np.r_[np.zeros(len(features), bool), np.ones(len(copies), bool)]
+    """Training rows, labels and self-blended mask of some videos and their copies.
+
+    ``rows`` (positions in ``features``; None: all) come first, then the
+    copies whose ``source`` is among them, labelled ``fake_label``.
+    """
+    rows = np.arange(len(features)) if rows is None else np.asarray(rows)
+    kept = np.flatnonzero(np.isin(source, rows))
+    X = [features[i] for i in rows] + [copies[j] for j in kept]
+    y2 = np.concatenate([y[rows], np.full(len(kept), fake_label, dtype=y.dtype)])
+    mask = np.r_[np.zeros(len(rows), bool), np.ones(len(kept), bool)]
     return X, y2, mask

@@ -85,6 +85,7 @@ def _head_steps(pipe: Pipeline, fitted: bool = True) -> tuple[Any, Any, Any]:
 def _is_blend_of_lrs(est: Any, fitted: bool) -> bool:
     """Whether ``est`` is a LogitBlendClassifier the JSON format can hold."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
 
     from sklearn_deepfake.calibration import ClippedClassifier
     from sklearn_deepfake.classifiers import LogitBlendClassifier
@@ -98,7 +99,7 @@ def _is_blend_of_lrs(est: Any, fitted: bool) -> bool:
             return False
         (_, scaler), (_, clf) = steps
         inner = getattr(clf, "estimator_", None) if fitted else clf.estimator
-        if type(scaler).__name__ != "StandardScaler" or not (
+        if not isinstance(scaler, StandardScaler) or not (
             isinstance(clf, ClippedClassifier) and isinstance(inner, LogisticRegression)
         ):
             return False
@@ -123,6 +124,13 @@ def _lr_from_record(rec: dict[str, Any]) -> Any:
     for a in _LR_ATTRS:
         setattr(lr, a, rec[a])
     return lr
+
+
+def _set_fitted(clf: Any, est: Any) -> None:
+    """Make an unfitted ClippedClassifier the fitted wrapper of ``est``."""
+    clf.estimator_ = est
+    clf.classes_ = est.classes_
+    clf.n_features_in_ = est.n_features_in_
 
 
 def _blend_record(blend: Any) -> dict[str, Any]:
@@ -175,11 +183,8 @@ def _set_blend(blend: Any, record: dict[str, Any], n_features: int, where: str) 
         scaler, clf = part[0], part[-1]
         for a, v in rec["standardscaler"].items():
             setattr(scaler, a, v)
-        lr = _lr_from_record(rec["logisticregression"])
         clf.set_params(eps=rec["eps"], temperature=float(rec["temperature"]))
-        clf.estimator_ = lr
-        clf.classes_ = lr.classes_
-        clf.n_features_in_ = lr.n_features_in_
+        _set_fitted(clf, _lr_from_record(rec["logisticregression"]))
         blend.estimators_.append(part)
     blend.named_estimators_ = dict(zip(names, blend.estimators_))
     blend.classes_ = blend.estimators_[0][-1].classes_
@@ -362,6 +367,8 @@ def load_pretrained(
     >>> list(model.named_steps)[-1], model.classes_.tolist()
     ('classifier', [0, 1])
     """
+    from sklearn.base import clone
+
     from sklearn_deepfake.pipeline import make_default_pipeline
 
     record = _read(name)
@@ -369,8 +376,6 @@ def load_pretrained(
     for k in ("pooling",):
         if kwargs.get(k) is not None:
             kwargs[k] = tuple(kwargs[k])
-    from sklearn.base import clone
-
     pipe = make_default_pipeline(
         **kwargs,
         eps=record["eps"],
@@ -404,8 +409,6 @@ def load_pretrained(
         _set_blend(est, record["logitblend"], scaler.n_features_in_, record["where"])
     else:
         est = _lr_from_record(record["logisticregression"])
-    clf.estimator_ = est
-    clf.classes_ = est.classes_
-    clf.n_features_in_ = est.n_features_in_
+    _set_fitted(clf, est)
     pipe.pretrained_info_ = record.get("info", {})
     return pipe
