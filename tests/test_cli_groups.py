@@ -327,3 +327,64 @@ def test_cli_report_computes_the_features_once(capsys):
         pipe, X, y, groups=groups, cv=GroupKFold(3), scoring="neg_log_loss"
     )
     np.testing.assert_allclose(loss, whole)
+
+
+_SEEN: list = []
+
+
+def _double(X):
+    """A label-free step that records each call (module level: picklable)."""
+    _SEEN.append(len(X))
+    return np.asarray(X, dtype=float) * 2.0
+
+
+@pytest.mark.parametrize("memory", [None, "cache"])
+def test_fit_reporting_computes_the_features_once_for_report_and_fit(
+    memory, tmp_path, capsys
+):
+    """``fit --report-cv`` runs the label-free steps once: the folds and the
+    final fit both refit the head on their output. The fitted pipeline is the
+    one a plain ``fit`` gives (also when ``Pipeline(memory=...)`` fits clones
+    of the steps), and the report is the whole pipeline's cross-validation."""
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold, cross_val_score
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklearn_deepfake.cli._fit import fit_reporting
+
+    seen = _SEEN
+    seen.clear()
+    rng = np.random.RandomState(0)
+    y = np.tile([0, 1], 15)
+    X = rng.normal(size=(30, 3)) + y[:, None]
+    groups = np.arange(30) // 2
+    pipe = Pipeline(
+        [
+            ("features", FunctionTransformer(_double)),
+            ("standardscaler", StandardScaler()),
+            ("classifier", LogisticRegression()),
+        ],
+        memory=None if memory is None else str(tmp_path / memory),
+    )
+    reference = clone(pipe)
+    assert fit_reporting(pipe, X, y, groups, 3, explicit=False) == ""
+    out = capsys.readouterr().out
+    assert seen == [30]  # once, for the three folds and the final fit
+    assert "computed once for the folds and the final fit" in out
+    assert "3-fold GroupKFold" in out
+    loss = float(out.split("CV log loss ")[1].split()[0])
+    whole = -cross_val_score(
+        reference, X, y, groups=groups, cv=GroupKFold(3), scoring="neg_log_loss"
+    )
+    assert loss == pytest.approx(whole.mean(), abs=5e-4)
+    assert pipe.named_steps["standardscaler"].n_features_in_ == 3
+    reference.fit(X, y)
+    np.testing.assert_allclose(pipe.predict_proba(X), reference.predict_proba(X))
+
+    seen.clear()
+    fresh = clone(pipe)
+    fit_reporting(fresh, X, y, groups, 0, explicit=False)  # no report
+    assert seen == [30]
+    assert "for the fit" in capsys.readouterr().out
+    np.testing.assert_allclose(fresh.predict_proba(X), reference.predict_proba(X))

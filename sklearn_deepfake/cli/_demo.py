@@ -10,7 +10,7 @@ import time
 import warnings
 
 from sklearn_deepfake import __version__
-from sklearn_deepfake.cli._fit import _cross_validate, _set_calibration_cv
+from sklearn_deepfake.cli._fit import fit_reporting
 from sklearn_deepfake.cli._options import _add_n_jobs_option, _at_least, _find_faces
 from sklearn_deepfake.utils._labels import fake_column
 
@@ -95,7 +95,6 @@ def _run_demo(
     from sklearn_deepfake.datasets import load_dfdc, make_dfdc_folder
     from sklearn_deepfake.pipeline import make_default_pipeline
     from sklearn_deepfake.submission import write_submission
-    from sklearn_deepfake.utils._routing import _groups_fit_params
 
     t0 = time.perf_counter()
     print(f"sklearn-deepfake {__version__} demo")
@@ -137,17 +136,15 @@ def _run_demo(
 
     print()
     k = min(5, len(np.unique(groups)))
-    _cross_validate(pipe, list(train.paths), y, groups, k, explicit=False)
-
-    cal = _set_calibration_cv(pipe, y, [np.arange(len(y))], explicit=False)
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no-face warnings were shown above
-        pipe.fit(list(train.paths), y, **_groups_fit_params(pipe, groups))
+        cal = fit_reporting(pipe, list(train.paths), y, groups, k, explicit=False)
         proba = pipe.predict_proba(list(test.paths))[:, fake_column(pipe)]
     print(
         f"\nFitted on all {len(y)} training videos{cal.replace(';', ',')}, "
-        f"scored the test videos  [{time.perf_counter() - t:.1f} s]"
+        f"scored the test videos  [{time.perf_counter() - t:.1f} s with the "
+        "features and the report]"
     )
     if test.target is not None:
         loss = log_loss(test.target, proba, labels=[0, 1])

@@ -55,10 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="before the final fit, report the grouped K-fold cross-validated "
         "log loss and AUC (a fake and its source never on both sides). The "
-        "per-frame features are computed once for all folds, and each fold "
-        "refits only the head (cheap); with the self-blended preset each fold "
-        "trains the network again, so the report costs K more trainings. 0 or "
-        "1 skips it (default: 0, no report)",
+        "per-frame features are computed once for all folds and the final "
+        "fit, and each fold refits only the head (cheap); with the "
+        "self-blended preset each fold trains the network again, so the "
+        "report costs K more trainings. 0 or 1 skips it (default: 0, no report)",
     )
     parser.add_argument(
         "--features",
@@ -100,29 +100,57 @@ def _set_calibration_cv(pipe: Any, y: Any, train_sets: list, explicit: bool) -> 
     return f"; calibration cv={k}{lowered}"
 
 
-def _label_free_once(pipe: Any, paths: list) -> tuple[Any, Any]:
-    """Compute the steps up to ``features`` once; return their output and the head.
+def _label_free_once(pipe: Any, paths: list, why: str = "for all folds") -> tuple:
+    """Fit the steps up to ``features`` on ``paths``; return their output and the head.
 
     The frame sampler, the face step and the per-frame feature extractors
     learn nothing from the videos or their labels, so their output is the
-    same in every fold: the folds then refit only the head (pooling, scaler,
-    classifier). A pipeline without a ``features`` step (the self-blended
-    preset) is returned whole, with the paths.
+    same in every fold and in the final fit: those then fit only the head
+    (pooling, scaler, classifier), ``pipe[cut:]``, whose steps are
+    ``pipe``'s own. ``pipe``'s label-free steps are fitted in place (a
+    ``Pipeline(memory=...)`` fits clones: they are put back into ``pipe``).
+    A pipeline without a ``features`` step (the self-blended preset) is
+    returned whole, with the paths.
     """
-    from sklearn.base import clone
-
     names = list(getattr(pipe, "named_steps", {}))
     if "features" not in names or names[-1] == "features":
         return paths, pipe
     cut = names.index("features") + 1
     t = time.perf_counter()
-    features = clone(pipe[:cut]).fit_transform(paths)
+    front = pipe[:cut]
+    features = front.fit_transform(paths)
+    pipe.steps[:cut] = front.steps
     print(
-        f"  features of the {len(paths)} videos computed once for all folds "
-        f"[{time.perf_counter() - t:.1f} s]; each fold refits "
+        f"  features of the {len(paths)} videos computed once {why} "
+        f"[{time.perf_counter() - t:.1f} s]; then "
         + " -> ".join(names[cut:])
+        + " is fitted on them"
     )
     return features, pipe[cut:]
+
+
+def fit_reporting(
+    pipe: Any, paths: list, y: Any, groups: Any, k: int, explicit: bool
+) -> str:
+    """Fit ``pipe`` in place, after a grouped ``k``-fold report when ``k >= 2``.
+
+    The label-free steps run once (:func:`_label_free_once`): the folds and
+    the final fit both refit only the head on their output. Returns the
+    calibration note of the final fit (see :func:`_set_calibration_cv`).
+    """
+    import numpy as np
+
+    from sklearn_deepfake.utils._routing import _groups_fit_params
+
+    why = "for the folds and the final fit" if k >= 2 else "for the fit"
+    X, head = _label_free_once(pipe, paths, why)
+    if k >= 2:
+        _cross_validate(head, X, y, groups, k, explicit)
+    cal = _set_calibration_cv(pipe, y, [np.arange(len(y))], explicit)
+    head.fit(X, y, **_groups_fit_params(head, groups))
+    if head is not pipe:  # a Pipeline(memory=...) fitted clones of its steps
+        pipe.steps[len(pipe.steps) - len(head.steps) :] = head.steps
+    return cal
 
 
 def _cross_validate(
@@ -235,7 +263,6 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from sklearn_deepfake.pipeline._self_blended_fit import self_blended_head
-    from sklearn_deepfake.utils._routing import _groups_fit_params
 
     training = _Training.load(args, "fit")
     pipe, paths, y, groups = training.pipe, training.paths, training.y, training.groups
@@ -253,18 +280,16 @@ def run(args: argparse.Namespace) -> int:
         atomic_dump(pipe, args.output)
         print(f"Saved {args.output}  [total {time.perf_counter() - t0:.1f} s]")
         return 0
-    if k >= 2:
-        _cross_validate(pipe, paths, y, groups, k, explicit_cal)
-    elif args.cv >= 2:
+    if k < 2 and args.cv >= 2:
         print("Skipping cross-validation: fewer than 2 groups")
-    cal = _set_calibration_cv(pipe, y, [np.arange(len(y))], explicit_cal)
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # already reported while finding faces
-        pipe.fit(paths, y, **_groups_fit_params(pipe, groups))
+        cal = fit_reporting(pipe, paths, y, groups, k, explicit_cal)
+    report = " and the report" if k >= 2 else ""
     print(
         f"Fitted on all {len(paths)} videos{cal.replace(';', ',')} "
-        f"[{time.perf_counter() - t:.1f} s]"
+        f"[{time.perf_counter() - t:.1f} s with the features{report}]"
     )
     atomic_dump(pipe, args.output)
     print(f"Saved {args.output}  [total {time.perf_counter() - t0:.1f} s]")
