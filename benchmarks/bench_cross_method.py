@@ -41,6 +41,9 @@ fold exactly as in its own row, and nothing else is tuned. The
 ``faceres-temperature+prior`` row is the control: a constant part halves
 the other's logit, so a blend that beats it owes that to its second part,
 not to the softening alone.
+The ``-weighted`` row tunes the weight instead (:data:`W_GRID`, on the
+first part): each part keeps the parameters it chose, and the weight with
+the lowest inner log loss of the blend (same protocols) wins.
 
 The ``ft-*`` rows fine-tune a network on the same 128-px face crops (read
 from the face store) instead: a ``FaceCNNClassifier`` with the shipped
@@ -94,6 +97,8 @@ T_GRID = (1.5, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
 #: temperatures of a video-level head (1.0: as fitted)
 T_VIDEO_GRID = (1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 EPS = 0.01
+#: Weights on a tuned two-part blend's first part (0.5 first: it wins ties).
+W_GRID = (0.5, 0.2, 0.35, 0.65, 0.8)
 # column blocks of FaceRecognitionEmbeddings(parts=("face", "inner", "outer"))
 FACE = slice(0, 128)
 
@@ -135,6 +140,10 @@ class Recipe:
     #: scale, equal weights; each part chooses its own parameters inside
     #: every training fold as it does in its own row
     blend: tuple[str, ...] = ()
+    #: a two-part blend's weight on its first part (the second gets the
+    #: rest), or "tuned": chosen from :data:`W_GRID` by the inner log loss
+    #: of the blend whose parts keep the parameters they chose
+    blend_weight: float | str = 0.5
     describe: str = ""
 
 
@@ -365,6 +374,15 @@ RECIPES = [
             ("faceres-temperature", "sbi-identity", "sbi-context"),
         )
     ],
+    Recipe(
+        "faceres-temperature+sbi-identity-weighted",
+        None,
+        blend=("faceres-temperature", "sbi-identity"),
+        blend_weight="tuned",
+        describe="weighted mean of the logits of `faceres-temperature` and "
+        "`sbi-identity`, each part tuned as in its own row, then the weight "
+        "chosen by the inner log loss",
+    ),
 ]
 RECIPE_BY_NAME = {r.name: r for r in RECIPES}
 
@@ -428,9 +446,19 @@ def soften(p: np.ndarray, temperature: float) -> np.ndarray:
     return _sigmoid_clipped(_logit(p) / temperature)
 
 
-def blend(probas: list[np.ndarray]) -> np.ndarray:
-    """``sigmoid`` of the mean logit of several P(FAKE), clipped."""
-    return _sigmoid_clipped(np.mean([_logit(p) for p in probas], axis=0))
+def blend(probas: list[np.ndarray], weights=None) -> np.ndarray:
+    """``sigmoid`` of the (weighted) mean logit of several P(FAKE), clipped."""
+    logits = [_logit(p) for p in probas]
+    return _sigmoid_clipped(np.average(logits, axis=0, weights=weights))
+
+
+@dataclass(frozen=True)
+class BlendParams:
+    """What a blend row chose: each part's parameters and the weights."""
+
+    parts: tuple
+    #: None for equal weights
+    weights: tuple[float, ...] | None = None
 
 
 def _take(a, i):
@@ -491,9 +519,10 @@ def _fit_predict(d: Data, params, train_idx, test_idx, y):
     """Fit the recipe's head with ``params`` (C, temperature); P(FAKE) of test."""
     r = d.recipe
     if r.blend:
-        return blend(
-            [_fit_predict(*a, train_idx, test_idx, y) for a in zip(d.parts, params)]
-        )
+        probas = [
+            _fit_predict(*a, train_idx, test_idx, y) for a in zip(d.parts, params.parts)
+        ]
+        return blend(probas, params.weights)
     xtr, ytr, _ = d.training(train_idx, y)
     if r.vector is None:
         return np.full(len(test_idx), np.clip(ytr.mean(), EPS, 1 - EPS))
@@ -596,6 +625,41 @@ def _inner_log_losses(d: Data, candidates, protocols, y) -> list[float]:
     return out
 
 
+def _protocols(train_idx, y, family, groups) -> list[list]:
+    """Inner folds: grouped 5-fold, and leave one family out when 2+ are left."""
+    protocols = [group_folds(train_idx, y, groups)]
+    lofo = lofo_folds(train_idx, y, family, groups)
+    if len(lofo) >= 2:
+        protocols.append(lofo)
+    return protocols
+
+
+def _choose_weights(d: Data, parts, protocols, y) -> tuple[float, float]:
+    """The two-part blend's weights with the lowest mean inner log loss.
+
+    Each part keeps the parameters it chose on the whole training set; its
+    out-of-fold P(FAKE) is computed once per protocol and every weight of
+    :data:`W_GRID` scored on them (a fold where a part cannot train is left
+    out for all weights).
+    """
+    per_protocol = []
+    for folds in protocols:
+        ys, ps = [], []
+        for _, tr, te in folds:
+            if any(len(np.unique(q.training(tr, y)[1])) < 2 for q in d.parts):
+                continue
+            ps.append([_fit_predict(q, a, tr, te, y) for q, a in zip(d.parts, parts)])
+            ys.append(y[te])
+        yt = np.concatenate(ys)
+        per_protocol.append((yt, [np.concatenate(c) for c in zip(*ps)]))
+    best, best_ll = None, np.inf
+    for w in W_GRID:
+        ll = np.mean([_log_loss(yt, blend(p, (w, 1 - w))) for yt, p in per_protocol])
+        if ll < best_ll - 1e-6:
+            best, best_ll = (w, 1.0 - w), ll
+    return best
+
+
 def choose_params(d: Data, train_idx, y, family, groups):
     """(C, temperature) with the lowest inner log loss, both protocols averaged.
 
@@ -606,7 +670,12 @@ def choose_params(d: Data, train_idx, y, family, groups):
     """
     r = d.recipe
     if r.blend:  # each part as in its own row
-        return tuple(choose_params(p, train_idx, y, family, groups) for p in d.parts)
+        parts = tuple(choose_params(p, train_idx, y, family, groups) for p in d.parts)
+        if r.blend_weight == "tuned":
+            protocols = _protocols(train_idx, y, family, groups)
+            return BlendParams(parts, _choose_weights(d, parts, protocols, y))
+        w = float(r.blend_weight)
+        return BlendParams(parts, None if w == 0.5 else (w, 1.0 - w))
     if r.vector is None:
         return None  # the prior has no parameters
     if r.net is not None:
@@ -614,10 +683,7 @@ def choose_params(d: Data, train_idx, y, family, groups):
     candidates = _candidates(r)
     if len(candidates) == 1:
         return candidates[0]
-    protocols = [group_folds(train_idx, y, groups)]
-    lofo = lofo_folds(train_idx, y, family, groups)
-    if len(lofo) >= 2:
-        protocols.append(lofo)
+    protocols = _protocols(train_idx, y, family, groups)
     best, best_ll = None, np.inf
     for params, ll in zip(candidates, _inner_log_losses(d, candidates, protocols, y)):
         if ll < best_ll - 1e-6:
@@ -628,12 +694,11 @@ def choose_params(d: Data, train_idx, y, family, groups):
 def _params(r: Recipe, params) -> dict:
     """The chosen head parameters as results-file entries."""
     if r.blend:
-        return {
-            "C": None,
-            "parts": {
-                n: _params(RECIPE_BY_NAME[n], q) for n, q in zip(r.blend, params)
-            },
-        }
+        parts = zip(r.blend, params.parts)
+        out = {"C": None, "parts": {n: _params(RECIPE_BY_NAME[n], q) for n, q in parts}}
+        if r.blend_weight != 0.5:
+            out["weights"] = list(params.weights or (0.5, 0.5))
+        return out
     if params is None:
         return {"C": None}
     out = {"C": params[0]}
@@ -741,9 +806,12 @@ def evaluate(recipe, feats, y, family, groups, labelled, real_only, rng) -> dict
 
 def _chosen(r: dict) -> str:
     if "parts" in r:
-        return "; ".join(
+        out = "; ".join(
             f"{k}: {_chosen(v) or 'nothing tuned'}" for k, v in r["parts"].items()
         )
+        if "weights" in r:
+            out += "; weights " + "/".join(f"{w:g}" for w in r["weights"])
+        return out
     if r.get("C") is None:
         return ""
     return f"{r['C']}" + (f" ({r['temperature']})" if "temperature" in r else "")

@@ -161,7 +161,7 @@ def test_blend_rows_average_logits_of_parts_tuned_as_their_own_rows(bench):
     np.testing.assert_allclose(half, bench.soften(p, 2.0))
     np.testing.assert_allclose(bench.blend([p, p]), p)
     # the chosen parameters are recorded per part
-    params = bench._params(blend, ((0.01, 3.0), (0.003, 1.0)))
+    params = bench._params(blend, bench.BlendParams(((0.01, 3.0), (0.003, 1.0))))
     assert params["parts"] == {
         "faceres-temperature": {"C": 0.01, "temperature": 3.0},
         "sbi-identity": {"C": 0.003},
@@ -169,3 +169,46 @@ def test_blend_rows_average_logits_of_parts_tuned_as_their_own_rows(bench):
     assert (
         bench._chosen(params) == "faceres-temperature: 0.01 (3.0); sbi-identity: 0.003"
     )
+    # a tuned weight: weighted mean of the logits, recorded with the parts
+    weighted = by_name["faceres-temperature+sbi-identity-weighted"]
+    assert weighted.blend == blend.blend and weighted.blend_weight == "tuned"
+    q = np.array([0.7, 0.2, 0.6])
+    z = 0.8 * np.log(p / (1 - p)) + 0.2 * np.log(q / (1 - q))
+    np.testing.assert_allclose(
+        bench.blend([p, q], (0.8, 0.2)), np.clip(1 / (1 + np.exp(-z)), 0.01, 0.99)
+    )
+    params = bench._params(
+        weighted, bench.BlendParams(((0.01, 3.0), (0.003, 1.0)), (0.8, 0.2))
+    )
+    assert params["weights"] == [0.8, 0.2]
+    assert bench._chosen(params).endswith("; weights 0.8/0.2")
+
+
+def test_tuned_blend_weight_favours_the_informative_part(bench, monkeypatch):
+    """The weight is chosen by the inner log loss of the blend, over both
+    protocols' out-of-fold predictions of the parts."""
+    from types import SimpleNamespace
+
+    y, family, groups = _toy_labels()
+    idx = np.arange(len(y))
+    rng = np.random.default_rng(0)
+
+    class _Part:
+        def __init__(self, good):
+            self.good = good
+
+        def training(self, tr, y):
+            return None, y[tr], tr
+
+    def fit_predict(part, params, tr, te, y):
+        if part.good:
+            return np.where(y[te] == 1, 0.7, 0.3)
+        return rng.uniform(0.05, 0.95, len(te))  # noise: confident and wrong
+
+    monkeypatch.setattr(bench, "_fit_predict", fit_predict)
+    protocols = bench._protocols(idx, y, family, groups)
+    assert len(protocols) == 2  # grouped 5-fold and leave one family out
+    for parts, first in (((True, False), 0.8), ((False, True), 0.2)):
+        d = SimpleNamespace(parts=[_Part(g) for g in parts])
+        w = bench._choose_weights(d, (None, None), protocols, y)
+        assert w == (first, pytest.approx(1 - first))
