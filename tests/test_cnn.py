@@ -42,6 +42,35 @@ def test_embeddings_shapes_dtype_and_empty_video():
     np.testing.assert_allclose(out[0], full, rtol=1e-4, atol=1e-5)
 
 
+def test_auto_batch_size_fits_a_pixel_budget_on_the_cpu(monkeypatch):
+    from sklearn_deepfake.utils._device import auto_batch_size
+
+    ext = CNNFeatureExtractor("resnet18", device="cpu", input_size=224).fit()
+    assert ext.batch_size == "auto"
+    sizes = []
+    forward = ext._forward
+
+    def recording(x):
+        sizes.append(len(x))
+        return forward(x)
+
+    monkeypatch.setattr(ext, "_forward", recording)
+    out = ext.transform([_video(19)])[0]
+    assert sizes == [4, 4, 4, 4, 3]
+    ref = clone(ext).set_params(batch_size=64).fit().transform([_video(19)])[0]
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+    cpu = torch.device("cpu")
+    assert auto_batch_size("auto", cpu, 128) == 12
+    assert auto_batch_size("auto", cpu, 32) == 64  # at most 64
+    assert auto_batch_size("auto", cpu, 64) == 49
+    assert auto_batch_size("auto", cpu, 1000) == 1
+    assert auto_batch_size("auto", torch.device("cuda"), 224) == 64
+    assert auto_batch_size("auto", torch.device("mps"), 128) == 64
+    assert auto_batch_size(5, cpu, 224) == 5
+    with pytest.raises(ValueError, match="batch_size"):
+        CNNFeatureExtractor("resnet18", batch_size="big").fit()
+
+
 def test_random_init_warns_and_is_reproducible():
     with pytest.warns(RandomInitWarning, match="random weights"):
         a = CNNFeatureExtractor("resnet18", device="cpu").fit()

@@ -19,12 +19,13 @@ from sklearn_deepfake.features._weights import (
     load_state_dict,
     packaged_weights_file,
 )
-from sklearn_deepfake.utils._device import resolve_device
+from sklearn_deepfake.utils._device import auto_batch_size, resolve_device
 from sklearn_deepfake.utils._docstrings import fill_doc
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
     ParamsValidationMixin,
+    StrOptions,
 )
 from sklearn_deepfake.utils._ragged import _STEP_DOCS, FaceTracks, check_per_video
 
@@ -221,8 +222,11 @@ class CNNFeatureExtractor(
     embedding : bool, default=True
         Return the pooled embedding (first, before the stage columns). False
         needs ``stages``.
-    batch_size : int, default=64
-        Crops per forward pass.
+    batch_size : int or "auto", default="auto"
+        Crops per forward pass. ``"auto"`` uses 64 on a GPU; on the CPU, as
+        many as make about 200,000 input pixels (4 crops at 224 px, 12 at
+        128 px, at most 64), where smaller batches stay in the processor's
+        cache and run faster (``benchmarks/bench_batch_size.py``).
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         ``"auto"`` picks CUDA when available.
     amp : bool, default=True
@@ -286,7 +290,7 @@ class CNNFeatureExtractor(
         input_size: int | None = None,
         stages: tuple[int, ...] | None = None,
         embedding: bool = True,
-        batch_size: int = 64,
+        batch_size: int | str = "auto",
         device: Any = "auto",
         amp: bool = True,
         channels_last: bool = True,
@@ -315,7 +319,10 @@ class CNNFeatureExtractor(
         "input_size": [Interval(Integral, 8, None, closed="left"), None],
         "stages": [tuple, list, None],
         "embedding": ["boolean"],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         # a str or a torch.device, checked by resolve_device in fit (torch is
         # not imported before then)
         "device": "no_validation",
@@ -437,13 +444,14 @@ class CNNFeatureExtractor(
         mean = torch.tensor(self.mean_, device=dev).view(1, 3, 1, 1)
         std = torch.tensor(self.std_, device=dev).view(1, 3, 1, 1)
         use_amp = bool(self.amp) and dev.type == "cuda"
+        step = auto_batch_size(
+            self.batch_size, dev, self.input_size_ or int(crops.shape[1])
+        )
         out = []
         with torch.inference_mode(), torch.autocast(dev.type, enabled=use_amp):
-            for start in range(0, len(crops), int(self.batch_size)):
+            for start in range(0, len(crops), step):
                 # Copy: the records are read-only; torch wants writable memory.
-                batch = torch.from_numpy(
-                    np.array(crops[start : start + int(self.batch_size)])
-                )
+                batch = torch.from_numpy(np.array(crops[start : start + step]))
                 x = batch.to(dev).permute(0, 3, 1, 2).float().div_(255)
                 size = self.input_size_
                 if size and tuple(x.shape[-2:]) != (size, size):

@@ -31,6 +31,39 @@ def resolve_device(device: Any = "auto") -> Any:
     return dev
 
 
+#: Pixels of input per forward pass on the CPU for ``batch_size="auto"``:
+#: 4 faces of 224 px.
+CPU_PIXELS_PER_PASS = 4 * 224 * 224
+#: ``batch_size="auto"`` on an accelerator (CUDA, MPS), and the most on the CPU.
+MAX_AUTO_BATCH_SIZE = 64
+
+
+def auto_batch_size(batch_size: Any, device: Any, side: int) -> int:
+    """Resolve ``batch_size="auto"`` for ``device`` and ``side``-px inputs.
+
+    An int is returned as it is. On the CPU, small batches are faster: a
+    forward pass over about 200,000 pixels (4 faces of 224 px, 12 of 128 px)
+    keeps a network's activations in the processor's cache, where 64 faces
+    of 224 px do not (``benchmarks/bench_batch_size.py``). Accelerators take
+    64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_deepfake.utils._device import auto_batch_size
+    >>> cpu = torch.device("cpu")
+    >>> auto_batch_size("auto", cpu, 224), auto_batch_size("auto", cpu, 128)
+    (4, 12)
+    >>> auto_batch_size("auto", torch.device("cuda"), 224), auto_batch_size(5, cpu, 224)
+    (64, 5)
+    """
+    if not (isinstance(batch_size, str) and batch_size == "auto"):
+        return int(batch_size)
+    if getattr(device, "type", str(device)) != "cpu":
+        return MAX_AUTO_BATCH_SIZE
+    return max(1, min(MAX_AUTO_BATCH_SIZE, CPU_PIXELS_PER_PASS // (side * side)))
+
+
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
     """Run the body with ``n`` torch threads, then restore the previous count.

@@ -1,0 +1,221 @@
+"""Crops per forward pass on the CPU: which batch size is fastest.
+
+``CNNFeatureExtractor(batch_size="auto")`` uses 64 crops a pass on a GPU
+and, on the CPU, as many as make about 200,000 input pixels (4 at 224 px, 12
+at 128 px). This script is the measurement behind that rule: on real face
+crops (32 frames of each clip, the ``general`` preset's sampler and face
+step, 128-px crops resized by the extractor), for each backbone and batch
+size it times ``transform`` over every clip (median of ``--repeat`` runs after
+one warm-up, the batch sizes taking turns) and checks that the features do
+not depend on the batch size.
+It also times the shipped ``general`` model end to end (``predict_proba`` on
+the same clips: decode, faces, both feature heads, classifier) with its
+FaceRes extractor at 64 crops a pass and at ``"auto"``, taking turns.
+
+Writes ``benchmarks/results/bench_batch_size.json`` and ``.md``. Usage::
+
+    PYTHONPATH=. python benchmarks/bench_batch_size.py        # about 10 min
+    PYTHONPATH=. python benchmarks/bench_batch_size.py --repeat 1 --clips 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _results import shared_data_dir, write_results  # noqa: E402
+
+#: (backbone, pretrained, input size): the face-trained network of the
+#: ``general`` preset (224 px, its own size) and two ImageNet networks (timm's
+#: default and the shipped Lite0) at 224 px and at the crops' 128 px.
+BACKBONES = (
+    ("hse_faceres", True, None),
+    ("tf_efficientnet_lite0", True, 224),
+    ("efficientnet_b0", False, 224),
+    ("efficientnet_b0", False, None),
+)
+BATCH_SIZES = (64, 32, 16, 8, 4, "auto")
+
+
+def _median_time(fn, repeat: int) -> float:
+    fn()  # warm-up: first-call allocations, lazy imports
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _interleaved_medians(fns: list, repeat: int) -> list[float]:
+    """Median seconds of each of ``fns``, run in turn ``repeat`` times.
+
+    Taking turns spreads the machine's drift (other processes, clock
+    changes) over every candidate instead of the ones that ran last.
+    """
+    for fn in fns:
+        fn()  # warm-up: first-call allocations, lazy imports
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, acc in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t)
+    return [statistics.median(acc) for acc in times]
+
+
+def extractor_rows(tracks: list, repeat: int) -> list[dict]:
+    """Seconds and crops/s of each backbone at each batch size."""
+    from sklearn_deepfake.features import CNNFeatureExtractor
+    from sklearn_deepfake.utils._device import auto_batch_size
+
+    n_crops = sum(len(t) for t in tracks)
+    rows = []
+    for k, (backbone, pretrained, size) in enumerate(BACKBONES):
+        exts = [
+            CNNFeatureExtractor(
+                backbone,
+                pretrained=pretrained,
+                input_size=size,
+                batch_size=bs,
+                device="cpu",
+            ).fit()
+            for bs in BATCH_SIZES
+        ]
+        outs = [e.transform(tracks) for e in exts]
+        secs = _interleaved_medians(
+            [lambda e=e: e.transform(tracks) for e in exts], repeat
+        )
+        for bs, ext, out, sec in zip(BATCH_SIZES, exts, outs, secs):
+            side = ext.input_size_ or int(tracks[0].crops.shape[1])
+            diff = max(float(np.abs(a - b).max()) for a, b in zip(out, outs[0]))
+            rows.append(
+                {
+                    "config": k,
+                    "backbone": backbone,
+                    "input_size": side,
+                    "batch_size": bs,
+                    "auto_resolves_to": auto_batch_size(bs, ext.device_, side),
+                    "seconds": sec,
+                    "crops_per_s": n_crops / sec,
+                    "max_abs_diff_vs_64": diff,
+                    "speedup_vs_64": secs[0] / sec,
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def end_to_end(paths: list[str], repeat: int) -> list[dict]:
+    """The shipped ``general`` model's predict_proba, FaceRes at 64 and "auto"."""
+    from sklearn_deepfake.pretrained import load_pretrained
+
+    sizes = (64, "auto")
+    models = [load_pretrained("general") for _ in sizes]
+    for model, bs in zip(models, sizes):
+        faceres = dict(model.named_steps["features"].transformers_)["faceres"]
+        faceres.set_params(batch_size=bs)
+    probas = [m.predict_proba(paths)[:, 1] for m in models]
+    secs = _interleaved_medians(
+        [lambda m=m: m.predict_proba(paths) for m in models], repeat
+    )
+    return [
+        {
+            "faceres_batch_size": bs,
+            "seconds_per_video": sec / len(paths),
+            "max_abs_p_fake_diff_vs_64": float(np.abs(p - probas[0]).max()),
+            "speedup_vs_64": secs[0] / sec,
+        }
+        for bs, p, sec in zip(sizes, probas, secs)
+    ]
+
+
+def _bs(r: dict) -> str:
+    if r["batch_size"] == "auto":
+        return f"auto ({r['auto_resolves_to']})"
+    return str(r["batch_size"])
+
+
+def _markdown(ext_rows: list[dict], e2e: list[dict], inputs: dict) -> str:
+    lines = [
+        f"CNNFeatureExtractor.transform on the CPU ({inputs['n_crops']} face crops "
+        f"of {len(inputs['clips'])} clips, {inputs['torch_threads']} torch threads; "
+        "median of the runs):",
+        "",
+        "| backbone | input px | batch size | crops/s | speed-up vs 64 "
+        "| max abs diff vs 64 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in ext_rows:
+        lines.append(
+            f"| {r['backbone']} | {r['input_size']} | {_bs(r)} | "
+            f"{r['crops_per_s']:.1f} | "
+            f"{r['speedup_vs_64']:.2f} | {r['max_abs_diff_vs_64']:.1e} |"
+        )
+    lines += [
+        "",
+        "The shipped `general` model end to end (`predict_proba`: decode, faces, "
+        "FaceRes and identity features, classifier):",
+        "",
+        "| FaceRes batch size | s / video | speed-up vs 64 | max abs P(FAKE) diff |",
+        "|---|---|---|---|",
+    ]
+    for r in e2e:
+        lines.append(
+            f"| {r['faceres_batch_size']} | {r['seconds_per_video']:.2f} | "
+            f"{r['speedup_vs_64']:.2f} | "
+            f"{r['max_abs_p_fake_diff_vs_64']:.1e} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=4, help="real-only clips")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data", default=str(shared_data_dir()))
+    parser.add_argument("--skip-end-to-end", action="store_true")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from sklearn_deepfake.pretrained import load_pretrained
+
+    warnings.simplefilter("ignore")
+    paths = sorted(str(p) for p in (Path(args.data) / "real-only").glob("*.mp4"))
+    paths = paths[:: max(1, len(paths) // args.clips)][: args.clips]
+    front = load_pretrained("general")[:2]  # the preset's sampler and face step
+    tracks = front.transform(paths)
+    inputs = {
+        "clips": [os.path.basename(p) for p in paths],
+        "n_crops": int(sum(len(t) for t in tracks)),
+        "crop_size": int(tracks[0].crops.shape[1]),
+        "torch_threads": torch.get_num_threads(),
+        "repeat": args.repeat,
+        "load_avg_1min_at_start": os.getloadavg()[0],
+    }
+    ext_rows = extractor_rows(tracks, args.repeat)
+    e2e = [] if args.skip_end_to_end else end_to_end(paths, args.repeat)
+    outputs = {"extractor": ext_rows, "end_to_end": e2e}
+    write_results(
+        "bench_batch_size",
+        inputs=inputs,
+        outputs=outputs,
+        markdown=_markdown(ext_rows, e2e, inputs),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
