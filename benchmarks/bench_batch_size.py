@@ -48,16 +48,6 @@ BACKBONES = (
 BATCH_SIZES = (64, 32, 16, 8, 4, "auto")
 
 
-def _median_time(fn, repeat: int) -> float:
-    fn()  # warm-up: first-call allocations, lazy imports
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def _interleaved_medians(fns: list, repeat: int) -> list[float]:
     """Median seconds of each of ``fns``, run in turn ``repeat`` times.
 

@@ -140,10 +140,10 @@ class Recipe:
     #: scale, equal weights; each part chooses its own parameters inside
     #: every training fold as it does in its own row
     blend: tuple[str, ...] = ()
-    #: a two-part blend's weight on its first part (the second gets the
-    #: rest), or "tuned": chosen from :data:`W_GRID` by the inner log loss
-    #: of the blend whose parts keep the parameters they chose
-    blend_weight: float | str = 0.5
+    #: tune a two-part blend's weight on its first part (the second gets
+    #: the rest) from :data:`W_GRID`, by the inner log loss of the blend
+    #: whose parts keep the parameters they chose; False: equal weights
+    tune_weight: bool = False
     describe: str = ""
 
 
@@ -378,7 +378,7 @@ RECIPES = [
         "faceres-temperature+sbi-identity-weighted",
         None,
         blend=("faceres-temperature", "sbi-identity"),
-        blend_weight="tuned",
+        tune_weight=True,
         describe="weighted mean of the logits of `faceres-temperature` and "
         "`sbi-identity`, each part tuned as in its own row, then the weight "
         "chosen by the inner log loss",
@@ -671,11 +671,10 @@ def choose_params(d: Data, train_idx, y, family, groups):
     r = d.recipe
     if r.blend:  # each part as in its own row
         parts = tuple(choose_params(p, train_idx, y, family, groups) for p in d.parts)
-        if r.blend_weight == "tuned":
-            protocols = _protocols(train_idx, y, family, groups)
-            return BlendParams(parts, _choose_weights(d, parts, protocols, y))
-        w = float(r.blend_weight)
-        return BlendParams(parts, None if w == 0.5 else (w, 1.0 - w))
+        if not r.tune_weight:
+            return BlendParams(parts)
+        protocols = _protocols(train_idx, y, family, groups)
+        return BlendParams(parts, _choose_weights(d, parts, protocols, y))
     if r.vector is None:
         return None  # the prior has no parameters
     if r.net is not None:
@@ -696,8 +695,8 @@ def _params(r: Recipe, params) -> dict:
     if r.blend:
         parts = zip(r.blend, params.parts)
         out = {"C": None, "parts": {n: _params(RECIPE_BY_NAME[n], q) for n, q in parts}}
-        if r.blend_weight != 0.5:
-            out["weights"] = list(params.weights or (0.5, 0.5))
+        if params.weights is not None:
+            out["weights"] = list(params.weights)
         return out
     if params is None:
         return {"C": None}

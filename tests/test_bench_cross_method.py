@@ -172,7 +172,7 @@ def test_blend_rows_average_logits_of_parts_tuned_as_their_own_rows(bench):
     # a tuned weight: weighted mean of the logits, recorded with the parts
     weighted = by_name["faceres-temperature+sbi-identity-weighted"]
     assert weighted.blend == blend.blend
-    assert weighted.blend_weight == "tuned"
+    assert weighted.tune_weight
     q = np.array([0.7, 0.2, 0.6])
     z = 0.8 * np.log(p / (1 - p)) + 0.2 * np.log(q / (1 - q))
     np.testing.assert_allclose(

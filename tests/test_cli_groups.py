@@ -294,41 +294,6 @@ def test_cli_fit_report_is_opt_in(monkeypatch, tmp_path):
     assert calls == [3, 2]
 
 
-def test_cli_report_computes_the_features_once(capsys):
-    """The report's folds refit only the head on features computed once, and
-    score exactly as cross-validating the whole pipeline does."""
-    from sklearn.model_selection import GroupKFold, cross_val_score
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    from sklearn_deepfake.cli._fit import _cross_validate
-
-    seen = []
-
-    def features(X):
-        seen.append(len(X))
-        return np.asarray(X, dtype=float) * 2.0
-
-    rng = np.random.RandomState(0)
-    y = np.tile([0, 1], 15)
-    X = rng.normal(size=(30, 3)) + y[:, None]
-    groups = np.arange(30) // 2
-    pipe = Pipeline(
-        [
-            ("features", FunctionTransformer(features)),
-            ("standardscaler", StandardScaler()),
-            ("classifier", LogisticRegression()),
-        ]
-    )
-    loss = _cross_validate(pipe, X, y, groups, 3, explicit=False)
-    assert seen == [30]  # once, on every video
-    assert "computed once for all folds" in capsys.readouterr().out
-    whole = -cross_val_score(
-        pipe, X, y, groups=groups, cv=GroupKFold(3), scoring="neg_log_loss"
-    )
-    np.testing.assert_allclose(loss, whole)
-
-
 _SEEN: list = []
 
 
@@ -336,6 +301,45 @@ def _double(X):
     """A label-free step that records each call (module level: picklable)."""
     _SEEN.append(len(X))
     return np.asarray(X, dtype=float) * 2.0
+
+
+def _doubling_pipeline(memory=None):
+    """30 videos' rows, labels, groups and a pipeline whose ``features``
+    step is :func:`_double` (its call record cleared)."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    _SEEN.clear()
+    rng = np.random.RandomState(0)
+    y = np.tile([0, 1], 15)
+    X = rng.normal(size=(30, 3)) + y[:, None]
+    groups = np.arange(30) // 2
+    pipe = Pipeline(
+        [
+            ("features", FunctionTransformer(_double)),
+            ("standardscaler", StandardScaler()),
+            ("classifier", LogisticRegression()),
+        ],
+        memory=memory,
+    )
+    return X, y, groups, pipe
+
+
+def test_cli_report_computes_the_features_once(capsys):
+    """The report's folds refit only the head on features computed once, and
+    score exactly as cross-validating the whole pipeline does."""
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    from sklearn_deepfake.cli._fit import _cross_validate
+
+    X, y, groups, pipe = _doubling_pipeline()
+    loss = _cross_validate(pipe, X, y, groups, 3, explicit=False)
+    assert _SEEN == [30]  # once, on every video
+    assert "computed once for all folds" in capsys.readouterr().out
+    whole = -cross_val_score(
+        pipe, X, y, groups=groups, cv=GroupKFold(3), scoring="neg_log_loss"
+    )
+    np.testing.assert_allclose(loss, whole)
 
 
 @pytest.mark.parametrize("memory", [None, "cache"])
@@ -348,24 +352,12 @@ def test_fit_reporting_computes_the_features_once_for_report_and_fit(
     of the steps), and the report is the whole pipeline's cross-validation."""
     from sklearn.base import clone
     from sklearn.model_selection import GroupKFold, cross_val_score
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
 
     from sklearn_deepfake.cli._fit import fit_reporting
 
     seen = _SEEN
-    seen.clear()
-    rng = np.random.RandomState(0)
-    y = np.tile([0, 1], 15)
-    X = rng.normal(size=(30, 3)) + y[:, None]
-    groups = np.arange(30) // 2
-    pipe = Pipeline(
-        [
-            ("features", FunctionTransformer(_double)),
-            ("standardscaler", StandardScaler()),
-            ("classifier", LogisticRegression()),
-        ],
-        memory=None if memory is None else str(tmp_path / memory),
+    X, y, groups, pipe = _doubling_pipeline(
+        None if memory is None else str(tmp_path / memory)
     )
     reference = clone(pipe)
     assert fit_reporting(pipe, X, y, groups, 3, explicit=False) == ""
