@@ -47,14 +47,15 @@ the lowest inner log loss of the blend (same protocols) wins.
 
 The ``ft-*`` rows fine-tune a network on the same 128-px face crops (read
 from the face store) instead: a ``FaceCNNClassifier`` with the shipped
-face-trained (``hse_faceres``) or ImageNet (``tf_efficientnet_lite0``)
-weights, trained on the real videos and self-blended copies only
-(``-sbi``), on the labels (``-labels``) or on both (``-labels+sbi``), with
-nothing tuned, for the budget of :data:`NET_BUDGET` (``--net-epochs``,
-``--net-frames-per-video``, ``--net-device``). They run only when named in
-``--recipes``; ``--merge`` keeps the other rows of the results file, so
-that they can be run on their own (on a GPU, with a larger budget); each
-such row records the budget it was run with (``net_budget``).
+face-trained (``hse_faceres``, ``dlib_resnet``) or ImageNet
+(``tf_efficientnet_lite0``) weights, trained on the real videos and
+self-blended copies only (``-sbi``), on the labels (``-labels``) or on
+both (``-labels+sbi``), with nothing tuned, for the budget of
+:data:`NET_BUDGET` (``--net-epochs``, ``--net-frames-per-video``,
+``--net-device``). They run only when named in ``--recipes``;
+``--merge`` keeps the other rows of the results file, so that they can be
+run on their own (on a GPU, with a larger budget); each such row records
+the budget it was run with (``net_budget``).
 
 Reported per recipe: AUC and log loss per held-out family and over all
 folds' test predictions pooled (a FF++ real video joins every fold whose
@@ -206,10 +207,11 @@ def _context_identity(v, p):
     return pool(f, ("mean", "std"))
 
 
-#: Fine-tuned rows: face-trained (HSE FaceRes) and ImageNet
+#: Fine-tuned rows: face-trained (HSE FaceRes, dlib's ResNet) and ImageNet
 #: (EfficientNet-Lite0) backbones, shipped weights loaded offline.
 NETS = {
     "hse": {"backbone": "hse_faceres", "pretrained": True},
+    "dlib": {"backbone": "dlib_resnet", "pretrained": True},
     "imagenet": {"backbone": "tf_efficientnet_lite0", "pretrained": True},
 }
 

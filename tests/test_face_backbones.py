@@ -97,6 +97,46 @@ def test_ports_match_the_tfjs_reference_outputs():
     assert float(real[0]) == pytest.approx(REFERENCE["antispoof_p_real"], abs=1e-4)
 
 
+@pytest.mark.parametrize("name", ["hse_faceres", "dlib_resnet"])
+def test_backbones_compute_the_ports_function_with_trainable_scales(name):
+    # The backbone folds FaceRes's 0-255 input scale into its stem and
+    # rebalances dlib's convolutions against their per-channel scales: the
+    # same function as the ported networks, but an Adam step (about lr on
+    # every weight) no longer rewrites a first layer whose weights are 1e-3.
+    from sklearn_deepfake.features._dlib_resnet import DlibFaceResNet
+    from sklearn_deepfake.features._face_backbones import create_face_backbone
+
+    rgb01 = torch.rand(2, 3, 160, 160, generator=torch.Generator().manual_seed(0))
+    backbone = create_face_backbone(name, pretrained=True).eval()
+    cfg = backbone.pretrained_cfg
+    mean = torch.tensor(cfg["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(cfg["std"]).view(1, 3, 1, 1)
+    port = (FaceResNet if name == "hse_faceres" else DlibFaceResNet)(pretrained=True)
+    raw = rgb01 * 255.0
+    if name == "dlib_resnet":
+        raw = DlibFaceResNet.preprocess(raw.permute(0, 2, 3, 1))
+    with torch.no_grad():
+        ours, ref = backbone((rgb01 - mean) / std), port.eval()(raw)
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-3, atol=1e-4)
+
+    trainable = create_face_backbone(name, pretrained=True, num_classes=1)
+    convs = [p for p in trainable.body.parameters() if p.ndim == 4]
+    before = [p.detach().clone() for p in convs]
+    opt = torch.optim.Adam(trainable.parameters(), lr=1e-4)
+    for _ in range(5):
+        loss = trainable((rgb01 - mean) / std).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    change = max(
+        float((p.detach() - b).abs().mean() / b.abs().mean())
+        for p, b in zip(convs, before)
+    )
+    # at the ports' scales 5 steps move a layer by 11 % (FaceRes's stem)
+    # and by 72 % (one of dlib's last convolutions)
+    assert change < 0.05
+
+
 def test_same_padding_matches_tensorflow_at_odd_sizes():
     from sklearn_deepfake.features._faceres import _same_pad
 
@@ -238,3 +278,40 @@ def test_fine_tuner_trains_a_face_backbone(name, input_size):
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(restored.predict_proba(X), proba, atol=1e-6)
     assert clone(clf).get_params()["backbone"] == name
+
+
+@pytest.mark.parametrize("name", ["hse_faceres", "dlib_resnet"])
+def test_a_new_head_normalises_its_input_and_faceres_pools_before_relu6(name):
+    from sklearn_deepfake.features._face_backbones import (
+        _HeadNorm,
+        create_face_backbone,
+    )
+    from sklearn_deepfake.nets._face_cnn import _small_head
+
+    net = create_face_backbone(name, pretrained=True, num_classes=1)
+    norm, linear = net.get_classifier()
+    assert isinstance(norm, _HeadNorm)
+    assert isinstance(linear, torch.nn.Linear)
+    _small_head(net.get_classifier(), 0)
+    assert float(linear.weight.detach().std()) == pytest.approx(0.01, rel=0.2)
+    assert float(linear.bias.detach().abs().max()) == 0.0
+    side = 150 if name == "dlib_resnet" else 64
+    x = torch.rand(3, 3, side, side, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        features = net.forward_features(x)
+    if name == "hse_faceres":
+        # the descriptor (after ReLU6) is sparse; its pre-activation is not
+        plain = create_face_backbone(name, pretrained=True).eval()
+        with torch.no_grad():
+            assert float((plain(x) == 0).float().mean()) > 0.5
+        assert bool((features != 0).all())
+    # a lone training row (an epoch's last batch) passes, the statistics kept
+    net.train()
+    running = norm.running_mean.clone()
+    assert net(x[:1]).shape == (1, 1)
+    torch.testing.assert_close(norm.running_mean, running)
+    net(x)
+    assert not torch.equal(norm.running_mean, running)
+    # without a head: the shipped network's features, as before
+    plain = create_face_backbone(name, pretrained=True)
+    assert isinstance(plain.get_classifier(), torch.nn.Identity)

@@ -18,7 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from sklearn_deepfake.features._dlib_resnet import MEAN_RGB, DlibFaceResNet
+from sklearn_deepfake.features._dlib_resnet import (
+    MEAN_RGB,
+    DlibFaceResNet,
+    _ConvScale,
+)
 from sklearn_deepfake.features._faceres import (
     ANTISPOOF_SIZE,
     FACERES_SIZE,
@@ -30,10 +34,41 @@ from sklearn_deepfake.features._weights import FACE_BACKBONES
 __all__ = ["FaceBackbone", "create_face_backbone"]
 
 
+def _balance_conv_scale(block: nn.Module) -> None:
+    """Give a convolution He-scaled weights; its per-channel scale compensates.
+
+    dlib's weights put the learned scale of each channel in the affine layer
+    after the convolution (5 to 15) and leave the convolution's weights tiny
+    (about 4e-4 in the last blocks), where an optimiser's step (Adam moves
+    every weight by about the learning rate) wipes them out. Each output
+    channel's weights (and bias) are multiplied by ``k`` and its scale divided
+    by ``k``: the same function, weights on the scale of a freshly
+    initialised network.
+    """
+    with torch.no_grad():
+        w = block.conv.weight
+        target = (2.0 / w[0].numel()) ** 0.5
+        k = target / w.flatten(1).std(dim=1).clamp_min(1e-12)
+        w.mul_(k[:, None, None, None])
+        block.conv.bias.mul_(k)
+        block.scale.weight.div_(k)
+
+
 class _DlibBody(nn.Module):
+    """dlib's face ResNet; pretrained convolutions rebalanced for fine-tuning.
+
+    See :func:`_balance_conv_scale`: fine-tuned at the shipped scale,
+    the network predicts 0.5 for every face within an epoch
+    (``FaceCNNClassifier``, ``backbone_lr_mult=0.1``).
+    """
+
     def __init__(self, pretrained: bool, pooled: bool) -> None:
         super().__init__()
         self.net = DlibFaceResNet(pretrained=pretrained)
+        if pretrained:
+            for block in self.net.modules():
+                if isinstance(block, _ConvScale):
+                    _balance_conv_scale(block)
         self.pooled = pooled
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -41,16 +76,60 @@ class _DlibBody(nn.Module):
 
 
 class _FaceResBody(nn.Module):
+    """FaceRes for RGB in ``[0, 1]``: the stem's weights times 255.
+
+    The shipped network takes RGB in ``[0, 255]``, so its first
+    convolution's weights are tiny (about 1e-3). Folding the 255 into them
+    computes the same function and puts them on the scale of the rest of the
+    network, where an optimiser's step (Adam moves every weight by about the
+    learning rate) no longer wipes them out: fine-tuned at the shipped
+    scale, the stem's outputs die within an epoch and the network predicts
+    0.5 for every face (``FaceCNNClassifier``, ``backbone_lr_mult=0.1``).
+    """
+
+    #: Pool the last block before its ReLU6 (set for a new classifier).
+    preact = False
+
     def __init__(self, pretrained: bool, shared: bool) -> None:
         super().__init__()
         self.net = FaceResNet(pretrained=pretrained)
+        with torch.no_grad():
+            self.net.stem.conv.weight.mul_(255.0)
         self.shared = shared
         if not shared:  # the age and gender heads are not used
             del self.net.feats, self.net.gender, self.net.age
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.preact:
+            net = self.net
+            last = net.blocks[-1]
+            x = last.dw(net.blocks[:-1](net.stem(x)))
+            return last.pw.conv(x).mean(dim=(2, 3))
         desc = self.net(x)
         return torch.relu(self.net.feats(desc)) if self.shared else desc
+
+
+class _HeadNorm(nn.BatchNorm1d):
+    """``BatchNorm1d`` that normalises a lone training row with running stats.
+
+    A training batch of one row (the last, short batch of an epoch) has no
+    batch statistics; it is normalised as in evaluation, and the running
+    statistics are left as they are.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            return nn.functional.batch_norm(
+                x,
+                self.running_mean,
+                self.running_var,
+                self.weight,
+                self.bias,
+                False,
+                0.0,
+                self.eps,
+            )
+        return super().forward(x)
 
 
 class _AntispoofBody(nn.Module):
@@ -77,7 +156,7 @@ class _AntispoofBody(nn.Module):
 
 # (mean, std, native input size) of each family, for RGB in [0, 1]
 _DLIB_INPUT = (tuple(m / 255.0 for m in MEAN_RGB), (256.0 / 255.0,) * 3, 150)
-_FACERES_INPUT = ((0.0,) * 3, (1.0 / 255.0,) * 3, FACERES_SIZE)
+_FACERES_INPUT = ((0.0,) * 3, (1.0,) * 3, FACERES_SIZE)  # see _FaceResBody
 _ANTISPOOF_INPUT = ((0.0,) * 3, (1.0,) * 3, ANTISPOOF_SIZE)
 
 #: name -> (body factory, features, mean, std, native input size)
@@ -105,7 +184,11 @@ class FaceBackbone(nn.Module):
     ``forward`` takes a float tensor ``(n, 3, H, W)`` normalised with
     ``pretrained_cfg["mean"]`` and ``["std"]`` (for RGB in ``[0, 1]``) and
     returns the ``(n, num_features)`` features when ``num_classes=0``, the
-    ``(n, num_classes)`` logits of a linear classifier otherwise.
+    ``(n, num_classes)`` logits of a classifier otherwise. A new classifier
+    (all but the anti-spoofing network's own decision) is a batch norm then
+    a linear layer, and ``hse_faceres`` then pools its last block before the
+    final ReLU6, so that fine-tuning neither starves the head of gradient
+    nor switches the sparse descriptor off.
 
     Parameters
     ----------
@@ -145,6 +228,17 @@ class FaceBackbone(nn.Module):
                 self.classifier.weight.copy_(-self.body.net.fc2.weight)
                 self.classifier.bias.copy_(-self.body.net.fc2.bias)
             self.head_pretrained = True
+        elif num_classes:
+            # A new classifier learns from normalised features: the face
+            # networks' features are small (dlib's about 0.1) or sparse
+            # (FaceRes's last block, 4 % of its units active on real faces,
+            # which fine-tuning switches off), so a plain linear head barely
+            # moves or loses its input (benchmarks/bench_face_finetune.py).
+            self.classifier = nn.Sequential(
+                _HeadNorm(num_features), nn.Linear(num_features, num_classes)
+            )
+            if name == "hse_faceres":
+                self.body.preact = True
         if name == "hse_antispoof":  # features only: the last layer is unused
             del self.body.net.fc2
 

@@ -723,9 +723,15 @@ default="mean_logit"
 
 
 def _small_head(head: Any, seed: int) -> None:
-    """Re-initialise a fresh linear head with N(0, 0.01) weights, zero bias."""
+    """Re-initialise a fresh linear head with N(0, 0.01) weights, zero bias.
+
+    A ``Sequential`` head (a face backbone's normalisation, then its linear
+    layer) has its last layer re-initialised.
+    """
     import torch
 
+    if isinstance(head, torch.nn.Sequential):
+        head = head[-1]
     if not isinstance(head, torch.nn.Linear):
         return
     with torch.random.fork_rng(devices=[]), torch.no_grad():
