@@ -93,8 +93,9 @@ class _FaceResBody(nn.Module):
     def __init__(self, pretrained: bool, shared: bool) -> None:
         super().__init__()
         self.net = FaceResNet(pretrained=pretrained)
-        with torch.no_grad():
-            self.net.stem.conv.weight.mul_(255.0)
+        if pretrained:  # random weights are drawn for [0, 1] input already
+            with torch.no_grad():
+                self.net.stem.conv.weight.mul_(255.0)
         self.shared = shared
         if not shared:  # the age and gender heads are not used
             del self.net.feats, self.net.gender, self.net.age
