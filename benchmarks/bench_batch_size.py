@@ -11,16 +11,22 @@ not depend on the batch size.
 It also times the shipped ``general`` model end to end (``predict_proba`` on
 the same clips: decode, faces, both feature heads, classifier) with its
 FaceRes extractor at 64 crops a pass and at ``"auto"``, taking turns.
+And it times fine-tuned networks' scoring (``FaceCNNClassifier.predict_proba``
+on the same crops) at 32 crops a pass (the training ``batch_size``, what
+scoring used before ``predict_batch_size``) and at ``"auto"``, with and
+without channels-last weights and input.
 
 Writes ``benchmarks/results/bench_batch_size.json`` and ``.md``. Usage::
 
     PYTHONPATH=. python benchmarks/bench_batch_size.py        # about 10 min
     PYTHONPATH=. python benchmarks/bench_batch_size.py --repeat 1 --clips 2
+    PYTHONPATH=. python benchmarks/bench_batch_size.py --parts nets
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -34,7 +40,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _results import shared_data_dir, write_results  # noqa: E402
+from _results import RESULTS, shared_data_dir, write_results  # noqa: E402
+
+PARTS = ("extractors", "end-to-end", "nets")
 
 #: (backbone, pretrained, input size): the face-trained network of the
 #: ``general`` preset (224 px, its own size) and two ImageNet networks (timm's
@@ -131,13 +139,92 @@ def end_to_end(paths: list[str], repeat: int) -> list[dict]:
     ]
 
 
+#: Fine-tuned networks scored on the CPU: (backbone, pretrained, input size).
+#: The face-trained FaceRes and the shipped Lite0 at the 128-px crops the
+#: benchmark's ``ft-*`` rows train on, and at 224 px Lite0, a ResNet and
+#: ``FaceCNNClassifier``'s default SE-ResNeXt50 (dense convolutions).
+NETS = (
+    ("hse_faceres", True, 128),
+    ("tf_efficientnet_lite0", True, 128),
+    ("tf_efficientnet_lite0", True, 224),
+    ("resnet18", False, 224),
+    ("seresnext50_32x4d", False, 224),
+)
+#: Scoring settings: (crops a pass, channels-last weights and input).
+NET_SETTINGS = ((32, False), ("auto", False), (32, True), ("auto", True))
+
+
+def _scoring_variant(clf, batch_size, channels_last: bool):
+    """A copy of fitted ``clf`` that scores as told (the weights unchanged)."""
+    import copy
+
+    import torch
+
+    out = copy.deepcopy(clf)
+    out.set_params(predict_batch_size=batch_size)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    out.net_.module_.to(memory_format=fmt)
+    out.net_.module_.channels_last = channels_last
+    return out
+
+
+def net_rows(tracks: list, repeat: int) -> list[dict]:
+    """``FaceCNNClassifier.predict_proba`` on the CPU under each setting.
+
+    Each network is fitted for one short epoch (real crops and self-blended
+    copies) so that its weights are a trained network's; the timing is of
+    scoring only.
+    """
+    from sklearn_deepfake.nets import FaceCNNClassifier
+    from sklearn_deepfake.utils._device import auto_batch_size
+
+    n_crops = sum(len(t) for t in tracks)
+    rows = []
+    for k, (backbone, pretrained, size) in enumerate(NETS):
+        clf = FaceCNNClassifier(
+            backbone,
+            pretrained=pretrained,
+            input_size=size,
+            self_blend=True,
+            max_epochs=1,
+            frames_per_video=2,
+            valid_size=None,
+            device="cpu",
+            random_state=0,
+        ).fit(tracks, np.zeros(len(tracks), dtype=int))
+        variants = [_scoring_variant(clf, bs, cl) for bs, cl in NET_SETTINGS]
+        outs = [v.predict_proba(tracks)[:, 1] for v in variants]
+        secs = _interleaved_medians(
+            [lambda v=v: v.predict_proba(tracks) for v in variants], repeat
+        )
+        for (bs, cl), out, sec in zip(NET_SETTINGS, outs, secs):
+            rows.append(
+                {
+                    "config": k,
+                    "backbone": backbone,
+                    "input_size": size,
+                    "batch_size": bs,
+                    "auto_resolves_to": auto_batch_size(bs, clf.device_, size),
+                    "channels_last": cl,
+                    "seconds": sec,
+                    "crops_per_s": n_crops / sec,
+                    "max_abs_p_fake_diff_vs_first": float(np.abs(out - outs[0]).max()),
+                    "speedup_vs_first": secs[0] / sec,
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
 def _bs(r: dict) -> str:
     if r["batch_size"] == "auto":
         return f"auto ({r['auto_resolves_to']})"
     return str(r["batch_size"])
 
 
-def _markdown(ext_rows: list[dict], e2e: list[dict], inputs: dict) -> str:
+def _markdown(
+    ext_rows: list[dict], e2e: list[dict], nets: list[dict], inputs: dict
+) -> str:
     lines = [
         f"CNNFeatureExtractor.transform on the CPU ({inputs['n_crops']} face crops "
         f"of {len(inputs['clips'])} clips, {inputs['torch_threads']} torch threads; "
@@ -167,6 +254,23 @@ def _markdown(ext_rows: list[dict], e2e: list[dict], inputs: dict) -> str:
             f"{r['speedup_vs_64']:.2f} | "
             f"{r['max_abs_p_fake_diff_vs_64']:.1e} |"
         )
+    if nets:
+        lines += [
+            "",
+            "FaceCNNClassifier.predict_proba on the CPU (the same crops; each "
+            "network fitted for one short epoch):",
+            "",
+            "| backbone | input px | crops a pass | channels-last | crops/s "
+            "| speed-up vs 32, not channels-last | max abs P(FAKE) diff |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in nets:
+            lines.append(
+                f"| {r['backbone']} | {r['input_size']} | {_bs(r)} | "
+                f"{'yes' if r['channels_last'] else 'no'} | "
+                f"{r['crops_per_s']:.1f} | {r['speedup_vs_first']:.2f} | "
+                f"{r['max_abs_p_fake_diff_vs_first']:.1e} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -175,7 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=4, help="real-only clips")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--data", default=str(shared_data_dir()))
-    parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="what to time; the other parts are kept from the results file",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -195,14 +305,27 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "load_avg_1min_at_start": os.getloadavg()[0],
     }
-    ext_rows = extractor_rows(tracks, args.repeat)
-    e2e = [] if args.skip_end_to_end else end_to_end(paths, args.repeat)
-    outputs = {"extractor": ext_rows, "end_to_end": e2e}
+    old = RESULTS / "bench_batch_size.json"
+    outputs = json.loads(old.read_text())["outputs"] if old.exists() else {}
+    runs = {
+        "extractors": ("extractor", lambda: extractor_rows(tracks, args.repeat)),
+        "end-to-end": ("end_to_end", lambda: end_to_end(paths, args.repeat)),
+        "nets": ("nets", lambda: net_rows(tracks, args.repeat)),
+    }
+    for part in args.parts:
+        key, run = runs[part]
+        outputs[key] = run()
+    inputs["parts_run"] = list(args.parts)
     write_results(
         "bench_batch_size",
         inputs=inputs,
         outputs=outputs,
-        markdown=_markdown(ext_rows, e2e, inputs),
+        markdown=_markdown(
+            outputs.get("extractor", []),
+            outputs.get("end_to_end", []),
+            outputs.get("nets", []),
+            inputs,
+        ),
     )
     return 0
 

@@ -261,6 +261,32 @@ def test_predict_proba_shape_clipping_and_empty_videos():
     assert fixed.predict_proba(X)[1, 0] == pytest.approx(0.9)
 
 
+def test_predict_batch_size_auto_fits_a_pixel_budget_on_the_cpu(monkeypatch):
+    import sklearn_deepfake.nets._training as training
+
+    X = make_tiny_face_tracks(4, size=32)
+    y = np.array([0, 1, 1, 0])
+    clf = _tiny(max_epochs=1, input_size=224).fit(X, y)
+    assert clf.predict_batch_size == "auto"
+    seen = []
+    stream = training.stream_row_scores
+
+    def recording(module, tracks, *, batch_size, **kw):
+        seen.append(batch_size)
+        return stream(module, tracks, batch_size=batch_size, **kw)
+
+    monkeypatch.setattr(training, "stream_row_scores", recording)
+    auto = clf.predict_proba(X)
+    fixed = clone(clf).set_params(predict_batch_size=64)
+    fixed.__dict__.update({k: v for k, v in vars(clf).items() if k.endswith("_")})
+    np.testing.assert_allclose(fixed.predict_proba(X), auto, rtol=1e-5, atol=1e-6)
+    # 4 crops of 224 px on the CPU (the network's input size, not the
+    # crops'), then the fixed 64; the training batch size (8) is not used
+    assert seen == [4, 64]
+    with pytest.raises(ValueError, match="predict_batch_size"):
+        _tiny(predict_batch_size=0).fit(X, y)
+
+
 def _two_track_video(n_real=4, n_fake=2, size=16):
     """One video whose rows are two face tracks: ``n_real`` then ``n_fake``."""
     import dataclasses
