@@ -38,9 +38,9 @@ def _balance_conv_scale(block: nn.Module) -> None:
     """Give a convolution He-scaled weights; its per-channel scale compensates.
 
     dlib's weights put the learned scale of each channel in the affine layer
-    after the convolution (5 to 15) and leave the convolution's weights tiny
-    (about 4e-4 in the last blocks), where an optimiser's step (Adam moves
-    every weight by about the learning rate) wipes them out. Each output
+    after the convolution and leave the convolution's weights tiny, where an
+    optimiser's step (Adam moves every weight by about the learning rate)
+    rewrites them. Each output
     channel's weights (and bias) are multiplied by ``k`` and its scale divided
     by ``k``: the same function, weights on the scale of a freshly
     initialised network.
@@ -57,9 +57,9 @@ def _balance_conv_scale(block: nn.Module) -> None:
 class _DlibBody(nn.Module):
     """dlib's face ResNet; pretrained convolutions rebalanced for fine-tuning.
 
-    See :func:`_balance_conv_scale`: fine-tuned at the shipped scale,
-    the network predicts 0.5 for every face within an epoch
-    (``FaceCNNClassifier``, ``backbone_lr_mult=0.1``).
+    See :func:`_balance_conv_scale`: fine-tuned at the shipped scale
+    (``FaceCNNClassifier``, ``backbone_lr_mult=0.1``), its scores stay near
+    0.5 (``benchmarks/bench_face_finetune.py --before``).
     """
 
     def __init__(self, pretrained: bool, pooled: bool) -> None:
@@ -79,12 +79,13 @@ class _FaceResBody(nn.Module):
     """FaceRes for RGB in ``[0, 1]``: the stem's weights times 255.
 
     The shipped network takes RGB in ``[0, 255]``, so its first
-    convolution's weights are tiny (about 1e-3). Folding the 255 into them
-    computes the same function and puts them on the scale of the rest of the
-    network, where an optimiser's step (Adam moves every weight by about the
-    learning rate) no longer wipes them out: fine-tuned at the shipped
-    scale, the stem's outputs die within an epoch and the network predicts
-    0.5 for every face (``FaceCNNClassifier``, ``backbone_lr_mult=0.1``).
+    convolution's weights are tiny. Folding the 255 into them computes the
+    same function and puts them on the scale of the rest of the network,
+    where an optimiser's step (Adam moves every weight by about the learning
+    rate) no longer rewrites them: fine-tuned at the shipped scale
+    (``FaceCNNClassifier``, ``backbone_lr_mult=0.1``), the descriptor dies
+    and every face scores 0.5 (``benchmarks/bench_face_finetune.py
+    --before``).
     """
 
     #: Pool the last block before its ReLU6 (set for a new classifier).
@@ -231,10 +232,10 @@ class FaceBackbone(nn.Module):
             self.head_pretrained = True
         elif num_classes:
             # A new classifier learns from normalised features: the face
-            # networks' features are small (dlib's about 0.1) or sparse
-            # (FaceRes's last block, 4 % of its units active on real faces,
-            # which fine-tuning switches off), so a plain linear head barely
-            # moves or loses its input (benchmarks/bench_face_finetune.py).
+            # networks' features are small (dlib's) or sparse (FaceRes's
+            # descriptor, which fine-tuning switches off), so a plain linear
+            # head barely moves or loses its input
+            # (benchmarks/bench_face_finetune.py --before).
             self.classifier = nn.Sequential(
                 _HeadNorm(num_features), nn.Linear(num_features, num_classes)
             )
