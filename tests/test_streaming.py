@@ -79,6 +79,7 @@ def _face_cnn(**params):
         "backbone": "resnet18",
         "max_epochs": 2,
         "batch_size": 4,
+        "predict_batch_size": 4,
         "frames_per_video": 3,
         "valid_size": None,
         "device": "cpu",
@@ -105,7 +106,7 @@ def test_face_cnn_reads_crops_a_batch_at_a_time_and_matches_memory(tmp_path):
     READS.clear()
     proba = clf.predict_proba(disk)
     np.testing.assert_array_equal(proba, ref.predict_proba(tracks))
-    # Prediction reads each row once, at most batch_size rows per call.
+    # Prediction reads each row once, at most predict_batch_size rows a call.
     assert max(n for _, n in READS) <= 4
     assert sum(n for _, n in READS) == sum(len(t) for t in tracks)
     frames = clf.predict_frame_proba(disk)
