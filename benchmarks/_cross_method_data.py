@@ -12,7 +12,9 @@ only the heads.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
+import pickle
 import sys
 import tempfile
 import time
@@ -149,6 +151,75 @@ def face_tracks(rows, n_frames: int) -> list:
     return cropper.transform(sampler.transform([r[0] for r in rows]))
 
 
+def _encode_crops(crops: np.ndarray) -> bytes:
+    """The crops of one video as one lossless WebP (a column of crops)."""
+    import cv2
+
+    if not len(crops):
+        return b""
+    column = np.ascontiguousarray(crops.reshape(-1, crops.shape[2], 3)[..., ::-1])
+    ok, buf = cv2.imencode(".webp", column, [cv2.IMWRITE_WEBP_QUALITY, 101])
+    if not ok or not np.array_equal(_decode_crops(buf.tobytes(), crops.shape), crops):
+        raise RuntimeError("lossless WebP did not round-trip the crops")
+    return buf.tobytes()
+
+
+def _decode_crops(data: bytes, shape: tuple) -> np.ndarray:
+    import cv2
+
+    if not data:
+        return np.zeros(shape, np.uint8)
+    column = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return np.ascontiguousarray(column[..., ::-1]).reshape(shape)
+
+
+def save_tracks_pack(rows, n_frames: int, path: str | os.PathLike) -> None:
+    """Write the rows and their face tracks to one file (crops lossless).
+
+    For a machine without ``../shared/data`` or the face store (a GPU
+    machine that takes the repository and tens of MB): the ``ft-*`` rows of
+    ``bench_cross_method.py --tracks-pack FILE`` read everything from it.
+    Rows are stored with :func:`key` for their path; the crops as lossless
+    WebP (checked to decode to the same pixels), the rest of each
+    :class:`~sklearn_deepfake.utils.FaceTracks` as it is.
+    """
+    tracks = face_tracks(rows, n_frames)
+    packed = []
+    for t in tracks:
+        fields = {f.name: getattr(t, f.name) for f in dataclasses.fields(t)}
+        crops = fields.pop("crops")
+        fields["path"] = key(t.path)
+        packed.append((fields, crops.shape, _encode_crops(crops)))
+    pack = {
+        "n_frames": n_frames,
+        "sampler": sampler_params(n_frames),
+        "rows": [(key(r[0]), *r[1:]) for r in rows],
+        "tracks": packed,
+    }
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        pickle.dump(pack, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def load_tracks_pack(path: str | os.PathLike) -> tuple[int, list[tuple], list]:
+    """``(n_frames, rows, tracks)`` of a :func:`save_tracks_pack` file.
+
+    Each row's path is its :func:`key`. Only open packs you wrote: this
+    unpickles.
+    """
+    from sklearn_deepfake.utils import FaceTracks
+
+    with open(path, "rb") as f:
+        pack = pickle.load(f)
+    tracks = [
+        FaceTracks(crops=_decode_crops(data, shape), **fields)
+        for fields, shape, data in pack["tracks"]
+    ]
+    return pack["n_frames"], pack["rows"], tracks
+
+
 def features(rows, n_frames: int, verbose: bool = True) -> list[dict]:
     """Per-frame feature arrays of every row's video (cached per video).
 
@@ -207,6 +278,15 @@ if __name__ == "__main__":  # extraction only: python benchmarks/_cross_method_d
     ap = argparse.ArgumentParser()
     ap.add_argument("--n-frames", type=int, default=16)
     ap.add_argument("--dfdc", action="store_true")
+    ap.add_argument(
+        "--pack",
+        default=None,
+        help="write the rows and face tracks to this file instead "
+        "(see save_tracks_pack)",
+    )
     a = ap.parse_args()
     sys.path.insert(0, str(REPO))
-    features(dataset(dfdc=a.dfdc), a.n_frames)
+    if a.pack:
+        save_tracks_pack(dataset(dfdc=a.dfdc), a.n_frames, a.pack)
+    else:
+        features(dataset(dfdc=a.dfdc), a.n_frames)

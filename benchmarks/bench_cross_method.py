@@ -55,7 +55,12 @@ both (``-labels+sbi``), with nothing tuned, for the budget of
 ``--net-device``). They run only when named in ``--recipes``;
 ``--merge`` keeps the other rows of the results file, so that they can be
 run on their own (on a GPU, with a larger budget); each such row records
-the budget it was run with (``net_budget``).
+the budget it was run with (``net_budget``). A machine without the videos
+runs them from a pack of the face tracks (``--tracks-pack``, written by
+``_cross_method_data.py --pack FILE``: about 21 MB at 8 frames, crops
+lossless, the same rows and crops as here). ``--merge-from`` takes the
+rows of other copies' results files, such as several rows run side by
+side in copies of the repository.
 
 Reported per recipe: AUC and log loss per held-out family and over all
 folds' test predictions pooled (a FF++ real video joins every fold whose
@@ -69,6 +74,11 @@ intervals) are ordered by their mean AUC.
     python benchmarks/bench_cross_method.py [--n-frames 8]
     python benchmarks/bench_cross_method.py --recipes ft-hse-sbi \
         ft-hse-labels+sbi --net-epochs 4 --net-frames-per-video 4 --merge
+    python benchmarks/_cross_method_data.py --n-frames 8 --pack tracks8.pkl
+    python benchmarks/bench_cross_method.py --tracks-pack tracks8.pkl \
+        --recipes ft-hse-labels+sbi --net-epochs 15 --net-frames-per-video 8 \
+        --net-device cuda --net-num-workers 6 --merge
+    python benchmarks/bench_cross_method.py --recipes --merge-from OTHER.json
 
 Needs ../shared/data. Writes benchmarks/results/bench_cross_method.json/.md
 (``bench_cross_method_{N}frames`` for another ``--n-frames``).
@@ -946,6 +956,29 @@ def main() -> None:
     )
     ap.add_argument("--net-device", default=NET_BUDGET["device"])
     ap.add_argument(
+        "--net-num-workers",
+        type=int,
+        default=0,
+        help="data-loading processes of the fine-tuners (persistent); the "
+        "results do not depend on it",
+    )
+    ap.add_argument(
+        "--merge-from",
+        nargs="+",
+        default=(),
+        metavar="FILE",
+        help="also take the rows of these results files (same --n-frames and "
+        "videos) that differ from this one's: rows run elsewhere, such as on "
+        "a GPU machine; implies --merge",
+    )
+    ap.add_argument(
+        "--tracks-pack",
+        default=None,
+        help="read the videos' rows and face tracks from this file (written "
+        "by `_cross_method_data.py --pack FILE`) instead of ../shared/data "
+        "and the face store; ft-* rows only",
+    )
+    ap.add_argument(
         "--merge",
         action="store_true",
         help="keep the other rows of the existing results file (same "
@@ -958,9 +991,24 @@ def main() -> None:
         device=args.net_device,
     )
 
+    if args.net_num_workers:
+        NET_BUDGET.update(num_workers=args.net_num_workers, persistent_workers=True)
+
     t0 = time.time()
-    rows = data.dataset()
-    feats = data.features(rows, args.n_frames)
+    video_key = data.key
+    if args.tracks_pack:
+        n_frames, rows, tracks = data.load_tracks_pack(args.tracks_pack)
+        if n_frames != args.n_frames:
+            raise SystemExit(f"the pack holds {n_frames} frames, not {args.n_frames}")
+        if args.recipes is None or any(
+            RECIPE_BY_NAME[n].net is None for n in args.recipes if n in RECIPE_BY_NAME
+        ):
+            raise SystemExit("--tracks-pack runs only named ft-* rows")
+        feats = [{"tracks": t} for t in tracks]
+        video_key = str  # the pack's rows carry their keys
+    else:
+        rows = data.dataset()
+        feats = data.features(rows, args.n_frames)
     t_feat = time.time() - t0
     y = np.array([r[1] for r in rows])
     family = np.array([r[2] for r in rows])
@@ -974,7 +1022,7 @@ def main() -> None:
         if unknown:
             raise SystemExit(f"unknown recipes {sorted(unknown)}")
         recipes = [r for r in RECIPES if r.name in args.recipes]
-    if any(r.net is not None for r in recipes):
+    if any(r.net is not None for r in recipes) and not args.tracks_pack:
         for v, tracks in zip(feats, data.face_tracks(rows, args.n_frames)):
             v["tracks"] = tracks
     rng = np.random.default_rng(0)
@@ -985,7 +1033,10 @@ def main() -> None:
             r, feats, y, family, groups, labelled, real_only, rng
         )
         if r.net is not None:  # each row keeps the budget it was run with
-            results[r.name]["net_budget"] = dict(NET_BUDGET)
+            results[r.name]["net_budget"] = {
+                **NET_BUDGET,
+                "row_seconds": round(time.time() - t, 1),  # all its fits
+            }
         pooled = results[r.name]["all (pooled folds)"]
         new = results[r.name][NEW_IDENTITIES]["all"]
         print(
@@ -996,12 +1047,23 @@ def main() -> None:
         )
     described = {r.name: r.describe for r in recipes}
     net_budget = dict(NET_BUDGET) if any(r.net is not None for r in recipes) else None
-    if args.merge:
+    if args.merge or args.merge_from:
         old = json.loads(
             (
                 REPO / "benchmarks" / "results" / f"{results_name(args.n_frames)}.json"
             ).read_text()
         )
+        for f in args.merge_from:
+            other = json.loads(Path(f).read_text())
+            if (other["inputs"]["videos"], other["inputs"]["frames"]) != (
+                old["inputs"]["videos"],
+                old["inputs"]["frames"],
+            ):
+                raise SystemExit(f"{f} was run on other videos or frames")
+            for k, v in other["outputs"]["results"].items():
+                if k not in results and v != old["outputs"]["results"].get(k):
+                    results[k] = v  # a row run elsewhere
+                    net_budget = net_budget or v.get("net_budget")
         kept = {k: v for k, v in old["outputs"]["results"].items() if k not in results}
         for k, v in kept.items():  # rows of a file from before per-row budgets
             if k.startswith("ft-") and "net_budget" not in v:
@@ -1024,7 +1086,7 @@ def main() -> None:
     write_results(
         results_name(args.n_frames),
         inputs={
-            "videos": {data.key(r[0]): [r[1], r[2], r[3]] for r in rows},
+            "videos": {video_key(r[0]): [r[1], r[2], r[3]] for r in rows},
             "families": data.FAMILIES,
             "frames": data.sampler_params(args.n_frames),
             "crop": "FaceCropper(size=128, margin=0.3, device='cpu')",
