@@ -941,6 +941,27 @@ def rank_frame_counts(results: dict[int, dict]) -> list[tuple[str, int]]:
     return rank(pooled)
 
 
+def rows_run_elsewhere(results: dict, old: dict, others: dict[str, dict]) -> dict:
+    """The rows of other results files that differ from ``old``'s (``--merge-from``).
+
+    ``old`` and each of ``others`` are whole results files (``others`` by
+    name). Rows already in ``results`` (run now) are left out; a file run on
+    other videos or frames is an error; of two files that changed one row,
+    the later one wins.
+    """
+    taken = {}
+    for name, other in others.items():
+        if (other["inputs"]["videos"], other["inputs"]["frames"]) != (
+            old["inputs"]["videos"],
+            old["inputs"]["frames"],
+        ):
+            raise SystemExit(f"{name} was run on other videos or frames")
+        for k, v in other["outputs"]["results"].items():
+            if k not in results and v != old["outputs"]["results"].get(k):
+                taken[k] = v
+    return taken
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-frames", type=int, default=8)
@@ -970,6 +991,13 @@ def main() -> None:
         help="also take the rows of these results files (same --n-frames and "
         "videos) that differ from this one's: rows run elsewhere, such as on "
         "a GPU machine; implies --merge",
+    )
+    ap.add_argument(
+        "--results-name",
+        default=None,
+        help="write benchmarks/results/NAME.json/.md instead (the rows kept "
+        "by --merge still come from the usual file): a set of rows run at "
+        "another budget, beside the usual file",
     )
     ap.add_argument(
         "--tracks-pack",
@@ -1047,23 +1075,22 @@ def main() -> None:
         )
     described = {r.name: r.describe for r in recipes}
     net_budget = dict(NET_BUDGET) if any(r.net is not None for r in recipes) else None
+    merged_from: dict = {}
     if args.merge or args.merge_from:
         old = json.loads(
             (
                 REPO / "benchmarks" / "results" / f"{results_name(args.n_frames)}.json"
             ).read_text()
         )
-        for f in args.merge_from:
-            other = json.loads(Path(f).read_text())
-            if (other["inputs"]["videos"], other["inputs"]["frames"]) != (
-                old["inputs"]["videos"],
-                old["inputs"]["frames"],
-            ):
-                raise SystemExit(f"{f} was run on other videos or frames")
-            for k, v in other["outputs"]["results"].items():
-                if k not in results and v != old["outputs"]["results"].get(k):
-                    results[k] = v  # a row run elsewhere
-                    net_budget = net_budget or v.get("net_budget")
+        others = {f: json.loads(Path(f).read_text()) for f in args.merge_from}
+        taken = rows_run_elsewhere(results, old, others)
+        merged_from = {
+            f: {k: others[f][k] for k in ("command", "date", "machine")}
+            for f in args.merge_from
+        }
+        results.update(taken)
+        for v in taken.values():
+            net_budget = net_budget or v.get("net_budget")
         kept = {k: v for k, v in old["outputs"]["results"].items() if k not in results}
         for k, v in kept.items():  # rows of a file from before per-row budgets
             if k.startswith("ft-") and "net_budget" not in v:
@@ -1084,7 +1111,7 @@ def main() -> None:
     )
     print(md)
     write_results(
-        results_name(args.n_frames),
+        args.results_name or results_name(args.n_frames),
         inputs={
             "videos": {video_key(r[0]): [r[1], r[2], r[3]] for r in rows},
             "families": data.FAMILIES,
@@ -1094,6 +1121,8 @@ def main() -> None:
             "temperature_grid": T_GRID,
             # of the ft-* rows run this time (each row records its own)
             "net_budget": net_budget,
+            # where the rows taken with --merge-from were run
+            "merged_from": merged_from or None,
             "tuning": "C (and, for *-temperature rows, a temperature on the "
             "video's logit) by the mean of the inner leave-one-family-out and "
             "grouped 5-fold log losses inside each training fold (grouped "

@@ -186,14 +186,20 @@ def _synthetic_clips(folder: str, cpu: bool) -> list[str]:
 def _frames(path: str, n: int, backend: str = "auto") -> list[np.ndarray]:
     from sklearn_deepfake.video import iter_frames, probe_video
 
-    if backend == "opencv":  # no PyAV needed, for the headers either
+    if backend == "opencv":  # OpenCV alone: a machine without PyAV
         import cv2
 
         cap = cv2.VideoCapture(path)
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        frames = []
+        for i in (2 * np.arange(n) + 1) * total // (2 * n):
+            cap.set(cv2.CAP_PROP_POS_FRAMES, int(i))
+            ok, bgr = cap.read()
+            if ok:
+                frames.append(np.ascontiguousarray(bgr[..., ::-1]))
         cap.release()
-    else:
-        total = probe_video(path).n_frames
+        return frames
+    total = probe_video(path).n_frames
     idx = (2 * np.arange(n) + 1) * total // (2 * n)
     return [np.asarray(f) for _, f in iter_frames(path, idx, backend=backend)]
 

@@ -213,3 +213,53 @@ def test_tuned_blend_weight_favours_the_informative_part(bench, monkeypatch):
         d = SimpleNamespace(parts=[_Part(g) for g in parts])
         w = bench._choose_weights(d, (None, None), protocols, y)
         assert w == (first, pytest.approx(1 - first))
+
+
+def _results_file(rows, videos=("a", "b")):
+    return {
+        "inputs": {"videos": {v: [0] for v in videos}, "frames": {"n_frames": 8}},
+        "outputs": {"results": rows},
+    }
+
+
+def test_merge_takes_only_the_rows_run_elsewhere(bench):
+    old = _results_file({"prior": {"x": 1}, "ft-hse-sbi": {"x": 2}, "faceres": {}})
+    gpu = _results_file({"prior": {"x": 1}, "ft-hse-sbi": {"x": 9}, "faceres": {}})
+    dlib = _results_file({"prior": {"x": 1}, "ft-dlib-sbi": {"x": 7}})
+    now = {"faceres": {"x": 4}}  # run this time: never replaced
+    taken = bench.rows_run_elsewhere(now, old, {"gpu.json": gpu, "dlib.json": dlib})
+    assert taken == {"ft-hse-sbi": {"x": 9}, "ft-dlib-sbi": {"x": 7}}
+    # a changed row that was also run now stays as run now
+    changed = _results_file({"faceres": {"x": 5}})
+    assert bench.rows_run_elsewhere(now, old, {"c.json": changed}) == {}
+    other_videos = _results_file({"ft-hse-sbi": {"x": 9}}, videos=("a", "c"))
+    with pytest.raises(SystemExit, match="other videos"):
+        bench.rows_run_elsewhere({}, old, {"o.json": other_videos})
+
+
+def test_tracks_pack_round_trips_rows_and_tracks_losslessly(tmp_path, monkeypatch):
+    import dataclasses
+
+    from sklearn_deepfake.utils._testing import make_tiny_face_tracks
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import _cross_method_data as data
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    tracks = make_tiny_face_tracks(3, size=48, empty=(1,), random_state=0)
+    rows = [(t.path, k % 2, "fam", f"g{k}") for k, t in enumerate(tracks)]
+    monkeypatch.setattr(data, "face_tracks", lambda rows, n_frames: tracks)
+    monkeypatch.setattr(data, "key", lambda path: Path(path).name)
+    data.save_tracks_pack(rows, 8, tmp_path / "p.pkl")
+    assert [p.name for p in tmp_path.iterdir()] == ["p.pkl"]  # no temporary left
+    n_frames, rows2, tracks2 = data.load_tracks_pack(tmp_path / "p.pkl")
+    assert n_frames == 8
+    assert rows2 == [(Path(r[0]).name, *r[1:]) for r in rows]
+    assert len(tracks2[1].crops) == 0
+    assert tracks2[1].crops.shape[1:] == (48, 48, 3)
+    for a, b in zip(tracks, tracks2):
+        assert b.path == Path(a.path).name
+        for f in dataclasses.fields(a):
+            if f.name != "path":
+                np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name))
