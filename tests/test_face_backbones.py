@@ -229,6 +229,41 @@ def test_face_backbone_weights_file_round_trip(tmp_path):
         assert torch.equal(pa, pb)
 
 
+def test_faceres_weights_saved_for_0_255_input_are_converted(tmp_path):
+    from safetensors.torch import save_file
+
+    def build(**kw):
+        kw = {"pretrained": False, "weights": None, "random_state": 1, **kw}
+        return build_backbone("hse_faceres", **kw).eval()
+
+    model = build(pretrained=True)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    new = tmp_path / "new.safetensors"
+    save_file(state, new)
+    old = tmp_path / "old.safetensors"  # the stem as saved before the fold
+    stem = "body.net.stem.conv.weight"
+    save_file({**state, stem: (state[stem] / 255.0).contiguous()}, old)
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = model(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # today's form loads silently
+        again = build(weights=new)
+    with pytest.warns(UserWarning, match=r"\[0, 255\].*multiplied by 255"):
+        converted = build(weights=old)
+    with torch.no_grad():
+        torch.testing.assert_close(again(x), expected)
+        torch.testing.assert_close(converted(x), expected)
+    # random weights are drawn for [0, 1] input: never taken for old ones
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # RandomInitWarning
+        rand = build(random_state=0)
+    save_file({k: v.contiguous() for k, v in rand.state_dict().items()}, new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build(weights=new)
+
+
 def test_antispoof_head_starts_from_the_shipped_decision():
     _, x = _astronaut()
     model = build_backbone(

@@ -151,6 +151,20 @@ def _load_weights_or_warn(
     """Load ``weights=PATH`` into ``model``, or warn when it stays random."""
     if weights is not None:
         state = load_state_dict(weights)
+        if backbone.startswith("hse_faceres"):
+            from sklearn_deepfake.features._face_backbones import (
+                upgrade_faceres_state,
+            )
+
+            if upgrade_faceres_state(state):
+                warnings.warn(
+                    f"weights file {weights} holds a {backbone!r} stem for RGB in "
+                    "[0, 255] (saved before the backbone took [0, 1]); its first "
+                    "convolution was multiplied by 255 to compute what it did. "
+                    "Save the model again to store it in today's form.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         own = model.state_dict()
         keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
         missing = [k for k in own if k not in keep]

@@ -111,6 +111,32 @@ class _FaceResBody(nn.Module):
         return torch.relu(self.net.feats(desc)) if self.shared else desc
 
 
+#: Key of FaceRes's first convolution in a ``FaceBackbone``'s state dict.
+_FACERES_STEM = "body.net.stem.conv.weight"
+#: Root mean square of that convolution's weights under which a state dict
+#: is taken for one saved for 0-255 input (the shipped file: 0.0034; folded
+#: for [0, 1] input: 0.87; a random one for [0, 1] input: about 0.27).
+_FACERES_0_255_RMS = 0.05
+
+
+def upgrade_faceres_state(state: dict) -> bool:
+    """Fold the 255 into a FaceRes state dict saved for 0-255 input, in place.
+
+    Fine-tuned ``hse_faceres`` weights saved before the backbone took RGB in
+    ``[0, 1]`` (``weights=PATH``) hold a stem for ``[0, 255]``: their first
+    convolution is about 255 times too small for today's input. Such a
+    state dict is recognised by the scale of that convolution and converted,
+    so that it computes what it did when saved. Returns whether it was.
+    """
+    w = state.get(_FACERES_STEM)
+    if w is None or not w.is_floating_point():
+        return False
+    if float(w.double().pow(2).mean().sqrt()) >= _FACERES_0_255_RMS:
+        return False
+    state[_FACERES_STEM] = w * 255.0
+    return True
+
+
 class _HeadNorm(nn.BatchNorm1d):
     """``BatchNorm1d`` that normalises a lone training row with running stats.
 
