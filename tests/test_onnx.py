@@ -91,6 +91,20 @@ def test_extractor_parity_with_resize(tracks, tmp_path):
     assert max(float(np.abs(g - r).max()) for g, r in zip(got, ref) if len(r)) < ATOL
 
 
+def test_face_backbone_exports_at_its_own_input_size(tracks, tmp_path):
+    # input_size=None: a face-trained backbone runs at its training size
+    # (FaceRes: 224 px), so the graph must resize the 32-px crops to it too.
+    ext = CNNFeatureExtractor("hse_faceres", pretrained=True, device="cpu").fit()
+    assert ext.input_size is None
+    assert ext.input_size_ == 224
+    path = export_onnx(ext, tmp_path / "faceres.onnx", size=32)
+    onnx_ext = ONNXFeatureExtractor(path).fit()
+    assert onnx_ext.metadata_["input_size"] == 224
+    got = onnx_ext.transform(tracks)
+    ref = ext.transform(tracks)
+    assert max(float(np.abs(g - r).max()) for g, r in zip(got, ref) if len(r)) < ATOL
+
+
 def test_classifier_parity(classifier, classifier_file, tracks):
     import torch
 

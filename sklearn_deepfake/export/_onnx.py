@@ -87,18 +87,20 @@ def _graph_module(estimator: Any) -> tuple[Any, dict[str, Any]]:
         # FaceNet is the fine-tuner's network; here it only applies the same
         # pre-processing as CNNFeatureExtractor (it flattens the output,
         # which _Graph reshapes back to (B, D)).
+        # input_size_: the size the extractor resizes to, a face-trained
+        # backbone's own when input_size is None (the graph must resize too)
         net = FaceNet(
             backbone,
             mean=estimator.mean_,
             std=estimator.std_,
-            input_size=estimator.input_size,
+            input_size=getattr(estimator, "input_size_", estimator.input_size),
             channels_last=False,
         ).eval()
         meta = {
             "kind": "feature_extractor",
             "backbone": estimator.backbone,
             "n_features_out": int(estimator.n_features_out_),
-            "input_size": estimator.input_size,
+            "input_size": getattr(estimator, "input_size_", estimator.input_size),
         }
         flatten = True
     else:
