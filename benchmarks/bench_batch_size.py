@@ -14,7 +14,10 @@ FaceRes extractor at 64 crops a pass and at ``"auto"``, taking turns.
 And it times fine-tuned networks' scoring (``FaceCNNClassifier.predict_proba``
 on the same crops) at 32 crops a pass (the training ``batch_size``, what
 scoring used before ``predict_batch_size``) and at ``"auto"``, with and
-without channels-last weights and input.
+without channels-last weights and input. And it times the exported
+extractors on onnxruntime's CPU provider (``ONNXFeatureExtractor``) at each
+batch size, against the torch extractor they were exported from
+(``--parts onnx``).
 
 Writes ``benchmarks/results/bench_batch_size.json`` and ``.md``. Usage::
 
@@ -42,7 +45,11 @@ sys.path.insert(0, str(HERE))
 
 from _results import RESULTS, shared_data_dir, write_results  # noqa: E402
 
-PARTS = ("extractors", "end-to-end", "nets")
+PARTS = ("extractors", "end-to-end", "nets", "onnx")
+#: (backbone, pretrained, input size) of the exported extractors timed on
+#: onnxruntime's CPU provider, and the crops a run they are timed at.
+ONNX_BACKBONES = (("hse_faceres", True, None), ("tf_efficientnet_lite0", True, 224))
+ONNX_BATCH_SIZES = (64, 32, 16, 8, 4)
 
 #: (backbone, pretrained, input size): the face-trained network of the
 #: ``general`` preset (224 px, its own size) and two ImageNet networks (timm's
@@ -216,6 +223,51 @@ def net_rows(tracks: list, repeat: int) -> list[dict]:
     return rows
 
 
+def onnx_rows(tracks: list, repeat: int) -> list[dict]:
+    """``ONNXFeatureExtractor.transform`` (CPU provider) at each batch size."""
+    import tempfile
+
+    from sklearn_deepfake.export import ONNXFeatureExtractor, export_onnx
+    from sklearn_deepfake.features import CNNFeatureExtractor
+
+    n_crops = sum(len(t) for t in tracks)
+    side = int(tracks[0].crops.shape[1])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (backbone, pretrained, size) in enumerate(ONNX_BACKBONES):
+            ext = CNNFeatureExtractor(
+                backbone, pretrained=pretrained, input_size=size, device="cpu"
+            ).fit()
+            path = export_onnx(ext, os.path.join(tmp, f"{k}.onnx"), size=side)
+            # the exported graph at each batch size, then torch (the extractor
+            # itself, batch_size="auto") for reference, all taking turns
+            runs = [
+                ONNXFeatureExtractor(path, batch_size=bs).fit()
+                for bs in ONNX_BATCH_SIZES
+            ] + [ext]
+            outs = [o.transform(tracks) for o in runs]
+            secs = _interleaved_medians(
+                [lambda o=o: o.transform(tracks) for o in runs], repeat
+            )
+            for bs, out, sec in zip((*ONNX_BATCH_SIZES, "auto"), outs, secs):
+                diff = max(float(np.abs(a - b).max()) for a, b in zip(out, outs[0]))
+                rows.append(
+                    {
+                        "config": k,
+                        "runtime": "torch" if bs == "auto" else "onnxruntime",
+                        "backbone": backbone,
+                        "input_size": ext.input_size_ or side,
+                        "batch_size": bs,
+                        "seconds": sec,
+                        "crops_per_s": n_crops / sec,
+                        "max_abs_diff_vs_64": diff,
+                        "speedup_vs_64": secs[0] / sec,
+                    }
+                )
+                print(rows[-1], flush=True)
+    return rows
+
+
 def _bs(r: dict) -> str:
     if r["batch_size"] == "auto":
         return f"auto ({r['auto_resolves_to']})"
@@ -223,7 +275,11 @@ def _bs(r: dict) -> str:
 
 
 def _markdown(
-    ext_rows: list[dict], e2e: list[dict], nets: list[dict], inputs: dict
+    ext_rows: list[dict],
+    e2e: list[dict],
+    nets: list[dict],
+    inputs: dict,
+    onnx: list[dict] = (),
 ) -> str:
     lines = [
         f"CNNFeatureExtractor.transform on the CPU ({inputs['n_crops']} face crops "
@@ -271,6 +327,25 @@ def _markdown(
                 f"{r['crops_per_s']:.1f} | {r['speedup_vs_first']:.2f} | "
                 f"{r['max_abs_p_fake_diff_vs_first']:.1e} |"
             )
+    if onnx:
+        lines += [
+            "",
+            "ONNXFeatureExtractor.transform on onnxruntime's CPU provider (the "
+            "same crops; the extractor exported for them, resizing inside the "
+            "graph), and the torch extractor it was exported from at "
+            '`batch_size="auto"`, taking turns:',
+            "",
+            "| backbone | input px | runtime | crops a run | crops/s "
+            "| speed-up vs ONNX at 64 | max abs diff vs ONNX at 64 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in onnx:
+            lines.append(
+                f"| {r['backbone']} | {r['input_size']} | {r['runtime']} | "
+                f"{r['batch_size']} | "
+                f"{r['crops_per_s']:.1f} | {r['speedup_vs_64']:.2f} | "
+                f"{r['max_abs_diff_vs_64']:.1e} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -311,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         "extractors": ("extractor", lambda: extractor_rows(tracks, args.repeat)),
         "end-to-end": ("end_to_end", lambda: end_to_end(paths, args.repeat)),
         "nets": ("nets", lambda: net_rows(tracks, args.repeat)),
+        "onnx": ("onnx", lambda: onnx_rows(tracks, args.repeat)),
     }
     for part in args.parts:
         key, run = runs[part]
@@ -325,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             outputs.get("end_to_end", []),
             outputs.get("nets", []),
             inputs,
+            outputs.get("onnx", []),
         ),
     )
     return 0
