@@ -142,6 +142,30 @@ def test_cnn_feature_pipeline(marked):
         assert np.mean(np.log(s) - np.log1p(-s)) == pytest.approx(d, rel=1e-4)
 
 
+def test_cam_network_runs_the_extractor_as_the_model_does(marked):
+    # hse_faceres with input_size=None runs at its own 224 px: the network
+    # Grad-CAM differentiates must resize the 64-px crops to it too, so that
+    # its logit is the head's decision on the model's own features.
+    import torch
+
+    from sklearn_deepfake.inspection._gradcam import _cam_network, _find
+
+    X, y = marked
+    pipe = Pipeline(
+        [
+            ("features", CNNFeatureExtractor("hse_faceres", pretrained=True)),
+            ("temporalpooling", TemporalPooling(stats=("mean",))),
+            ("classifier", LogisticRegression(C=0.1)),
+        ]
+    ).fit(X, y)
+    found = _find(pipe)
+    net, _, _ = _cam_network(found)
+    with torch.no_grad():
+        got = net(torch.as_tensor(X[1].crops).permute(0, 3, 1, 2)).numpy()
+    feats = pipe.named_steps["features"].transform(X[1:2])[0]
+    np.testing.assert_allclose(got, feats @ found["head"].weights, atol=1e-3)
+
+
 def test_non_affine_head_is_refused(marked):
     X, y = marked
     pipe = _cnn_pipeline(

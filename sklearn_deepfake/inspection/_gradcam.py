@@ -192,12 +192,13 @@ def _cam_network(found: dict[str, Any]) -> tuple[Any, Any, Any]:
     head = torch.nn.Linear(w.shape[1], 1, bias=False).to(ext.device_)
     with torch.no_grad():
         head.weight.copy_(w)
-    # FaceNet applies the extractor's own input pre-processing.
+    # FaceNet applies the extractor's own input pre-processing, resizing to
+    # the size it runs at (a face-trained backbone's own when input_size=None).
     net = FaceNet(
         torch.nn.Sequential(ext.model_, head),
         mean=ext.mean_,
         std=ext.std_,
-        input_size=ext.input_size,
+        input_size=getattr(ext, "input_size_", ext.input_size),
         channels_last=False,
     ).eval()
     return net, ext.model_, ext.device_
