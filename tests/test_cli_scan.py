@@ -89,3 +89,18 @@ def test_scan_report_decodes_each_video_once(scan_folder, tmp_path, monkeypatch)
     assert main(["scan", str(one), "--report", str(report), "--device", "cpu"]) == 0
     assert (report / "one.html").exists()
     assert decoded == [str(one)]
+
+
+def test_scan_runtime_onnxruntime_gives_the_same_scores(scan_folder, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    folder, _ = scan_folder
+    p = {}
+    for runtime in ("torch", "onnxruntime"):
+        out = tmp_path / f"{runtime}.csv"
+        argv = ["scan", str(folder), "-o", str(out), "--device", "cpu"]
+        code = main([*argv, "--runtime", runtime])
+        assert code == 0, capsys.readouterr().err
+        with open(out, newline="") as fh:
+            p[runtime] = np.array([float(r["p_fake"]) for r in csv.DictReader(fh)])
+    np.testing.assert_allclose(p["onnxruntime"], p["torch"], atol=1e-5)

@@ -105,6 +105,40 @@ def test_face_backbone_exports_at_its_own_input_size(tracks, tmp_path):
     assert max(float(np.abs(g - r).max()) for g, r in zip(got, ref) if len(r)) < ATOL
 
 
+def test_extractor_runtime_onnxruntime_matches_torch(tracks):
+    import pickle as _pickle
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = CNNFeatureExtractor("resnet18", input_size=48, device="cpu").fit()
+        ext = clone(ref).set_params(runtime="onnxruntime").fit()
+    got = ext.transform(tracks)
+    assert [g.shape for g in got] == [r.shape for r in ref.transform(tracks)]
+    pairs = zip(got, ref.transform(tracks))
+    assert max(float(np.abs(g - r).max()) for g, r in pairs if len(r)) < ATOL
+    assert list(ext._onnx_sessions) == [32]  # one graph per crop side
+    again = _pickle.loads(_pickle.dumps(ext))  # sessions are not pickled
+    assert again._onnx_sessions == {}
+    np.testing.assert_array_equal(again.transform(tracks[:1])[0], got[0])
+    with pytest.raises(ValueError, match="stages"):
+        clone(ext).set_params(stages=(1,), input_size=None).fit()
+    with pytest.raises(ValueError, match="runtime"):
+        clone(ext).set_params(runtime="tvm").fit()
+
+
+def test_set_cnn_runtime_reaches_the_shipped_models_extractor(tracks):
+    from sklearn_deepfake.features._cnn import set_cnn_runtime
+    from sklearn_deepfake.pretrained import load_pretrained
+
+    model = load_pretrained("general", device="cpu", runtime="onnxruntime")
+    faceres = dict(model.named_steps["features"].transformers_)["faceres"]
+    assert faceres.runtime == "onnxruntime"
+    assert set_cnn_runtime(model, "torch") == 2  # the union's template, its fit
+    assert faceres.runtime == "torch"
+    with pytest.raises(ValueError, match="runtime"):
+        set_cnn_runtime(model, "tvm")
+
+
 def test_classifier_parity(classifier, classifier_file, tracks):
     import torch
 

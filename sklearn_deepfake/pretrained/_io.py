@@ -325,6 +325,7 @@ def load_pretrained(
     *,
     cache_dir: str | os.PathLike | None = None,
     device: Any = "auto",
+    runtime: str = "torch",
     n_jobs: int | None = None,
     verbose: int = 0,
 ) -> Pipeline:
@@ -345,6 +346,11 @@ def load_pretrained(
         :func:`save_pretrained`.
     %(cache_dir)s
     %(device)s
+    runtime : {"torch", "onnxruntime"}, default="torch"
+        What runs the CNN feature extractors on the CPU (see
+        :class:`~sklearn_deepfake.features.CNNFeatureExtractor`):
+        ``"onnxruntime"`` is faster for the same scores and needs
+        ``pip install 'sklearn-deepfake[onnx]'``.
     %(n_jobs)s
     %(verbose)s
 
@@ -389,6 +395,9 @@ def load_pretrained(
     # label-free steps: their fit only validates parameters and builds networks
     steps["facecropper"].fit(None)
     steps["features"].fit([])
+    from sklearn_deepfake.features._cnn import set_cnn_runtime
+
+    set_cnn_runtime(steps["features"], runtime)
     # A fit on one placeholder row checks the pooling's parameters and sets up
     # what it derives from them; the learned values are then the file's.
     learned = record["temporalpooling"]
