@@ -50,6 +50,8 @@ PARTS = ("extractors", "end-to-end", "nets", "onnx")
 #: onnxruntime's CPU provider, and the crops a run they are timed at.
 ONNX_BACKBONES = (("hse_faceres", True, None), ("tf_efficientnet_lite0", True, 224))
 ONNX_BATCH_SIZES = (64, 32, 16, 8, 4)
+#: dlib's network is timed on torch, then on onnxruntime (the reference first).
+RUNTIMES = ("torch", "onnxruntime")
 
 #: (backbone, pretrained, input size): the face-trained network of the
 #: ``general`` preset (224 px, its own size) and two ImageNet networks (timm's
@@ -270,6 +272,30 @@ def onnx_rows(tracks: list, repeat: int) -> list[dict]:
                     }
                 )
                 print(rows[-1], flush=True)
+    # dlib's descriptor network of the general model's identity features
+    # (three 150-px chips a face), on torch and on onnxruntime, taking turns
+    from sklearn_deepfake.features import FaceRecognitionEmbeddings
+
+    parts = ("face", "inner", "outer")
+    runs = [FaceRecognitionEmbeddings(parts, runtime=rt).fit(tracks) for rt in RUNTIMES]
+    outs = [r.transform(tracks) for r in runs]
+    secs = _interleaved_medians([lambda r=r: r.transform(tracks) for r in runs], repeat)
+    for rt, out, sec in zip(RUNTIMES, outs, secs):
+        diff = max(float(np.abs(a - b).max()) for a, b in zip(out, outs[0]))
+        rows.append(
+            {
+                "config": len(ONNX_BACKBONES),
+                "runtime": rt,
+                "backbone": "dlib_resnet (FaceRecognitionEmbeddings, 3 parts)",
+                "input_size": 150,
+                "batch_size": 64,
+                "seconds": sec,
+                "crops_per_s": n_crops / sec,
+                "max_abs_diff_vs_64": diff,
+                "speedup_vs_64": secs[0] / sec,
+            }
+        )
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -340,7 +366,9 @@ def _markdown(
             "ONNXFeatureExtractor.transform on onnxruntime's CPU provider (the "
             "same crops; the extractor exported for them, resizing inside the "
             "graph), and the torch extractor it was exported from at "
-            '`batch_size="auto"`, taking turns:',
+            '`batch_size="auto"`, taking turns; last, dlib\'s descriptor network '
+            "of the identity features (3 chips a face) on torch, then on "
+            "onnxruntime (its speed-up and difference against torch):",
             "",
             "| backbone | input px | runtime | crops a run | crops/s "
             "| speed-up vs ONNX at 64 | max abs diff vs ONNX at 64 |",

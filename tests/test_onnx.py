@@ -126,17 +126,33 @@ def test_extractor_runtime_onnxruntime_matches_torch(tracks):
         clone(ext).set_params(runtime="tvm").fit()
 
 
-def test_set_cnn_runtime_reaches_the_shipped_models_extractor(tracks):
-    from sklearn_deepfake.features._cnn import set_cnn_runtime
+def test_face_recognition_runtime_onnxruntime_matches_torch():
+    from sklearn_deepfake.features import FaceRecognitionEmbeddings
+    from sklearn_deepfake.utils._testing import make_synthetic_tracks
+
+    X = [make_synthetic_tracks(n_rows=3), make_synthetic_tracks(n_rows=0)]
+    parts = ("face", "outer")
+    ref = FaceRecognitionEmbeddings(parts).fit(X).transform(X)
+    got = FaceRecognitionEmbeddings(parts, runtime="onnxruntime").fit(X).transform(X)
+    assert [g.shape for g in got] == [r.shape for r in ref]
+    np.testing.assert_allclose(got[0], ref[0], atol=ATOL)
+    with pytest.raises(ValueError, match="runtime"):
+        FaceRecognitionEmbeddings(runtime="tvm").fit(X)
+
+
+def test_set_runtime_reaches_the_shipped_models_networks(tracks):
+    from sklearn_deepfake.features._onnx_runtime import set_runtime
     from sklearn_deepfake.pretrained import load_pretrained
 
     model = load_pretrained("general", device="cpu", runtime="onnxruntime")
-    faceres = dict(model.named_steps["features"].transformers_)["faceres"]
-    assert faceres.runtime == "onnxruntime"
-    assert set_cnn_runtime(model, "torch") == 2  # the union's template, its fit
-    assert faceres.runtime == "torch"
+    fitted = dict(model.named_steps["features"].transformers_)
+    faceres, identity = fitted["faceres"], fitted["identity"][0]
+    assert (faceres.runtime, identity.runtime) == ("onnxruntime", "onnxruntime")
+    # each network twice: the union's template and its fitted clone
+    assert set_runtime(model, "torch") == 4
+    assert (faceres.runtime, identity.runtime) == ("torch", "torch")
     with pytest.raises(ValueError, match="runtime"):
-        set_cnn_runtime(model, "tvm")
+        set_runtime(model, "tvm")
 
 
 def test_classifier_parity(classifier, classifier_file, tracks):

@@ -90,14 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--runtime",
         default="torch",
         choices=("torch", "onnxruntime"),
-        help="what runs the CNN feature extractors on the CPU: onnxruntime "
+        help="what runs the face descriptor networks on the CPU: onnxruntime "
         "gives the same scores faster after a few seconds' export; needs "
         "pip install 'sklearn-deepfake[onnx]' (default: torch)",
     )
 
 
 def _load_model(name: str, args: argparse.Namespace) -> Any:
-    from sklearn_deepfake.features._cnn import set_cnn_runtime
+    from sklearn_deepfake.features._onnx_runtime import set_runtime
     from sklearn_deepfake.pretrained import PRETRAINED, load_pretrained
 
     runtime = {"cache_dir": args.cache_dir, "device": args.device}
@@ -117,7 +117,7 @@ def _load_model(name: str, args: argparse.Namespace) -> Any:
             facecropper__n_jobs=args.n_jobs,
             **{f"facecropper__{k}": v for k, v in runtime.items()},
         )
-    set_cnn_runtime(model, cnn_runtime)
+    set_runtime(model, cnn_runtime)
     return model
 
 

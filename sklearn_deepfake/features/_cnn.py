@@ -189,39 +189,6 @@ def _load_weights_or_warn(
     return model
 
 
-def set_cnn_runtime(model: Any, runtime: str) -> int:
-    """Set ``runtime`` of every CNNFeatureExtractor inside a (fitted) model.
-
-    Walks estimators' attributes (pipeline steps, a union's fitted
-    transformers...) and returns how many extractors it set. Checks first
-    that the ``onnx`` extra is there when ``runtime="onnxruntime"``.
-    """
-    if runtime not in ("torch", "onnxruntime"):
-        raise ValueError(f"runtime must be 'torch' or 'onnxruntime', got {runtime!r}.")
-    if runtime == "onnxruntime":
-        from sklearn_deepfake.features._onnx_runtime import require_onnx
-
-        require_onnx()
-    seen: set[int] = set()
-
-    def walk(obj: Any) -> int:
-        if id(obj) in seen:
-            return 0
-        seen.add(id(obj))
-        if isinstance(obj, CNNFeatureExtractor):
-            if obj.stages:
-                return 0  # the ONNX graph returns the embedding only
-            obj.runtime = runtime
-            return 1
-        if isinstance(obj, (list, tuple)):
-            return sum(walk(o) for o in obj)
-        if isinstance(obj, BaseEstimator):
-            return sum(walk(v) for v in vars(obj).values())
-        return 0
-
-    return walk(model)
-
-
 @fill_doc(_CNN_DOCS)
 class CNNFeatureExtractor(
     ParamsValidationMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
@@ -284,8 +251,8 @@ class CNNFeatureExtractor(
         What runs the network on the CPU. ``"onnxruntime"`` exports it, with
         the same pre-processing, to an in-memory ONNX graph once per crop
         side (a few seconds, on the first videos of each process) and runs
-        that: on 2 cores about twice as fast for HSE FaceRes and
-        EfficientNet-Lite0, with the same features to float rounding
+        that: on 2 cores faster for HSE FaceRes and EfficientNet-Lite0,
+        with the same features to float rounding
         (``benchmarks/bench_batch_size.py --parts onnx``). Needs
         ``pip install 'sklearn-deepfake[onnx]'`` and no ``stages``. On CUDA
         torch runs either way; ``"auto"`` batches are 64 crops on
@@ -545,26 +512,21 @@ class CNNFeatureExtractor(
     def _embed_onnx(self, crops: np.ndarray) -> np.ndarray:
         import torch
 
-        from sklearn_deepfake.features._onnx_runtime import ONNX_BATCH, onnx_session
+        from sklearn_deepfake.features._onnx_runtime import (
+            ONNX_BATCH,
+            cpu_session,
+            embedding_graph,
+            run_in_batches,
+        )
 
         side = int(crops.shape[1])
         sessions = self.__dict__.setdefault("_onnx_sessions", {})
         if side not in sessions:
-            sessions[side] = onnx_session(
-                self.model_,
-                self.mean_,
-                self.std_,
-                self.input_size_,
-                side,
-                n_threads=torch.get_num_threads(),
-            )
-        session = sessions[side]
+            size = self.input_size_
+            graph = embedding_graph(self.model_, self.mean_, self.std_, size)
+            sessions[side] = cpu_session(graph, side, torch.get_num_threads())
         step = ONNX_BATCH if self.batch_size == "auto" else int(self.batch_size)
-        out = [
-            session.run(None, {"crops": np.ascontiguousarray(crops[s : s + step])})[0]
-            for s in range(0, len(crops), step)
-        ]
-        return np.concatenate(out).astype(np.float32, copy=False)
+        return run_in_batches(sessions[side], crops, step)
 
     def _forward(self, x: Any) -> Any:
         if not self.stages:

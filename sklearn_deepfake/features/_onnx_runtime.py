@@ -1,12 +1,12 @@
-"""A frozen backbone run on onnxruntime's CPU provider (``runtime="onnxruntime"``).
+"""Frozen networks run on onnxruntime's CPU provider (``runtime="onnxruntime"``).
 
-:class:`~sklearn_deepfake.features.CNNFeatureExtractor` exports its network,
-with the same pre-processing as its torch path (uint8 crops to [0, 1], the
-anti-aliased resize to the size it runs at, the backbone's normalisation),
-to an in-memory ONNX graph once per crop side, and runs that graph. On the
-CPU that is two to three times as fast as torch for the same features
-(``benchmarks/bench_batch_size.py --parts onnx``). Needs the ``onnx`` extra
-(onnx, onnxruntime, onnxscript), imported only here.
+:class:`~sklearn_deepfake.features.CNNFeatureExtractor` and
+:class:`~sklearn_deepfake.features.FaceRecognitionEmbeddings` export their
+network, with the same pre-processing as their torch path, to an in-memory
+ONNX graph once per image side, and run that graph: on the CPU, faster than
+torch for the same features (``benchmarks/bench_batch_size.py --parts
+onnx``). Needs the ``onnx`` extra
+(onnx, onnxruntime, onnxscript), imported only when used.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+RUNTIMES = ("torch", "onnxruntime")
 #: Crops a run when ``batch_size="auto"``: onnxruntime's CPU speed hardly
 #: depends on it (``bench_batch_size.py --parts onnx``).
 ONNX_BATCH = 64
@@ -34,13 +37,18 @@ def require_onnx() -> None:
             ) from exc
 
 
-def _graph(model: Any, mean: Sequence[float], std: Sequence[float], size: int | None):
+def embedding_graph(
+    model: Any, mean: Sequence[float], std: Sequence[float], size: int | None
+) -> Any:
+    """Return a module ``uint8 (B, S, S, 3)`` -> ``(B, D)``, as the torch path.
+
+    Scales to [0, 1], resizes (anti-aliased) to ``size`` when given and
+    normalises with ``mean`` and ``std`` before ``model``.
+    """
     import torch
     import torch.nn.functional as F
 
     class _Embed(torch.nn.Module):
-        """uint8 ``(B, S, S, 3)`` crops -> ``(B, D)`` embeddings."""
-
         def __init__(self) -> None:
             super().__init__()
             self.model = model
@@ -59,37 +67,31 @@ def _graph(model: Any, mean: Sequence[float], std: Sequence[float], size: int | 
                 )
             return self.model((x - self.mean) / self.std).reshape(crops.shape[0], -1)
 
-    return _Embed().eval()
+    return _Embed()
 
 
-def onnx_session(
-    model: Any,
-    mean: Sequence[float],
-    std: Sequence[float],
-    size: int | None,
-    side: int,
-    n_threads: int | None = None,
-) -> Any:
-    """Return an onnxruntime CPU session of ``model`` for crops of side ``side``.
+def cpu_session(module: Any, side: int, n_threads: int | None = None) -> Any:
+    """Return an onnxruntime CPU session of ``module`` for crops of side ``side``.
 
-    ``model`` is exported on a float32 CPU copy in contiguous memory (the
-    caller's is left as it is); the batch dimension is dynamic.
+    ``module`` maps uint8 ``(B, side, side, 3)`` images to ``(B, D)``; it is
+    exported on a float32 CPU copy in contiguous memory (the caller's is
+    left as it is), with a dynamic batch dimension.
     """
     import copy
 
     import onnxruntime as ort
     import torch
 
-    net = copy.deepcopy(model).cpu().float().eval()
+    net = copy.deepcopy(module).cpu().float().eval()
     net = net.to(memory_format=torch.contiguous_format)
     example = torch.zeros((2, int(side), int(side), 3), dtype=torch.uint8)
     batch = torch.export.Dim("batch", min=1)
     # The exporter reports its progress on stdout; keep it quiet.
     with contextlib.redirect_stdout(io.StringIO()), torch.inference_mode(False):
         program = torch.onnx.export(
-            _graph(net, mean, std, size),
+            net,
             (example,),
-            input_names=["crops"],
+            input_names=["images"],
             output_names=["embeddings"],
             dynamic_shapes=({0: batch},),
             opset_version=18,
@@ -103,3 +105,48 @@ def onnx_session(
         sess_options=options,
         providers=["CPUExecutionProvider"],
     )
+
+
+def run_in_batches(session: Any, images: np.ndarray, batch: int) -> np.ndarray:
+    """``session`` over ``images`` ``batch`` at a time, as float32."""
+    out = [
+        session.run(None, {"images": np.ascontiguousarray(images[s : s + batch])})[0]
+        for s in range(0, len(images), batch)
+    ]
+    return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def set_runtime(model: Any, runtime: str) -> int:
+    """Set ``runtime`` of every step inside a (fitted) model that has one.
+
+    Walks estimators' attributes (pipeline steps, a union's fitted
+    transformers...) for :class:`~sklearn_deepfake.features.CNNFeatureExtractor`
+    (without ``stages``, which the ONNX graph does not return) and
+    :class:`~sklearn_deepfake.features.FaceRecognitionEmbeddings`, and
+    returns how many it set. Checks first that the ``onnx`` extra is there
+    when ``runtime="onnxruntime"``.
+    """
+    from sklearn.base import BaseEstimator
+
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}.")
+    if runtime == "onnxruntime":
+        require_onnx()
+    seen: set[int] = set()
+
+    def walk(obj: Any) -> int:
+        if id(obj) in seen:
+            return 0
+        seen.add(id(obj))
+        if isinstance(obj, (list, tuple)):
+            return sum(walk(o) for o in obj)
+        if not isinstance(obj, BaseEstimator):
+            return 0
+        if "runtime" in obj.get_params(deep=False):
+            if getattr(obj, "stages", None):
+                return 0
+            obj.runtime = runtime
+            return 1
+        return sum(walk(v) for v in vars(obj).values())
+
+    return walk(model)

@@ -347,8 +347,9 @@ def load_pretrained(
     %(cache_dir)s
     %(device)s
     runtime : {"torch", "onnxruntime"}, default="torch"
-        What runs the CNN feature extractors on the CPU (see
-        :class:`~sklearn_deepfake.features.CNNFeatureExtractor`):
+        What runs the face descriptor networks on the CPU (see
+        :class:`~sklearn_deepfake.features.CNNFeatureExtractor` and
+        :class:`~sklearn_deepfake.features.FaceRecognitionEmbeddings`):
         ``"onnxruntime"`` is faster for the same scores and needs
         ``pip install 'sklearn-deepfake[onnx]'``.
     %(n_jobs)s
@@ -395,9 +396,9 @@ def load_pretrained(
     # label-free steps: their fit only validates parameters and builds networks
     steps["facecropper"].fit(None)
     steps["features"].fit([])
-    from sklearn_deepfake.features._cnn import set_cnn_runtime
+    from sklearn_deepfake.features._onnx_runtime import set_runtime
 
-    set_cnn_runtime(steps["features"], runtime)
+    set_runtime(steps["features"], runtime)
     # A fit on one placeholder row checks the pooling's parameters and sets up
     # what it derives from them; the learned values are then the file's.
     learned = record["temporalpooling"]
