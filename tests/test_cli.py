@@ -631,3 +631,19 @@ def test_cli_fit_general_trains_identity_head_on_self_blends(fitted, tmp_path):
         rows[:, blend.columns_[0]].mean(axis=0),
         blend.named_estimators_["faceres"][0].mean_,
     )
+
+
+@pytest.mark.slow
+def test_cli_predict_runtime_onnxruntime_gives_the_same_submission(fitted, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    assert fitted["code"] == 0, fitted["out"]
+    labels = {}
+    for runtime in ("torch", "onnxruntime"):
+        out = tmp_path / f"{runtime}.csv"
+        argv = ["predict", str(fitted["model"]), str(fitted["root"]), "-o", str(out)]
+        code, _ = _run([*argv, "--cache", str(fitted["cache"]), "--runtime", runtime])
+        assert code == 0
+        with open(out, newline="") as fh:
+            labels[runtime] = np.array([float(r["label"]) for r in csv.DictReader(fh)])
+    np.testing.assert_allclose(labels["onnxruntime"], labels["torch"], atol=1e-5)

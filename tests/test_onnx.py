@@ -18,7 +18,7 @@ from sklearn_deepfake.export import (
     ONNXFeatureExtractor,
     export_onnx,
 )
-from sklearn_deepfake.features import CNNFeatureExtractor
+from sklearn_deepfake.features import CNNFeatureExtractor, FaceRecognitionEmbeddings
 from sklearn_deepfake.nets import FaceCNNClassifier
 from sklearn_deepfake.utils._testing import make_tiny_face_tracks
 
@@ -127,7 +127,6 @@ def test_extractor_runtime_onnxruntime_matches_torch(tracks):
 
 
 def test_face_recognition_runtime_onnxruntime_matches_torch():
-    from sklearn_deepfake.features import FaceRecognitionEmbeddings
     from sklearn_deepfake.utils._testing import make_synthetic_tracks
 
     X = [make_synthetic_tracks(n_rows=3), make_synthetic_tracks(n_rows=0)]
@@ -266,3 +265,33 @@ def test_classifier_with_string_labels_and_two_tracks(tracks, tmp_path):
 
     expected = max(pool_scores(frames[ids == k], clf.aggregation) for k in (0, 1))
     assert abs(ref[-1, 0] - np.clip(expected, clf.eps, 1 - clf.eps)) < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("make", "added"),
+    [
+        (lambda: CNNFeatureExtractor("resnet18", device="cpu"), {"runtime": "torch"}),
+        (FaceRecognitionEmbeddings, {"runtime": "torch"}),
+        (
+            lambda: FaceCNNClassifier("resnet18"),
+            {
+                "predict_batch_size": "auto",
+                "channels_last": "auto",
+                "track_pooling": None,
+            },
+        ),
+    ],
+)
+def test_estimators_pickled_before_a_parameter_existed_still_work(make, added):
+    # an estimator pickled by an older version lacks the newer parameters:
+    # unpickled, it gets what it then did, and get_params, clone, repr work
+    est = make()
+    state = est.__getstate__()
+    for name in added:
+        del state[name]
+    old = type(est).__new__(type(est))
+    old.__setstate__(state)
+    params = old.get_params(deep=False)
+    assert {k: params[k] for k in added} == added
+    clone(old)
+    repr(old)

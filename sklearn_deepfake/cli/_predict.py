@@ -15,6 +15,7 @@ from sklearn_deepfake.cli import _budget
 from sklearn_deepfake.cli._options import (
     _add_fallback_option,
     _add_model_argument,
+    _add_network_runtime_option,
     _add_output_option,
     _add_runtime_options,
     _cache_dir,
@@ -56,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "probability written for videos that cannot be scored (default: 0.5)",
     )
     _add_runtime_options(parser, None, scheduler=True)
+    _add_network_runtime_option(parser)
     _budget.add_options(parser)
 
 
@@ -144,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     import joblib
     import numpy as np
 
+    from sklearn_deepfake.features._onnx_runtime import set_runtime
     from sklearn_deepfake.submission import write_submission
 
     if not os.path.isfile(args.model):
@@ -151,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     videos, sample, labels = _predict_inputs(args.videos, args.sample_submission)
     model = joblib.load(args.model)
+    set_runtime(model, args.runtime)
     with _scheduler_address(args.scheduler) as scheduler:
         note = _configure_model(model, args, scheduler)
         print(f"Scoring {len(videos)} video(s) with {args.model} ({note})")

@@ -17,6 +17,7 @@ import numpy as np
 
 from sklearn_deepfake.cli._options import (
     _add_fallback_option,
+    _add_network_runtime_option,
     _add_output_option,
     _positive_int,
 )
@@ -86,14 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "cpu", "cuda"),
         help="device of the face networks (default: auto)",
     )
-    parser.add_argument(
-        "--runtime",
-        default="torch",
-        choices=("torch", "onnxruntime"),
-        help="what runs the face descriptor networks on the CPU: onnxruntime "
-        "gives the same scores faster after a few seconds' export; needs "
-        "pip install 'sklearn-deepfake[onnx]' (default: torch)",
-    )
+    _add_network_runtime_option(parser)
 
 
 def _load_model(name: str, args: argparse.Namespace) -> Any:

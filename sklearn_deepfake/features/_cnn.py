@@ -549,6 +549,7 @@ class CNNFeatureExtractor(
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("runtime", "torch")  # pickled before it existed
         weights = state.pop("_state_dict", None)
         fitted = state.pop("_was_fitted", False)
         self.__dict__.update(state)

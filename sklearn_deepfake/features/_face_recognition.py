@@ -406,6 +406,10 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
             out.append(np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0))
         return out
 
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("runtime", "torch")  # pickled before it existed
+        super().__setstate__(state)
+
 
 def _drift(desc: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
     """Distance of each row's descriptor to the median of its track."""

@@ -142,7 +142,9 @@ def set_runtime(model: Any, runtime: str) -> int:
             return sum(walk(o) for o in obj)
         if not isinstance(obj, BaseEstimator):
             return 0
-        if "runtime" in obj.get_params(deep=False):
+        # the class's parameter names: get_params would fail on an estimator
+        # pickled before it had a parameter
+        if "runtime" in type(obj)._get_param_names():
             if getattr(obj, "stages", None):
                 return 0
             obj.runtime = runtime

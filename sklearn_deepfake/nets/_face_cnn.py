@@ -744,6 +744,14 @@ default="mean_logit"
         z = logit(clip_values(fake, 1e-7))
         return z if self._fake_index() == 1 else -z
 
+    def __setstate__(self, state: dict) -> None:
+        # classifiers pickled before these parameters existed, as they then
+        # ran, so that get_params, clone and repr work on them too
+        state.setdefault("predict_batch_size", "auto")
+        state.setdefault("channels_last", "auto")
+        state.setdefault("track_pooling", None)
+        super().__setstate__(state)
+
     def _pool_rules(self) -> tuple[str, str | None]:
         # track_pooling is absent in older pickles
         return self.aggregation, getattr(self, "track_pooling", None)
