@@ -262,9 +262,10 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
     runtime : {"torch", "onnxruntime"}, default="torch"
         What runs the network on the CPU. ``"onnxruntime"`` exports it once
         per process (a few seconds) to an ONNX graph and runs that: faster,
-        with the same descriptors to float rounding (``benchmarks/
-        bench_batch_size.py --parts onnx``). Needs ``pip install
-        'sklearn-deepfake[onnx]'``. On CUDA torch runs either way.
+        with the same descriptors to float rounding
+        (``benchmarks/bench_batch_size.py --parts onnx``). Needs
+        ``pip install 'sklearn-deepfake[onnx]'``. On CUDA torch runs either
+        way.
 
     Attributes
     ----------

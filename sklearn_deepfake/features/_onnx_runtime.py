@@ -4,9 +4,9 @@
 :class:`~sklearn_deepfake.features.FaceRecognitionEmbeddings` export their
 network, with the same pre-processing as their torch path, to an in-memory
 ONNX graph once per image side, and run that graph: on the CPU, faster than
-torch for the same features (``benchmarks/bench_batch_size.py --parts
-onnx``). Needs the ``onnx`` extra
-(onnx, onnxruntime, onnxscript), imported only when used.
+torch for the same features (``benchmarks/bench_batch_size.py``, its
+``onnx`` part). Needs the ``onnx`` extra (onnx, onnxruntime, onnxscript),
+imported only when used.
 """
 
 from __future__ import annotations
