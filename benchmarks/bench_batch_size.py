@@ -82,12 +82,33 @@ def _interleaved_medians(fns: list, repeat: int) -> list[float]:
     return [statistics.median(acc) for acc in times]
 
 
+def _timed_transforms(runs: list, tracks: list, repeat: int) -> list[dict]:
+    """Time fitted transformers on ``tracks``, taking turns; one dict each.
+
+    Seconds (median), crops/s, and against the first run: the largest
+    absolute difference of the output and the speed-up.
+    """
+    n_crops = sum(len(t) for t in tracks)
+    outs = [r.transform(tracks) for r in runs]
+    secs = _interleaved_medians([lambda r=r: r.transform(tracks) for r in runs], repeat)
+    return [
+        {
+            "seconds": sec,
+            "crops_per_s": n_crops / sec,
+            "max_abs_diff_vs_64": max(
+                float(np.abs(a - b).max()) for a, b in zip(out, outs[0])
+            ),
+            "speedup_vs_64": secs[0] / sec,
+        }
+        for out, sec in zip(outs, secs)
+    ]
+
+
 def extractor_rows(tracks: list, repeat: int) -> list[dict]:
     """Seconds and crops/s of each backbone at each batch size."""
     from sklearn_deepfake.features import CNNFeatureExtractor
     from sklearn_deepfake.utils._device import auto_batch_size
 
-    n_crops = sum(len(t) for t in tracks)
     rows = []
     for k, (backbone, pretrained, size) in enumerate(BACKBONES):
         exts = [
@@ -100,13 +121,9 @@ def extractor_rows(tracks: list, repeat: int) -> list[dict]:
             ).fit()
             for bs in BATCH_SIZES
         ]
-        outs = [e.transform(tracks) for e in exts]
-        secs = _interleaved_medians(
-            [lambda e=e: e.transform(tracks) for e in exts], repeat
-        )
-        for bs, ext, out, sec in zip(BATCH_SIZES, exts, outs, secs):
+        timed = _timed_transforms(exts, tracks, repeat)
+        for bs, ext, t in zip(BATCH_SIZES, exts, timed):
             side = ext.input_size_ or int(tracks[0].crops.shape[1])
-            diff = max(float(np.abs(a - b).max()) for a, b in zip(out, outs[0]))
             rows.append(
                 {
                     "config": k,
@@ -114,10 +131,7 @@ def extractor_rows(tracks: list, repeat: int) -> list[dict]:
                     "input_size": side,
                     "batch_size": bs,
                     "auto_resolves_to": auto_batch_size(bs, ext.device_, side),
-                    "seconds": sec,
-                    "crops_per_s": n_crops / sec,
-                    "max_abs_diff_vs_64": diff,
-                    "speedup_vs_64": secs[0] / sec,
+                    **t,
                 }
             )
             print(rows[-1], flush=True)
@@ -237,7 +251,6 @@ def onnx_rows(tracks: list, repeat: int) -> list[dict]:
     from sklearn_deepfake.export import ONNXFeatureExtractor, export_onnx
     from sklearn_deepfake.features import CNNFeatureExtractor
 
-    n_crops = sum(len(t) for t in tracks)
     side = int(tracks[0].crops.shape[1])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -252,12 +265,8 @@ def onnx_rows(tracks: list, repeat: int) -> list[dict]:
                 ONNXFeatureExtractor(path, batch_size=bs).fit()
                 for bs in ONNX_BATCH_SIZES
             ] + [ext]
-            outs = [o.transform(tracks) for o in runs]
-            secs = _interleaved_medians(
-                [lambda o=o: o.transform(tracks) for o in runs], repeat
-            )
-            for bs, out, sec in zip((*ONNX_BATCH_SIZES, "auto"), outs, secs):
-                diff = max(float(np.abs(a - b).max()) for a, b in zip(out, outs[0]))
+            timed = _timed_transforms(runs, tracks, repeat)
+            for bs, t in zip((*ONNX_BATCH_SIZES, "auto"), timed):
                 rows.append(
                     {
                         "config": k,
@@ -265,10 +274,7 @@ def onnx_rows(tracks: list, repeat: int) -> list[dict]:
                         "backbone": backbone,
                         "input_size": ext.input_size_ or side,
                         "batch_size": bs,
-                        "seconds": sec,
-                        "crops_per_s": n_crops / sec,
-                        "max_abs_diff_vs_64": diff,
-                        "speedup_vs_64": secs[0] / sec,
+                        **t,
                     }
                 )
                 print(rows[-1], flush=True)
@@ -278,10 +284,7 @@ def onnx_rows(tracks: list, repeat: int) -> list[dict]:
 
     parts = ("face", "inner", "outer")
     runs = [FaceRecognitionEmbeddings(parts, runtime=rt).fit(tracks) for rt in RUNTIMES]
-    outs = [r.transform(tracks) for r in runs]
-    secs = _interleaved_medians([lambda r=r: r.transform(tracks) for r in runs], repeat)
-    for rt, out, sec in zip(RUNTIMES, outs, secs):
-        diff = max(float(np.abs(a - b).max()) for a, b in zip(out, outs[0]))
+    for rt, t in zip(RUNTIMES, _timed_transforms(runs, tracks, repeat)):
         rows.append(
             {
                 "config": len(ONNX_BACKBONES),
@@ -289,10 +292,7 @@ def onnx_rows(tracks: list, repeat: int) -> list[dict]:
                 "backbone": "dlib_resnet (FaceRecognitionEmbeddings, 3 parts)",
                 "input_size": 150,
                 "batch_size": 64,
-                "seconds": sec,
-                "crops_per_s": n_crops / sec,
-                "max_abs_diff_vs_64": diff,
-                "speedup_vs_64": secs[0] / sec,
+                **t,
             }
         )
         print(rows[-1], flush=True)

@@ -58,56 +58,47 @@ def _graph_module(estimator: Any) -> tuple[Any, dict[str, Any]]:
     import torch
 
     from sklearn_deepfake.features import CNNFeatureExtractor
+    from sklearn_deepfake.features._onnx_runtime import embedding_graph
     from sklearn_deepfake.nets import FaceCNNClassifier
-    from sklearn_deepfake.nets._training import FaceNet
 
     check_is_fitted(estimator)
-    if isinstance(estimator, FaceCNNClassifier):
-        net = copy.deepcopy(estimator.net_.module_).cpu().float().eval()
-        net.channels_last = False
-        meta = {
-            "kind": "face_classifier",
-            "backbone": estimator.backbone,
-            "aggregation": estimator.aggregation,
-            "track_pooling": getattr(estimator, "track_pooling", None),
-            "empty_proba": float(estimator.empty_proba_),
-            "eps": float(estimator.eps),
-            "classes": np.asarray(estimator.classes_).tolist(),
-            "input_size": estimator.input_size,
-        }
-        if getattr(estimator, "tta", None) == "flip":
-            from sklearn_deepfake.nets._speed import FlipTTA
-
-            net = FlipTTA(net)  # the graph averages the crop and its mirror
-            meta["tta"] = "flip"
-        flatten = False
-    elif isinstance(estimator, CNNFeatureExtractor):
+    if isinstance(estimator, CNNFeatureExtractor):
         backbone = copy.deepcopy(estimator.model_).cpu().float().eval()
         backbone = backbone.to(memory_format=torch.contiguous_format)
-        # FaceNet is the fine-tuner's network; here it only applies the same
-        # pre-processing as CNNFeatureExtractor (it flattens the output,
-        # which _Graph reshapes back to (B, D)).
         # input_size_: the size the extractor resizes to, a face-trained
         # backbone's own when input_size is None (the graph must resize too)
-        net = FaceNet(
-            backbone,
-            mean=estimator.mean_,
-            std=estimator.std_,
-            input_size=getattr(estimator, "input_size_", estimator.input_size),
-            channels_last=False,
-        ).eval()
+        size = getattr(estimator, "input_size_", estimator.input_size)
         meta = {
             "kind": "feature_extractor",
             "backbone": estimator.backbone,
             "n_features_out": int(estimator.n_features_out_),
-            "input_size": getattr(estimator, "input_size_", estimator.input_size),
+            "input_size": size,
         }
-        flatten = True
-    else:
+        # the extractor's own pre-processing, as runtime="onnxruntime" runs it
+        graph = embedding_graph(backbone, estimator.mean_, estimator.std_, size)
+        return graph.eval(), meta
+    if not isinstance(estimator, FaceCNNClassifier):
         raise TypeError(
             "export_onnx supports a fitted FaceCNNClassifier or "
             f"CNNFeatureExtractor, got {type(estimator).__name__}."
         )
+    net = copy.deepcopy(estimator.net_.module_).cpu().float().eval()
+    net.channels_last = False
+    meta = {
+        "kind": "face_classifier",
+        "backbone": estimator.backbone,
+        "aggregation": estimator.aggregation,
+        "track_pooling": getattr(estimator, "track_pooling", None),
+        "empty_proba": float(estimator.empty_proba_),
+        "eps": float(estimator.eps),
+        "classes": np.asarray(estimator.classes_).tolist(),
+        "input_size": estimator.input_size,
+    }
+    if getattr(estimator, "tta", None) == "flip":
+        from sklearn_deepfake.nets._speed import FlipTTA
+
+        net = FlipTTA(net)  # the graph averages the crop and its mirror
+        meta["tta"] = "flip"
 
     class _Graph(torch.nn.Module):
         def __init__(self, net: Any) -> None:
@@ -115,8 +106,7 @@ def _graph_module(estimator: Any) -> tuple[Any, dict[str, Any]]:
             self.net = net
 
         def forward(self, crops: Any) -> Any:
-            out = self.net(crops.permute(0, 3, 1, 2))
-            return out.reshape(crops.shape[0], -1) if flatten else out
+            return self.net(crops.permute(0, 3, 1, 2))  # FaceNet: NCHW uint8
 
     return _Graph(net).eval(), meta
 
@@ -166,12 +156,9 @@ def export_onnx(
     >>> [f.shape for f in onnx_ext.transform(X)]
     [(3, 512), (0, 512), (5, 512)]
     """
-    import contextlib as _contextlib
-    import io
-
     _require("onnxscript")
     onnx = _require("onnx")
-    import torch
+    from sklearn_deepfake.features._onnx_runtime import export_proto
 
     module, meta = _graph_module(estimator)
     side = meta["input_size"] if size is None else size
@@ -181,20 +168,13 @@ def export_onnx(
             f"input_size); got {side!r}."
         )
     meta["size"] = int(side)
-    example = torch.zeros((2, int(side), int(side), 3), dtype=torch.uint8)
-    batch = torch.export.Dim("batch", min=1)
-    # The exporter reports its progress on stdout; keep it quiet.
-    with _contextlib.redirect_stdout(io.StringIO()):
-        program = torch.onnx.export(
-            module,
-            (example,),
-            input_names=[_INPUT],
-            output_names=["output"],
-            dynamic_shapes=({0: batch},),
-            opset_version=int(opset_version),
-            dynamo=True,
-        )
-    proto = program.model_proto
+    proto = export_proto(
+        module,
+        int(side),
+        input_name=_INPUT,
+        output_name="output",
+        opset_version=int(opset_version),
+    )
     onnx.helper.set_model_props(proto, {_KEY: json.dumps(meta)})
     onnx.checker.check_model(proto)
     return write_atomic(proto.SerializeToString(), path)

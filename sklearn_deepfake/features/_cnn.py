@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.features._handcrafted import _DOCS
+from sklearn_deepfake.features._onnx_runtime import RUNTIMES
 from sklearn_deepfake.features._weights import (
     FACE_BACKBONES,
     PACKAGED_WEIGHTS,
@@ -354,7 +355,7 @@ class CNNFeatureExtractor(
         "device": "no_validation",
         "amp": ["boolean"],
         "channels_last": ["boolean"],
-        "runtime": [StrOptions({"torch", "onnxruntime"})],
+        "runtime": [StrOptions(set(RUNTIMES))],
         "pickle_weights": ["boolean"],
         "random_state": [Interval(Integral, None, None, closed="neither"), None],
         "verbose": ["verbose"],

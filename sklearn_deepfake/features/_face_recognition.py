@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deepfake.faces._geometry import face_boxes_in_crop
 from sklearn_deepfake.features._handcrafted import _PerFrameFeatures
+from sklearn_deepfake.features._onnx_runtime import RUNTIMES
 from sklearn_deepfake.utils._param_validation import (
     Integral,
     Interval,
@@ -318,7 +319,7 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
         # a str or a torch.device, checked by resolve_device in transform
         # (torch is not imported before then)
         "device": "no_validation",
-        "runtime": [StrOptions({"torch", "onnxruntime"})],
+        "runtime": [StrOptions(set(RUNTIMES))],
     }
 
     def _check_params(self) -> None:

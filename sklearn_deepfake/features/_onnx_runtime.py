@@ -70,6 +70,37 @@ def embedding_graph(
     return _Embed()
 
 
+def export_proto(
+    module: Any,
+    side: int,
+    *,
+    input_name: str = "images",
+    output_name: str = "embeddings",
+    opset_version: int = 18,
+) -> Any:
+    """Return the ONNX ``ModelProto`` of ``module`` for images of side ``side``.
+
+    ``module`` takes uint8 ``(B, side, side, 3)`` images; the batch dimension
+    is dynamic. Torch's dynamo exporter (onnxscript) writes it.
+    """
+    import torch
+
+    example = torch.zeros((2, int(side), int(side), 3), dtype=torch.uint8)
+    batch = torch.export.Dim("batch", min=1)
+    # The exporter reports its progress on stdout; keep it quiet.
+    with contextlib.redirect_stdout(io.StringIO()), torch.inference_mode(False):
+        program = torch.onnx.export(
+            module,
+            (example,),
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_shapes=({0: batch},),
+            opset_version=int(opset_version),
+            dynamo=True,
+        )
+    return program.model_proto
+
+
 def cpu_session(module: Any, side: int, n_threads: int | None = None) -> Any:
     """Return an onnxruntime CPU session of ``module`` for crops of side ``side``.
 
@@ -84,24 +115,11 @@ def cpu_session(module: Any, side: int, n_threads: int | None = None) -> Any:
 
     net = copy.deepcopy(module).cpu().float().eval()
     net = net.to(memory_format=torch.contiguous_format)
-    example = torch.zeros((2, int(side), int(side), 3), dtype=torch.uint8)
-    batch = torch.export.Dim("batch", min=1)
-    # The exporter reports its progress on stdout; keep it quiet.
-    with contextlib.redirect_stdout(io.StringIO()), torch.inference_mode(False):
-        program = torch.onnx.export(
-            net,
-            (example,),
-            input_names=["images"],
-            output_names=["embeddings"],
-            dynamic_shapes=({0: batch},),
-            opset_version=18,
-            dynamo=True,
-        )
     options = ort.SessionOptions()
     if n_threads is not None:
         options.intra_op_num_threads = int(n_threads)
     return ort.InferenceSession(
-        program.model_proto.SerializeToString(),
+        export_proto(net, side).SerializeToString(),
         sess_options=options,
         providers=["CPUExecutionProvider"],
     )
