@@ -67,7 +67,7 @@ def _graph_module(estimator: Any) -> tuple[Any, dict[str, Any]]:
         backbone = backbone.to(memory_format=torch.contiguous_format)
         # input_size_: the size the extractor resizes to, a face-trained
         # backbone's own when input_size is None (the graph must resize too)
-        size = getattr(estimator, "input_size_", estimator.input_size)
+        size = estimator.input_size_
         meta = {
             "kind": "feature_extractor",
             "backbone": estimator.backbone,
@@ -88,7 +88,7 @@ def _graph_module(estimator: Any) -> tuple[Any, dict[str, Any]]:
         "kind": "face_classifier",
         "backbone": estimator.backbone,
         "aggregation": estimator.aggregation,
-        "track_pooling": getattr(estimator, "track_pooling", None),
+        "track_pooling": estimator.track_pooling,
         "empty_proba": float(estimator.empty_proba_),
         "eps": float(estimator.eps),
         "classes": np.asarray(estimator.classes_).tolist(),

@@ -478,9 +478,7 @@ class CNNFeatureExtractor(
         d = self.n_features_out_
         if not len(crops):
             return np.zeros((0, d), np.float32)
-        if getattr(self, "runtime", "torch") == "onnxruntime" and (
-            self.device_.type == "cpu"
-        ):
+        if self.runtime == "onnxruntime" and (self.device_.type == "cpu"):
             return self._embed_onnx(crops)
         dev = self.device_
         mean = torch.tensor(self.mean_, device=dev).view(1, 3, 1, 1)

@@ -358,7 +358,7 @@ class FaceRecognitionEmbeddings(_PerFrameFeatures):
         from sklearn_deepfake.utils._device import resolve_device
 
         device = resolve_device(self.device)
-        if getattr(self, "runtime", "torch") == "onnxruntime" and device.type == "cpu":
+        if self.runtime == "onnxruntime" and device.type == "cpu":
             from sklearn_deepfake.features._onnx_runtime import run_in_batches
 
             if not len(chips):

@@ -198,7 +198,7 @@ def _cam_network(found: dict[str, Any]) -> tuple[Any, Any, Any]:
         torch.nn.Sequential(ext.model_, head),
         mean=ext.mean_,
         std=ext.std_,
-        input_size=getattr(ext, "input_size_", ext.input_size),
+        input_size=ext.input_size_,
         channels_last=False,
     ).eval()
     return net, ext.model_, ext.device_

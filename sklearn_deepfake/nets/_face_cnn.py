@@ -534,7 +534,7 @@ default="mean_logit"
         )
 
     def _channels_last(self) -> bool:
-        rule = getattr(self, "channels_last", "auto")  # absent in older pickles
+        rule = self.channels_last
         return self.device_.type == "cuda" if rule == "auto" else bool(rule)
 
     def _amp_dtype(self) -> Any:
@@ -694,7 +694,7 @@ default="mean_logit"
         """Crops a scoring pass: ``predict_batch_size`` resolved for ``X``."""
         from sklearn_deepfake.utils._device import auto_batch_size
 
-        rule = getattr(self, "predict_batch_size", "auto")  # older pickles
+        rule = self.predict_batch_size
         if rule != "auto" or self.device_.type != "cpu":
             return int(self.batch_size if rule == "auto" else rule)
         side = self.net_.module_.input_size or next(
@@ -753,8 +753,7 @@ default="mean_logit"
         super().__setstate__(state)
 
     def _pool_rules(self) -> tuple[str, str | None]:
-        # track_pooling is absent in older pickles
-        return self.aggregation, getattr(self, "track_pooling", None)
+        return self.aggregation, self.track_pooling
 
 
 def _small_head(head: Any, seed: int) -> None:
