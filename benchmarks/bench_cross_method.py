@@ -384,6 +384,8 @@ RECIPES = [
             # the control: a constant part halves the other's logit
             ("faceres-temperature", "prior"),
             ("faceres-temperature", "sbi-identity", "sbi-context"),
+            # the swap preset's features: confident on DeepFaceLive's fakes
+            ("faceres-temperature", "swap-temperature"),
         )
     ],
     Recipe(
@@ -394,6 +396,15 @@ RECIPES = [
         describe="weighted mean of the logits of `faceres-temperature` and "
         "`sbi-identity`, each part tuned as in its own row, then the weight "
         "chosen by the inner log loss",
+    ),
+    Recipe(
+        "faceres-temperature+swap-temperature-weighted",
+        None,
+        blend=("faceres-temperature", "swap-temperature"),
+        tune_weight=True,
+        describe="weighted mean of the logits of `faceres-temperature` and "
+        "`swap-temperature`, each part tuned as in its own row, then the "
+        "weight chosen by the inner log loss",
     ),
 ]
 RECIPE_BY_NAME = {r.name: r for r in RECIPES}
