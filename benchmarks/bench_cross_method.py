@@ -409,6 +409,12 @@ RECIPES = [
 ]
 RECIPE_BY_NAME = {r.name: r for r in RECIPES}
 
+#: set by a script that runs :func:`main` on other features
+#: (``bench_faceres_deep.py``): entries added to the results file's inputs,
+#: and text put before its markdown table
+EXTRA_INPUTS: dict = {}
+MARKDOWN_PREAMBLE = ""
+
 
 # ---------------------------------------------------------------- heads
 def _lr(C):
@@ -1120,10 +1126,12 @@ def main() -> None:
         f"new identities); those within {TIE} of the best first, by their mean "
         "AUC: " + ", ".join(f"{k} ({mean_ll[k]:.4f})" for k in ranking) + "\n"
     )
+    md = MARKDOWN_PREAMBLE + md
     print(md)
     write_results(
         args.results_name or results_name(args.n_frames),
         inputs={
+            **EXTRA_INPUTS,
             "videos": {video_key(r[0]): [r[1], r[2], r[3]] for r in rows},
             "families": data.FAMILIES,
             "frames": data.sampler_params(args.n_frames),
