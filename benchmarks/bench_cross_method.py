@@ -409,12 +409,6 @@ RECIPES = [
 ]
 RECIPE_BY_NAME = {r.name: r for r in RECIPES}
 
-#: set by a script that runs :func:`main` on other features
-#: (``bench_faceres_deep.py``): entries added to the results file's inputs,
-#: and text put before its markdown table
-EXTRA_INPUTS: dict = {}
-MARKDOWN_PREAMBLE = ""
-
 
 # ---------------------------------------------------------------- heads
 def _lr(C):
@@ -979,7 +973,13 @@ def rows_run_elsewhere(results: dict, old: dict, others: dict[str, dict]) -> dic
     return taken
 
 
-def main() -> None:
+def main(extra_inputs: dict | None = None, preamble: str = "") -> None:
+    """Run the benchmark with the command line's options.
+
+    ``extra_inputs`` (entries for the results file's inputs) and
+    ``preamble`` (text before the markdown table) let a script that runs
+    the rows on other features (``bench_faceres_deep.py``) say so.
+    """
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-frames", type=int, default=8)
     ap.add_argument(
@@ -1126,12 +1126,12 @@ def main() -> None:
         f"new identities); those within {TIE} of the best first, by their mean "
         "AUC: " + ", ".join(f"{k} ({mean_ll[k]:.4f})" for k in ranking) + "\n"
     )
-    md = MARKDOWN_PREAMBLE + md
+    md = preamble + md
     print(md)
     write_results(
         args.results_name or results_name(args.n_frames),
         inputs={
-            **EXTRA_INPUTS,
+            **(extra_inputs or {}),
             "videos": {video_key(r[0]): [r[1], r[2], r[3]] for r in rows},
             "families": data.FAMILIES,
             "frames": data.sampler_params(args.n_frames),

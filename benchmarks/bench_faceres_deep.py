@@ -164,16 +164,15 @@ def main() -> None:
         *rest,
     ]
     source = f"{PACKAGE} models/{MODEL}.json"
-    bench.EXTRA_INPUTS = {
-        "faceres_weights": f"{source}, converted by benchmarks/bench_faceres_deep.py "
-        "(not the shipped hse_faceres weights)"
-    }
-    bench.MARKDOWN_PREAMBLE = (
-        f"Every `faceres` row below runs on the other FaceRes weights ({source}), "
-        "not on the shipped ones; compare with the rows of the same names in "
-        "`bench_cross_method.md`.\n\n"
+    bench.main(
+        extra_inputs={
+            "faceres_weights": f"{source}, converted by "
+            "benchmarks/bench_faceres_deep.py (not the shipped hse_faceres weights)"
+        },
+        preamble=f"Every `faceres` row below runs on the other FaceRes weights "
+        f"({source}), not on the shipped ones; compare with the rows of the "
+        "same names in `bench_cross_method.md`.\n\n",
     )
-    bench.main()
 
 
 if __name__ == "__main__":
