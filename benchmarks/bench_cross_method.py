@@ -119,7 +119,7 @@ def pool(frames: np.ndarray, stats: tuple[str, ...]) -> np.ndarray:
     d = frames.shape[1]
     if len(frames) == 0:
         return np.full(d * len(stats), np.nan)
-    fn = {"mean": np.mean, "std": np.std, "max": np.max}
+    fn = {"mean": np.mean, "std": np.std, "max": np.max, "min": np.min}
     return np.concatenate([fn[s](frames, axis=0) for s in stats])
 
 
@@ -206,6 +206,29 @@ def _imagenet_stages(v, p):
 
 def _faceres(v, p):
     return pool(v[p + "faceres"], ("mean", "std"))
+
+
+def faceres_drift_frames(f: np.ndarray) -> np.ndarray:
+    """Identity drift of a track's FaceRes descriptors, ``(n, 2)`` per frame.
+
+    Column 0: the cosine of each frame's descriptor to the video's mean
+    descriptor. Column 1: its cosine to the next face's (pairs of frames
+    are sampled, so that is the next frame of its pair or the first of the
+    next pair); the last face gets the mean of the others, a lone face 1.
+    """
+    if len(f) == 0:
+        return np.zeros((0, 2))
+    f = f / np.linalg.norm(f, axis=1, keepdims=True)
+    mean = f.mean(axis=0)
+    to_mean = f @ (mean / np.linalg.norm(mean))
+    if len(f) == 1:
+        return np.array([[to_mean[0], 1.0]])
+    to_next = np.sum(f[1:] * f[:-1], axis=1)
+    return np.c_[to_mean, np.r_[to_next, to_next.mean()]]
+
+
+def _faceres_drift(v, p):
+    return pool(faceres_drift_frames(v[p + "faceres"]), ("mean", "std", "min"))
 
 
 def _tracks(v, p):
@@ -306,6 +329,20 @@ RECIPES = [
     ),
     *[
         Recipe(
+            f"{pre}faceres-drift",
+            _faceres_drift,
+            train=train,
+            describe="identity drift of the HSE FaceRes descriptors along the "
+            "track (cosine to the mean and to the next face), mean+std+min, "
+            f"LR, trained on {on}",
+        )
+        for pre, train, on in (
+            ("", "labels", "the labels"),
+            ("sbi-", "sbi", "reals + self-blended copies"),
+        )
+    ],
+    *[
+        Recipe(
             f"{pre}{name}",
             fn,
             train=train,
@@ -386,6 +423,8 @@ RECIPES = [
             ("faceres-temperature", "sbi-identity", "sbi-context"),
             # the swap preset's features: confident on DeepFaceLive's fakes
             ("faceres-temperature", "swap-temperature"),
+            # identity drift instead of the dlib identity cues
+            ("faceres-temperature", "sbi-faceres-drift"),
         )
     ],
     Recipe(

@@ -263,3 +263,24 @@ def test_tracks_pack_round_trips_rows_and_tracks_losslessly(tmp_path, monkeypatc
         for f in dataclasses.fields(a):
             if f.name != "path":
                 np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name))
+
+
+def test_faceres_drift_cues_measure_identity_changes_along_the_track(bench):
+    rng = np.random.default_rng(0)
+    face = rng.normal(size=64)
+    steady = np.tile(face, (6, 1)) * rng.uniform(0.5, 2, (6, 1))  # norms differ
+    np.testing.assert_allclose(bench.faceres_drift_frames(steady), 1.0, atol=1e-12)
+    # two identities, alternating: each face is far from the next
+    other = rng.normal(size=64)
+    swapped = np.stack([face, other] * 3)
+    cues = bench.faceres_drift_frames(swapped)
+    assert cues.shape == (6, 2)
+    cos = face @ other / np.linalg.norm(face) / np.linalg.norm(other)
+    np.testing.assert_allclose(cues[:-1, 1], cos)
+    assert cues[-1, 1] == pytest.approx(cos)  # the last: the others' mean
+    assert (cues[:, 0] < 1).all()
+    assert bench.faceres_drift_frames(face[None]).tolist() == [[1.0, 1.0]]
+    assert bench.faceres_drift_frames(np.zeros((0, 64))).shape == (0, 2)
+    # a video without faces pools to NaN, as every other recipe's rows
+    assert np.isnan(bench._faceres_drift({"faceres": np.zeros((0, 64))}, "")).all()
+    assert bench._faceres_drift({"faceres": swapped}, "").shape == (6,)
