@@ -346,13 +346,13 @@ def make_default_pipeline(
           :class:`~sklearn_deepfake.classifiers.LogitBlendClassifier` of two
           scaled logistic regressions, logits averaged: one on the FaceRes
           columns (``C=0.01``, its logit divided by a temperature of 3) and
-          one on the identity columns (``C=0.01``) that learns from
+          one on the identity columns (``C=0.003``) that learns from
           self-blended copies of the real videos when ``fit`` gets them
           (:func:`~sklearn_deepfake.pipeline.fit_with_self_blends`, as
           the shipped model was trained; ``sklearn-deepfake fit --preset
           general`` does it too). A plain ``fit(paths, y)`` trains both
           heads on the labels you pass. It separates new people filmed with the
-          manipulation methods it was trained on (AUC 0.73 in the
+          manipulation methods it was trained on (AUC 0.72 in the
           benchmark) but not methods it never saw (0.54), where it stays
           near 0.5. ``features``, ``C``, ``pooling`` and ``calibration``
           raise a ValueError: the blend's columns are fixed.
@@ -669,7 +669,7 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         # LogitBlendClassifier parts: name -> (C, temperature, self-blended)
         "parts": {
             "faceres": {"C": 0.01, "temperature": 3.0},
-            "identity": {"C": 0.01, "self_blended": True},
+            "identity": {"C": 0.003, "self_blended": True},
         },
     },
 }
