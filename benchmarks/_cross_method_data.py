@@ -220,16 +220,26 @@ def load_tracks_pack(path: str | os.PathLike) -> tuple[int, list[tuple], list]:
     return pack["n_frames"], pack["rows"], tracks
 
 
-def features(rows, n_frames: int, verbose: bool = True) -> list[dict]:
+def features(
+    rows,
+    n_frames: int,
+    verbose: bool = True,
+    *,
+    root: Path | None = None,
+    extractors: dict | None = None,
+) -> list[dict]:
     """Per-frame feature arrays of every row's video (cached per video).
 
     Returns one dict per video (``context``, ``swap``, ``facerec``,
     ``imagenet``, ``faceres``, and for reals ``sbi_<set>`` of every set of
     :data:`SBI_SETS`). A cache file that lacks a set gets it added.
+    ``root`` is the cache folder (default :data:`FEATURE_CACHE`);
+    ``extractors`` replaces the fitted transformers of some sets (by name),
+    for a cache of other features (``bench_faceres_deep.py``).
     """
     from sklearn_deepfake.nets import make_self_blended
 
-    cache = FEATURE_CACHE / f"bursts{n_frames}"
+    cache = (FEATURE_CACHE if root is None else root) / f"bursts{n_frames}"
     cache.mkdir(parents=True, exist_ok=True)
     sampler, cropper = _face_steps(n_frames)
     ext = None
@@ -249,7 +259,7 @@ def features(rows, n_frames: int, verbose: bool = True) -> list[dict]:
             out.append(feats)
             continue
         if ext is None:
-            ext = _extractors()
+            ext = {**_extractors(), **(extractors or {})}
         tracks = cropper.transform(sampler.transform([path]))
         feats.update({n: ext[n].transform(tracks)[0] for n in todo})
         if sbi_todo:

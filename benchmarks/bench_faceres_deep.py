@@ -110,35 +110,34 @@ def check_loading(tracks) -> None:
 
 
 def deep_cache(rows, n_frames: int, weights: Path) -> Path:
-    """Fill a feature cache whose ``faceres`` sets come from ``weights``."""
-    from sklearn_deepfake.nets import make_self_blended
+    """Fill a feature cache whose ``faceres`` sets come from ``weights``.
 
+    Every other set is copied from the benchmark's cache (filled first if
+    need be); :func:`_cross_method_data.features` then computes the
+    ``faceres`` sets with the other weights, self-blended copies included,
+    exactly as it computes the benchmark's own.
+    """
     data.features(rows, n_frames, verbose=False)  # the benchmark's own cache
     src = data.FEATURE_CACHE / f"bursts{n_frames}"
     root = data.FEATURE_CACHE.with_name(data.FEATURE_CACHE.name + "_faceres_deep")
     dst = root / f"bursts{n_frames}"
     dst.mkdir(parents=True, exist_ok=True)
-    sampler, cropper = data._face_steps(n_frames)
-    ext = None
-    for path, target, _, _ in rows:
-        out = dst / f"{data.key(path)}.npz"
-        if out.is_file():
-            continue
-        with np.load(src / out.name) as z:
-            feats = {n: z[n] for n in z.files}
-        tracks = cropper.transform(sampler.transform([path]))
-        if ext is None:
-            check_loading(tracks)
-            ext = extractor(weights)
-        feats["faceres"] = ext.transform(tracks)[0]
-        if target == 0:  # the same seed: the copy the other sets were made from
-            sbi, _, _ = make_self_blended(
-                tracks, [0], include_original=False, random_state=0
-            )
-            feats["sbi_faceres"] = (
-                ext.transform(sbi)[0] if sbi else feats["faceres"][:0]
-            )
-        data._save_atomic(out, feats)
+    new = [path for path, *_ in rows if not (dst / f"{data.key(path)}.npz").is_file()]
+    if new:  # before anything is written
+        sampler, cropper = data._face_steps(n_frames)
+        check_loading(cropper.transform(sampler.transform(new[:1])))
+    for path in new:
+        name = f"{data.key(path)}.npz"
+        with np.load(src / name) as z:
+            other = {n: z[n] for n in z.files if n not in ("faceres", "sbi_faceres")}
+        data._save_atomic(dst / name, other)
+    data.features(
+        rows,
+        n_frames,
+        verbose=False,
+        root=root,
+        extractors={"faceres": extractor(weights)},
+    )
     return root
 
 
