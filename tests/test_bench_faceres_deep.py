@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_deepfake.utils import FaceTracks
+from sklearn_deepfake.utils._testing import make_synthetic_tracks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,23 +29,8 @@ def script():
         sys.path.remove(str(REPO / "benchmarks"))
 
 
-def _tracks(n=3, size=64):
-    rng = np.random.default_rng(0)
-    return [
-        FaceTracks(
-            "v.mp4",
-            frame_indices=np.arange(n),
-            face_found=np.ones(n, bool),
-            crops=rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
-            boxes=np.zeros((n, 4)),
-            crop_boxes=np.zeros((n, 4)),
-            probs=np.ones(n),
-            landmarks=np.zeros((n, 5, 2)),
-            track_ids=np.zeros(n, int),
-            frame_pos=np.arange(n),
-            detected=np.ones(n, bool),
-        )
-    ]
+def _tracks():
+    return [make_synthetic_tracks(3, 64)]
 
 
 def test_reloading_the_shipped_file_gives_the_shipped_features(script):
