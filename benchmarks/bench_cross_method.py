@@ -33,7 +33,10 @@ training family out, and grouped 5-fold (the second alone when only one
 family is left). The ``*-temperature`` rows tune ``C`` together with a
 temperature on the video-level logit (:data:`T_VIDEO_GRID`, 1.0 = as
 fitted): a monotone softening that leaves the AUC as it is and can only
-trade confidence for safety. Probabilities are clipped to [0.01, 0.99].
+trade confidence for safety. The ``*-drop{k}`` rows project the
+standardised rows off the first ``k`` principal directions of the training
+real videos (:class:`DropRealDirections`) before the head. Probabilities
+are clipped to [0.01, 0.99].
 
 A *blend* row (``a+b``) averages the logits of rows ``a`` and ``b`` with
 equal weights; each part chooses its own parameters inside every training
@@ -95,6 +98,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -155,6 +159,10 @@ class Recipe:
     #: the rest) from :data:`W_GRID`, by the inner log loss of the blend
     #: whose parts keep the parameters they chose; False: equal weights
     tune_weight: bool = False
+    #: project the standardised rows off the first ``k`` principal
+    #: directions of the training *real* videos' rows before the head
+    #: (:class:`DropRealDirections`); 0: no projection
+    drop_real_pcs: int = 0
     describe: str = ""
 
 
@@ -206,6 +214,10 @@ def _imagenet_stages(v, p):
 
 def _faceres(v, p):
     return pool(v[p + "faceres"], ("mean", "std"))
+
+
+def _faceres_frames(v, p):
+    return v[p + "faceres"]
 
 
 def faceres_drift_frames(f: np.ndarray) -> np.ndarray:
@@ -396,6 +408,27 @@ RECIPES = [
         for name, kw in NETS.items()
         for mode in ("sbi", "labels", "labels+sbi")
     ],
+    *[
+        Recipe(
+            f"faceres-temperature-drop{k}",
+            _faceres,
+            temperature="tuned",
+            drop_real_pcs=k,
+            describe=f"`faceres-temperature` with the rows projected off the "
+            f"first {k} principal directions of the training real videos' "
+            "standardised rows (identity, scene) before the head",
+        )
+        for k in (8, 32, 96)
+    ],
+    Recipe(
+        "faceres-framewise",
+        _faceres_frames,
+        framewise=True,
+        temperature="tuned",
+        C=0.01,
+        describe="HSE FaceRes embedding (frozen, 224 px), frame-level LR "
+        "(C=0.01), temperature tuned",
+    ),
     Recipe(
         "facerec+identity",
         _facerec_identity,
@@ -425,6 +458,8 @@ RECIPES = [
             ("faceres-temperature", "swap-temperature"),
             # identity drift instead of the dlib identity cues
             ("faceres-temperature", "sbi-faceres-drift"),
+            # the FaceRes head on frames instead of the pooled video
+            ("faceres-framewise", "sbi-identity"),
         )
     ],
     Recipe(
@@ -450,17 +485,42 @@ RECIPE_BY_NAME = {r.name: r for r in RECIPES}
 
 
 # ---------------------------------------------------------------- heads
-def _lr(C):
+class DropRealDirections(TransformerMixin, BaseEstimator):
+    """Project rows off the main directions along which real videos differ.
+
+    ``fit(X, y)`` takes the first ``n_components`` principal directions of
+    the rows with ``y == 0`` (real videos: how one person, scene and camera
+    differ from another); ``transform`` removes each row's component along
+    them. An L2-penalised head on standardised features leans on
+    high-variance directions, and in a face descriptor those are identity:
+    without them it has to find the manipulation elsewhere.
+    """
+
+    def __init__(self, n_components: int = 8):
+        self.n_components = n_components
+
+    def fit(self, X, y):
+        real = np.asarray(X, dtype=float)[np.asarray(y) == 0]
+        real = real - real.mean(axis=0)
+        k = min(self.n_components, max(len(real) - 1, 0))
+        self.components_ = np.linalg.svd(real, full_matrices=False)[2][:k]
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=float)
+        return X - (X @ self.components_.T) @ self.components_
+
+
+def _lr(C, drop_real_pcs: int = 0):
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(
-        SimpleImputer(keep_empty_features=True),
-        StandardScaler(),
-        LogisticRegression(C=C, max_iter=3000),
-    )
+    steps = [SimpleImputer(keep_empty_features=True), StandardScaler()]
+    if drop_real_pcs:
+        steps.append(DropRealDirections(drop_real_pcs))
+    return make_pipeline(*steps, LogisticRegression(C=C, max_iter=3000))
 
 
 def _framewise(C, temperature):
@@ -592,7 +652,7 @@ def _fit_predict(d: Data, params, train_idx, test_idx, y):
         model = _net(r)
     else:
         C, temperature = params
-        model = _framewise(C, temperature) if r.framewise else _lr(C)
+        model = _framewise(C, temperature) if r.framewise else _lr(C, r.drop_real_pcs)
     model.fit(xtr, ytr)
     p = np.clip(model.predict_proba(d.rows(test_idx))[:, 1], EPS, 1 - EPS)
     if r.net is None and not r.framewise and params[1] != 1.0:
