@@ -7,7 +7,8 @@ its two protocols, other methods and new identities, near-ties by AUC; the
 constant prior excluded: a constant is not a detector); ``--n-frames``
 restricts the choice to one file. The script stops
 if that recipe is not one the JSON model format can ship (a pooled logistic
-regression, or a blend of them: :data:`PRESET_OF`), and the
+regression, a blend of them, or a frame-level logistic regression:
+:data:`PRESET_OF`), and the
 ``make_default_pipeline(preset="general")`` values must match it (checked
 here). Training data: every video of ``dfl-pairs`` (train and test),
 ``ffpp-c23`` and ``real-only`` (and, for a recipe trained with self-blends,
@@ -66,6 +67,8 @@ PRESET_OF = {
     "sbi-faceres": ("faceres", ("mean", "std")),
     "labels+sbi-faceres": ("faceres", ("mean", "std")),
     "faceres-temperature+sbi-identity": ("faceres+identity", ("mean", "std")),
+    # a frame-level head: no pooling step
+    "faceres-framewise": ("faceres", None),
 }
 #: part of a blend row -> part of the preset's LogitBlendClassifier
 PART_OF = {"faceres-temperature": "faceres", "sbi-identity": "identity"}
@@ -132,7 +135,8 @@ def main() -> None:
     recipe = bench.RECIPE_BY_NAME[recipe_name]
     features, pooling = PRESET_OF[recipe_name]
     preset = _PRESET_VALUES["general"]
-    if (preset["features"], tuple(preset["pooling"]), preset["n_frames"]) != (
+    preset_pooling = tuple(preset["pooling"]) if "pooling" in preset else None
+    if (preset["features"], preset_pooling, preset["n_frames"]) != (
         features,
         pooling,
         n_frames,
@@ -200,10 +204,13 @@ def main() -> None:
 
     kwargs = {"preset": "general"}
     pipe = make_default_pipeline(**kwargs, device="cpu")
-    pipe[-3:].fit(frames, ytr, **fit_params)
+    # the steps after the features: pooling, scaler and classifier, or a
+    # frame-level classifier alone
+    after = list(pipe.named_steps).index("features") + 1
+    pipe[after:].fit(frames, ytr, **fit_params)
     pipe.named_steps["facecropper"].fit(None)
     pipe.named_steps["features"].fit([])
-    p_train = pipe[-3:].predict_proba(frames)[:, 1]
+    p_train = pipe[after:].predict_proba(frames)[:, 1]
     info = {
         "recipe": recipe_name,
         "recipe_description": recipe.describe,
@@ -235,13 +242,13 @@ def main() -> None:
 
     # the rebuilt model equals the trained one on features ...
     again = load_pretrained(OUT, device="cpu")
-    p_again = again[-3:].predict_proba(frames)[:, 1]
+    p_again = again[after:].predict_proba(frames)[:, 1]
     max_diff_features = float(np.abs(p_again - p_train).max())
     # ... and the cached features equal the pipeline's own on two videos
     probe = [0, int(np.flatnonzero(family == "real-only")[0])]
     paths = [rows[i][0] for i in probe]
     p_end = again.predict_proba(paths)[:, 1]
-    p_cached = again[-3:].predict_proba(
+    p_cached = again[after:].predict_proba(
         [frame_features(features, feats[i]) for i in probe]
     )[:, 1]
     max_diff_end_to_end = float(np.abs(p_end - p_cached).max())

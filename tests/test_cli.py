@@ -599,10 +599,11 @@ def test_cli_demo_end_to_end(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_cli_fit_general_trains_identity_head_on_self_blends(fitted, tmp_path):
-    model = tmp_path / "general.joblib"
+def test_cli_fit_general_blend_trains_identity_head_on_self_blends(fitted, tmp_path):
+    model = tmp_path / "general_blend.joblib"
     argv = ["fit", str(fitted["root"]), "-o", str(model), "--cv", "3"]
-    argv += ["--cache", str(fitted["cache"]), "--preset", "general", "--n-frames", "4"]
+    argv += ["--cache", str(fitted["cache"]), "--preset", "general-blend"]
+    argv += ["--n-frames", "4"]
     code, out = _run(argv)
     assert code == 0, out
     assert "of 3 self-blended copies of the real ones computed once" in out

@@ -6,8 +6,30 @@ from sklearn_deepfake import make_default_pipeline
 from sklearn_deepfake.pipeline._pipeline import _PRESET_VALUES
 
 
-def test_general_preset_steps_and_values():
+def test_general_preset_is_a_frame_level_head_on_faceres():
+    from sklearn_deepfake.classifiers import FramewiseClassifier
+
     pipe = make_default_pipeline(preset="general")
+    assert list(pipe.named_steps) == [
+        "framesampler",
+        "facecropper",
+        "features",
+        "classifier",
+    ]
+    chosen = _PRESET_VALUES["general"]
+    sampler = pipe.named_steps["framesampler"]
+    assert (sampler.n_frames, sampler.strategy, sampler.burst_len) == (8, "bursts", 2)
+    clf = pipe.named_steps["classifier"]
+    assert isinstance(clf, FramewiseClassifier)
+    assert clf.temperature == chosen["temperature"]
+    assert clf.estimator[-1].C == chosen["C"]
+    names = pipe.named_steps["features"].fit([]).get_feature_names_out()
+    assert len(names) == 1024  # the HSE FaceRes descriptor alone
+    clone(pipe)
+
+
+def test_general_blend_preset_steps_and_values():
+    pipe = make_default_pipeline(preset="general-blend")
     assert list(pipe.named_steps) == [
         "framesampler",
         "facecropper",
@@ -16,7 +38,7 @@ def test_general_preset_steps_and_values():
         "standardscaler",
         "classifier",
     ]
-    chosen = _PRESET_VALUES["general"]
+    chosen = _PRESET_VALUES["general-blend"]
     sampler = pipe.named_steps["framesampler"]
     assert (sampler.n_frames, sampler.strategy, sampler.burst_len) == (
         chosen["n_frames"],
@@ -46,7 +68,7 @@ def test_general_preset_steps_and_values():
 def test_general_part_columns_split_the_pooled_features(stats):
     from sklearn_deepfake.pipeline._general import general_part_columns
 
-    pipe = make_default_pipeline(preset="general", device="cpu")
+    pipe = make_default_pipeline(preset="general-blend", device="cpu")
     features = pipe.named_steps["features"].fit([])
     names = features.get_feature_names_out()
     d = len(names)
@@ -63,9 +85,13 @@ def test_general_part_columns_split_the_pooled_features(stats):
 
 
 @pytest.mark.parametrize("option", [{"features": "context"}, {"C": 1.0}])
-def test_general_preset_refuses_options_of_another_head(option):
-    with pytest.raises(ValueError, match="fixed blend"):
-        make_default_pipeline(preset="general", **option)
+@pytest.mark.parametrize(
+    ("preset", "what"),
+    [("general", "fixed frame-level"), ("general-blend", "fixed blend")],
+)
+def test_general_presets_refuse_options_of_another_head(preset, what, option):
+    with pytest.raises(ValueError, match=what):
+        make_default_pipeline(preset=preset, **option)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +117,7 @@ def general_on_self_blends(tmp_path_factory):
         directory=tmp_path_factory.mktemp("general_videos"),
         random_state=0,
     )
-    kwargs = {"preset": "general", "n_frames": 4}
+    kwargs = {"preset": "general-blend", "n_frames": 4}
     pipe = make_default_pipeline(**kwargs, device="cpu")
     tracks = pipe[:2].fit_transform(data.paths)
     X2, y2, _ = make_self_blended(tracks, data.target, random_state=0)
@@ -100,7 +126,7 @@ def general_on_self_blends(tmp_path_factory):
     return data, kwargs, pipe, y2, self_blended
 
 
-def test_general_identity_part_learns_from_self_blends(general_on_self_blends):
+def test_general_blend_identity_part_learns_from_self_blends(general_on_self_blends):
     data, _, pipe, y2, self_blended = general_on_self_blends
     assert self_blended.sum() > 0
     blend = pipe.named_steps["classifier"].estimator_
@@ -184,3 +210,42 @@ def test_fit_with_self_blends_needs_a_self_blended_head():
 
     with pytest.raises(ValueError, match="self-blends"):
         fit_with_self_blends(make_default_pipeline(), ["a.mp4"], [0])
+
+
+def test_general_save_load_round_trip(general_on_self_blends, tmp_path):
+    import json
+
+    from sklearn_deepfake import load_pretrained
+    from sklearn_deepfake.pretrained import save_pretrained
+
+    data = general_on_self_blends[0]
+    kwargs = {"preset": "general", "n_frames": 4}
+    pipe = make_default_pipeline(**kwargs, device="cpu").fit(data.paths, data.target)
+    path = save_pretrained(pipe, tmp_path / "general.json", pipeline_kwargs=kwargs)
+    record = json.loads(path.read_text())
+    assert record["format_version"] == 3
+    assert record["temperature"] == _PRESET_VALUES["general"]["temperature"]
+    again = load_pretrained(path, device="cpu")
+    np.testing.assert_array_equal(
+        again.predict_proba(data.paths), pipe.predict_proba(data.paths)
+    )
+    # a frame-level file with arguments that build a pooled head is refused
+    record["pipeline_kwargs"] = {"preset": "default", "n_frames": 4}
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="frame-level head"):
+        load_pretrained(path, device="cpu")
+
+
+def test_general_frame_head_is_linear_in_the_mean_face(general_on_self_blends):
+    """The mean frame logit is the logit of the mean (scaled) descriptor."""
+    from scipy.special import expit
+
+    data = general_on_self_blends[0]
+    pipe = make_default_pipeline(preset="general", n_frames=4, device="cpu")
+    pipe.fit(data.paths, data.target)
+    frames = pipe[:3].transform(data.paths)
+    clf = pipe.named_steps["classifier"]
+    scaler, lr = clf.estimator_[0], clf.estimator_[-1]
+    z = np.array([lr.decision_function(scaler.transform(f)).mean() for f in frames])
+    want = np.clip(expit(z / clf.temperature), 0.01, 0.99)
+    np.testing.assert_allclose(pipe.predict_proba(data.paths)[:, 1], want, rtol=1e-6)

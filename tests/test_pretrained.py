@@ -84,8 +84,12 @@ def test_save_pretrained_refuses_runtime_options(small_model, tmp_path):
 
 
 def test_save_pretrained_refuses_other_pipelines(tmp_path):
-    pipe = make_default_pipeline(preset="swap")
+    pipe = make_default_pipeline(preset="self-blended")
     with pytest.raises(ValueError, match="supports pipelines"):
+        save_pretrained(pipe, tmp_path / "m.json", pipeline_kwargs={})
+    # a frame-level head must be fitted
+    pipe = make_default_pipeline(preset="swap")
+    with pytest.raises(ValueError, match=r"FramewiseClassifier.*fitted"):
         save_pretrained(pipe, tmp_path / "m.json", pipeline_kwargs={})
 
 

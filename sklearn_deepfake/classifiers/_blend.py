@@ -65,7 +65,7 @@ class LogitBlendClassifier(ParamsValidationMixin, ClassifierMixin, BaseEstimator
     row that is not self-blended (the labels). Without the mask every part
     trains on every row.
 
-    It is the head of the ``general`` preset (one part on the HSE FaceRes
+    It is the head of the ``general-blend`` preset (one part on the HSE FaceRes
     descriptor trained on the labels, one on identity cues trained on
     self-blends); why is on the :ref:`model_card`.
 

@@ -35,7 +35,7 @@ DESCRIPTION = (
     "DFDC, the original each fake was made from) reach every step that "
     "splits, e.g. the self-blended preset's early-stopping split. With "
     "--report-cv K it first prints the grouped K-fold cross-validated "
-    "log loss and AUC. The general preset's identity head learns from "
+    "log loss and AUC. The general-blend preset's identity head learns from "
     "self-blended copies of the real videos, made once between the face "
     "step and the features (in the cross-validation, each fold uses the "
     "copies of its training videos only)."
@@ -199,7 +199,7 @@ def _cross_validate(
 
 
 def _fit_self_blended(pipe: Any, paths: list, y: Any, groups: Any, k: int) -> None:
-    """Fit a head with self-blended parts (the general preset), after a grouped CV.
+    """Fit a head with self-blended parts (general-blend preset), after a grouped CV.
 
     The features of every video and of one self-blended copy of each real
     video are computed once; each fold trains the head on its training

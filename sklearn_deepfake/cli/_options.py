@@ -215,7 +215,9 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         "FaceCNNClassifiers, EfficientNet-B7 at 380 px by default; "
         "--set classifier__estimator__weights=PATH without a model hub) "
         "or 'general' (the recipe chosen by benchmarks/bench_cross_method.py; "
-        "'scan' uses it already fitted) (default: default)",
+        "'scan' uses it already fitted) or 'general-blend' (its runner-up, "
+        "whose identity head learns from self-blended copies of the real "
+        "videos) (default: default)",
     )
     parser.add_argument(
         "--n-frames",
@@ -223,7 +225,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="frames sampled per video (default: the preset's: 128 for 'swap', "
-        "read as 64 pairs of consecutive frames, 32 otherwise)",
+        "read as 64 pairs of consecutive frames, 8 for 'general', 32 otherwise)",
     )
     parser.add_argument(
         "--size",

@@ -1,4 +1,4 @@
-"""The head of the ``general`` preset: two logistic regressions, logits averaged."""
+"""The ``general-blend`` preset's head: two logistic regressions, logits averaged."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ class StatBlockColumns:
 
     :class:`~sklearn_deepfake.features.TemporalPooling` writes one block of
     the per-frame columns per statistic (no count columns in the
-    ``general`` preset), so a part that reads some per-frame columns reads
+    ``general-blend`` preset), so a part that reads some per-frame columns reads
     them in every block, however many statistics are pooled.
 
     Parameters
@@ -82,7 +82,7 @@ def general_part_columns() -> dict[str, StatBlockColumns]:
 
 
 def general_head(parts: dict[str, dict[str, Any]], eps: float) -> Any:
-    """Build the ``general`` preset's unfitted :class:`LogitBlendClassifier`.
+    """Build the ``general-blend`` preset's unfitted :class:`LogitBlendClassifier`.
 
     Each part is ``StandardScaler`` -> ``ClippedClassifier(LogisticRegression)``
     on its own columns, with the ``C`` and ``temperature`` of ``parts``;

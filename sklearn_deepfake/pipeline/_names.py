@@ -28,4 +28,4 @@ FEATURE_SETS = (
 
 #: Named recipes of :func:`make_default_pipeline` (see its ``preset``); also
 #: the choices of the command line's ``--preset``.
-PRESETS = ("default", "swap", "self-blended", "dfdc", "general")
+PRESETS = ("default", "swap", "self-blended", "dfdc", "general", "general-blend")

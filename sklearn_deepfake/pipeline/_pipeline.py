@@ -250,7 +250,8 @@ def make_default_pipeline(
 
     Parameters
     ----------
-    preset : {"default", "swap", "self-blended", "dfdc", "general"}, default="default"
+    preset : {"default", "swap", "self-blended", "dfdc", "general", \
+"general-blend"}, default="default"
         Named recipe; ``features``, ``C``, ``pooling`` and ``n_frames`` left
         at None take the preset's values, anything given explicitly wins.
         An option the preset has no step for raises a ValueError that names
@@ -335,27 +336,36 @@ def make_default_pipeline(
           and new identities of the trained families; near-ties by AUC;
           the rows of 8 and 32 frames per video ranked together),
           and the one :func:`~sklearn_deepfake.pretrained.load_pretrained` ships
-          fitted (see :ref:`model_card`). It reads 16 pairs of consecutive
-          frames (``n_frames=32``, ``FrameSampler(strategy="bursts",
+          fitted (see :ref:`model_card`). It reads 4 pairs of consecutive
+          frames (``n_frames=8``, ``FrameSampler(strategy="bursts",
           burst_len=2)``), describes each face with the shipped HSE FaceRes
-          network (1024-d, the 128-px crop resized to 224 px) and with 9
-          identity cues from dlib's descriptors of the whole, inner and
-          outer face (``features="faceres+identity"``), keeps the mean and
-          standard deviation over the frames (``pooling=("mean", "std")``,
-          no count columns) and ends in a
+          network (1024-d, the 128-px crop resized to 224 px;
+          ``features="faceres"``) and scores the video with a
+          :class:`~sklearn_deepfake.classifiers.FramewiseClassifier`: a
+          scaled logistic regression (``C=0.01``) fitted on every face,
+          whose mean logit over the video's faces is divided by a
+          temperature of 2. It separates new people filmed with the
+          manipulation methods it was trained on (AUC 0.71 in the
+          benchmark) but hardly methods it never saw (0.56), where it stays
+          near 0.5. ``features``, ``C``, ``pooling`` and ``calibration``
+          raise a ValueError.
+        - ``"general-blend"``: the runner-up of the same benchmark, the
+          ``general`` recipe before the frame-level head overtook it (see
+          :ref:`model_card`): 16 pairs of frames
+          (``n_frames=32``), the FaceRes descriptor and 9 identity cues from
+          dlib's descriptors of the whole, inner and outer face
+          (``features="faceres+identity"``), their mean and standard
+          deviation (``pooling=("mean", "std")``, no count columns), and a
           :class:`~sklearn_deepfake.classifiers.LogitBlendClassifier` of two
           scaled logistic regressions, logits averaged: one on the FaceRes
           columns (``C=0.01``, its logit divided by a temperature of 3) and
           one on the identity columns (``C=0.003``) that learns from
           self-blended copies of the real videos when ``fit`` gets them
-          (:func:`~sklearn_deepfake.pipeline.fit_with_self_blends`, as
-          the shipped model was trained; ``sklearn-deepfake fit --preset
-          general`` does it too). A plain ``fit(paths, y)`` trains both
-          heads on the labels you pass. It separates new people filmed with the
-          manipulation methods it was trained on (AUC 0.72 in the
-          benchmark) but not methods it never saw (0.54), where it stays
-          near 0.5. ``features``, ``C``, ``pooling`` and ``calibration``
-          raise a ValueError: the blend's columns are fixed.
+          (:func:`~sklearn_deepfake.pipeline.fit_with_self_blends`;
+          ``sklearn-deepfake fit --preset general-blend`` does it too). A
+          plain ``fit(paths, y)`` trains both heads on the labels you pass.
+          ``features``, ``C``, ``pooling`` and ``calibration`` raise a
+          ValueError: the blend's columns are fixed.
     features : {"context", "spectrum", "context+spectrum", "context+mtcnn", \
 "context+mtcnn+shape", "context+mtcnn+shape+noise", "cnn", "facerec", \
 "faceres", "identity", "facerec+identity", "context+identity", \
@@ -395,8 +405,9 @@ def make_default_pipeline(
         context statistics or the HSE FaceRes descriptor.
     n_frames : int, default=None
         Frames sampled per video (None: the preset's, 128 for ``"swap"``,
-        read as 64 pairs of consecutive frames, and 32 otherwise, read as
-        16 pairs for ``"general"``).
+        read as 64 pairs of consecutive frames, 8 for ``"general"``, read
+        as 4 pairs, and 32 otherwise, read as 16 pairs for
+        ``"general-blend"``).
     size : int, default=None
         Side of the face crops (None: 128, or the backbone's size for the
         ``dfdc`` preset).
@@ -560,7 +571,7 @@ def make_default_pipeline(
         return Pipeline([*faces, ("classifier", ensemble)], memory=memory)
     features = chosen["features"] if features is None else features
     C = chosen.get("C") if C is None else C
-    if preset == "swap":
+    if chosen.get("framewise"):  # "swap" and "general"
         from sklearn_deepfake.classifiers import FramewiseClassifier
 
         frame_lr = LogisticRegression(C=C, max_iter=3000)
@@ -613,6 +624,7 @@ _NOT_APPLICABLE: dict[str, tuple[str, ...]] = {
     "self-blended": ("features", "C", "pooling", "calibration", *_DFDC_ONLY),
     "dfdc": ("features", "C", "pooling", "calibration"),
     "general": ("features", "C", "pooling", "calibration", *_DFDC_ONLY),
+    "general-blend": ("features", "C", "pooling", "calibration", *_DFDC_ONLY),
 }
 
 
@@ -637,9 +649,12 @@ def _check_preset_options(preset: str, **options: Any) -> None:
         "self-blended": "trains a FaceCNNClassifier on the face crops (no "
         "feature step, no logistic regression, no pooling, no calibration "
         "wrapper)",
-        "general": "is a fixed blend of two logistic regressions on fixed "
-        "columns of its own features and pooling (use preset='default' "
-        "with features=... for a head of your own)",
+        "general": "is a fixed frame-level logistic regression on its own "
+        "features (use preset='default' with features=... for a head of "
+        "your own)",
+        "general-blend": "is a fixed blend of two logistic regressions on "
+        "fixed columns of its own features and pooling (use "
+        "preset='default' with features=... for a head of your own)",
     }[preset]
     given = ", ".join(f"{name}={options[name]!r}" for name in ignored)
     raise ValueError(
@@ -656,11 +671,21 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         "temperature": 1.5,
         "n_frames": 128,
         "sampler": {"strategy": "bursts", "burst_len": 2},
+        "framewise": True,
     },
     "self-blended": {"n_frames": 32},
     "dfdc": {"n_frames": 32, "backbone": "tf_efficientnet_b7.ns_jft_in1k"},
     # chosen by benchmarks/bench_cross_method.py (see the model card)
     "general": {
+        "features": "faceres",
+        "C": 0.01,
+        "temperature": 2.0,
+        "n_frames": 8,
+        "sampler": {"strategy": "bursts", "burst_len": 2},
+        "framewise": True,
+    },
+    # its runner-up, the general recipe before faceres-framewise
+    "general-blend": {
         "features": "faceres+identity",
         "pooling": ("mean", "std"),
         "n_frames": 32,

@@ -124,23 +124,23 @@ def fit_with_self_blends(
 ) -> Any:
     """Fit a pipeline whose head learns partly from self-blended copies.
 
-    The ``general`` preset's identity head is trained on real videos
+    The ``general-blend`` preset's identity head is trained on real videos
     against self-blended copies of them; ``pipeline.fit(paths, y)`` cannot
     add those copies (a pipeline keeps one row per video), so this function
     makes them between the face step and the features
     (:func:`self_blended_features`) and fits the head with
     ``classifier__self_blended`` marking them: the head's self-blended parts
     learn from the real videos and the copies, the other parts from
-    ``paths`` and ``y`` alone. This is how the shipped ``general`` model was
-    trained (see :ref:`model_card`).
+    ``paths`` and ``y`` alone (see :ref:`model_card`).
 
     Parameters
     ----------
     pipeline : Pipeline
-        ``make_default_pipeline(preset="general")``, or another pipeline whose
-        classifier is a :class:`~sklearn_deepfake.classifiers.LogitBlendClassifier`
-        (inside a :class:`~sklearn_deepfake.calibration.ClippedClassifier`)
-        with ``self_blended_parts``.
+        ``make_default_pipeline(preset="general-blend")``, or another
+        pipeline whose classifier is a
+        :class:`~sklearn_deepfake.classifiers.LogitBlendClassifier` (inside
+        a :class:`~sklearn_deepfake.calibration.ClippedClassifier`) with
+        ``self_blended_parts``.
     paths : list of str or path-like
         Video files.
     y : array-like of shape (n_videos,)
@@ -165,7 +165,7 @@ def fit_with_self_blends(
     ...     n_videos=6, n_frames=4, manipulated=0.5,
     ...     directory=tempfile.mkdtemp(), random_state=0,
     ... )
-    >>> pipe = make_default_pipeline(preset="general", n_frames=2, device="cpu")
+    >>> pipe = make_default_pipeline(preset="general-blend", n_frames=2, device="cpu")
     >>> pipe = fit_with_self_blends(pipe, data.paths, data.target)
     >>> pipe.predict_proba(data.paths).shape
     (6, 2)
@@ -174,7 +174,7 @@ def fit_with_self_blends(
         raise ValueError(
             "the pipeline's classifier has no part trained on self-blends "
             "(a LogitBlendClassifier with self_blended_parts, as in "
-            "make_default_pipeline(preset='general')); use pipeline.fit."
+            "make_default_pipeline(preset='general-blend')); use pipeline.fit."
         )
     features, copies, source, fake = self_blended_features(
         pipeline, paths, y, random_state=random_state, batch_size=batch_size

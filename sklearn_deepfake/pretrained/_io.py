@@ -19,10 +19,12 @@ __all__ = ["PRETRAINED", "load_pretrained", "save_pretrained"]
 
 FORMAT = "sklearn-deepfake-pretrained"
 #: Version written for a single logistic-regression head (readable by every
-#: release); a ``LogitBlendClassifier`` head is written as version 2.
+#: release); a ``LogitBlendClassifier`` head is written as version 2, a
+#: ``FramewiseClassifier`` head as version 3.
 FORMAT_VERSION = 1
 BLEND_FORMAT_VERSION = 2
-_READABLE = (FORMAT_VERSION, BLEND_FORMAT_VERSION)
+FRAMEWISE_FORMAT_VERSION = 3
+_READABLE = (FORMAT_VERSION, BLEND_FORMAT_VERSION, FRAMEWISE_FORMAT_VERSION)
 #: Names of the models shipped inside the package.
 PRETRAINED = ("general",)
 # step name -> fitted attributes kept (everything else is rebuilt by code)
@@ -53,6 +55,57 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+def _framewise_head(pipe: Pipeline, fitted: bool = True) -> Any:
+    """Return the pipeline's FramewiseClassifier of a scaled LR, or None.
+
+    ``None`` when the last step is anything else; a ValueError when it is a
+    ``FramewiseClassifier`` around another estimator.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_deepfake.classifiers import FramewiseClassifier
+
+    clf = pipe.steps[-1][1]
+    if not isinstance(clf, FramewiseClassifier):
+        return None
+    est = getattr(clf, "estimator_", None) if fitted else clf.estimator
+    steps = getattr(est, "steps", None) or []
+    if len(steps) != 2 or not (
+        isinstance(steps[0][1], StandardScaler)
+        and isinstance(steps[1][1], LogisticRegression)
+    ):
+        raise ValueError(
+            "save_pretrained supports a FramewiseClassifier around "
+            "make_pipeline(StandardScaler(), LogisticRegression()) (the "
+            "'swap' and 'general' presets), fitted."
+        )
+    return clf
+
+
+def _framewise_record(clf: Any) -> dict[str, Any]:
+    scaler, lr = (step for _, step in clf.estimator_.steps)
+    return {
+        "standardscaler": {a: getattr(scaler, a) for a in _SCALER_ATTRS},
+        "logisticregression": _lr_record(lr),
+        **{a: getattr(clf, a) for a in ("classes_", "n_features_in_", "empty_proba_")},
+    }
+
+
+def _set_framewise(clf: Any, record: dict[str, Any]) -> None:
+    """Make the unfitted FramewiseClassifier ``clf`` the one ``record`` holds."""
+    from sklearn.base import clone
+
+    est = clone(clf.estimator)
+    (_, scaler), (name, _) = est.steps
+    for a, v in record["standardscaler"].items():
+        setattr(scaler, a, v)
+    est.steps[1] = (name, _lr_from_record(record["logisticregression"]))
+    clf.estimator_ = est
+    for a in ("classes_", "n_features_in_", "empty_proba_"):
+        setattr(clf, a, record[a])
+
+
 def _head_steps(pipe: Pipeline, fitted: bool = True) -> tuple[Any, Any, Any]:
     """Return the pooling, scaler and classifier of a supported pipeline."""
     from sklearn.linear_model import LogisticRegression
@@ -64,8 +117,9 @@ def _head_steps(pipe: Pipeline, fitted: bool = True) -> tuple[Any, Any, Any]:
     if names[-3:] != want:
         raise ValueError(
             "save_pretrained supports pipelines of make_default_pipeline whose "
-            f"last steps are {want} (presets 'default' and 'general'), got "
-            f"steps {names}."
+            f"last steps are {want} (presets 'default' and 'general-blend') or "
+            "whose classifier is a FramewiseClassifier (presets 'swap' and "
+            f"'general'), got steps {names}."
         )
     clf = pipe.named_steps["classifier"]
     est = getattr(clf, "estimator_", None) if fitted else clf.estimator
@@ -202,8 +256,10 @@ def save_pretrained(
 
     Only what the pipeline learned is written (the pooling's fill values,
     the scaler's means and scales, the logistic regression's coefficients,
-    the classifier's clipping bound and temperature; for the ``general``
-    preset's blend, each head's scaler, coefficients and temperature)
+    the classifier's clipping bound and temperature; for the
+    ``general-blend`` preset's blend, each head's scaler, coefficients and
+    temperature; for a frame-level head, its scaler, coefficients, fallback
+    probabilities and temperature)
     together with the keyword arguments of
     :func:`~sklearn_deepfake.pipeline.make_default_pipeline` that built it, so the file
     is small, holds no pickle and does not depend on the version of
@@ -216,9 +272,12 @@ def save_pretrained(
         ending in ``temporalpooling``, ``standardscaler`` and a
         :class:`~sklearn_deepfake.calibration.ClippedClassifier` around a
         logistic regression (preset ``"default"``, written as format
-        version 1) or around the ``"general"`` preset's
+        version 1) or around the ``"general-blend"`` preset's
         :class:`~sklearn_deepfake.classifiers.LogitBlendClassifier` of
-        scaled logistic regressions (format version 2).
+        scaled logistic regressions (format version 2); or one ending in a
+        :class:`~sklearn_deepfake.classifiers.FramewiseClassifier` of a
+        scaled logistic regression (presets ``"general"`` and ``"swap"``,
+        format version 3).
     path : str or path-like
         Output file (``.json``).
     pipeline_kwargs : dict
@@ -258,6 +317,18 @@ def save_pretrained(
                 f"pipeline_kwargs must not hold {banned!r}: it is chosen when "
                 "the model is loaded."
             )
+    framewise = _framewise_head(pipeline)
+    if framewise is not None:
+        record = {
+            "format": FORMAT,
+            "format_version": FRAMEWISE_FORMAT_VERSION,
+            "pipeline_kwargs": pipeline_kwargs,
+            "eps": framewise.eps,
+            "temperature": framewise.temperature,
+            "framewise": _framewise_record(framewise),
+            "info": info or {},
+        }
+        return _write_atomically(record, Path(path))
     pooling, scaler, clf = _head_steps(pipeline)
     est = clf.estimator_
     blend = not hasattr(est, "coef_")
@@ -274,8 +345,11 @@ def save_pretrained(
         ),
         "info": info or {},
     }
+    return _write_atomically(record, Path(path))
+
+
+def _write_atomically(record: dict[str, Any], path: Path) -> Path:
     text = json.dumps(_jsonable(record), indent=1) + "\n"
-    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent or ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
@@ -334,7 +408,8 @@ def load_pretrained(
     The model is rebuilt by code from a small JSON file: the pipeline of
     :func:`~sklearn_deepfake.pipeline.make_default_pipeline` with the arguments it was
     trained with, whose learned values (pooling fill values, scaler, logistic
-    regression) are then set. Nothing is downloaded or unpickled, and the
+    regression; or the frame-level head's scaler and logistic regression)
+    are then set. Nothing is downloaded or unpickled, and the
     file does not depend on the version of scikit-learn.
 
     Read more in :ref:`model_card`.
@@ -392,13 +467,24 @@ def load_pretrained(
         verbose=verbose,
     )
     steps = pipe.named_steps
-    pooling, scaler, clf = _head_steps(pipe, fitted=False)
     # label-free steps: their fit only validates parameters and builds networks
     steps["facecropper"].fit(None)
     steps["features"].fit([])
     from sklearn_deepfake.features._onnx_runtime import set_runtime
 
     set_runtime(steps["features"], runtime)
+    if "framewise" in record:
+        clf = _framewise_head(pipe, fitted=False) if "classifier" in steps else None
+        if clf is None:
+            raise ValueError(
+                f"{record['where']} holds a frame-level head, but its arguments "
+                f"{kwargs} build another classifier."
+            )
+        clf.set_params(temperature=float(record["temperature"]))
+        _set_framewise(clf, record["framewise"])
+        pipe.pretrained_info_ = record.get("info", {})
+        return pipe
+    pooling, scaler, clf = _head_steps(pipe, fitted=False)
     # A fit on one placeholder row checks the pooling's parameters and sets up
     # what it derives from them; the learned values are then the file's.
     learned = record["temporalpooling"]
