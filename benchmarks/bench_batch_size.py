@@ -3,14 +3,15 @@
 ``CNNFeatureExtractor(batch_size="auto")`` uses 64 crops a pass on a GPU
 and, on the CPU, as many as make about 200,000 input pixels (4 at 224 px, 12
 at 128 px). This script is the measurement behind that rule: on real face
-crops (32 frames of each clip, the ``general`` preset's sampler and face
-step, 128-px crops resized by the extractor), for each backbone and batch
+crops (32 frames of each clip, the ``general-blend`` preset's sampler and
+face step, 128-px crops resized by the extractor), for each backbone and batch
 size it times ``transform`` over every clip (median of ``--repeat`` runs after
 one warm-up, the batch sizes taking turns) and checks that the features do
 not depend on the batch size.
 It also times the shipped ``general`` model end to end (``predict_proba`` on
-the same clips: decode, faces, both feature heads, classifier) with its
-FaceRes extractor at 64 crops a pass and at ``"auto"``, taking turns.
+the same clips, at the model's own frame count: decode, faces, features,
+classifier) with its FaceRes extractor at 64 crops a pass and at
+``"auto"``, taking turns.
 And it times fine-tuned networks' scoring (``FaceCNNClassifier.predict_proba``
 on the same crops) at 32 crops a pass (the training ``batch_size``, what
 scoring used before ``predict_batch_size``) and at ``"auto"``, with and
@@ -149,8 +150,10 @@ def end_to_end(paths: list[str], repeat: int) -> list[dict]:
     settings = ((64, "torch"), ("auto", "torch"), ("auto", "onnxruntime"))
     models = [load_pretrained("general", runtime=rt) for _, rt in settings]
     for model, (bs, _) in zip(models, settings):
-        faceres = dict(model.named_steps["features"].transformers_)["faceres"]
-        faceres.set_params(batch_size=bs)
+        features = model.named_steps["features"]
+        # the FaceRes extractor alone, or one part of a union of features
+        faceres = dict(getattr(features, "transformers_", [("faceres", features)]))
+        faceres["faceres"].set_params(batch_size=bs)
     probas = [m.predict_proba(paths)[:, 1] for m in models]
     secs = _interleaved_medians(
         [lambda m=m: m.predict_proba(paths) for m in models], repeat
@@ -278,7 +281,7 @@ def onnx_rows(tracks: list, repeat: int) -> list[dict]:
                     }
                 )
                 print(rows[-1], flush=True)
-    # dlib's descriptor network of the general model's identity features
+    # dlib's descriptor network of the general-blend model's identity features
     # (three 150-px chips a face), on torch and on onnxruntime, taking turns
     from sklearn_deepfake.features import FaceRecognitionEmbeddings
 
@@ -329,8 +332,8 @@ def _markdown(
         )
     lines += [
         "",
-        "The shipped `general` model end to end (`predict_proba`: decode, faces, "
-        "FaceRes and identity features, classifier):",
+        "The shipped `general` model end to end (`predict_proba` at its own "
+        "frame count: decode, faces, features, classifier):",
         "",
         "| FaceRes batch size | runtime | s / video | speed-up vs 64 "
         "| max abs P(FAKE) diff |",
@@ -400,12 +403,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from sklearn_deepfake.pretrained import load_pretrained
+    from sklearn_deepfake import make_default_pipeline
 
     warnings.simplefilter("ignore")
     paths = sorted(str(p) for p in (Path(args.data) / "real-only").glob("*.mp4"))
     paths = paths[:: max(1, len(paths) // args.clips)][: args.clips]
-    front = load_pretrained("general")[:2]  # the preset's sampler and face step
+    # 32 frames a clip: the general-blend preset's sampler and face step
+    front = make_default_pipeline(preset="general-blend", device="cpu")[:2]
+    front.named_steps["facecropper"].fit(None)
     tracks = front.transform(paths)
     inputs = {
         "clips": [os.path.basename(p) for p in paths],

@@ -232,8 +232,13 @@ def main() -> None:
         **({"parts": head} if recipe.blend else head),
         "n_frames": n_frames,
         "benchmark": bench_file,
+        # the rule's figures: mean of the two protocols' pooled log losses,
+        # then (within bench.TIE of the best) their mean AUC
         "ranking_over_frame_counts": [
-            f"{name} ({n} frames)" for name, n in ranking[:5]
+            f"{name} ({n} frames): mean log loss "
+            f"{bench._mean_of_protocols(files[n][name], 'log_loss'):.4f}, "
+            f"mean AUC {bench._mean_of_protocols(files[n][name], 'auc'):.4f}"
+            for name, n in ranking[:5]
         ],
         "versions": versions(),
     }

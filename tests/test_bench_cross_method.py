@@ -284,3 +284,46 @@ def test_faceres_drift_cues_measure_identity_changes_along_the_track(bench):
     # a video without faces pools to NaN, as every other recipe's rows
     assert np.isnan(bench._faceres_drift({"faceres": np.zeros((0, 64))}, "")).all()
     assert bench._faceres_drift({"faceres": swapped}, "").shape == (6,)
+
+
+def test_shipped_general_preset_is_the_committed_benchmark_winner(bench):
+    """The preset and the committed results files name the same recipe.
+
+    What ``benchmarks/train_general.py`` checks before it trains, on the
+    results files in the repository: the first recipe over both frame
+    counts, its features, pooling and frame count, and the head parameters
+    the benchmark chose on all four families.
+    """
+    import json
+
+    from sklearn_deepfake.pipeline._pipeline import _PRESET_VALUES
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import train_general
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    results = REPO / "benchmarks" / "results"
+    files = {
+        n: json.loads((results / f"{bench.results_name(n)}.json").read_text())[
+            "outputs"
+        ]["results"]
+        for n in train_general.RESULT_FRAME_COUNTS
+    }
+    name, n_frames = next(k for k in bench.rank_frame_counts(files) if k[0] != "prior")
+    preset = _PRESET_VALUES["general"]
+    features, pooling = train_general.PRESET_OF[name]
+    assert (features, pooling, n_frames) == (
+        preset["features"],
+        tuple(preset["pooling"]) if "pooling" in preset else None,
+        preset["n_frames"],
+    )
+    recipe = bench.RECIPE_BY_NAME[name]
+    assert bool(recipe.framewise) == bool(preset.get("framewise"))
+    chosen = files[n_frames][name]["real-only (trained on all 4)"]
+    assert (chosen["C"], chosen["temperature"]) == (preset["C"], preset["temperature"])
+    shipped = json.loads(
+        (REPO / "sklearn_deepfake" / "pretrained" / "general.json").read_text()
+    )
+    assert shipped["info"]["recipe"] == name
+    assert shipped["info"]["n_frames"] == n_frames

@@ -140,18 +140,33 @@ def test_face_recognition_runtime_onnxruntime_matches_torch():
 
 
 def test_set_runtime_reaches_the_shipped_models_networks(tracks):
+    from sklearn_deepfake.features import CNNFeatureExtractor
     from sklearn_deepfake.features._onnx_runtime import set_runtime
     from sklearn_deepfake.pretrained import load_pretrained
 
     model = load_pretrained("general", device="cpu", runtime="onnxruntime")
-    fitted = dict(model.named_steps["features"].transformers_)
-    faceres, identity = fitted["faceres"], fitted["identity"][0]
-    assert (faceres.runtime, identity.runtime) == ("onnxruntime", "onnxruntime")
-    # each network twice: the union's template and its fitted clone
-    assert set_runtime(model, "torch") == 4
-    assert (faceres.runtime, identity.runtime) == ("torch", "torch")
+    faceres = model.named_steps["features"]
+    assert isinstance(faceres, CNNFeatureExtractor)
+    assert faceres.runtime == "onnxruntime"
+    assert set_runtime(model, "torch") == 1
+    assert faceres.runtime == "torch"
     with pytest.raises(ValueError, match="runtime"):
         set_runtime(model, "tvm")
+
+
+def test_set_runtime_reaches_both_networks_of_a_union(tracks):
+    from sklearn_deepfake import make_default_pipeline
+    from sklearn_deepfake.features._onnx_runtime import set_runtime
+
+    pipe = make_default_pipeline(preset="general-blend", device="cpu")
+    union = pipe.named_steps["features"].fit([])
+    fitted = dict(union.transformers_)
+    faceres, identity = fitted["faceres"], fitted["identity"][0]
+    # each network twice: the union's template and its fitted clone
+    assert set_runtime(pipe, "onnxruntime") == 4
+    assert (faceres.runtime, identity.runtime) == ("onnxruntime", "onnxruntime")
+    assert set_runtime(pipe, "torch") == 4
+    assert (faceres.runtime, identity.runtime) == ("torch", "torch")
 
 
 def test_classifier_parity(classifier, classifier_file, tracks):
