@@ -635,6 +635,33 @@ def test_cli_fit_general_blend_trains_identity_head_on_self_blends(fitted, tmp_p
 
 
 @pytest.mark.slow
+def test_cli_fit_general_trains_the_frame_level_head(fitted, tmp_path):
+    from sklearn_deepfake.classifiers import FramewiseClassifier
+
+    model = tmp_path / "general.joblib"
+    argv = ["fit", str(fitted["root"]), "-o", str(model), "--cv", "3"]
+    argv += ["--cache", str(fitted["cache"]), "--preset", "general"]
+    code, out = _run([*argv, "--n-frames", "4"])
+    assert code == 0, out
+    assert "self-blended" not in out  # no part of its head learns from them
+    assert "CV log loss" in out
+    import joblib
+
+    pipe = joblib.load(model)
+    clf = pipe.named_steps["classifier"]
+    assert isinstance(clf, FramewiseClassifier)
+    assert clf.temperature == 2.0
+    assert clf.n_features_in_ == 1024  # the FaceRes descriptor of each face
+    # the faces of the 6 training videos, each video weighing one in all
+    assert clf.estimator_[0].n_samples_seen_ == pytest.approx(6)
+    folder = fitted["root"] / "train_sample_videos"
+    train = sorted(str(f) for f in folder.glob("*.mp4"))
+    frames = clf.predict_frame_proba(pipe[:-1].transform(train))
+    assert len(frames) == 6
+    assert sum(len(f) for f in frames) > 6
+
+
+@pytest.mark.slow
 def test_cli_predict_runtime_onnxruntime_gives_the_same_submission(fitted, tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
