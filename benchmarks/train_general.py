@@ -112,6 +112,7 @@ def main() -> None:
         _PRESET_VALUES,
         make_default_pipeline,
     )
+    from sklearn_deepfake.pipeline._self_blended_fit import _split
     from sklearn_deepfake.pretrained import load_pretrained, save_pretrained
 
     files = {}
@@ -206,7 +207,7 @@ def main() -> None:
     pipe = make_default_pipeline(**kwargs, device="cpu")
     # the steps after the features: pooling, scaler and classifier, or a
     # frame-level classifier alone
-    after = list(pipe.named_steps).index("features") + 1
+    _, after = _split(pipe)
     pipe[after:].fit(frames, ytr, **fit_params)
     pipe.named_steps["facecropper"].fit(None)
     pipe.named_steps["features"].fit([])

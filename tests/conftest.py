@@ -6,6 +6,7 @@
 - ``tiny_dfdc``: a small folder in the DFDC layout, written once per session.
 - ``broken_videos``: name -> path of files that readers must survive.
 - ``shared_data``: ``<repo>/../shared/data`` (real videos), or a skip.
+- ``import_benchmark``: imports a module of ``benchmarks/`` by name.
 - ``one_torch_thread``: torch limited to one thread for the test, then
   restored (tiny networks: faster, and immune to a busy machine). Modules of
   tiny-network tests use it with ``pytest.mark.usefixtures``.
@@ -16,8 +17,10 @@ unless ``SKDF_NETWORK_TESTS=1``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +199,25 @@ def broken_videos(tmp_path_factory):
         ).paths[0]
     )
     return {name: os.fspath(path) for name, path in files.items()}
+
+
+@pytest.fixture(scope="session")
+def import_benchmark():
+    """``import_benchmark(name)`` imports ``benchmarks/<name>.py``.
+
+    The folder is on ``sys.path`` only while the module is imported (the
+    scripts put it there themselves for their own imports).
+    """
+
+    def load(name: str):
+        folder = str(REPO_ROOT / "benchmarks")
+        sys.path.insert(0, folder)
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(folder)
+
+    return load
 
 
 @pytest.fixture(scope="session")

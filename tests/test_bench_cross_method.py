@@ -7,7 +7,6 @@ reads are not needed).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import bench_cross_method
-
-        yield bench_cross_method
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+def bench(import_benchmark):
+    return import_benchmark("bench_cross_method")
 
 
 def _row(ll_other, auc_other, ll_new, auc_new):
@@ -237,16 +230,14 @@ def test_merge_takes_only_the_rows_run_elsewhere(bench):
         bench.rows_run_elsewhere({}, old, {"o.json": other_videos})
 
 
-def test_tracks_pack_round_trips_rows_and_tracks_losslessly(tmp_path, monkeypatch):
+def test_tracks_pack_round_trips_rows_and_tracks_losslessly(
+    tmp_path, monkeypatch, import_benchmark
+):
     import dataclasses
 
     from sklearn_deepfake.utils._testing import make_tiny_face_tracks
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import _cross_method_data as data
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    data = import_benchmark("_cross_method_data")
     tracks = make_tiny_face_tracks(3, size=48, empty=(1,), random_state=0)
     rows = [(t.path, k % 2, "fam", f"g{k}") for k, t in enumerate(tracks)]
     monkeypatch.setattr(data, "face_tracks", lambda rows, n_frames: tracks)
@@ -286,7 +277,9 @@ def test_faceres_drift_cues_measure_identity_changes_along_the_track(bench):
     assert bench._faceres_drift({"faceres": swapped}, "").shape == (6,)
 
 
-def test_shipped_general_preset_is_the_committed_benchmark_winner(bench):
+def test_shipped_general_preset_is_the_committed_benchmark_winner(
+    bench, import_benchmark
+):
     """The preset and the committed results files name the same recipe.
 
     What ``benchmarks/train_general.py`` checks before it trains, on the
@@ -298,11 +291,7 @@ def test_shipped_general_preset_is_the_committed_benchmark_winner(bench):
 
     from sklearn_deepfake.pipeline._pipeline import _PRESET_VALUES
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import train_general
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    train_general = import_benchmark("train_general")
     results = REPO / "benchmarks" / "results"
     files = {
         n: json.loads((results / f"{bench.results_name(n)}.json").read_text())[

@@ -7,26 +7,15 @@ function in any other way (the 0-255 input scale folded into the stem).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from sklearn_deepfake.utils._testing import make_synthetic_tracks
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
-def script():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import bench_faceres_deep
-
-        yield bench_faceres_deep
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+def script(import_benchmark):
+    return import_benchmark("bench_faceres_deep")
 
 
 def _tracks():

@@ -212,15 +212,22 @@ def test_fit_with_self_blends_needs_a_self_blended_head():
         fit_with_self_blends(make_default_pipeline(), ["a.mp4"], [0])
 
 
-def test_general_save_load_round_trip(general_on_self_blends, tmp_path):
+@pytest.fixture(scope="module")
+def general_fitted(general_on_self_blends):
+    """The general preset fitted once on the module's videos, and its kwargs."""
+    data = general_on_self_blends[0]
+    kwargs = {"preset": "general", "n_frames": 4}
+    pipe = make_default_pipeline(**kwargs, device="cpu").fit(data.paths, data.target)
+    return data, kwargs, pipe
+
+
+def test_general_save_load_round_trip(general_fitted, tmp_path):
     import json
 
     from sklearn_deepfake import load_pretrained
     from sklearn_deepfake.pretrained import save_pretrained
 
-    data = general_on_self_blends[0]
-    kwargs = {"preset": "general", "n_frames": 4}
-    pipe = make_default_pipeline(**kwargs, device="cpu").fit(data.paths, data.target)
+    data, kwargs, pipe = general_fitted
     path = save_pretrained(pipe, tmp_path / "general.json", pipeline_kwargs=kwargs)
     record = json.loads(path.read_text())
     assert record["format_version"] == 3
@@ -236,16 +243,16 @@ def test_general_save_load_round_trip(general_on_self_blends, tmp_path):
         load_pretrained(path, device="cpu")
 
 
-def test_general_frame_head_is_linear_in_the_mean_face(general_on_self_blends):
+def test_general_frame_head_is_linear_in_the_mean_face(general_fitted):
     """The mean frame logit is the logit of the mean (scaled) descriptor."""
     from scipy.special import expit
 
-    data = general_on_self_blends[0]
-    pipe = make_default_pipeline(preset="general", n_frames=4, device="cpu")
-    pipe.fit(data.paths, data.target)
+    data, _, pipe = general_fitted
     frames = pipe[:3].transform(data.paths)
     clf = pipe.named_steps["classifier"]
     scaler, lr = clf.estimator_[0], clf.estimator_[-1]
     z = np.array([lr.decision_function(scaler.transform(f)).mean() for f in frames])
+    mean_face = np.stack([scaler.transform(f).mean(axis=0) for f in frames])
+    np.testing.assert_allclose(lr.decision_function(mean_face), z, rtol=1e-6)
     want = np.clip(expit(z / clf.temperature), 0.01, 0.99)
     np.testing.assert_allclose(pipe.predict_proba(data.paths)[:, 1], want, rtol=1e-6)

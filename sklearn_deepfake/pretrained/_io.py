@@ -474,7 +474,7 @@ def load_pretrained(
 
     set_runtime(steps["features"], runtime)
     if "framewise" in record:
-        clf = _framewise_head(pipe, fitted=False) if "classifier" in steps else None
+        clf = _framewise_head(pipe, fitted=False)
         if clf is None:
             raise ValueError(
                 f"{record['where']} holds a frame-level head, but its arguments "
