@@ -27,15 +27,25 @@ less than 0.15. This script measures it on real clips:
   (``benchmarks/_intervals.py``; not for the largest, whose resamples cannot
   exceed it), overall and per set.
 
-Writes ``benchmarks/results/bench_robustness.json`` and ``.md``. Usage::
+With ``--held-out``, no clip is one the model was trained on: each clip and
+its copies are scored by the shipped model's recipe refitted without the
+clip's group (its swap face, FF++ identity component or real-only clip:
+``train_general.training_set`` on the benchmark's cached features, the
+shipped face step and head settings unchanged). The same refit on every
+group is checked against the shipped model's head.
+
+Writes ``benchmarks/results/bench_robustness.json`` and ``.md``
+(``bench_robustness_held_out`` with ``--held-out``). Usage::
 
     PYTHONPATH=. python benchmarks/bench_robustness.py --data ../shared/data
+    PYTHONPATH=. python benchmarks/bench_robustness.py --data ../shared/data --held-out
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import tempfile
 import time
@@ -176,6 +186,65 @@ def pick_clips(data: Path, n_per_set: int) -> list[dict[str, Any]]:
     return clips
 
 
+def held_out_models(model: Any, clips: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shipped pipeline with its head refitted without each clip's group.
+
+    Adds ``"group"`` to each clip and returns ``{"models": [one pipeline per
+    clip], "max_abs_diff_full_refit_vs_shipped": float, ...}``.
+    """
+    import sys
+
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _cross_method_data as data
+    import bench_cross_method as bench
+    import train_general
+
+    from sklearn_deepfake.pipeline._pipeline import _PRESET_VALUES
+    from sklearn_deepfake.pipeline._self_blended_fit import _split
+
+    shipped = json.loads(
+        (Path(__file__).resolve().parent / "results" / "train_general.json").read_text()
+    )["outputs"]
+    recipe = bench.RECIPE_BY_NAME[shipped["recipe"]]
+    rows = data.dataset()
+    feats = data.features(rows, shipped["n_frames"])
+    frames, y, groups, fit_params = train_general.training_set(
+        _PRESET_VALUES["general"]["features"],
+        train_general.train_mode_of(recipe),
+        rows,
+        feats,
+    )
+    _, after = _split(model)
+    group_of = {data.key(r[0]): r[3] for r in rows}
+
+    def refit(keep: np.ndarray) -> Any:
+        head = clone(model[after:])
+        params = {k: np.asarray(v)[keep] for k, v in fit_params.items()}
+        return head.fit([frames[i] for i in np.flatnonzero(keep)], y[keep], **params)
+
+    everything = refit(np.ones(len(y), bool))
+    diff = np.abs(
+        everything.predict_proba(frames)[:, 1]
+        - model[after:].predict_proba(frames)[:, 1]
+    ).max()
+    models = []
+    for clip in clips:
+        clip["group"] = group_of[data.key(clip["path"])]
+        keep = groups != clip["group"]
+        clip["training_samples_left_out"] = int((~keep).sum())
+        models.append(Pipeline(list(model.steps[:after]) + refit(keep).steps))
+    return {
+        "models": models,
+        "recipe": shipped["recipe"],
+        "n_frames": shipped["n_frames"],
+        "training_samples": len(y),
+        "max_abs_diff_full_refit_vs_shipped": float(diff),
+    }
+
+
 def pick_encoder(variant: dict[str, Any]) -> str | None:
     """The first of the variant's encoders this PyAV can write, or None."""
     import av
@@ -314,11 +383,27 @@ def markdown(outputs: dict[str, Any]) -> str:
                     f"{t['max']:.3f} | {_fmt(t, 'share', pct=True)} |"
                 )
     orig = np.array([c["p_fake"]["original"] for c in outputs["clips"]])
+    held = outputs.get("held_out")
+    model = (
+        "the shipped general model"
+        if held is None
+        else f"the general recipe ({held['recipe']}, {held['n_frames']} frames) "
+        "refitted without each clip's group, so that no clip was trained on"
+    )
     head = [
-        "P(FAKE) of the originals under the shipped general model: "
+        f"P(FAKE) of the originals under {model}: "
         f"min {orig.min():.3f}, median {np.median(orig):.3f}, max {orig.max():.3f}, "
         f"SD {orig.std():.3f}.",
         "",
+    ]
+    if held is not None:
+        head += [
+            f"Training samples: {held['training_samples']}; the refit on all of "
+            "them gives the shipped head's P(FAKE) within "
+            f"{held['max_abs_diff_full_refit_vs_shipped']:.1e}.",
+            "",
+        ]
+    head += [
         f"95% bootstrap intervals over clips ({N_BOOT} resamples) in brackets.",
         "",
     ]
@@ -336,6 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--keep", default=None, help="write the copies here")
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="score each clip with the recipe refitted without the clip's group",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1: errors only
 
@@ -387,10 +477,23 @@ def main(argv: list[str] | None = None) -> int:
         t_encode = time.perf_counter() - t0
         ns = argparse.Namespace(cache_dir=None, device=args.device, n_jobs=None)
         model = _load_model("general", ns)
+        refits = held_out_models(model, clips) if args.held_out else None
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            proba, notes = scan_videos(model, paths + [c[2] for c in copies])
+            if refits is None:
+                proba, notes = scan_videos(model, paths + [c[2] for c in copies])
+            else:  # each clip and its copies by the model that never saw it
+                proba = np.zeros(len(paths) + len(copies))
+                notes = [""] * len(proba)
+                for i, refit in enumerate(refits["models"]):
+                    own = [len(paths) + k for k, c in enumerate(copies) if c[0] == i]
+                    p, n = scan_videos(
+                        refit, [paths[i]] + [copies[k - len(paths)][2] for k in own]
+                    )
+                    proba[[i, *own]] = p
+                    for j, note in zip([i, *own], n):
+                        notes[j] = note
         t_score = time.perf_counter() - t0
     for i, clip in enumerate(clips):
         clip["p_fake"] = {"original": float(proba[i])}
@@ -449,16 +552,22 @@ def main(argv: list[str] | None = None) -> int:
         "warnings": sorted({str(w.message) for w in caught}),
         "clips": clips,
     }
+    if refits is not None:
+        outputs["held_out"] = {k: v for k, v in refits.items() if k != "models"}
     text = markdown(outputs)
     print(text)
     path = write_results(
-        "bench_robustness",
+        "bench_robustness_held_out" if args.held_out else "bench_robustness",
         inputs={
             "data": args.data,
             "n_per_set": args.n_per_set,
             "variants": {n: VARIANTS[n]["settings"] for n in args.variants},
             "encoders": encoders,
-            "model": "general",
+            "model": (
+                "general's recipe refitted without each clip's group"
+                if args.held_out
+                else "general"
+            ),
             "device": args.device,
             "n_boot": N_BOOT,
         },

@@ -98,6 +98,49 @@ def frame_features(name: str, v: dict, prefix: str = "") -> np.ndarray:
     raise ValueError(name)
 
 
+def train_mode_of(recipe) -> str:
+    """How the recipe's head is trained: ``labels``, ``sbi``, ``labels+sbi``
+    or, for a blend whose self-blended parts alone see the copies,
+    ``labels+sbi-parts``."""
+    if not recipe.blend:
+        return recipe.train
+    by_name = bench.RECIPE_BY_NAME
+    sbi_parts = [n for n in recipe.blend if by_name[n].train != "labels"]
+    if any(by_name[n].train != "sbi" for n in sbi_parts):
+        raise SystemExit("a blend part trained on labels+sbi cannot ship yet")
+    return "labels+sbi-parts" if sbi_parts else "labels"
+
+
+def training_set(
+    features: str, train_mode: str, rows: list[tuple], feats: list[dict]
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, dict]:
+    """The preset's training samples from the cached arrays.
+
+    Returns the per-video frame features, their targets, their groups (a
+    self-blended copy keeps its real video's group) and the fit parameters
+    (one value per sample).
+    """
+    y = np.array([r[1] for r in rows])
+    groups = np.array([r[3] for r in rows])
+    frames = [frame_features(features, v) for v in feats]
+    fit_params = {}
+    if train_mode == "labels":
+        return frames, y, groups, fit_params
+    real = np.flatnonzero(y == 0)
+    sbi = [frame_features(features, feats[i], "sbi_") for i in real]
+    if train_mode == "sbi":
+        frames = [frames[i] for i in real] + sbi
+        ytr = np.r_[np.zeros(len(real), int), np.ones(len(real), int)]
+        return frames, ytr, np.r_[groups[real], groups[real]], fit_params
+    frames = frames + sbi
+    ytr = np.r_[y, np.ones(len(real), int)]
+    if train_mode == "labels+sbi-parts":  # only the blend's sbi parts see them
+        fit_params["classifier__self_blended"] = np.r_[
+            np.zeros(len(y), bool), np.ones(len(real), bool)
+        ]
+    return frames, ytr, np.r_[groups, groups[real]], fit_params
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -150,7 +193,6 @@ def main() -> None:
     t0 = time.time()
     rows = data.dataset()
     feats = data.features(rows, n_frames)
-    y = np.array([r[1] for r in rows])
     family = np.array([r[2] for r in rows])
     # C (per part for a blend) as the benchmark chose it on all four
     # families (inner log losses of both protocols), in its results file
@@ -170,10 +212,6 @@ def main() -> None:
                 f"benchmark chose the parts {head}; the general preset has "
                 f"{preset['parts']}"
             )
-        sbi_parts = [n for n in recipe.blend if by_name[n].train != "labels"]
-        if any(by_name[n].train != "sbi" for n in sbi_parts):
-            raise SystemExit("a blend part trained on labels+sbi cannot ship yet")
-        train_mode = "labels+sbi-parts" if sbi_parts else "labels"
     else:
         head = {"C": chosen["C"], "temperature": chosen.get("temperature", 1.0)}
         if (head["C"], head["temperature"]) != (
@@ -184,24 +222,9 @@ def main() -> None:
                 f"benchmark chose {head}; the general preset has "
                 f"{preset['C']}, {preset.get('temperature', 1.0)}"
             )
-        train_mode = recipe.train
+    train_mode = train_mode_of(recipe)
 
-    frames = [frame_features(features, v) for v in feats]
-    ytr = y.copy()
-    fit_params = {}
-    if train_mode != "labels":
-        real = np.flatnonzero(y == 0)
-        sbi = [frame_features(features, feats[i], "sbi_") for i in real]
-        if train_mode == "sbi":
-            frames = [frames[i] for i in real] + sbi
-            ytr = np.r_[np.zeros(len(real), int), np.ones(len(real), int)]
-        else:
-            frames = frames + sbi
-            ytr = np.r_[y, np.ones(len(real), int)]
-        if train_mode == "labels+sbi-parts":  # only the blend's sbi parts see them
-            fit_params["classifier__self_blended"] = np.r_[
-                np.zeros(len(y), bool), np.ones(len(real), bool)
-            ]
+    frames, ytr, _, fit_params = training_set(features, train_mode, rows, feats)
 
     kwargs = {"preset": "general"}
     pipe = make_default_pipeline(**kwargs, device="cpu")

@@ -316,3 +316,53 @@ def test_shipped_general_preset_is_the_committed_benchmark_winner(
     )
     assert shipped["info"]["recipe"] == name
     assert shipped["info"]["n_frames"] == n_frames
+
+
+@pytest.mark.parametrize("mode", ["labels", "sbi", "labels+sbi", "labels+sbi-parts"])
+def test_train_general_training_set_keeps_groups_with_their_samples(
+    mode, import_benchmark
+):
+    """Each training sample keeps its video's group, self-blended copies too.
+
+    ``bench_robustness.py --held-out`` leaves a clip's group out of the
+    training samples ``train_general.training_set`` builds; a self-blended
+    copy of a real video left in would leak the video into the refit.
+    """
+    train_general = import_benchmark("train_general")
+    rows = [
+        ("a.mp4", 0, "dfl-real", "g0"),
+        ("b.mp4", 1, "dfl-pairs", "g0"),
+        ("c.mp4", 0, "real-only", "g1"),
+        ("d.mp4", 1, "Deepfakes", "g2"),
+    ]
+    # a video's rows carry its index, its self-blended copy's the index + 10
+    feats = [
+        {
+            f"{prefix}{name}": np.full((3, 2), i + (10.0 if prefix else 0.0))
+            for prefix in ("", "sbi_")
+            for name in ("faceres", "facerec")
+        }
+        for i in range(len(rows))
+    ]
+    frames, y, groups, fit_params = train_general.training_set(
+        "faceres", mode, rows, feats
+    )
+    assert len(frames) == len(y) == len(groups)
+    source = [int(f[0, 0]) % 10 for f in frames]  # the video each sample is of
+    assert list(groups) == [rows[i][3] for i in source]
+    is_copy = np.array([f[0, 0] >= 10 for f in frames])
+    np.testing.assert_array_equal(y[is_copy], 1)  # copies are fakes ...
+    assert all(rows[i][1] == 0 for i in np.array(source)[is_copy])  # ... of reals
+    if mode == "labels":
+        assert not is_copy.any()
+        assert list(y) == [r[1] for r in rows]
+    elif mode == "sbi":  # reals and their copies only
+        assert sorted(source) == [0, 0, 2, 2]
+        assert is_copy.sum() == 2
+    else:
+        assert len(frames) == len(rows) + 2
+        assert is_copy.sum() == 2
+    if mode == "labels+sbi-parts":
+        np.testing.assert_array_equal(fit_params["classifier__self_blended"], is_copy)
+    else:
+        assert fit_params == {}
