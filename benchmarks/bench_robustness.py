@@ -197,7 +197,8 @@ def held_out_models(model: Any, clips: list[dict[str, Any]]) -> dict[str, Any]:
     from sklearn.base import clone
     from sklearn.pipeline import Pipeline
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
     import _cross_method_data as data
     import bench_cross_method as bench
     import train_general
@@ -205,9 +206,9 @@ def held_out_models(model: Any, clips: list[dict[str, Any]]) -> dict[str, Any]:
     from sklearn_deepfake.pipeline._pipeline import _PRESET_VALUES
     from sklearn_deepfake.pipeline._self_blended_fit import _split
 
-    shipped = json.loads(
-        (Path(__file__).resolve().parent / "results" / "train_general.json").read_text()
-    )["outputs"]
+    shipped = json.loads((here / "results" / "train_general.json").read_text())[
+        "outputs"
+    ]
     recipe = bench.RECIPE_BY_NAME[shipped["recipe"]]
     rows = data.dataset()
     feats = data.features(rows, shipped["n_frames"])
@@ -487,12 +488,11 @@ def main(argv: list[str] | None = None) -> int:
                 proba = np.zeros(len(paths) + len(copies))
                 notes = [""] * len(proba)
                 for i, refit in enumerate(refits["models"]):
-                    own = [len(paths) + k for k, c in enumerate(copies) if c[0] == i]
-                    p, n = scan_videos(
-                        refit, [paths[i]] + [copies[k - len(paths)][2] for k in own]
-                    )
-                    proba[[i, *own]] = p
-                    for j, note in zip([i, *own], n):
+                    own = [k for k, c in enumerate(copies) if c[0] == i]
+                    idx = [i, *(len(paths) + k for k in own)]
+                    p, n = scan_videos(refit, [paths[i], *(copies[k][2] for k in own)])
+                    proba[idx] = p
+                    for j, note in zip(idx, n):
                         notes[j] = note
         t_score = time.perf_counter() - t0
     for i, clip in enumerate(clips):
